@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Install the real peer programs the interop tests run against (design.md §6).
+# Idempotent: does nothing when every peer is already installed. Needs root (or sudo).
+set -euo pipefail
+PKGS=(in-toto)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "install-peers: all present (${PKGS[*]})"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+echo "install-peers: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "install-peers: done"

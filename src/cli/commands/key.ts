@@ -1,0 +1,64 @@
+/** `cnabsec key generate|list|export|import`: the key store. */
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { isKeyType, KEY_TYPES, publicKeyToPem } from '../../crypto/keys.js';
+import { CryptoError } from '../../crypto/errors.js';
+import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
+import { printJson, printLine, runAction } from '../output.js';
+
+interface GenerateOptions extends KeyOptions {
+  type: string;
+  label: string;
+}
+
+export function register(program: Command): void {
+  const key = program.command('key').description('manage signing keys in the encrypted key store');
+
+  withCommon(key.command('generate'))
+    .description('generate a key pair, encrypted at rest with a passphrase')
+    .option('-t, --type <type>', `key type: ${KEY_TYPES.join(', ')}`, 'ed25519')
+    .option('-l, --label <label>', 'what the key is for (selects CNABSEC_PASSPHRASE_<LABEL>)', 'default')
+    .action(
+      runAction(async (opts: GenerateOptions) => {
+        if (!isKeyType(opts.type)) {
+          throw new CryptoError('KEY_UNSUPPORTED_TYPE', `unknown key type ${opts.type}`, {
+            hint: `use one of ${KEY_TYPES.join(', ')}`,
+          });
+        }
+        const info = await keyStoreOf(opts).generate(opts.type, opts.label, passphrasesOf(opts));
+        if (opts.json) printJson(info);
+        else printLine(info.keyid);
+      }),
+    );
+
+  withCommon(key.command('list'))
+    .description('list the keys in the key store')
+    .action(
+      runAction(async (opts: KeyOptions) => {
+        const keys = await keyStoreOf(opts).list();
+        if (opts.json) printJson(keys);
+        else for (const k of keys) printLine(`${k.keyid}  ${k.scheme.padEnd(20)} ${k.label}`);
+      }),
+    );
+
+  withCommon(key.command('export <keyid>'))
+    .description('print the public key as PEM (or TUF JSON with --json)')
+    .action(
+      runAction(async (ref: string, opts: KeyOptions) => {
+        const info = await keyStoreOf(opts).info(ref);
+        if (opts.json) printJson({ keyid: info.keyid, ...info.publicKey });
+        else process.stdout.write(publicKeyToPem(info.publicKey));
+      }),
+    );
+
+  withCommon(key.command('import <pemfile>'))
+    .description('import an unencrypted PEM private key; it is stored encrypted')
+    .option('-l, --label <label>', 'what the key is for', 'default')
+    .action(
+      runAction(async (file: string, opts: KeyOptions & { label: string }) => {
+        const info = await keyStoreOf(opts).importPrivatePem(await readFile(file, 'utf8'), opts.label, passphrasesOf(opts));
+        if (opts.json) printJson(info);
+        else printLine(info.keyid);
+      }),
+    );
+}

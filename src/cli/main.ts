@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * cnabsec command-line entry point. It loads only the command group named on the command
+ * line (each group is a module under ./commands exporting `register`), so that a command
+ * such as `cnabsec intoto verify` starts without loading TUF, the server or the registry.
+ */
+import { Command } from 'commander';
+
+const GROUPS: Record<string, string> = {
+  key: './commands/key.js',
+};
+
+export interface CommandGroup {
+  register(program: Command): void;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command('cnabsec')
+    .description('CNAB Security: sign, publish and verify Cloud Native Application Bundles with TUF and in-toto')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)');
+  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+  const wanted = first !== undefined && first in GROUPS ? [GROUPS[first]] : [...new Set(Object.values(GROUPS))];
+  for (const mod of wanted) {
+    if (mod === undefined) continue;
+    const group = (await import(mod)) as CommandGroup;
+    group.register(program);
+  }
+  await program.parseAsync(argv);
+}
+
+main(process.argv).catch((e: unknown) => {
+  // Errors inside actions are printed by runAction; this is a last resort for bugs.
+  process.stderr.write(`cnabsec: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exitCode = 70;
+});

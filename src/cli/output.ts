@@ -1,0 +1,56 @@
+/**
+ * How the CLI prints results and errors. A user error (any CnabsecError) is one line
+ * `cnabsec: error [CODE]: message` plus a `hint:` line, exit code 1; with `--json` the error
+ * object goes to stdout. Anything else is a bug: exit 70 with the stack, to be reported.
+ */
+import { isCnabsecError } from '../errors.js';
+
+export interface GlobalOptions {
+  json?: boolean;
+  prompt?: boolean;
+}
+
+export const EXIT_USER_ERROR = 1;
+export const EXIT_INTERNAL = 70;
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+export function printLine(line = ''): void {
+  process.stdout.write(line + '\n');
+}
+
+export function warn(line: string): void {
+  process.stderr.write(`cnabsec: warning: ${line}\n`);
+}
+
+export function reportError(e: unknown, json: boolean): number {
+  if (isCnabsecError(e)) {
+    if (json) printJson({ error: e.toJSON() });
+    else {
+      process.stderr.write(`cnabsec: error [${e.code}]: ${e.message}\n`);
+      if (e.hint !== undefined) process.stderr.write(`  hint: ${e.hint}\n`);
+    }
+    return EXIT_USER_ERROR;
+  }
+  const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  process.stderr.write(`cnabsec: internal error (please report): ${msg}\n`);
+  return EXIT_INTERNAL;
+}
+
+/** Wrap a command action: run it, print any error in the standard way, set the exit code. */
+export function runAction<A extends unknown[]>(
+  action: (...args: A) => Promise<void>,
+): (...args: A) => Promise<void> {
+  return async (...args: A) => {
+    const opts = args.find((a) => a !== null && typeof a === 'object' && !Array.isArray(a) && 'json' in a) as
+      | GlobalOptions
+      | undefined;
+    try {
+      await action(...args);
+    } catch (e) {
+      process.exitCode = reportError(e, opts?.json === true);
+    }
+  };
+}

@@ -1,0 +1,65 @@
+/**
+ * Crash-safe file writing. Every file cnabsec writes goes to a temporary file in the same
+ * directory, is flushed, and is renamed over its target, so a reader sees either the old or
+ * the new content and never a partial file.
+ */
+import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+
+export interface WriteOptions {
+  /** File mode of the new file (default 0o644). */
+  mode?: number;
+}
+
+/** Temporary sibling path of `file`, unique per call. */
+export function tempPathFor(file: string): string {
+  return path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`,
+  );
+}
+
+/** Write `data` to `file` atomically (write temp, fsync, rename). */
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: WriteOptions = {},
+): Promise<void> {
+  const tmp = tempPathFor(file);
+  const handle = await fsp.open(tmp, 'wx', options.mode ?? 0o644);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (e) {
+    await handle.close();
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await handle.close();
+  try {
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/** Read a file, returning undefined when it does not exist. */
+export async function readFileIfExists(file: string): Promise<Buffer | undefined> {
+  try {
+    return await fsp.readFile(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+export async function pathExists(p: string): Promise<boolean> {
+  try {
+    await fsp.access(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
