@@ -41,7 +41,9 @@ export class CnabsecError<C extends string = string> extends Error {
                 ? cause.toJSON()
                 : cause instanceof Error
                   ? { name: cause.name, message: cause.message }
-                  : String(cause),
+                  : typeof cause === 'string'
+                    ? cause
+                    : JSON.stringify(cause),
           }),
     };
   }

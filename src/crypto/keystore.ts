@@ -123,6 +123,16 @@ export class KeyStore {
     });
   }
 
+  /** Whether the store holds the private key `keyid` (full id). */
+  async has(keyid: string): Promise<boolean> {
+    try {
+      await fsp.access(this.fileOf(keyid));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   async info(ref: string): Promise<KeyInfo> {
     return info(await readKeyFile(this.fileOf(await this.resolveId(ref))));
   }

@@ -1,0 +1,117 @@
+/** `cnabsec bundle add|remove|list|canonicalize`: bundle versions as TUF targets (doc 302 "new or updated bundles"). */
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import {
+  bundleTargetName,
+  canonicalizeBundleFile,
+  fileDigest,
+  thinBundleDigest,
+  type Digest,
+} from '../../cnab/bundle.js';
+import { TufError } from '../../tuf/errors.js';
+import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
+import { withCommon, type KeyOptions } from '../common.js';
+import { openRepository } from '../repo-common.js';
+import { printJson, printLine, runAction } from '../output.js';
+
+interface AddOptions extends KeyOptions {
+  thin?: string;
+  thick?: string;
+  custom?: string;
+  role?: string;
+}
+
+async function customData(file: string | undefined): Promise<Record<string, unknown> | undefined> {
+  if (file === undefined) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new TufError('INVALID_ARGUMENT', `--custom ${file} is not a JSON file`, { cause: e });
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new TufError('INVALID_ARGUMENT', `--custom ${file} must hold a JSON object`);
+  }
+  return value as Record<string, unknown>;
+}
+
+async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
+  if ((opts.thin === undefined) === (opts.thick === undefined)) {
+    throw new TufError(
+      'INVALID_ARGUMENT',
+      'give exactly one of --thin <bundle.json> or --thick <bundle.tgz>',
+    );
+  }
+  const repo = await openRepository(dir);
+  const name = bundleTargetName(repo.config.name, tag);
+  const digest: Digest =
+    opts.thin !== undefined ? await thinBundleDigest(opts.thin) : await fileDigest(opts.thick ?? '');
+  const custom = await customData(opts.custom);
+  const role = addTarget(
+    repo,
+    name,
+    { length: digest.length, hashes: { sha256: digest.sha256 }, ...(custom === undefined ? {} : { custom }) },
+    opts.role,
+  );
+  await repo.saveStaged();
+  const md = repo.staged.get(role);
+  if (opts.json)
+    printJson({
+      target: name,
+      role,
+      version: md?.signed.version,
+      length: digest.length,
+      sha256: digest.sha256,
+    });
+  else
+    printLine(
+      `staged ${name} (${digest.length} bytes, sha256 ${digest.sha256}) in ${role} v${md?.signed.version}; run cnabsec publish ${dir}`,
+    );
+}
+
+export function register(program: Command): void {
+  const bundle = program.command('bundle').description('bundle versions as signed targets');
+
+  withCommon(bundle.command('add <repo> <tag>'))
+    .description('stage a bundle version <name>:<tag> with its length and sha256')
+    .option('--thin <bundle.json>', 'thin bundle: digest of the canonical bundle.json')
+    .option('--thick <bundle.tgz>', 'thick bundle: digest of the archive bytes')
+    .option('--custom <file.json>', 'custom target metadata (a JSON object)')
+    .option('--role <role>', 'targets role to sign it (default: the role delegated for the name)')
+    .action(runAction(add));
+
+  withCommon(bundle.command('remove <repo> <tag>'))
+    .description('stage the removal of a bundle version (revocation)')
+    .action(
+      runAction(async (dir: string, tag: string, opts: KeyOptions) => {
+        const repo = await openRepository(dir);
+        const name = bundleTargetName(repo.config.name, tag);
+        const roles = removeTarget(repo, name);
+        await repo.saveStaged();
+        if (opts.json) printJson({ target: name, roles });
+        else printLine(`staged removal of ${name} from ${roles.join(', ')}; run cnabsec publish ${dir}`);
+      }),
+    );
+
+  withCommon(bundle.command('list <repo>'))
+    .description('list targets (published and staged)')
+    .action(
+      runAction(async (dir: string, opts: KeyOptions) => {
+        const targets = listTargets(await openRepository(dir));
+        if (opts.json) printJson(targets);
+        else
+          for (const t of targets)
+            printLine(`${t.name}  ${t.length}  sha256:${t.hashes.sha256 ?? '-'}  (${t.role})`);
+      }),
+    );
+
+  bundle
+    .command('canonicalize <bundle.json>')
+    .description('print a bundle.json in canonical JSON form (CNAB doc 101)')
+    .option('--json', 'accepted for symmetry; output is always JSON')
+    .action(
+      runAction(async (file: string) => {
+        process.stdout.write(await canonicalizeBundleFile(file));
+      }),
+    );
+}

@@ -1,0 +1,62 @@
+/** Client commands: `cnabsec trust add|list` (explicit trust on first use) and `cnabsec lookup`. */
+import type { Command } from 'commander';
+import { readFile } from 'node:fs/promises';
+import { defaultHome } from '../../crypto/keystore.js';
+import { addTrust, clientFor, listTrust, trustFor } from '../../tuf/client/trust.js';
+import { TufError } from '../../tuf/errors.js';
+import { withCommon, type KeyOptions } from '../common.js';
+import { printJson, printLine, runAction } from '../output.js';
+
+async function readRoot(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (e) {
+    throw new TufError('INVALID_ARGUMENT', `cannot read root metadata ${file}`, { cause: e });
+  }
+}
+
+export function register(program: Command): void {
+  const trust = program
+    .command('trust')
+    .description('repositories this client trusts, each pinned to a root');
+
+  withCommon(trust.command('add <name>'))
+    .description('trust a bundle repository: pin its root metadata (obtained out of band) and metadata URL')
+    .requiredOption('--root <root.json>', 'root metadata of the repository, from a channel you trust')
+    .requiredOption('--url <url>', 'metadata URL (file://, http:// or https://)')
+    .action(
+      runAction(async (name: string, opts: KeyOptions & { root: string; url: string }) => {
+        const entry = await addTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);
+        if (opts.json) printJson(entry);
+        else printLine(`trusting ${entry.name} at ${entry.url}`);
+      }),
+    );
+
+  withCommon(trust.command('list'))
+    .description('list trusted repositories')
+    .action(
+      runAction(async (opts: KeyOptions) => {
+        const entries = await listTrust(opts.home ?? defaultHome());
+        if (opts.json) printJson(entries);
+        else for (const e of entries) printLine(`${e.name}  ${e.url}`);
+      }),
+    );
+
+  withCommon(program.command('lookup <target>'))
+    .description('update trusted metadata (TUF client workflow) and print the verified target <name>:<tag>')
+    .action(
+      runAction(async (target: string, opts: KeyOptions) => {
+        const home = opts.home ?? defaultHome();
+        const client = clientFor(home, await trustFor(home, target));
+        const info = await client.getTarget(target);
+        const out = { target: info.path, length: info.length, hashes: info.hashes, custom: info.custom };
+        if (opts.json) printJson(out);
+        else {
+          printLine(out.target);
+          printLine(`  length ${out.length}`);
+          for (const [alg, h] of Object.entries(out.hashes)) printLine(`  ${alg} ${h}`);
+          if (Object.keys(out.custom).length > 0) printLine(`  custom ${JSON.stringify(out.custom)}`);
+        }
+      }),
+    );
+}

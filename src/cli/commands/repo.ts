@@ -1,0 +1,236 @@
+/** Repository commands (doc 302 workflows): init, status, publish, refresh, resign, sign, payload, add-signature. */
+import type { Command } from 'commander';
+import { readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { isKeyType, KEY_TYPES } from '../../crypto/keys.js';
+import { CryptoError } from '../../crypto/errors.js';
+import { parseDuration, TOP_LEVEL_ROLES, type ExpiryPolicy } from '../../tuf/policy.js';
+import { LocalRepository, type RoleKeys } from '../../tuf/repository.js';
+import { FsMetadataStore } from '../../tuf/store.js';
+import { publish, refresh } from '../../tuf/publish.js';
+import { appendSignature, payload, signRole } from '../../tuf/signing.js';
+import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
+import { TufError } from '../../tuf/errors.js';
+import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
+import { collect, keysForRole, openRepository, positiveInt, storeSigners } from '../repo-common.js';
+import { printJson, printLine, runAction, warn } from '../output.js';
+
+type InitOptions = KeyOptions &
+  Record<string, unknown> & { name?: string; keyType: string; serverManaged?: boolean };
+
+async function init(dir: string, opts: InitOptions): Promise<void> {
+  const type = opts.keyType;
+  if (!isKeyType(type))
+    throw new CryptoError('KEY_UNSUPPORTED_TYPE', `unknown key type ${type}`, {
+      hint: `use ${KEY_TYPES.join(', ')}`,
+    });
+  const store = keyStoreOf(opts);
+  const passphrases = passphrasesOf(opts);
+  const fsStore = new FsMetadataStore(dir);
+  await LocalRepository.open(fsStore).then(
+    () => {
+      throw new TufError('REPO_EXISTS', `a repository already exists at ${dir}`, {
+        hint: 'choose another directory',
+      });
+    },
+    (e: unknown) => {
+      if (!(e instanceof TufError && e.code === 'REPO_NOT_FOUND')) throw e;
+    },
+  );
+  const roles = {} as Record<(typeof TOP_LEVEL_ROLES)[number], RoleKeys>;
+  const expiry: Partial<ExpiryPolicy> = {};
+  for (const role of TOP_LEVEL_ROLES) {
+    const refs = (opts[`${role}Key`] as string[] | undefined) ?? [];
+    const count = Math.max((opts[`${role}Keys`] as number | undefined) ?? 1, refs.length);
+    const threshold = (opts[`${role}Threshold`] as number | undefined) ?? 1;
+    if (threshold > count) {
+      throw new TufError(
+        'THRESHOLD_NOT_MET',
+        `${role}: threshold ${threshold} is more than its ${count} key(s)`,
+        {
+          hint: `raise --${role}-keys or lower --${role}-threshold`,
+        },
+      );
+    }
+    if (opts.serverManaged === true && (role === 'snapshot' || role === 'timestamp') && refs.length === 0) {
+      throw new TufError('INVALID_ARGUMENT', `--server-managed needs the server's ${role} public key`, {
+        hint: `pass --${role}-key <pem file> with the key the metadata repository server published`,
+      });
+    }
+    roles[role] = { keys: await keysForRole(store, role, refs, count, type, passphrases), threshold };
+    const exp = opts[`expires${role[0]?.toUpperCase()}${role.slice(1)}`] as string | undefined;
+    if (exp !== undefined) expiry[role] = parseDuration(exp);
+  }
+  if (typeof opts.expiresDelegated === 'string') expiry.delegated = parseDuration(opts.expiresDelegated);
+  const name = opts.name ?? path.basename(path.resolve(dir));
+  const repo = await LocalRepository.create(fsStore, {
+    name,
+    roles,
+    expiry,
+    serverManaged: opts.serverManaged === true,
+  });
+  const summary = Object.fromEntries(
+    TOP_LEVEL_ROLES.map((r) => [
+      r,
+      { keyids: repo.root.signed.roles[r]?.keyIDs ?? [], threshold: roles[r].threshold },
+    ]),
+  );
+  if (opts.json) printJson({ name, location: dir, roles: summary });
+  else {
+    printLine(`initialised ${name} in ${dir}`);
+    for (const [r, s] of Object.entries(summary))
+      printLine(
+        `  ${r.padEnd(9)} ${s.threshold}-of-${s.keyids.length}  ${s.keyids.map((k) => k.slice(0, 8)).join(' ')}`,
+      );
+    printLine(`next: cnabsec bundle add ${dir} <tag> --thin bundle.json, then cnabsec publish ${dir}`);
+  }
+}
+
+function printStatus(s: RepositoryStatus): void {
+  printLine(`${s.name}  (${s.location})${s.serverManaged ? '  timestamp/snapshot: server-managed' : ''}`);
+  for (const r of s.roles) {
+    const ver = `v${r.publishedVersion ?? '-'}${r.stagedVersion === null ? '' : ` (staged v${r.stagedVersion})`}`;
+    const sigs = r.signatures.map((a) => `${a.valid.length}/${a.threshold}${a.met ? '' : '!'}`).join(' + ');
+    printLine(
+      `  ${r.role.padEnd(18)} ${ver.padEnd(18)} expires ${r.expires ?? '-'} (${r.expiresIn ?? '-'})  keys ${r.threshold}-of-${r.keyids.length}  sigs ${sigs}`,
+    );
+  }
+  for (const w of s.warnings) warn(w);
+}
+
+export function register(program: Command): void {
+  const initCmd = withCommon(program.command('init <repo>'))
+    .description('create a TUF repository for a bundle (doc 302 setup): root, targets, snapshot, timestamp')
+    .option(
+      '--name <repository>',
+      'bundle repository name, e.g. example.com/org/bundle (default: directory name)',
+    )
+    .option('-t, --key-type <type>', `type of generated keys: ${KEY_TYPES.join(', ')}`, 'ed25519')
+    .option('--server-managed', 'timestamp and snapshot keys are held by the metadata repository server');
+  for (const role of TOP_LEVEL_ROLES) {
+    initCmd
+      .option(`--${role}-keys <n>`, `number of ${role} keys`, positiveInt)
+      .option(`--${role}-threshold <n>`, `${role} signature threshold`, positiveInt)
+      .option(`--${role}-key <id|pem>`, `use this key for ${role} (repeatable)`, collect)
+      .option(`--expires-${role} <duration>`, `${role} expiry period (e.g. 365d, 30d, 1d)`);
+  }
+  initCmd
+    .option('--expires-delegated <duration>', 'expiry period of delegated roles', '30d')
+    .action(runAction(init));
+
+  withCommon(program.command('status <repo>'))
+    .description('versions, expiry, keys, thresholds, signatures and staged changes of every role')
+    .action(
+      runAction(async (dir: string, opts: KeyOptions) => {
+        const s = repositoryStatus(await openRepository(dir));
+        if (opts.json) printJson(s);
+        else printStatus(s);
+      }),
+    );
+
+  withCommon(program.command('publish <repo>'))
+    .description('sign changed roles, make new snapshot and timestamp versions, write atomically')
+    .action(
+      runAction(async (dir: string, opts: KeyOptions) => {
+        const repo = await openRepository(dir);
+        const result = await publish(repo, { signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)) });
+        if (opts.json) printJson(result);
+        else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+      }),
+    );
+
+  withCommon(program.command('refresh <repo>'))
+    .description('renew timestamp (and snapshot when needed) before they expire; idempotent, for cron')
+    .option(
+      '--if-expiring-within <duration>',
+      'renew only roles expiring within this time (default: half their period)',
+    )
+    .option('--force', 'renew the timestamp now')
+    .action(
+      runAction(async (dir: string, opts: KeyOptions & { ifExpiringWithin?: string; force?: boolean }) => {
+        const repo = await openRepository(dir);
+        const result = await refresh(repo, {
+          signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)),
+          ...(opts.ifExpiringWithin === undefined ? {} : { within: parseDuration(opts.ifExpiringWithin) }),
+          force: opts.force === true,
+        });
+        if (opts.json) printJson(result);
+        else if (result.published.length === 0) printLine('nothing to refresh');
+        else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+      }),
+    );
+
+  withCommon(program.command('resign <repo> <role>'))
+    .description('stage a new version of a role with a renewed expiry (works after it expired)')
+    .option('--expires <duration>', 'expiry period for this version (default: the policy)')
+    .action(
+      runAction(async (dir: string, role: string, opts: KeyOptions & { expires?: string }) => {
+        const repo = await openRepository(dir);
+        if (!repo.roleNames().includes(role) || role === 'snapshot' || role === 'timestamp') {
+          throw repo.roleNames().includes(role)
+            ? new TufError('INVALID_ARGUMENT', `${role} is renewed by publish/refresh`, {
+                hint: `run cnabsec refresh ${dir} --force`,
+              })
+            : repo.unknownRole(role);
+        }
+        const md = repo.edit(
+          role,
+          () => undefined,
+          opts.expires === undefined ? {} : { expiresIn: parseDuration(opts.expires) },
+        );
+        await repo.saveStaged();
+        if (opts.json) printJson({ role, version: md.signed.version, expires: md.signed.expires });
+        else
+          printLine(
+            `staged ${role} v${md.signed.version}, expires ${md.signed.expires}; publish to sign and release it`,
+          );
+      }),
+    );
+
+  withCommon(program.command('sign <repo> <role>'))
+    .description('add one signature by a key-store key to a staged role (threshold signing)')
+    .requiredOption('-k, --key <id>', 'key id (or unique prefix) in the key store')
+    .action(
+      runAction(async (dir: string, role: string, opts: KeyOptions & { key: string }) => {
+        const repo = await openRepository(dir);
+        const store = keyStoreOf(opts);
+        await signRole(repo, role, await store.signer(opts.key, passphrasesOf(opts), role));
+        await repo.saveStaged();
+        if (!opts.json)
+          printLine(`signed staged ${role} with ${(await store.resolveId(opts.key)).slice(0, 8)}`);
+        else printJson({ role, keyid: await store.resolveId(opts.key) });
+      }),
+    );
+
+  withCommon(program.command('payload <repo> <role>'))
+    .description('write the canonical bytes of a staged role, to sign elsewhere')
+    .option('-o, --output <file>', 'write to a file instead of stdout')
+    .action(
+      runAction(async (dir: string, role: string, opts: KeyOptions & { output?: string }) => {
+        const bytes = payload(await openRepository(dir), role);
+        if (opts.output === undefined) process.stdout.write(bytes);
+        else await writeFile(opts.output, bytes);
+      }),
+    );
+
+  withCommon(program.command('add-signature <repo> <role> <sigfile>'))
+    .description('append a detached signature {"keyid","sig"} (hex) to a staged role after verifying it')
+    .action(
+      runAction(async (dir: string, role: string, file: string, opts: KeyOptions) => {
+        const repo = await openRepository(dir);
+        let sig: { keyid: string; sig: string };
+        try {
+          sig = JSON.parse(await readFile(file, 'utf8')) as { keyid: string; sig: string };
+        } catch (e) {
+          throw new TufError('BAD_SIGNATURE', `${file} is not a JSON signature file`, {
+            cause: e,
+            hint: 'expected {"keyid": "...", "sig": "<hex>"}',
+          });
+        }
+        appendSignature(repo, role, sig);
+        await repo.saveStaged();
+        if (opts.json) printJson({ role, keyid: sig.keyid });
+        else printLine(`added signature by ${sig.keyid.slice(0, 8)} to staged ${role}`);
+      }),
+    );
+}

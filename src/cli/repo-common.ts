@@ -1,0 +1,83 @@
+/** Plumbing shared by the repository commands: open a repository, resolve keys, sign from the key store. */
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { CryptoError } from '../crypto/errors.js';
+import { publicKeyFromPem, type KeyType, type PublicKeyJson } from '../crypto/keys.js';
+import type { KeyStore } from '../crypto/keystore.js';
+import type { PassphraseSource } from '../crypto/passphrase.js';
+import { LocalRepository } from '../tuf/repository.js';
+import type { SignerProvider } from '../tuf/signing.js';
+import { FsMetadataStore } from '../tuf/store.js';
+import { warn } from './output.js';
+
+export function openRepository(dir: string): Promise<LocalRepository> {
+  return LocalRepository.open(new FsMetadataStore(dir));
+}
+
+/** Collect a repeatable option into an array. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`"${value}" is not a positive integer`);
+  return n;
+}
+
+/**
+ * A public key from a reference: a PEM file path, or a key-store id (prefix).
+ * PEM files are public-key only: such keys can be listed but not signed with here.
+ */
+export async function resolvePublicKey(store: KeyStore, ref: string): Promise<PublicKeyJson> {
+  if (existsSync(ref)) {
+    const text = await readFile(ref, 'utf8');
+    if (!text.includes('-----BEGIN PUBLIC KEY-----')) {
+      throw new CryptoError('KEY_INVALID', `${ref} is not a PEM public key`, {
+        hint: 'export one with `cnabsec key export <id>`',
+      });
+    }
+    return publicKeyFromPem(text);
+  }
+  return (await store.info(ref)).publicKey;
+}
+
+/** Keys for a role: the given references, plus newly generated keys up to `count`. */
+export async function keysForRole(
+  store: KeyStore,
+  role: string,
+  refs: string[],
+  count: number,
+  type: KeyType,
+  passphrases: PassphraseSource,
+): Promise<PublicKeyJson[]> {
+  const keys: PublicKeyJson[] = [];
+  for (const r of refs) keys.push(await resolvePublicKey(store, r));
+  for (let i = keys.length; i < count; i++)
+    keys.push((await store.generate(type, role, passphrases)).publicKey);
+  return keys;
+}
+
+/**
+ * Sign with keys of the local key store. A key whose passphrase is not available (no prompt)
+ * is skipped, so that other keys can still meet the threshold; publish then names what is missing.
+ */
+export function storeSigners(
+  store: KeyStore,
+  passphrases: PassphraseSource,
+  only?: Set<string>,
+): SignerProvider {
+  return async (role, keyid) => {
+    if (only !== undefined && !only.has(keyid)) return undefined;
+    if (!(await store.has(keyid))) return undefined;
+    try {
+      return await store.signer(keyid, passphrases, role);
+    } catch (e) {
+      if (e instanceof CryptoError && e.code === 'PASSPHRASE_REQUIRED') {
+        warn(`${e.message}; skipping key ${keyid.slice(0, 8)}`);
+        return undefined;
+      }
+      throw e;
+    }
+  };
+}

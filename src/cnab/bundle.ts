@@ -1,0 +1,118 @@
+/**
+ * CNAB bundles as TUF targets (CNAB-Sec doc 301/303): the digest of a thin bundle is the
+ * SHA-256 of its canonical `bundle.json` (CNAB doc 101 requires OLPC canonical JSON); the
+ * digest of a thick bundle is the SHA-256 of the archive bytes, computed by streaming.
+ * Target names are `<bundle repository>:<tag>`.
+ */
+import { canonicalize } from '@tufjs/canonical-json';
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import { CnabError } from './errors.js';
+import { messageOf } from '../errors.js';
+
+export interface Digest {
+  length: number;
+  sha256: string;
+}
+
+const REQUIRED = ['schemaVersion', 'name', 'version', 'invocationImages'] as const;
+const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
+
+/** The TUF target name of a bundle version: `<repository>:<tag>` (doc 301). */
+export function bundleTargetName(repository: string, tag: string): string {
+  if (!TAG.test(tag)) {
+    throw new CnabError('INVALID_TAG', `"${tag}" is not a valid tag`, {
+      hint: 'a tag is 1-128 characters of letters, digits, _ . -, not starting with . or -',
+    });
+  }
+  return `${repository}:${tag}`;
+}
+
+async function readBundleFile(file: string): Promise<Buffer> {
+  try {
+    return await fsp.readFile(file);
+  } catch (e) {
+    throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
+      cause: e,
+      details: { path: file },
+    });
+  }
+}
+
+/**
+ * Check that `bytes` are a CNAB `bundle.json` in canonical form and return the parsed bundle
+ * with its digest. Not canonical → BUNDLE_NOT_CANONICAL (the digest would not be reproducible).
+ */
+export function checkThinBundle(
+  bytes: Uint8Array,
+  where: string,
+): { bundle: Record<string, unknown>; digest: Digest } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch (e) {
+    throw new CnabError('BUNDLE_INVALID_JSON', `${where} is not JSON: ${messageOf(e)}`, {
+      cause: e,
+      details: { path: where },
+    });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new CnabError('BUNDLE_INVALID', `${where} is not a JSON object`, { details: { path: where } });
+  }
+  const bundle = parsed as Record<string, unknown>;
+  const missing = REQUIRED.filter((k) => !(k in bundle));
+  if (missing.length > 0) {
+    throw new CnabError('BUNDLE_INVALID', `${where} is not a CNAB bundle: missing ${missing.join(', ')}`, {
+      details: { path: where, missing },
+      hint: 'a bundle.json needs schemaVersion, name, version and invocationImages (CNAB doc 101)',
+    });
+  }
+  const canonical = Buffer.from(canonicalize(bundle));
+  if (!canonical.equals(Buffer.from(bytes))) {
+    throw new CnabError('BUNDLE_NOT_CANONICAL', `${where} is not in canonical JSON form`, {
+      details: { path: where },
+      hint: 'CNAB requires canonical JSON (doc 101); rewrite it with `cnabsec bundle canonicalize <file>`',
+    });
+  }
+  return {
+    bundle,
+    digest: { length: canonical.length, sha256: createHash('sha256').update(canonical).digest('hex') },
+  };
+}
+
+export async function thinBundleDigest(file: string): Promise<Digest> {
+  return checkThinBundle(await readBundleFile(file), file).digest;
+}
+
+/** The canonical form of any JSON bundle file (for `bundle canonicalize`). */
+export async function canonicalizeBundleFile(file: string): Promise<Buffer> {
+  const bytes = await readBundleFile(file);
+  try {
+    return Buffer.from(canonicalize(JSON.parse(bytes.toString('utf8'))));
+  } catch (e) {
+    throw new CnabError('BUNDLE_INVALID_JSON', `${file} is not JSON: ${messageOf(e)}`, {
+      cause: e,
+      details: { path: file },
+    });
+  }
+}
+
+/** Streamed SHA-256 and length of a file (thick bundle archive): constant memory. */
+export async function fileDigest(file: string, onProgress?: (bytes: number) => void): Promise<Digest> {
+  const hash = createHash('sha256');
+  let length = 0;
+  try {
+    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
+      const buf = chunk as Buffer;
+      hash.update(buf);
+      length += buf.length;
+      onProgress?.(length);
+    }
+  } catch (e) {
+    throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
+      cause: e,
+      details: { path: file },
+    });
+  }
+  return { length, sha256: hash.digest('hex') };
+}

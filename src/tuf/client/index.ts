@@ -1,0 +1,3 @@
+export * from './fetcher.js';
+export * from './errors.js';
+export * from './trust.js';

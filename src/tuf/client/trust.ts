@@ -1,0 +1,200 @@
+/**
+ * The TUF client (spec §5 client workflow) for CNAB-Sec bundle repositories: the real tuf-js
+ * `Updater` with our fetchers, a cache directory per repository, and explicit trust on first
+ * use — a repository is trusted only after `trust add` pinned its root metadata.
+ *
+ * Trust store layout: `$CNABSEC_HOME/trust/<url-encoded repository name>/trust.json`
+ * (name and metadata URL) and `metadata/` (the tuf-js cache, starting from the pinned root).
+ */
+import { Metadata, type Root, type TargetFile } from '@tufjs/models';
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { Updater } from 'tuf-js';
+import { authorityStatus } from '../authority.js';
+import { TufError } from '../errors.js';
+import { kindOf } from '../policy.js';
+import { wrapClientError } from './errors.js';
+import { fetcherFor, type RecordingFetcher } from './fetcher.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { messageOf } from '../../errors.js';
+
+export interface TrustEntry {
+  name: string;
+  url: string;
+  added: string;
+}
+
+export interface TrustClientOptions {
+  name: string;
+  metadataUrl: string;
+  cacheDir: string;
+  fetcher?: RecordingFetcher;
+  targetBaseUrl?: string;
+}
+
+export class TrustClient {
+  readonly name: string;
+  readonly fetcher: RecordingFetcher;
+  private readonly updater: Updater;
+  private refreshed = false;
+
+  constructor(options: TrustClientOptions) {
+    this.name = options.name;
+    this.fetcher = options.fetcher ?? fetcherFor(options.metadataUrl);
+    this.updater = new Updater({
+      metadataDir: options.cacheDir,
+      metadataBaseUrl: options.metadataUrl,
+      ...(options.targetBaseUrl === undefined
+        ? {}
+        : { targetBaseUrl: options.targetBaseUrl, targetDir: options.cacheDir }),
+      fetcher: this.fetcher,
+    });
+  }
+
+  /** TUF client workflow §5.3–5.5: update root, timestamp, snapshot, targets. */
+  async refresh(): Promise<void> {
+    try {
+      await this.updater.refresh();
+      this.refreshed = true;
+    } catch (e) {
+      throw wrapClientError(e, this.name, this.fetcher.fetched);
+    }
+  }
+
+  /** Verified target info (§5.6, preorder search through delegations); TARGET_NOT_FOUND when absent. */
+  async getTarget(targetName: string): Promise<TargetFile> {
+    if (!this.refreshed) await this.refresh();
+    let info: TargetFile | undefined;
+    try {
+      info = await this.updater.getTargetInfo(targetName);
+    } catch (e) {
+      throw wrapClientError(e, this.name, this.fetcher.fetched);
+    }
+    if (info === undefined) {
+      throw new TufError('TARGET_NOT_FOUND', `${targetName} is not a signed target of ${this.name}`, {
+        details: { repository: this.name, target: targetName },
+        hint: 'check the tag; the repository owner publishes targets with `cnabsec bundle add` + `publish`',
+      });
+    }
+    return info;
+  }
+
+  /** Download a target file through TUF (verifies length and hashes) into `dest`. */
+  async downloadTarget(info: TargetFile, dest: string): Promise<string> {
+    try {
+      return await this.updater.downloadTarget(info, dest);
+    } catch (e) {
+      throw wrapClientError(e, this.name, this.fetcher.fetched);
+    }
+  }
+}
+
+// ---- trust store ------------------------------------------------------------------------
+
+export function trustDir(home: string, name: string): string {
+  return path.join(home, 'trust', encodeURIComponent(name));
+}
+
+/** Parse root metadata and check it is signed by a threshold of its own root keys. */
+export function checkRootBytes(bytes: Uint8Array, where: string): Metadata<Root> {
+  let root: Metadata<Root>;
+  try {
+    root = Metadata.fromJSON(
+      kindOf('root') as never,
+      JSON.parse(Buffer.from(bytes).toString('utf8')) as never,
+    );
+  } catch (e) {
+    throw new TufError('REPO_CORRUPT', `${where} is not TUF root metadata: ${messageOf(e)}`, { cause: e });
+  }
+  const role = root.signed.roles.root;
+  const status =
+    role === undefined
+      ? undefined
+      : authorityStatus(root, {
+          source: 'itself',
+          keys: root.signed.keys,
+          keyIDs: role.keyIDs,
+          threshold: role.threshold,
+        });
+  if (status?.met !== true) {
+    throw new TufError(
+      'TUF_UNSIGNED_METADATA',
+      `${where}: root v${root.signed.version} is not signed by a threshold of its own keys`,
+      {
+        hint: 'get the root metadata from the repository owner through a channel you trust',
+      },
+    );
+  }
+  return root;
+}
+
+export async function addTrust(
+  home: string,
+  name: string,
+  rootBytes: Uint8Array,
+  url: string,
+  replace = false,
+): Promise<TrustEntry> {
+  const dir = trustDir(home, name);
+  checkRootBytes(rootBytes, 'the given root');
+  try {
+    await fsp.access(path.join(dir, 'trust.json'));
+    if (!replace) {
+      throw new TufError('TRUST_EXISTS', `${name} is already trusted`, {
+        details: { repository: name },
+        hint: 'to re-pin a root distributed out of band, use `cnabsec trust reset`',
+      });
+    }
+  } catch (e) {
+    if (e instanceof TufError) throw e;
+  }
+  await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
+  await fsp.mkdir(path.join(dir, 'metadata'), { recursive: true, mode: 0o700 });
+  await writeFileAtomic(path.join(dir, 'metadata', 'root.json'), rootBytes);
+  const entry: TrustEntry = { name, url: url.replace(/\/+$/, ''), added: new Date().toISOString() };
+  await writeFileAtomic(path.join(dir, 'trust.json'), JSON.stringify(entry, null, 2) + '\n');
+  return entry;
+}
+
+export async function listTrust(home: string): Promise<TrustEntry[]> {
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(path.join(home, 'trust'));
+  } catch {
+    return [];
+  }
+  const out: TrustEntry[] = [];
+  for (const n of names) {
+    try {
+      out.push(
+        JSON.parse(await fsp.readFile(path.join(home, 'trust', n, 'trust.json'), 'utf8')) as TrustEntry,
+      );
+    } catch {
+      /* not a trust entry */
+    }
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** The trusted repository holding `target` (`<name>:<tag>` or `<name>/<path>`), longest name first. */
+export async function trustFor(home: string, target: string): Promise<TrustEntry> {
+  const entries = (await listTrust(home)).sort((a, b) => b.name.length - a.name.length);
+  const hit = entries.find(
+    (e) => target.startsWith(`${e.name}:`) || target.startsWith(`${e.name}/`) || target === e.name,
+  );
+  if (hit === undefined) {
+    throw new TufError('TRUST_NOT_FOUND', `no trusted repository for ${target}`, {
+      details: { target },
+      hint: 'trust the repository first: `cnabsec trust add <name> --root root.json --url <metadata url>`',
+    });
+  }
+  return hit;
+}
+
+export function clientFor(home: string, entry: TrustEntry): TrustClient {
+  return new TrustClient({
+    name: entry.name,
+    metadataUrl: entry.url,
+    cacheDir: path.join(trustDir(home, entry.name), 'metadata'),
+  });
+}

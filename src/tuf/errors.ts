@@ -1,0 +1,46 @@
+/**
+ * The TUF layer's error tree. Class names follow python-tuf / tuf-js (RepositoryError ⊃
+ * UnsignedMetadataError, BadVersionError ⊃ EqualVersionError, ExpiredMetadataError,
+ * LengthOrHashMismatchError; DownloadError ⊃ DownloadLengthMismatchError, DownloadHTTPError);
+ * every error also has a stable `code` and names the role, version, key id or path involved.
+ */
+import { CnabsecError } from '../errors.js';
+
+export type TufErrorCode =
+  // repository side (signing workflows, doc 302)
+  | 'REPO_NOT_FOUND'
+  | 'REPO_EXISTS'
+  | 'REPO_CORRUPT'
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_DURATION'
+  | 'ROLE_UNKNOWN'
+  | 'ROLE_EXPIRED'
+  | 'ROLE_NOT_STAGED'
+  | 'KEY_NOT_AUTHORIZED'
+  | 'THRESHOLD_NOT_MET'
+  | 'TARGET_NOT_FOUND'
+  | 'TARGET_NOT_DELEGATED'
+  | 'BAD_SIGNATURE'
+  | 'PUBLISH_FAILED'
+  // client side (TUF client workflow, spec §5)
+  | 'TRUST_NOT_FOUND'
+  | 'TRUST_EXISTS'
+  | 'TUF_UPDATE_FAILED'
+  | 'TUF_EXPIRED_METADATA'
+  | 'TUF_UNSIGNED_METADATA'
+  | 'TUF_ROLLBACK'
+  | 'TUF_HASH_MISMATCH'
+  | 'TUF_DOWNLOAD_FAILED'
+  | 'TUF_DOWNLOAD_TOO_LONG';
+
+export class TufError extends CnabsecError<TufErrorCode> {}
+
+export class RepositoryError extends TufError {}
+export class UnsignedMetadataError extends RepositoryError {}
+export class BadVersionError extends RepositoryError {}
+export class EqualVersionError extends BadVersionError {}
+export class ExpiredMetadataError extends RepositoryError {}
+export class LengthOrHashMismatchError extends RepositoryError {}
+export class DownloadError extends TufError {}
+export class DownloadLengthMismatchError extends DownloadError {}
+export class DownloadHTTPError extends DownloadError {}

@@ -1,0 +1,11 @@
+/** cnabsec/tuf: local TUF repositories (doc 302 signing workflows) and the TUF client. */
+export * from './errors.js';
+export * from './policy.js';
+export * from './store.js';
+export * from './authority.js';
+export * from './repository.js';
+export * from './targets.js';
+export * from './signing.js';
+export * from './publish.js';
+export * from './status.js';
+export * from './client/index.js';

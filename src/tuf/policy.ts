@@ -1,0 +1,86 @@
+/**
+ * Role names, metadata file names and the expiry policy.
+ *
+ * Expiry defaults follow CNAB-Sec doc 301 (MVP): root yearly, targets monthly, snapshot and
+ * timestamp daily; delegated targets roles (e.g. `targets/releases`) monthly like targets.
+ */
+import { MetadataKind } from '@tufjs/models';
+import { TufError } from './errors.js';
+
+export const TOP_LEVEL_ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
+export type TopLevelRole = (typeof TOP_LEVEL_ROLES)[number];
+
+export function isTopLevel(role: string): role is TopLevelRole {
+  return (TOP_LEVEL_ROLES as readonly string[]).includes(role);
+}
+
+export function kindOf(role: string): MetadataKind {
+  switch (role) {
+    case 'root':
+      return MetadataKind.Root;
+    case 'snapshot':
+      return MetadataKind.Snapshot;
+    case 'timestamp':
+      return MetadataKind.Timestamp;
+    default:
+      return MetadataKind.Targets;
+  }
+}
+
+/**
+ * File name of a role's metadata in a consistent-snapshot repository (TUF spec §5.5):
+ * `<version>.<role>.json`, with the role name URL-encoded as python-tuf and tuf-js request it
+ * (`targets/releases` → `1.targets%2Freleases.json`); timestamp is unversioned.
+ */
+export function metadataFileName(role: string, version: number): string {
+  return role === 'timestamp' ? 'timestamp.json' : `${version}.${encodeURIComponent(role)}.json`;
+}
+
+export type ExpiryPolicy = Record<TopLevelRole | 'delegated', number>;
+
+const DAY = 86_400;
+export const DEFAULT_EXPIRY: ExpiryPolicy = {
+  root: 365 * DAY,
+  targets: 30 * DAY,
+  snapshot: DAY,
+  timestamp: DAY,
+  delegated: 30 * DAY,
+};
+
+export function expiryPeriod(policy: ExpiryPolicy, role: string): number {
+  return isTopLevel(role) ? policy[role] : policy.delegated;
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: DAY, w: 7 * DAY, y: 365 * DAY };
+
+/** Parse a duration such as `30d`, `12h`, `90m`, `3600s`, `2w`, `1y` into seconds. */
+export function parseDuration(text: string): number {
+  const m = /^(\d+)\s*([smhdwy])$/.exec(text.trim());
+  const unit = m?.[2] === undefined ? undefined : UNITS[m[2]];
+  if (m?.[1] === undefined || unit === undefined || Number(m[1]) <= 0) {
+    throw new TufError('INVALID_DURATION', `"${text}" is not a duration`, {
+      hint: 'write a positive number with a unit: s, m, h, d, w or y (e.g. 30d, 12h)',
+    });
+  }
+  return Number(m[1]) * unit;
+}
+
+export function formatDuration(seconds: number): string {
+  const abs = Math.abs(seconds);
+  const [n, u] =
+    abs >= DAY
+      ? [abs / DAY, 'd']
+      : abs >= 3600
+        ? [abs / 3600, 'h']
+        : abs >= 60
+          ? [abs / 60, 'm']
+          : [abs, 's'];
+  return `${seconds < 0 ? '-' : ''}${Math.floor(n)}${u}`;
+}
+
+/** TUF expiry string (ISO 8601, UTC, no fractional seconds) `seconds` after `now`. */
+export function expiresAfter(now: Date, seconds: number): string {
+  return new Date(Math.floor(now.getTime() / 1000) * 1000 + seconds * 1000)
+    .toISOString()
+    .replace('.000Z', 'Z');
+}

@@ -1,0 +1,214 @@
+/**
+ * Publishing (CNAB-Sec doc 302 "New or updated bundles" and the periodic timestamp/snapshot
+ * refresh): sign the changed roles until their thresholds are met, make new snapshot and
+ * timestamp versions, and write them so that a reader always sees a complete repository.
+ *
+ * Write order: new versioned files first (delegated roles, targets, root, snapshot), the
+ * `root.json` copy next, the unversioned `timestamp.json` last. Clients enter through the
+ * timestamp, so until it is renamed into place the previous state is what they see; a failure
+ * before that removes the new files and restores `root.json`.
+ */
+import { createHash } from 'node:crypto';
+import type { AuthorityStatus } from './authority.js';
+import { RepositoryError, TufError } from './errors.js';
+import { metadataFileName } from './policy.js';
+import { METADATA_DIR, serialize, stagedPath, type LocalRepository } from './repository.js';
+import { signUntilThreshold, type SignerProvider } from './signing.js';
+import type { AnyMetadata } from './authority.js';
+
+export interface PublishOptions {
+  signers: SignerProvider;
+  now?: Date;
+  /** Test hook: called before each file write; throwing simulates a crash half-way. */
+  beforeWrite?: (file: string) => void;
+}
+
+export interface PublishResult {
+  published: { role: string; version: number }[];
+}
+
+interface Pending {
+  role: string;
+  md: AnyMetadata;
+}
+
+function missingMessage(role: string, statuses: AuthorityStatus[]): string[] {
+  return statuses
+    .filter((s) => !s.met)
+    .map(
+      (s) =>
+        `${role}: ${s.valid.length}/${s.threshold} valid signatures from ${s.source}; still needed from: ${s.missing.join(', ')}`,
+    );
+}
+
+/** Refuse to publish over a role that is expired and not being replaced (signing time check). */
+function checkNotExpired(repo: LocalRepository, now: Date, replaced: Set<string>): void {
+  for (const role of ['root', 'targets', ...repo.delegationParents().keys()]) {
+    if (replaced.has(role)) continue;
+    const md = repo.current(role);
+    if (md?.signed.isExpired(now)) {
+      throw new TufError('ROLE_EXPIRED', `${role} v${md.signed.version} expired at ${md.signed.expires}`, {
+        details: { role, version: md.signed.version, expires: md.signed.expires },
+        hint: `stage a new version with \`cnabsec resign <repo> ${role}\`, then publish`,
+      });
+    }
+  }
+}
+
+function nextVersion(repo: LocalRepository, role: string): number {
+  return (repo.published.get(role)?.signed.version ?? 0) + 1;
+}
+
+function makeSnapshot(
+  repo: LocalRepository,
+  now: Date,
+  from: (role: string) => AnyMetadata | undefined,
+): AnyMetadata {
+  const meta: Record<string, { version: number }> = {};
+  for (const role of ['targets', ...repo.delegationParents().keys()]) {
+    const md = from(role);
+    if (md !== undefined) meta[`${role}.json`] = { version: md.signed.version };
+  }
+  return repo.newMetadata('snapshot', now, { meta }, nextVersion(repo, 'snapshot'));
+}
+
+function makeTimestamp(repo: LocalRepository, now: Date, snapshot: AnyMetadata): AnyMetadata {
+  const bytes = serialize(snapshot);
+  const snapshotMeta = {
+    version: snapshot.signed.version,
+    length: bytes.length,
+    hashes: { sha256: createHash('sha256').update(bytes).digest('hex') },
+  };
+  return repo.newMetadata(
+    'timestamp',
+    now,
+    { meta: { 'snapshot.json': snapshotMeta } },
+    nextVersion(repo, 'timestamp'),
+  );
+}
+
+/** Sign every pending role up to threshold; throw THRESHOLD_NOT_MET listing what is missing. */
+async function signAll(repo: LocalRepository, pending: Pending[], signers: SignerProvider): Promise<void> {
+  const problems: string[] = [];
+  const needed: Record<string, string[]> = {};
+  for (const { role, md } of pending) {
+    const statuses = await signUntilThreshold(repo, role, md, signers);
+    const missing = missingMessage(role, statuses);
+    if (missing.length > 0) {
+      problems.push(...missing);
+      needed[role] = statuses.filter((s) => !s.met).flatMap((s) => s.missing);
+    }
+  }
+  if (problems.length > 0) {
+    await repo.saveStaged(); // keep the signatures made so far
+    throw new TufError('THRESHOLD_NOT_MET', `cannot publish: ${problems.join('; ')}`, {
+      details: { needed },
+      hint: 'sign with `cnabsec sign <repo> <role> --key <id>` (or payload + add-signature), or set the passphrase variables of those keys',
+    });
+  }
+}
+
+/** Write the files; on failure remove what was written and restore root.json. */
+async function writeAll(repo: LocalRepository, pending: Pending[], options: PublishOptions): Promise<void> {
+  const order = ['delegated', 'targets', 'root', 'snapshot', 'timestamp'];
+  const rank = (r: string): number =>
+    order.indexOf(['targets', 'root', 'snapshot', 'timestamp'].includes(r) ? r : 'delegated');
+  const files: [string, Uint8Array][] = [...pending]
+    .sort((a, b) => rank(a.role) - rank(b.role))
+    .map(({ role, md }) => [`${METADATA_DIR}/${metadataFileName(role, md.signed.version)}`, serialize(md)]);
+  const root = pending.find((p) => p.role === 'root');
+  if (root !== undefined)
+    files.splice(files.length - 1, 0, [`${METADATA_DIR}/root.json`, serialize(root.md)]);
+  const previousRootCopy = await repo.store.read(`${METADATA_DIR}/root.json`);
+  const written: string[] = [];
+  try {
+    for (const [file, data] of files) {
+      options.beforeWrite?.(file);
+      await repo.store.write(file, data);
+      written.push(file);
+    }
+  } catch (e) {
+    for (const file of written.reverse()) {
+      if (file.endsWith('/root.json') && previousRootCopy !== undefined)
+        await repo.store.write(file, previousRootCopy);
+      else await repo.store.remove(file);
+    }
+    throw new RepositoryError(
+      'PUBLISH_FAILED',
+      `publishing to ${repo.store.location} failed; nothing was changed`,
+      {
+        cause: e,
+        hint: 'fix the cause (disk space, permissions) and run publish again; staged changes are kept',
+      },
+    );
+  }
+}
+
+/**
+ * Sign, then write. The timestamp is made last, over the signed snapshot's bytes, since it
+ * lists the snapshot's length and hash (TUF spec §4.6).
+ */
+async function commit(
+  repo: LocalRepository,
+  pending: Pending[],
+  snapshot: AnyMetadata,
+  now: Date,
+  options: PublishOptions,
+): Promise<PublishResult> {
+  await signAll(repo, pending, options.signers);
+  const timestamp: Pending = { role: 'timestamp', md: makeTimestamp(repo, now, snapshot) };
+  await signAll(repo, [timestamp], options.signers);
+  const all = [...pending, timestamp];
+  await writeAll(repo, all, options);
+  for (const { role, md } of all) {
+    repo.published.set(role, md);
+    if (repo.staged.delete(role)) await repo.store.remove(stagedPath(role));
+  }
+  return { published: all.map(({ role, md }) => ({ role, version: md.signed.version })) };
+}
+
+/** Publish every staged role with new snapshot and timestamp versions. */
+export async function publish(repo: LocalRepository, options: PublishOptions): Promise<PublishResult> {
+  const now = options.now ?? new Date();
+  const staged = new Set(repo.staged.keys());
+  checkNotExpired(repo, now, staged);
+  const pending: Pending[] = [...repo.staged].map(([role, md]) => ({ role, md }));
+  const snapshot = makeSnapshot(repo, now, (role) => repo.current(role));
+  pending.push({ role: 'snapshot', md: snapshot });
+  return commit(repo, pending, snapshot, now, options);
+}
+
+export interface RefreshOptions extends PublishOptions {
+  /** Renew a role when it expires within this many seconds (default: half its period). */
+  within?: number;
+  force?: boolean;
+}
+
+/**
+ * The doc 302 periodic task: a new timestamp when it is about to expire, and a new snapshot
+ * too when the snapshot is. Staged changes are not published. Idempotent.
+ */
+export async function refresh(repo: LocalRepository, options: RefreshOptions): Promise<PublishResult> {
+  const now = options.now ?? new Date();
+  const ts = repo.published.get('timestamp');
+  const snap = repo.published.get('snapshot');
+  if (ts === undefined || snap === undefined) {
+    throw new TufError('ROLE_NOT_STAGED', `${repo.config.name} has not been published yet`, {
+      hint: 'run `cnabsec publish <repo>` first',
+    });
+  }
+  const due = (md: AnyMetadata, role: string): boolean => {
+    const within = options.within ?? repo.config.expiry[role as 'timestamp'] / 2;
+    return options.force === true || Date.parse(md.signed.expires) - now.getTime() <= within * 1000;
+  };
+  const needSnapshot = due(snap, 'snapshot');
+  if (!needSnapshot && !due(ts, 'timestamp')) return { published: [] };
+  checkNotExpired(repo, now, new Set());
+  const pending: Pending[] = [];
+  let snapshot = snap;
+  if (needSnapshot) {
+    snapshot = makeSnapshot(repo, now, (role) => repo.published.get(role));
+    pending.push({ role: 'snapshot', md: snapshot });
+  }
+  return commit(repo, pending, snapshot, now, options);
+}

@@ -1,0 +1,373 @@
+/**
+ * A local TUF repository for one CNAB bundle repository (CNAB-Sec doc 301 MVP), modelled on
+ * python-tuf's `Repository`: published metadata (consistent snapshots) plus staged, not yet
+ * published, edits. Every edit bumps a role's version once per publish cycle, sets its expiry
+ * from the policy and clears its signatures; `publish` (./publish.ts) signs, snapshots,
+ * timestamps and writes atomically.
+ *
+ * Store layout: `cnabsec.json` (configuration), `metadata/` (published, served to clients),
+ * `staged/<role>.json` (edits waiting for signatures or publication).
+ */
+import { Metadata, MetadataKind, type Root, type Targets } from '@tufjs/models';
+import type { JSONObject } from '@tufjs/models/dist/utils/types.js';
+import { toKey, type AnyMetadata, type Authority } from './authority.js';
+import { RepositoryError, TufError } from './errors.js';
+import {
+  DEFAULT_EXPIRY,
+  expiresAfter,
+  expiryPeriod,
+  isTopLevel,
+  kindOf,
+  metadataFileName,
+  type ExpiryPolicy,
+} from './policy.js';
+import type { MetadataStore } from './store.js';
+import type { PublicKeyJson } from '../crypto/keys.js';
+
+export const SPEC_VERSION = '1.0.31';
+export const CONFIG_FILE = 'cnabsec.json';
+export const METADATA_DIR = 'metadata';
+export const STAGED_DIR = 'staged';
+
+export interface RepositoryConfig {
+  _type: 'cnabsec-repository';
+  version: 1;
+  /** Bundle repository name, e.g. `example.com/org/bundle`; targets are `<name>:<tag>`. */
+  name: string;
+  /** Expiry periods in seconds. */
+  expiry: ExpiryPolicy;
+  /** Timestamp and snapshot keys held by the metadata repository server (doc 302 setup). */
+  serverManaged: boolean;
+}
+
+export interface RoleKeys {
+  keys: PublicKeyJson[];
+  threshold: number;
+}
+
+export interface CreateOptions {
+  name: string;
+  roles: Record<'root' | 'targets' | 'snapshot' | 'timestamp', RoleKeys>;
+  expiry?: Partial<ExpiryPolicy>;
+  serverManaged?: boolean;
+  now?: Date;
+}
+
+type SignedJson = Record<string, unknown> & { version: number; expires: string };
+
+const encoder = new TextEncoder();
+
+export function serialize(md: AnyMetadata): Uint8Array {
+  return encoder.encode(JSON.stringify(md.toJSON()));
+}
+
+export function parseMetadata(role: string, bytes: Uint8Array, where: string): AnyMetadata {
+  try {
+    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as JSONObject;
+    const md = Metadata.fromJSON(kindOf(role) as never, json) as AnyMetadata;
+    return md;
+  } catch (e) {
+    throw new RepositoryError('REPO_CORRUPT', `${where} is not valid ${role} metadata`, {
+      cause: e,
+      details: { role, path: where },
+      hint: 'the file is truncated or was edited by hand; restore it from a backup or re-publish',
+    });
+  }
+}
+
+export function stagedPath(role: string): string {
+  return `${STAGED_DIR}/${encodeURIComponent(role)}.json`;
+}
+
+function checkThreshold(role: string, spec: RoleKeys): void {
+  if (!Number.isInteger(spec.threshold) || spec.threshold < 1) {
+    throw new TufError('INVALID_ARGUMENT', `threshold of ${role} must be a positive integer`);
+  }
+  if (spec.keys.length < spec.threshold) {
+    throw new TufError(
+      'THRESHOLD_NOT_MET',
+      `${role} would have ${spec.keys.length} key(s) for a threshold of ${spec.threshold}`,
+      { details: { role }, hint: 'give at least as many keys as the threshold' },
+    );
+  }
+}
+
+export class LocalRepository {
+  readonly published = new Map<string, AnyMetadata>();
+  readonly staged = new Map<string, AnyMetadata>();
+
+  private constructor(
+    readonly store: MetadataStore,
+    readonly config: RepositoryConfig,
+  ) {}
+
+  // ---- opening and creating --------------------------------------------------------------
+
+  /** Create a new repository: stage root and targets v1 (snapshot and timestamp come at publish). */
+  static async create(store: MetadataStore, options: CreateOptions): Promise<LocalRepository> {
+    if ((await store.read(CONFIG_FILE)) !== undefined) {
+      throw new TufError('REPO_EXISTS', `a repository already exists at ${store.location}`, {
+        hint: 'choose another directory, or use the existing repository',
+      });
+    }
+    for (const [role, spec] of Object.entries(options.roles)) checkThreshold(role, spec);
+    const config: RepositoryConfig = {
+      _type: 'cnabsec-repository',
+      version: 1,
+      name: options.name,
+      expiry: { ...DEFAULT_EXPIRY, ...options.expiry },
+      serverManaged: options.serverManaged ?? false,
+    };
+    const repo = new LocalRepository(store, config);
+    const now = options.now ?? new Date();
+    const keys: Record<string, unknown> = {};
+    const roles: Record<string, unknown> = {};
+    for (const [role, spec] of Object.entries(options.roles)) {
+      const ids: string[] = [];
+      for (const pub of spec.keys) {
+        const key = toKey(pub);
+        keys[key.keyID] = key.toJSON();
+        ids.push(key.keyID);
+      }
+      roles[role] = { keyids: [...new Set(ids)], threshold: spec.threshold };
+    }
+    repo.stage('root', repo.newMetadata('root', now, { keys, roles, consistent_snapshot: true }));
+    repo.stage('targets', repo.newMetadata('targets', now, { targets: {} }));
+    await store.write(CONFIG_FILE, encoder.encode(JSON.stringify(config, null, 2) + '\n'));
+    await repo.saveStaged();
+    return repo;
+  }
+
+  static async open(store: MetadataStore): Promise<LocalRepository> {
+    const raw = await store.read(CONFIG_FILE);
+    if (raw === undefined) {
+      throw new TufError('REPO_NOT_FOUND', `no cnabsec repository at ${store.location}`, {
+        details: { path: store.location },
+        hint: 'create one with `cnabsec init <dir> --name <bundle repository>`',
+      });
+    }
+    let config: RepositoryConfig;
+    try {
+      config = JSON.parse(Buffer.from(raw).toString('utf8')) as RepositoryConfig;
+      if (config._type !== 'cnabsec-repository' || typeof config.name !== 'string')
+        throw new Error('bad _type');
+    } catch (e) {
+      throw new TufError(
+        'REPO_CORRUPT',
+        `${store.location}/${CONFIG_FILE} is not a cnabsec repository configuration`,
+        {
+          cause: e,
+        },
+      );
+    }
+    const repo = new LocalRepository(store, config);
+    await repo.loadPublished();
+    await repo.loadStaged();
+    return repo;
+  }
+
+  private async readMetadata(role: string, file: string): Promise<AnyMetadata> {
+    const bytes = await this.store.read(file);
+    if (bytes === undefined) {
+      throw new RepositoryError('REPO_CORRUPT', `published ${role} metadata ${file} is missing`, {
+        details: { role, path: file },
+      });
+    }
+    return parseMetadata(role, bytes, `${this.store.location}/${file}`);
+  }
+
+  /** Load the published state the way a client sees it: newest root, then timestamp → snapshot → targets. */
+  private async loadPublished(): Promise<void> {
+    const files = await this.store.list(METADATA_DIR);
+    const rootVersions = files.map((f) => /^(\d+)\.root\.json$/.exec(f)?.[1]).filter((v) => v !== undefined);
+    if (rootVersions.length === 0) return;
+    const latest = Math.max(...rootVersions.map(Number));
+    this.published.set(
+      'root',
+      await this.readMetadata('root', `${METADATA_DIR}/${metadataFileName('root', latest)}`),
+    );
+    if (!files.includes('timestamp.json')) return;
+    const timestamp = await this.readMetadata('timestamp', `${METADATA_DIR}/timestamp.json`);
+    this.published.set('timestamp', timestamp);
+    const snapVersion = (timestamp.signed as { snapshotMeta: { version: number } }).snapshotMeta.version;
+    const snapshot = await this.readMetadata(
+      'snapshot',
+      `${METADATA_DIR}/${metadataFileName('snapshot', snapVersion)}`,
+    );
+    this.published.set('snapshot', snapshot);
+    const meta = (snapshot.signed as { meta: Record<string, { version: number }> }).meta;
+    for (const [file, info] of Object.entries(meta)) {
+      const role = file.replace(/\.json$/, '');
+      this.published.set(
+        role,
+        await this.readMetadata(role, `${METADATA_DIR}/${metadataFileName(role, info.version)}`),
+      );
+    }
+  }
+
+  private async loadStaged(): Promise<void> {
+    for (const file of await this.store.list(STAGED_DIR)) {
+      if (!file.endsWith('.json')) continue;
+      const role = decodeURIComponent(file.slice(0, -5));
+      const bytes = await this.store.read(`${STAGED_DIR}/${file}`);
+      if (bytes === undefined) continue;
+      const md = parseMetadata(role, bytes, `${this.store.location}/${STAGED_DIR}/${file}`);
+      const pub = this.published.get(role);
+      // A staged version not above the published one was already published (crash after
+      // publish, before clean-up): drop it.
+      if (pub !== undefined && md.signed.version <= pub.signed.version) {
+        await this.store.remove(`${STAGED_DIR}/${file}`);
+        continue;
+      }
+      this.staged.set(role, md);
+    }
+  }
+
+  // ---- state -----------------------------------------------------------------------------
+
+  /** The role's metadata as the next publish would have it: staged, else published. */
+  current(role: string): AnyMetadata | undefined {
+    return this.staged.get(role) ?? this.published.get(role);
+  }
+
+  get root(): Metadata<Root> {
+    const md = this.current('root');
+    if (md === undefined)
+      throw new TufError('REPO_CORRUPT', `repository ${this.store.location} has no root metadata`);
+    return md as Metadata<Root>;
+  }
+
+  targetsOf(role: string): Metadata<Targets> {
+    const md = this.current(role);
+    if (md === undefined || kindOf(role) !== MetadataKind.Targets) {
+      throw this.unknownRole(role);
+    }
+    return md as Metadata<Targets>;
+  }
+
+  unknownRole(role: string): TufError {
+    return new TufError('ROLE_UNKNOWN', `role ${role} does not exist in ${this.config.name}`, {
+      details: { role },
+      hint: `roles: ${this.roleNames().join(', ')}`,
+    });
+  }
+
+  /** Delegating role of each delegated targets role, in preorder (TUF §5.6.7). */
+  delegationParents(): Map<string, string> {
+    const parents = new Map<string, string>();
+    const visit = (role: string): void => {
+      const md = this.current(role) as Metadata<Targets> | undefined;
+      for (const child of Object.keys(md?.signed.delegations?.roles ?? {})) {
+        if (parents.has(child) || child === 'targets') continue;
+        parents.set(child, role);
+        visit(child);
+      }
+    };
+    visit('targets');
+    return parents;
+  }
+
+  roleNames(): string[] {
+    return ['root', 'targets', 'snapshot', 'timestamp', ...this.delegationParents().keys()];
+  }
+
+  /** The authorities whose thresholds `role`'s next version must meet. */
+  authoritiesFor(role: string): Authority[] {
+    if (isTopLevel(role)) {
+      const out: Authority[] = [];
+      const roots: [Metadata<Root>, string][] = [[this.root, 'new']];
+      const trusted = this.published.get('root') as Metadata<Root> | undefined;
+      if (role === 'root' && trusted !== undefined && this.staged.has('root'))
+        roots.push([trusted, 'trusted']);
+      for (const [root, tag] of roots) {
+        const r = root.signed.roles[role];
+        if (r === undefined) throw this.unknownRole(role);
+        const label = role === 'root' && roots.length > 1 ? ` (${tag})` : '';
+        out.push({
+          source: `root v${root.signed.version}${label}`,
+          keys: root.signed.keys,
+          keyIDs: r.keyIDs,
+          threshold: r.threshold,
+        });
+      }
+      return out;
+    }
+    const parent = this.delegationParents().get(role);
+    if (parent === undefined) throw this.unknownRole(role);
+    const pmd = this.targetsOf(parent);
+    const d = pmd.signed.delegations;
+    const r = d?.roles?.[role];
+    if (d === undefined || r === undefined) throw this.unknownRole(role);
+    return [
+      {
+        source: `${parent} v${pmd.signed.version} (delegation)`,
+        keys: d.keys,
+        keyIDs: r.keyIDs,
+        threshold: r.threshold,
+      },
+    ];
+  }
+
+  // ---- editing ---------------------------------------------------------------------------
+
+  newMetadata(role: string, now: Date, body: Record<string, unknown>, version = 1): AnyMetadata {
+    const signed = {
+      _type: kindOf(role),
+      spec_version: SPEC_VERSION,
+      version,
+      expires: expiresAfter(now, expiryPeriod(this.config.expiry, role)),
+      ...body,
+    };
+    return Metadata.fromJSON(kindOf(role) as never, { signed, signatures: [] });
+  }
+
+  stage(role: string, md: AnyMetadata): void {
+    this.staged.set(role, md);
+  }
+
+  /**
+   * Edit a role (python-tuf `Repository.edit`): the first edit after a publish bumps the
+   * version; every edit renews the expiry from the policy and clears the signatures, since
+   * they no longer cover the content. The edited JSON is re-validated by @tufjs/models.
+   */
+  edit(
+    role: string,
+    mutate: (signed: SignedJson) => void,
+    options: { now?: Date; expiresIn?: number } = {},
+  ): AnyMetadata {
+    const base = this.current(role);
+    if (base === undefined) throw this.unknownRole(role);
+    const json = base.toJSON() as { signed: SignedJson; signatures: unknown[] };
+    const pub = this.published.get(role);
+    json.signed.version = this.staged.has(role) ? base.signed.version : (pub?.signed.version ?? 0) + 1;
+    json.signed.expires = expiresAfter(
+      options.now ?? new Date(),
+      options.expiresIn ?? expiryPeriod(this.config.expiry, role),
+    );
+    json.signatures = [];
+    mutate(json.signed);
+    let md: AnyMetadata;
+    try {
+      md = Metadata.fromJSON(kindOf(role) as never, json as unknown as JSONObject);
+    } catch (e) {
+      throw new TufError('INVALID_ARGUMENT', `the change would make invalid ${role} metadata: ${String(e)}`, {
+        cause: e,
+      });
+    }
+    this.staged.set(role, md);
+    return md;
+  }
+
+  /** Persist staged metadata (with whatever signatures it has). */
+  async saveStaged(): Promise<void> {
+    for (const [role, md] of this.staged) await this.store.write(stagedPath(role), serialize(md));
+  }
+
+  async discardStaged(role?: string): Promise<void> {
+    const roles = role === undefined ? [...this.staged.keys()] : [role];
+    for (const r of roles) {
+      this.staged.delete(r);
+      await this.store.remove(stagedPath(r));
+    }
+  }
+}

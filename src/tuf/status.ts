@@ -1,0 +1,75 @@
+/**
+ * `cnabsec status`: for every role its published and staged version, expiry (with a warning
+ * when less than a quarter of its period is left), keys, threshold and valid signatures.
+ */
+import { expiryPeriod, formatDuration } from './policy.js';
+import type { LocalRepository } from './repository.js';
+import { signatureStatus } from './signing.js';
+import type { AuthorityStatus } from './authority.js';
+
+export interface RoleStatus {
+  role: string;
+  publishedVersion: number | null;
+  stagedVersion: number | null;
+  expires: string | null;
+  expiresIn: string | null;
+  expired: boolean;
+  warning: string | null;
+  keyids: string[];
+  threshold: number;
+  signatures: AuthorityStatus[];
+}
+
+export interface RepositoryStatus {
+  name: string;
+  location: string;
+  serverManaged: boolean;
+  roles: RoleStatus[];
+  staged: string[];
+  warnings: string[];
+}
+
+export function roleStatus(repo: LocalRepository, role: string, now: Date): RoleStatus {
+  const md = repo.current(role);
+  const pub = repo.published.get(role);
+  const staged = repo.staged.get(role);
+  const authorities = repo.authoritiesFor(role);
+  const first = authorities[0];
+  let warning: string | null = null;
+  let expiresIn: string | null = null;
+  let expired = false;
+  if (md !== undefined) {
+    const left = (Date.parse(md.signed.expires) - now.getTime()) / 1000;
+    expiresIn = formatDuration(left);
+    expired = left <= 0;
+    const period = expiryPeriod(repo.config.expiry, role);
+    if (expired)
+      warning = `${role} v${md.signed.version} expired ${formatDuration(-left)} ago (${md.signed.expires})`;
+    else if (left < period / 4)
+      warning = `${role} v${md.signed.version} expires in ${expiresIn} (${md.signed.expires})`;
+  }
+  return {
+    role,
+    publishedVersion: pub?.signed.version ?? null,
+    stagedVersion: staged?.signed.version ?? null,
+    expires: md?.signed.expires ?? null,
+    expiresIn,
+    expired,
+    warning,
+    keyids: first?.keyIDs ?? [],
+    threshold: first?.threshold ?? 0,
+    signatures: md === undefined ? [] : signatureStatus(repo, role, md),
+  };
+}
+
+export function repositoryStatus(repo: LocalRepository, now = new Date()): RepositoryStatus {
+  const roles = repo.roleNames().map((r) => roleStatus(repo, r, now));
+  return {
+    name: repo.config.name,
+    location: repo.store.location,
+    serverManaged: repo.config.serverManaged,
+    roles,
+    staged: [...repo.staged.keys()],
+    warnings: roles.map((r) => r.warning).filter((w): w is string => w !== null),
+  };
+}
