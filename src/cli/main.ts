@@ -19,6 +19,7 @@ const GROUPS: Record<string, string> = {
   bundle: './commands/bundle.js',
   trust: './commands/client.js',
   lookup: './commands/client.js',
+  serve: './commands/serve.js',
 };
 
 export interface CommandGroup {

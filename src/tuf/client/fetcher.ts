@@ -20,6 +20,14 @@ type WebStream = ReadableStream<Uint8Array<ArrayBuffer>>;
 
 const KEEP_LIMIT = 1 << 20;
 
+/**
+ * Delegated role files are named with a literal `%2F` (`1.targets%2Freleases.json`), and
+ * clients request exactly that name; decoding it to `/` would look in a sub-directory.
+ */
+export function keepEncodedSlash(url: string): string {
+  return url.replace(/%2F/gi, '%252F');
+}
+
 export abstract class RecordingFetcher extends BaseFetcher {
   readonly fetched: Fetched[] = [];
 
@@ -38,7 +46,7 @@ export abstract class RecordingFetcher extends BaseFetcher {
 export class FileFetcher extends RecordingFetcher {
   async fetch(url: string): Promise<WebStream> {
     this.record(url);
-    const file = fileURLToPath(url);
+    const file = fileURLToPath(keepEncodedSlash(url));
     try {
       await fsp.access(file);
     } catch {
@@ -75,7 +83,7 @@ export class MemoryFetcher extends RecordingFetcher {
 
   fetch(url: string): Promise<WebStream> {
     this.record(url);
-    const rel = decodeURIComponent(url.slice(this.baseUrl.length).replace(/^\//, ''));
+    const rel = url.slice(this.baseUrl.length).replace(/^\//, '');
     const data = url.startsWith(this.baseUrl) ? this.read(rel) : undefined;
     if (data === undefined) return Promise.reject(new DownloadHTTPError(`${url} not found`, 404));
     return Promise.resolve(new Blob([Uint8Array.from(data)]).stream());

@@ -1,0 +1,32 @@
+/** `cnabsec serve <repo>`: serve a local repository's published metadata read-only over HTTP. */
+import type { Command } from 'commander';
+import * as path from 'node:path';
+import { serveDirectory } from '../../server/static.js';
+import { openRepository, positiveInt } from '../repo-common.js';
+import { printLine, runAction } from '../output.js';
+
+export function register(program: Command): void {
+  program
+    .command('serve <repo>')
+    .description('serve the published metadata of a local repository over HTTP (read-only, for development)')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--port <port>', 'port (default: a free one)', positiveInt)
+    .action(
+      runAction(async (dir: string, opts: { host: string; port?: number }) => {
+        const repo = await openRepository(dir);
+        const s = await serveDirectory(path.join(dir, 'metadata'), {
+          host: opts.host,
+          ...(opts.port === undefined ? {} : { port: opts.port }),
+        });
+        printLine(`serving ${repo.config.name} at ${s.url} (Ctrl-C to stop)`);
+        printLine(
+          `clients: cnabsec trust add ${repo.config.name} --root ${path.join(dir, 'metadata', 'root.json')} --url ${s.url}`,
+        );
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await s.close();
+      }),
+    );
+}

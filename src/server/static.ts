@@ -1,0 +1,84 @@
+/**
+ * A read-only HTTP server for a local repository's published metadata (and target files),
+ * laid out as TUF clients request them: `/<N>.<role>.json`, `/timestamp.json`,
+ * `/targets/<dir>/<sha256>.<name>`. For development, demos and tests; the CNAB-Sec metadata
+ * repository server (design.md §5) is a separate component. Listens on 127.0.0.1 by default.
+ */
+import { createReadStream, promises as fsp } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
+
+export interface StaticServer {
+  readonly url: string;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+export interface StaticServerOptions {
+  host?: string;
+  port?: number;
+  /** Called for each request (method, decoded path, status) — for logs and tests. */
+  onRequest?: (method: string, urlPath: string, status: number) => void;
+}
+
+function cacheControl(name: string): string {
+  // Like Notary: current metadata briefly cacheable, versioned files immutable.
+  return /^\d+\./.test(path.basename(name)) ? 'public, max-age=2592000, immutable' : 'public, max-age=300';
+}
+
+/** Serve `dir` read-only. Paths are decoded once and must stay inside `dir`. */
+export async function serveDirectory(dir: string, options: StaticServerOptions = {}): Promise<StaticServer> {
+  const root = await fsp.realpath(dir);
+  const server = createServer((req, res) => {
+    const reply = (status: number, body: string): void => {
+      options.onRequest?.(req.method ?? '', req.url ?? '', status);
+      res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
+    let rel: string;
+    try {
+      // Keep `%2F` literal: delegated role files are named `N.targets%2Freleases.json`.
+      rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.replace(/%2F/gi, '%252F'));
+    } catch {
+      return reply(400, 'bad path\n');
+    }
+    const file = path.resolve(root, `.${rel}`);
+    if (file !== root && !file.startsWith(root + path.sep)) return reply(404, 'not found\n');
+    fsp
+      .stat(file)
+      .then((st) => {
+        if (!st.isFile()) return reply(404, 'not found\n');
+        options.onRequest?.(req.method ?? '', rel, 200);
+        res.writeHead(200, {
+          'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+          'content-length': st.size,
+          'cache-control': cacheControl(file),
+        });
+        if (req.method === 'HEAD') res.end();
+        else createReadStream(file).pipe(res);
+      })
+      .catch(() => {
+        reply(404, 'not found\n');
+      });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
+      resolve();
+    });
+  });
+  const addr = server.address() as AddressInfo;
+  const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  return {
+    url: `http://${host}:${addr.port}`,
+    server,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          resolve();
+        });
+      }),
+  };
+}
