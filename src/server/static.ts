@@ -5,7 +5,7 @@
  * repository server (design.md §5) is a separate component. Listens on 127.0.0.1 by default.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 
@@ -27,40 +27,52 @@ function cacheControl(name: string): string {
   return /^\d+\./.test(path.basename(name)) ? 'public, max-age=2592000, immutable' : 'public, max-age=300';
 }
 
+async function handle(
+  root: string,
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: StaticServerOptions,
+): Promise<void> {
+  const reply = (status: number, body: string): void => {
+    options.onRequest?.(req.method ?? '', req.url ?? '', status);
+    res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
+  };
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    reply(405, 'method not allowed\n');
+    return;
+  }
+  let rel: string;
+  try {
+    // Keep `%2F` literal: delegated role files are named `N.targets%2Freleases.json`.
+    rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.replace(/%2F/gi, '%252F'));
+  } catch {
+    reply(400, 'bad path\n');
+    return;
+  }
+  const file = path.resolve(root, `.${rel}`);
+  const st = file.startsWith(root + path.sep) ? await fsp.stat(file).catch(() => undefined) : undefined;
+  if (st?.isFile() !== true) {
+    reply(404, 'not found\n');
+    return;
+  }
+  options.onRequest?.(req.method, rel, 200);
+  res.writeHead(200, {
+    'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
+    'content-length': st.size,
+    'cache-control': cacheControl(file),
+  });
+  if (req.method === 'HEAD') res.end();
+  else createReadStream(file).pipe(res);
+}
+
 /** Serve `dir` read-only. Paths are decoded once and must stay inside `dir`. */
 export async function serveDirectory(dir: string, options: StaticServerOptions = {}): Promise<StaticServer> {
   const root = await fsp.realpath(dir);
   const server = createServer((req, res) => {
-    const reply = (status: number, body: string): void => {
-      options.onRequest?.(req.method ?? '', req.url ?? '', status);
-      res.writeHead(status, { 'content-type': 'text/plain' }).end(body);
-    };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return reply(405, 'method not allowed\n');
-    let rel: string;
-    try {
-      // Keep `%2F` literal: delegated role files are named `N.targets%2Freleases.json`.
-      rel = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.replace(/%2F/gi, '%252F'));
-    } catch {
-      return reply(400, 'bad path\n');
-    }
-    const file = path.resolve(root, `.${rel}`);
-    if (file !== root && !file.startsWith(root + path.sep)) return reply(404, 'not found\n');
-    fsp
-      .stat(file)
-      .then((st) => {
-        if (!st.isFile()) return reply(404, 'not found\n');
-        options.onRequest?.(req.method ?? '', rel, 200);
-        res.writeHead(200, {
-          'content-type': file.endsWith('.json') ? 'application/json' : 'application/octet-stream',
-          'content-length': st.size,
-          'cache-control': cacheControl(file),
-        });
-        if (req.method === 'HEAD') res.end();
-        else createReadStream(file).pipe(res);
-      })
-      .catch(() => {
-        reply(404, 'not found\n');
-      });
+    handle(root, req, res, options).catch(() => {
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.destroy();
+    });
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
