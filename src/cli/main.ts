@@ -20,6 +20,7 @@ const GROUPS: Record<string, string> = {
   trust: './commands/client.js',
   lookup: './commands/client.js',
   serve: './commands/serve.js',
+  verify: './commands/verify.js',
 };
 
 export interface CommandGroup {

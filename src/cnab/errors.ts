@@ -1,7 +1,17 @@
 import { CnabsecError } from '../errors.js';
 
 export type CnabErrorCode =
-  'BUNDLE_NOT_FOUND' | 'BUNDLE_INVALID_JSON' | 'BUNDLE_INVALID' | 'BUNDLE_NOT_CANONICAL' | 'INVALID_TAG';
+  | 'BUNDLE_NOT_FOUND'
+  | 'BUNDLE_INVALID_JSON'
+  | 'BUNDLE_INVALID'
+  | 'BUNDLE_NOT_CANONICAL'
+  | 'INVALID_TAG'
+  // verification workflow (doc 303), one code per step
+  | 'TUF_UPDATE_FAILED'
+  | 'TARGET_NOT_FOUND'
+  | 'BUNDLE_HASH_MISMATCH'
+  | 'INTOTO_METADATA_MISSING'
+  | 'INTOTO_VERIFICATION_FAILED';
 
-/** Errors of the CNAB layer: bundle files, archives, target names. */
+/** Errors of the CNAB layer: bundle files, archives, target names, verification. */
 export class CnabError extends CnabsecError<CnabErrorCode> {}

@@ -1,3 +1,4 @@
-/** CNAB layer: bundle digests and target names. */
+/** CNAB layer: bundle digests, target names, the verification workflow (doc 303). */
 export * from './errors.js';
 export * from './bundle.js';
+export * from './verify.js';

@@ -197,12 +197,13 @@ export async function refresh(repo: LocalRepository, options: RefreshOptions): P
       hint: 'run `cnabsec publish <repo>` first',
     });
   }
-  const due = (md: AnyMetadata, role: string): boolean => {
-    const within = options.within ?? repo.config.expiry[role as 'timestamp'] / 2;
-    return options.force === true || Date.parse(md.signed.expires) - now.getTime() <= within * 1000;
+  const due = (md: AnyMetadata, role: 'snapshot' | 'timestamp'): boolean => {
+    const within = options.within ?? repo.config.expiry[role] / 2;
+    return Date.parse(md.signed.expires) - now.getTime() <= within * 1000;
   };
+  // --force renews the timestamp; the snapshot only when it is itself due.
   const needSnapshot = due(snap, 'snapshot');
-  if (!needSnapshot && !due(ts, 'timestamp')) return { published: [] };
+  if (!needSnapshot && !due(ts, 'timestamp') && options.force !== true) return { published: [] };
   checkNotExpired(repo, now, new Set());
   const pending: Pending[] = [];
   let snapshot = snap;

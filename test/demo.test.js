@@ -1,0 +1,15 @@
+// The README's first command runs this demo: keep it true.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { childEnv } from './helpers/cli.js';
+
+test('npm run demo: sign → publish → verify, tampered bundle refused', () => {
+  const script = fileURLToPath(new URL('../scripts/demo.js', import.meta.url));
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', env: childEnv(), timeout: 120_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /verified example\.com\/example-org\/example-bundle:v1\.0\.0: 1486 bytes/);
+  assert.match(r.stderr, /error \[BUNDLE_HASH_MISMATCH\]/);
+  assert.match(r.stdout, /published timestamp v2/);
+});
