@@ -1,6 +1,7 @@
 // @ts-check
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import globals from 'globals';
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.d.ts'] },
@@ -21,22 +22,7 @@ export default tseslint.config(
   {
     files: ['test/**/*.js', 'bench/**/*.js', 'scripts/**/*.js', 'eslint.config.js'],
     languageOptions: {
-      globals: {
-        process: 'readonly',
-        console: 'readonly',
-        Buffer: 'readonly',
-        Blob: 'readonly',
-        structuredClone: 'readonly',
-        URL: 'readonly',
-        setTimeout: 'readonly',
-        clearTimeout: 'readonly',
-        AbortController: 'readonly',
-        fetch: 'readonly',
-        TextEncoder: 'readonly',
-        TextDecoder: 'readonly',
-        setInterval: 'readonly',
-        clearInterval: 'readonly',
-      },
+      globals: { ...globals.node },
     },
   },
 );
