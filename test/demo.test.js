@@ -13,3 +13,12 @@ test('npm run demo: sign → publish → verify, tampered bundle refused', () =>
   assert.match(r.stderr, /error \[BUNDLE_HASH_MISMATCH\]/);
   assert.match(r.stdout, /published timestamp v2/);
 });
+
+test('usage errors exit 2, help and version exit 0', () => {
+  const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+  const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: childEnv() });
+  assert.equal(run('init').status, 2);
+  assert.equal(run('bundle', 'add', 'x', 'y', '--bogus').status, 2);
+  assert.equal(run('--version').status, 0);
+  assert.equal(run('bundle', '--help').status, 0);
+});

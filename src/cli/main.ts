@@ -33,7 +33,11 @@ async function main(argv: string[]): Promise<void> {
       'CNAB Security: sign, publish and verify Cloud Native Application Bundles with TUF and in-toto',
     )
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Usage errors exit 2 (ADR 0002); inherited by the subcommands registered below.
+    .exitOverride((err) => {
+      process.exit(err.exitCode === 0 ? 0 : 2);
+    });
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
   const wanted =
     first !== undefined && first in GROUPS ? [GROUPS[first]] : [...new Set(Object.values(GROUPS))];
