@@ -1,6 +1,6 @@
 /** `cnabsec key generate|list|export|import`: the key store. */
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { isKeyType, KEY_TYPES, publicKeyToPem } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
@@ -48,6 +48,24 @@ export function register(program: Command): void {
         const info = await keyStoreOf(opts).info(ref);
         if (opts.json) printJson({ keyid: info.keyid, ...info.publicKey });
         else process.stdout.write(publicKeyToPem(info.publicKey));
+      }),
+    );
+
+  withCommon(key.command('sign <keyid> <payload>'))
+    .description(
+      'sign a payload file (from `cnabsec payload`) offline; writes {"keyid","sig"} for add-signature',
+    )
+    .option('-o, --output <file>', 'write the signature file here instead of stdout')
+    .action(
+      runAction(async (ref: string, file: string, opts: KeyOptions & { output?: string }) => {
+        const signer = await keyStoreOf(opts).signer(ref, passphrasesOf(opts));
+        const bytes = await readFile(file).catch((e: unknown) => {
+          throw new CryptoError('KEY_INVALID', `cannot read payload ${file}`, { cause: e });
+        });
+        const sig = { keyid: signer.keyid, sig: Buffer.from(await signer.sign(bytes)).toString('hex') };
+        const text = JSON.stringify(sig) + '\n';
+        if (opts.output === undefined) process.stdout.write(text);
+        else await writeFile(opts.output, text);
       }),
     );
 
