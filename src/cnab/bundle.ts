@@ -9,13 +9,13 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fsp } from 'node:fs';
 import { CnabError } from './errors.js';
 import { messageOf } from '../errors.js';
+import { validateBundle } from './schema.js';
 
 export interface Digest {
   length: number;
   sha256: string;
 }
 
-const REQUIRED = ['schemaVersion', 'name', 'version', 'invocationImages'] as const;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 
 /** The TUF target name of a bundle version: `<repository>:<tag>` (doc 301). */
@@ -35,12 +35,13 @@ async function readBundleFile(file: string): Promise<Buffer> {
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
       cause: e,
       details: { path: file },
+      hint: 'check the path of the bundle.json and that it is readable',
     });
   }
 }
 
 /**
- * Check that `bytes` are a CNAB `bundle.json` in canonical form and return the parsed bundle
+ * Check that `bytes` are a CNAB `bundle.json` valid against the CNAB schema, in canonical form and return the parsed bundle
  * with its digest. Not canonical → BUNDLE_NOT_CANONICAL (the digest would not be reproducible).
  */
 export function checkThinBundle(
@@ -54,19 +55,17 @@ export function checkThinBundle(
     throw new CnabError('BUNDLE_INVALID_JSON', `${where} is not JSON: ${messageOf(e)}`, {
       cause: e,
       details: { path: where },
+      hint: 'the file is truncated or not a bundle.json; a CNAB bundle.json is a canonical JSON object (doc 101)',
     });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new CnabError('BUNDLE_INVALID', `${where} is not a JSON object`, { details: { path: where } });
-  }
-  const bundle = parsed as Record<string, unknown>;
-  const missing = REQUIRED.filter((k) => !(k in bundle));
-  if (missing.length > 0) {
-    throw new CnabError('BUNDLE_INVALID', `${where} is not a CNAB bundle: missing ${missing.join(', ')}`, {
-      details: { path: where, missing },
-      hint: 'a bundle.json needs schemaVersion, name, version and invocationImages (CNAB doc 101)',
+    throw new CnabError('BUNDLE_INVALID', `${where} is not a JSON object`, {
+      details: { path: where },
+      hint: 'a bundle.json is a JSON object with schemaVersion, name, version and invocationImages (CNAB doc 101)',
     });
   }
+  const bundle = parsed as Record<string, unknown>;
+  validateBundle(bundle, where);
   const canonical = Buffer.from(canonicalize(bundle));
   if (!canonical.equals(Buffer.from(bytes))) {
     throw new CnabError('BUNDLE_NOT_CANONICAL', `${where} is not in canonical JSON form`, {
@@ -93,6 +92,7 @@ export async function canonicalizeBundleFile(file: string): Promise<Buffer> {
     throw new CnabError('BUNDLE_INVALID_JSON', `${file} is not JSON: ${messageOf(e)}`, {
       cause: e,
       details: { path: file },
+      hint: 'only a JSON file can be canonicalized; the file may be truncated',
     });
   }
 }
@@ -112,6 +112,7 @@ export async function fileDigest(file: string, onProgress?: (bytes: number) => v
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
       cause: e,
       details: { path: file },
+      hint: 'check the path of the bundle archive and that it is readable',
     });
   }
   return { length, sha256: hash.digest('hex') };

@@ -2,3 +2,5 @@
 export * from './errors.js';
 export * from './bundle.js';
 export * from './verify.js';
+export * from './archive.js';
+export * from './schema.js';

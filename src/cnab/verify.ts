@@ -14,7 +14,8 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { TargetFile } from '@tufjs/models';
 import { CnabError, type CnabErrorCode } from './errors.js';
-import { fileDigest, type Digest } from './bundle.js';
+import { checkThinBundle, type Digest } from './bundle.js';
+import { scanThickBundle } from './archive.js';
 import { isCnabsecError, messageOf } from '../errors.js';
 import { clientFor, trustFor, type TrustClient } from '../tuf/client/trust.js';
 
@@ -65,7 +66,7 @@ async function trustedTarget(options: VerifyOptions): Promise<TargetFile> {
 async function observe(
   options: VerifyOptions,
   info: TargetFile,
-): Promise<{ digest: Digest; bytes?: Buffer }> {
+): Promise<{ digest: Digest; bytes?: Buffer; problem?: CnabError }> {
   if (options.thin !== undefined) {
     const bytes = await readFile(options.thin).catch((e: unknown) => {
       throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${options.thin}: ${messageOf(e)}`, { cause: e });
@@ -76,7 +77,12 @@ async function observe(
     };
   }
   if (options.thick !== undefined) {
-    return { digest: await fileDigest(options.thick, (n) => options.onProgress?.(n, info.length)) };
+    const scan = await scanThickBundle(options.thick, (n) => options.onProgress?.(n, info.length));
+    return {
+      digest: scan.digest,
+      ...(scan.bundleJson === undefined ? {} : { bytes: scan.bundleJson }),
+      ...(scan.problem === undefined ? {} : { problem: scan.problem }),
+    };
   }
   throw new CnabError(
     'BUNDLE_NOT_FOUND',
@@ -86,7 +92,7 @@ async function observe(
 
 export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBundle> {
   const info = await trustedTarget(options); // step 1
-  const { digest, bytes } = await observe(options, info); // step 2
+  const { digest, bytes, problem } = await observe(options, info); // step 2
   // Step 3: length first (cheap), then every trusted hash we can compute.
   const trusted = info.hashes.sha256;
   if (digest.length !== info.length || trusted === undefined || trusted !== digest.sha256) {
@@ -116,8 +122,10 @@ export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBund
       },
     );
   }
-  let bundle: Record<string, unknown> | undefined;
-  if (bytes !== undefined) bundle = JSON.parse(bytes.toString('utf8')) as Record<string, unknown>;
+  // The signed bytes matched; a signed archive without a valid bundle.json is still unusable.
+  if (problem !== undefined) throw problem;
+  const where = options.thin ?? `${options.thick ?? ''}:bundle.json`;
+  const bundle = bytes === undefined ? undefined : checkThinBundle(bytes, where).bundle;
   return {
     target: options.target,
     length: digest.length,

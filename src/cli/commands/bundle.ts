@@ -4,10 +4,11 @@ import { readFile } from 'node:fs/promises';
 import {
   bundleTargetName,
   canonicalizeBundleFile,
-  fileDigest,
   thinBundleDigest,
   type Digest,
 } from '../../cnab/bundle.js';
+import { readThickBundle } from '../../cnab/archive.js';
+import { progressBar } from '../progress.js';
 import { TufError } from '../../tuf/errors.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
@@ -45,7 +46,9 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
   const repo = await openRepository(dir);
   const name = bundleTargetName(repo.config.name, tag);
   const digest: Digest =
-    opts.thin !== undefined ? await thinBundleDigest(opts.thin) : await fileDigest(opts.thick ?? '');
+    opts.thin !== undefined
+      ? await thinBundleDigest(opts.thin)
+      : (await readThickBundle(opts.thick ?? '', progressBar(opts.thick ?? ''))).digest;
   const custom = await customData(opts.custom);
   const role = addTarget(
     repo,
@@ -75,7 +78,10 @@ export function register(program: Command): void {
   withCommon(bundle.command('add <repo> <tag>'))
     .description('stage a bundle version <name>:<tag> with its length and sha256')
     .option('--thin <bundle.json>', 'thin bundle: digest of the canonical bundle.json')
-    .option('--thick <bundle.tgz>', 'thick bundle: digest of the archive bytes')
+    .option(
+      '--thick <bundle.tgz>',
+      'thick bundle: digest of the archive bytes (bundle.json inside is checked)',
+    )
     .option('--custom <file.json>', 'custom target metadata (a JSON object)')
     .option('--role <role>', 'targets role to sign it (default: the role delegated for the name)')
     .action(runAction(add));

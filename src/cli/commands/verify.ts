@@ -4,6 +4,7 @@ import { defaultHome } from '../../crypto/keystore.js';
 import { verifyBundle } from '../../cnab/verify.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { progressBar } from '../progress.js';
 
 export function register(program: Command): void {
   withCommon(program.command('verify <target>'))
@@ -14,7 +15,19 @@ export function register(program: Command): void {
     .option('--thick <bundle.tgz>', 'the thick bundle archive')
     .action(
       runAction(async (target: string, opts: KeyOptions & { thin?: string; thick?: string }) => {
-        const r = await verifyBundle({ target, home: opts.home ?? defaultHome(), ...opts });
+        const onProgress = opts.thick === undefined ? undefined : progressBar(opts.thick, 'verifying');
+        const r = await verifyBundle({
+          target,
+          home: opts.home ?? defaultHome(),
+          ...opts,
+          ...(onProgress === undefined
+            ? {}
+            : {
+                onProgress: (n: number) => {
+                  onProgress(n);
+                },
+              }),
+        });
         if (opts.json) printJson(r);
         else printLine(`verified ${r.target}: ${r.length} bytes, sha256 ${r.sha256}`);
       }),
