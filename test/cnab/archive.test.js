@@ -52,19 +52,44 @@ test('bad archives have clear codes', async (t) => {
   const dir = await tempDir(t);
   const bundle = await readFile(FIXTURE);
   const pretty = Buffer.from(JSON.stringify(JSON.parse(bundle), null, 2));
-  const invalid = Buffer.from('{"invocationImages":[],"name":"x","schemaVersion":"v1.0.0","version":"not a version"}');
-  const good = await makeTgz(dir, path.join(dir, 'good.tgz'), { 'bundle.json': bundle, 'big.bin': randomBytes(200_000) });
+  const invalid = Buffer.from(
+    '{"invocationImages":[],"name":"x","schemaVersion":"v1.0.0","version":"not a version"}',
+  );
+  const good = await makeTgz(dir, path.join(dir, 'good.tgz'), {
+    'bundle.json': bundle,
+    'big.bin': randomBytes(200_000),
+  });
   const truncated = path.join(dir, 'truncated.tgz');
   await writeFile(truncated, (await readFile(good)).subarray(0, 100));
   const plain = path.join(dir, 'plain.tar');
   execFileSync('tar', ['-cf', plain, '-C', path.dirname(FIXTURE), 'bundle.json']);
   const cases = [
-    ['no bundle.json', await makeTgz(dir, path.join(dir, 'none.tgz'), { 'image.tar': 'x' }), 'BUNDLE_INVALID', /no bundle\.json/],
-    ['bundle.json only in a sub-directory', await makeTgz(dir, path.join(dir, 'sub.tgz'), { 'x/bundle.json': bundle }), 'BUNDLE_INVALID', /no bundle\.json/],
+    [
+      'no bundle.json',
+      await makeTgz(dir, path.join(dir, 'none.tgz'), { 'image.tar': 'x' }),
+      'BUNDLE_INVALID',
+      /no bundle\.json/,
+    ],
+    [
+      'bundle.json only in a sub-directory',
+      await makeTgz(dir, path.join(dir, 'sub.tgz'), { 'x/bundle.json': bundle }),
+      'BUNDLE_INVALID',
+      /no bundle\.json/,
+    ],
     ['not gzip (plain tar)', plain, 'BUNDLE_INVALID', /not a gzipped tar/],
     ['truncated archive', truncated, 'BUNDLE_INVALID', /./],
-    ['non-canonical bundle.json', await makeTgz(dir, path.join(dir, 'pretty.tgz'), { 'bundle.json': pretty }), 'BUNDLE_NOT_CANONICAL', /canonical/],
-    ['bundle.json violating the schema', await makeTgz(dir, path.join(dir, 'inv.tgz'), { 'bundle.json': invalid }), 'BUNDLE_INVALID', /\/version must match/],
+    [
+      'non-canonical bundle.json',
+      await makeTgz(dir, path.join(dir, 'pretty.tgz'), { 'bundle.json': pretty }),
+      'BUNDLE_NOT_CANONICAL',
+      /canonical/,
+    ],
+    [
+      'bundle.json violating the schema',
+      await makeTgz(dir, path.join(dir, 'inv.tgz'), { 'bundle.json': invalid }),
+      'BUNDLE_INVALID',
+      /\/version must match/,
+    ],
     ['missing file', path.join(dir, 'nope.tgz'), 'BUNDLE_NOT_FOUND', /cannot read/],
   ];
   for (const [what, file, code, msg] of cases) {
@@ -79,8 +104,14 @@ test('bad archives have clear codes', async (t) => {
 test('verify --thick: the signed archive verifies; a swapped archive is a hash mismatch', async (t) => {
   const dir = await tempDir(t);
   const bundle = await readFile(FIXTURE);
-  const tgz = await makeTgz(dir, path.join(dir, 'b.tgz'), { 'bundle.json': bundle, 'img.tar': randomBytes(100_000) });
-  const other = await makeTgz(dir, path.join(dir, 'other.tgz'), { 'bundle.json': bundle, 'img.tar': randomBytes(100_000) });
+  const tgz = await makeTgz(dir, path.join(dir, 'b.tgz'), {
+    'bundle.json': bundle,
+    'img.tar': randomBytes(100_000),
+  });
+  const other = await makeTgz(dir, path.join(dir, 'other.tgz'), {
+    'bundle.json': bundle,
+    'img.tar': randomBytes(100_000),
+  });
   const garbage = path.join(dir, 'garbage.tgz');
   await writeFile(garbage, randomBytes(5000));
   const sim = await Sim.create(t);
@@ -93,7 +124,12 @@ test('verify --thick: the signed archive verifies; a swapped archive is a hash m
   for (const swapped of [other, garbage]) {
     await copyFile(swapped, path.join(dir, 'candidate.tgz'));
     await assert.rejects(
-      verifyBundle({ target: `${NAME}:v1`, home: dir, thick: path.join(dir, 'candidate.tgz'), client: await sim.client() }),
+      verifyBundle({
+        target: `${NAME}:v1`,
+        home: dir,
+        thick: path.join(dir, 'candidate.tgz'),
+        client: await sim.client(),
+      }),
       { code: 'BUNDLE_HASH_MISMATCH' },
     );
   }
