@@ -140,11 +140,16 @@ export async function readKeyFile(path: string): Promise<KeyFile> {
   try {
     parsed = JSON.parse(await fsp.readFile(path, 'utf8'));
   } catch (e) {
-    throw new CryptoError('KEY_FILE_CORRUPT', `key file ${path} is not valid JSON`, { cause: e });
+    throw new CryptoError('KEY_FILE_CORRUPT', `key file ${path} is not valid JSON`, {
+      cause: e,
+      details: { path },
+      hint: 'the key file is truncated or was edited; restore it from a backup of the key store',
+    });
   }
   if (!isKeyFile(parsed) || keyIdOf(parsed.public) !== parsed.keyid) {
     throw new CryptoError('KEY_FILE_CORRUPT', `key file ${path} is not a cnabsec encrypted key`, {
       details: { path },
+      hint: 'the key file was edited or is not a cnabsec key; restore it from a backup of the key store',
     });
   }
   return parsed;

@@ -41,16 +41,24 @@ function missingMessage(role: string, statuses: AuthorityStatus[]): string[] {
     );
 }
 
-/** Refuse to publish over a role that is expired and not being replaced (signing time check). */
+/**
+ * Refuse to publish while a role is expired at signing time: a published role that is not being
+ * replaced, or a staged version that would be signed already expired (e.g. staged by `init`
+ * with a short expiry and published later).
+ */
 function checkNotExpired(repo: LocalRepository, now: Date, replaced: Set<string>): void {
   for (const role of ['root', 'targets', ...repo.delegationParents().keys()]) {
-    if (replaced.has(role)) continue;
     const md = repo.current(role);
     if (md?.signed.isExpired(now)) {
-      throw new TufError('ROLE_EXPIRED', `${role} v${md.signed.version} expired at ${md.signed.expires}`, {
-        details: { role, version: md.signed.version, expires: md.signed.expires },
-        hint: `stage a new version with \`cnabsec resign <repo> ${role}\`, then publish`,
-      });
+      const staged = replaced.has(role) ? 'staged ' : '';
+      throw new TufError(
+        'ROLE_EXPIRED',
+        `${staged}${role} v${md.signed.version} expired at ${md.signed.expires}`,
+        {
+          details: { role, version: md.signed.version, expires: md.signed.expires, staged: staged !== '' },
+          hint: `stage a new version with \`cnabsec resign <repo> ${role}\` (with a longer --expires if needed), then publish`,
+        },
+      );
     }
   }
 }
@@ -100,7 +108,8 @@ async function signAll(repo: LocalRepository, pending: Pending[], signers: Signe
     }
   }
   if (problems.length > 0) {
-    await repo.saveStaged(); // keep the signatures made so far
+    // Nothing is written on failure: signatures made here with key-store keys are made again
+    // by the next publish; offline signatures are added with sign / add-signature.
     throw new TufError('THRESHOLD_NOT_MET', `cannot publish: ${problems.join('; ')}`, {
       details: { needed },
       hint: 'sign with `cnabsec sign <repo> <role> --key <id>` (or payload + add-signature), or set the passphrase variables of those keys',

@@ -151,12 +151,19 @@ export class LocalRepository {
       config = JSON.parse(Buffer.from(raw).toString('utf8')) as RepositoryConfig;
       if (config._type !== 'cnabsec-repository' || typeof config.name !== 'string')
         throw new Error('bad _type');
+      const expiry = config.expiry as Partial<Record<string, unknown>> | null | undefined;
+      for (const k of Object.keys(DEFAULT_EXPIRY)) {
+        const v = expiry?.[k];
+        if (typeof v !== 'number' || !(v > 0)) throw new Error(`expiry.${k} is not a positive number`);
+      }
     } catch (e) {
       throw new TufError(
         'REPO_CORRUPT',
         `${store.location}/${CONFIG_FILE} is not a cnabsec repository configuration`,
         {
           cause: e,
+          details: { path: `${store.location}/${CONFIG_FILE}` },
+          hint: `the file is truncated or was edited by hand; restore it from a backup (it holds _type, version, name, expiry and serverManaged)`,
         },
       );
     }
@@ -171,6 +178,7 @@ export class LocalRepository {
     if (bytes === undefined) {
       throw new RepositoryError('REPO_CORRUPT', `published ${role} metadata ${file} is missing`, {
         details: { role, path: file },
+        hint: 'a published file was deleted or moved; restore the metadata directory from a backup',
       });
     }
     return parseMetadata(role, bytes, `${this.store.location}/${file}`);
@@ -208,7 +216,20 @@ export class LocalRepository {
   private async loadStaged(): Promise<void> {
     for (const file of await this.store.list(STAGED_DIR)) {
       if (!file.endsWith('.json')) continue;
-      const role = decodeURIComponent(file.slice(0, -5));
+      let role: string;
+      try {
+        role = decodeURIComponent(file.slice(0, -5));
+      } catch (e) {
+        throw new RepositoryError(
+          'REPO_CORRUPT',
+          `${this.store.location}/${STAGED_DIR}/${file} is not a staged role file`,
+          {
+            cause: e,
+            details: { path: `${STAGED_DIR}/${file}` },
+            hint: `staged files are named <url-encoded role>.json; remove or rename ${file}`,
+          },
+        );
+      }
       const bytes = await this.store.read(`${STAGED_DIR}/${file}`);
       if (bytes === undefined) continue;
       const md = parseMetadata(role, bytes, `${this.store.location}/${STAGED_DIR}/${file}`);

@@ -62,9 +62,14 @@ export function appendSignature(
   sig: { keyid: string; sig: string },
 ): void {
   const md = stagedOrThrow(repo, role);
-  if (typeof sig.keyid !== 'string' || typeof sig.sig !== 'string' || !/^[0-9a-f]*$/i.test(sig.sig)) {
+  const fields = (typeof sig === 'object' && sig !== null ? sig : {}) as Partial<Record<string, unknown>>;
+  if (
+    typeof fields.keyid !== 'string' ||
+    typeof fields.sig !== 'string' ||
+    !/^[0-9a-f]*$/i.test(fields.sig)
+  ) {
     throw new TufError('BAD_SIGNATURE', 'a signature file holds {"keyid": "<hex>", "sig": "<hex>"}', {
-      hint: 'write the signature as produced by `cnabsec sign --detached` or hex-encode a raw signature',
+      hint: 'write the signature as produced by `cnabsec key sign <id> <payload>`, or hex-encode a raw signature',
     });
   }
   if (!authorizedKeys(repo, role).has(sig.keyid)) throw notAuthorized(repo, role, sig.keyid);

@@ -2,17 +2,24 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { defaultHome } from '../../crypto/keystore.js';
-import { addTrust, clientFor, listTrust, trustFor } from '../../tuf/client/trust.js';
+import { addTrust, checkRootBytes, clientFor, listTrust, trustFor } from '../../tuf/client/trust.js';
 import { TufError } from '../../tuf/errors.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
 
 async function readRoot(file: string): Promise<Buffer> {
+  let bytes: Buffer;
   try {
-    return await readFile(file);
+    bytes = await readFile(file);
   } catch (e) {
-    throw new TufError('INVALID_ARGUMENT', `cannot read root metadata ${file}`, { cause: e });
+    throw new TufError('INVALID_ARGUMENT', `cannot read root metadata ${file}`, {
+      cause: e,
+      details: { path: file },
+      hint: 'give the path of the root.json obtained from the repository owner',
+    });
   }
+  checkRootBytes(bytes, file);
+  return bytes;
 }
 
 export function register(program: Command): void {

@@ -1,6 +1,6 @@
 /** Repository commands (doc 302 workflows): init, status, publish, refresh, resign, sign, payload, add-signature. */
 import type { Command } from 'commander';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isKeyType, KEY_TYPES } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';
@@ -12,7 +12,7 @@ import { appendSignature, payload, signRole } from '../../tuf/signing.js';
 import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, keysForRole, openRepository, positiveInt, storeSigners } from '../repo-common.js';
+import { collect, openRepository, positiveInt, resolvePublicKey, storeSigners } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 
 type InitOptions = KeyOptions &
@@ -37,9 +37,8 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
       if (!(e instanceof TufError && e.code === 'REPO_NOT_FOUND')) throw e;
     },
   );
-  const roles = {} as Record<(typeof TOP_LEVEL_ROLES)[number], RoleKeys>;
-  const expiry: Partial<ExpiryPolicy> = {};
-  for (const role of TOP_LEVEL_ROLES) {
+  // Check every option before generating any key, so that a bad option writes nothing.
+  const plan = TOP_LEVEL_ROLES.map((role) => {
     const refs = (opts[`${role}Key`] as string[] | undefined) ?? [];
     const count = Math.max((opts[`${role}Keys`] as number | undefined) ?? 1, refs.length);
     const threshold = (opts[`${role}Threshold`] as number | undefined) ?? 1;
@@ -57,18 +56,41 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
         hint: `pass --${role}-key <pem file> with the key the metadata repository server published`,
       });
     }
-    roles[role] = { keys: await keysForRole(store, role, refs, count, type, passphrases), threshold };
+    return { role, refs, count, threshold };
+  });
+  const expiry: Partial<ExpiryPolicy> = {};
+  for (const role of TOP_LEVEL_ROLES) {
     const exp = opts[`expires${role[0]?.toUpperCase()}${role.slice(1)}`] as string | undefined;
     if (exp !== undefined) expiry[role] = parseDuration(exp);
   }
   if (typeof opts.expiresDelegated === 'string') expiry.delegated = parseDuration(opts.expiresDelegated);
   const name = opts.name ?? path.basename(path.resolve(dir));
-  const repo = await LocalRepository.create(fsStore, {
-    name,
-    roles,
-    expiry,
-    serverManaged: opts.serverManaged === true,
-  });
+
+  // Resolve given keys, generate the others; if anything fails, remove the keys generated here.
+  const roles = {} as Record<(typeof TOP_LEVEL_ROLES)[number], RoleKeys>;
+  const generated: string[] = [];
+  let repo: LocalRepository;
+  try {
+    for (const { role, refs, count, threshold } of plan) {
+      const keys = [];
+      for (const r of refs) keys.push(await resolvePublicKey(store, r));
+      for (let i = keys.length; i < count; i++) {
+        const info = await store.generate(type, role, passphrases);
+        generated.push(info.keyid);
+        keys.push(info.publicKey);
+      }
+      roles[role] = { keys, threshold };
+    }
+    repo = await LocalRepository.create(fsStore, {
+      name,
+      roles,
+      expiry,
+      serverManaged: opts.serverManaged === true,
+    });
+  } catch (e) {
+    for (const keyid of generated) await rm(path.join(store.dir, `${keyid}.key`), { force: true });
+    throw e;
+  }
   const summary = Object.fromEntries(
     TOP_LEVEL_ROLES.map((r) => [
       r,

@@ -9,6 +9,7 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BaseFetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
+import { TufError } from '../errors.js';
 
 export interface Fetched {
   url: string;
@@ -94,5 +95,8 @@ export class MemoryFetcher extends RecordingFetcher {
 export function fetcherFor(url: string): RecordingFetcher {
   if (url.startsWith('file:')) return new FileFetcher();
   if (url.startsWith('http:') || url.startsWith('https:')) return new HttpFetcher();
-  throw new Error(`unsupported URL scheme in ${url}`);
+  throw new TufError('INVALID_ARGUMENT', `unsupported URL scheme in ${url}`, {
+    details: { url },
+    hint: 'metadata URLs are file://, http:// or https://; re-add the repository with `cnabsec trust add`',
+  });
 }

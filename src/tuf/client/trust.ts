@@ -104,7 +104,10 @@ export function checkRootBytes(bytes: Uint8Array, where: string): Metadata<Root>
       JSON.parse(Buffer.from(bytes).toString('utf8')) as never,
     );
   } catch (e) {
-    throw new TufError('REPO_CORRUPT', `${where} is not TUF root metadata: ${messageOf(e)}`, { cause: e });
+    throw new TufError('REPO_CORRUPT', `${where} is not TUF root metadata: ${messageOf(e)}`, {
+      cause: e,
+      hint: 'the file is truncated or is not a root.json; get the root metadata again from the repository owner',
+    });
   }
   const role = root.signed.roles.root;
   const status =
@@ -136,6 +139,12 @@ export async function addTrust(
   replace = false,
 ): Promise<TrustEntry> {
   const dir = trustDir(home, name);
+  if (!/^(file|https?):\/\//i.test(url)) {
+    throw new TufError('INVALID_ARGUMENT', `cannot fetch metadata from ${url}`, {
+      details: { url },
+      hint: 'give a file://, http:// or https:// URL of the metadata directory',
+    });
+  }
   checkRootBytes(rootBytes, 'the given root');
   try {
     await fsp.access(path.join(dir, 'trust.json'));
