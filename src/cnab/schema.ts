@@ -1,8 +1,7 @@
 /**
  * Validation of `bundle.json` against the CNAB Core 1.0 JSON schema (draft-07), with ajv.
- * The validator is compiled once per process and only by commands that read bundles.
+ * The validator is generated at build time, and loaded only by commands that read bundles.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { CnabError } from './errors.js';
@@ -10,21 +9,12 @@ import { CnabError } from './errors.js';
 const require = createRequire(import.meta.url);
 let validator: ValidateFunction | undefined;
 
-function load(name: string): Record<string, unknown> {
-  return JSON.parse(readFileSync(new URL(`./schema/${name}`, import.meta.url), 'utf8')) as Record<
-    string,
-    unknown
-  >;
-}
-
-function compile(): ValidateFunction {
-  // ajv and ajv-formats are CommonJS packages.
-  const Ajv = (require('ajv') as { default: typeof import('ajv').default }).default;
-  const addFormats = (require('ajv-formats') as { default: typeof import('ajv-formats').default }).default;
-  const ajv = new Ajv({ allErrors: true, strict: false });
-  addFormats(ajv);
-  ajv.addSchema(load('definitions.schema.json'));
-  return ajv.compile(load('bundle.schema.json'));
+/**
+ * The validator compiled at build time from ./schema (scripts/build-schema.js, ajv standalone
+ * code): no schema compilation at run time.
+ */
+function compiled(): ValidateFunction {
+  return require('./schema/validate-bundle.cjs') as ValidateFunction;
 }
 
 function describe(e: ErrorObject): string {
@@ -34,7 +24,7 @@ function describe(e: ErrorObject): string {
 
 /** Throw BUNDLE_INVALID listing the schema violations (first 10) of a parsed bundle. */
 export function validateBundle(bundle: unknown, where: string): void {
-  validator ??= compile();
+  validator ??= compiled();
   if (validator(bundle)) return;
   const errors = (validator.errors ?? []).map(describe);
   throw new CnabError(
