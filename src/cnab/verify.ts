@@ -2,7 +2,8 @@
  * The CNAB-Sec verification workflow (doc 303) for bundles obtained as files.
  *
  * Steps, as the document numbers them:
- *   1. TUF update of the bundle repository's metadata and lookup of the bundle target;
+ *   1. TUF update of the bundle repository's metadata and lookup of the bundle target, in
+ *      one trusted repository or across several by the rules of a TAP 4 map file;
  *   2. obtain the bundle (here: a thin `bundle.json` or a thick archive on disk);
  *   3. compare the observed length and hashes with the trusted ones; on mismatch stop;
  *   4./5. in-toto provenance: when the target lists in-toto metadata (`custom["in-toto"]`),
@@ -17,7 +18,9 @@ import { CnabError, type CnabErrorCode } from './errors.js';
 import { checkThinBundle, type Digest } from './bundle.js';
 import { scanThickBundle } from './archive.js';
 import { isCnabsecError, messageOf } from '../errors.js';
-import { clientFor, trustFor, type TrustClient } from '../tuf/client/trust.js';
+import { clientFor, listTrust, trustFor, type TrustClient } from '../tuf/client/trust.js';
+import { resolveWithMap, type MapFile, type RepositoryLookup } from '../tuf/client/map.js';
+import { TufError } from '../tuf/errors.js';
 
 export interface VerifyOptions {
   /** `<repository>:<tag>` */
@@ -29,6 +32,35 @@ export interface VerifyOptions {
   onProgress?: (bytes: number, total: number) => void;
   /** A client to use instead of the trust store's (tests, embedding). */
   client?: TrustClient;
+  /** TAP 4 map file: resolve the target across repositories (doc 303 step 1). */
+  map?: MapFile;
+  /** How to look a target up in one repository of the map (default: trust store + mirrors). */
+  lookup?: RepositoryLookup;
+}
+
+/**
+ * Default lookup for a map repository: its root must have been pinned with `trust add
+ * <name>`; the map's URLs are tried in order as mirrors.
+ */
+function trustStoreLookup(home: string): RepositoryLookup {
+  return async (name, urls, target) => {
+    const entry = (await listTrust(home)).find((e) => e.name === name);
+    if (entry === undefined) {
+      throw new TufError('TRUST_NOT_FOUND', `map repository ${name} is not trusted`, {
+        hint: `pin its root first: cnabsec trust add ${name} --root root.json --url ${urls[0] ?? '<url>'}`,
+      });
+    }
+    let last: unknown;
+    for (const url of urls) {
+      try {
+        return await clientFor(home, { ...entry, url }).getTarget(target);
+      } catch (e) {
+        last = e;
+        if (isCnabsecError(e) && e.code !== 'TUF_DOWNLOAD_FAILED') throw e; // a mirror may be down; bad data is final
+      }
+    }
+    throw last;
+  };
 }
 
 export interface VerifiedBundle {
@@ -47,11 +79,16 @@ function fail(code: CnabErrorCode, message: string, cause: unknown, hint: string
 /** Step 1: TUF update and target lookup. */
 async function trustedTarget(options: VerifyOptions): Promise<TargetFile> {
   try {
+    if (options.map !== undefined) {
+      return (
+        await resolveWithMap(options.map, options.target, options.lookup ?? trustStoreLookup(options.home))
+      ).info;
+    }
     const client = options.client ?? clientFor(options.home, await trustFor(options.home, options.target));
     await client.refresh();
     return await client.getTarget(options.target);
   } catch (e) {
-    const notFound = isCnabsecError(e) && e.code === 'TARGET_NOT_FOUND';
+    const notFound = isCnabsecError(e) && (e.code === 'TARGET_NOT_FOUND' || e.code === 'MAP_NO_MATCH');
     throw fail(
       notFound ? 'TARGET_NOT_FOUND' : 'TUF_UPDATE_FAILED',
       `${options.target}: ${messageOf(e)}`,

@@ -25,6 +25,9 @@ export type TufErrorCode =
   // client side (TUF client workflow, spec §5)
   | 'TRUST_NOT_FOUND'
   | 'TRUST_EXISTS'
+  | 'MAP_INVALID'
+  | 'MAP_NO_MATCH'
+  | 'MAP_THRESHOLD_NOT_MET'
   | 'TUF_UPDATE_FAILED'
   | 'TUF_EXPIRED_METADATA'
   | 'TUF_UNSIGNED_METADATA'
