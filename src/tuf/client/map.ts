@@ -109,6 +109,12 @@ export async function resolveWithMap(
         return { info: candidate.info, repositories: agreeing.map((f) => f.name) };
     }
     tried.push(`mapping ${i}: ${found.length} repositories answered, ${entry.threshold} must agree`);
+    if (entry.terminating && notFound === entry.repositories.length) {
+      throw new TufError('TARGET_NOT_FOUND', `${target} is in none of the repositories of mapping ${i}`, {
+        details: { target, mapping: i, tried },
+        hint: 'check the tag and the map file',
+      });
+    }
     if (entry.terminating) {
       throw new TufError(
         'MAP_THRESHOLD_NOT_MET',
