@@ -129,6 +129,22 @@ class TarScanner {
 }
 
 /**
+ * Wait for `event` or for an error, whichever comes first: a corrupt stream may error instead
+ * of draining or finishing, and waiting for the event alone would hang.
+ */
+function settled(stream: Gunzip, event: 'drain' | 'finish'): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.off(event, done);
+      stream.off('error', done);
+      resolve();
+    };
+    stream.once(event, done);
+    stream.once('error', done);
+  });
+}
+
+/**
  * Read a thick bundle: streamed digest of the whole archive, and its root bundle.json. A
  * malformed archive is reported in `problem` (not thrown) so that a verifier can first compare
  * the digest: an archive that is not the signed one is a hash mismatch, whatever its content.
@@ -158,7 +174,7 @@ export async function scanThickBundle(
       onProgress?.(length);
       // Decompress only while bundle.json is still to be found.
       if (tar.found === undefined && !tar.ended && inflateError === undefined) {
-        if (!gunzip.write(buf)) await new Promise((r) => gunzip.once('drain', r));
+        if (!gunzip.write(buf)) await settled(gunzip, 'drain');
       }
     }
   } catch (e) {
@@ -167,7 +183,10 @@ export async function scanThickBundle(
       details: { path: file },
     });
   }
-  if (tar.found === undefined && inflateError === undefined) await new Promise<void>((r) => gunzip.end(r));
+  if (tar.found === undefined && inflateError === undefined) {
+    gunzip.end();
+    await settled(gunzip, 'finish');
+  }
   gunzip.destroy();
   const digest = { length, sha256: hash.digest('hex') };
   if (tar.found !== undefined) return { digest, bundleJson: tar.found };

@@ -61,6 +61,10 @@ test('bad archives have clear codes', async (t) => {
   });
   const truncated = path.join(dir, 'truncated.tgz');
   await writeFile(truncated, (await readFile(good)).subarray(0, 100));
+  const tiny = path.join(dir, 'tiny.tgz');
+  await writeFile(tiny, 'bundle bytes');
+  const header = path.join(dir, 'header-only.tgz');
+  await writeFile(header, (await readFile(good)).subarray(0, 10));
   const plain = path.join(dir, 'plain.tar');
   execFileSync('tar', ['-cf', plain, '-C', path.dirname(FIXTURE), 'bundle.json']);
   const cases = [
@@ -78,6 +82,8 @@ test('bad archives have clear codes', async (t) => {
     ],
     ['not gzip (plain tar)', plain, 'BUNDLE_INVALID', /not a gzipped tar/],
     ['truncated archive', truncated, 'BUNDLE_INVALID', /./],
+    ['a few bytes that are not gzip (must not hang)', tiny, 'BUNDLE_INVALID', /not a gzipped tar/],
+    ['gzip header only', header, 'BUNDLE_INVALID', /./],
     [
       'non-canonical bundle.json',
       await makeTgz(dir, path.join(dir, 'pretty.tgz'), { 'bundle.json': pretty }),
