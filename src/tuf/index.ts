@@ -9,3 +9,6 @@ export * from './signing.js';
 export * from './publish.js';
 export * from './status.js';
 export * from './client/index.js';
+export * from './keyset.js';
+export * from './rotation.js';
+export * from './consistency.js';

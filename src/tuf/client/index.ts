@@ -1,3 +1,4 @@
 export * from './fetcher.js';
 export * from './errors.js';
 export * from './trust.js';
+export * from './fastforward.js';

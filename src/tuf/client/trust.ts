@@ -14,6 +14,7 @@ import { authorityStatus } from '../authority.js';
 import { TufError } from '../errors.js';
 import { kindOf } from '../policy.js';
 import { wrapClientError } from './errors.js';
+import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { messageOf } from '../../errors.js';
@@ -35,13 +36,18 @@ export interface TrustClientOptions {
 export class TrustClient {
   readonly name: string;
   readonly fetcher: RecordingFetcher;
-  private readonly updater: Updater;
+  private updater: Updater;
   private refreshed = false;
 
-  constructor(options: TrustClientOptions) {
+  constructor(private readonly options: TrustClientOptions) {
     this.name = options.name;
     this.fetcher = options.fetcher ?? fetcherFor(options.metadataUrl);
-    this.updater = new Updater({
+    this.updater = this.newUpdater();
+  }
+
+  private newUpdater(): Updater {
+    const options = this.options;
+    return new Updater({
       metadataDir: options.cacheDir,
       metadataBaseUrl: options.metadataUrl,
       ...(options.targetBaseUrl === undefined
@@ -51,13 +57,26 @@ export class TrustClient {
     });
   }
 
-  /** TUF client workflow §5.3–5.5: update root, timestamp, snapshot, targets. */
+  /**
+   * TUF client workflow §5.3–5.5: update root, timestamp, snapshot, targets; when the new
+   * root rotated timestamp or snapshot keys and the update failed, apply fast-forward
+   * recovery (§5.3.11, ./fastforward.ts) and update once more.
+   */
   async refresh(): Promise<void> {
+    const before = await trustedKeysSnapshot(this.options.cacheDir);
     try {
       await this.updater.refresh();
       this.refreshed = true;
     } catch (e) {
-      throw wrapClientError(e, this.name, this.fetcher.fetched);
+      if (!(await discardIfRotated(this.options.cacheDir, before)))
+        throw wrapClientError(e, this.name, this.fetcher.fetched);
+      this.updater = this.newUpdater();
+      try {
+        await this.updater.refresh();
+        this.refreshed = true;
+      } catch (e2) {
+        throw wrapClientError(e2, this.name, this.fetcher.fetched);
+      }
     }
   }
 
