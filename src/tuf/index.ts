@@ -12,3 +12,4 @@ export * from './client/index.js';
 export * from './keyset.js';
 export * from './rotation.js';
 export * from './consistency.js';
+export * from './delegation.js';

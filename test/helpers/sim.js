@@ -107,7 +107,8 @@ class PlainFetcher extends BaseFetcher {
   }
 
   async fetch(url) {
-    const data = url.startsWith(BASE) ? this.read(decodeURIComponent(url.slice(BASE.length + 1))) : undefined;
+    // file names are the URL's last segment as requested (delegated roles stay %2F-encoded)
+    const data = url.startsWith(BASE) ? this.read(url.slice(BASE.length + 1)) : undefined;
     if (data === undefined) throw new DownloadHTTPError(`${url} not found`, 404);
     return new Blob([Uint8Array.from(data)]).stream();
   }

@@ -35,10 +35,21 @@ export abstract class RecordingFetcher extends BaseFetcher {
   }
 }
 
+/**
+ * Decode a URL path, except `%2F`: metadata of a delegated role is stored under its
+ * URL-encoded name (`1.targets%2Freleases.json`, design.md §4), which is also how clients
+ * request it, so the encoded slash is part of the file name.
+ */
+export function decodeKeepingSlashes(urlPath: string): string {
+  return decodeURIComponent(urlPath.replace(/%2F/gi, '%252F'));
+}
+
 export class FileFetcher extends RecordingFetcher {
   async fetch(url: string): Promise<WebStream> {
     this.record(url);
-    const file = fileURLToPath(url);
+    // fileURLToPath refuses an encoded '/', so decode the path ourselves.
+    const parsed = new URL(url);
+    const file = fileURLToPath(`file://${parsed.host}${parsed.pathname.replace(/%2F/gi, '%252F')}`);
     try {
       await fsp.access(file);
     } catch {
@@ -75,7 +86,7 @@ export class MemoryFetcher extends RecordingFetcher {
 
   fetch(url: string): Promise<WebStream> {
     this.record(url);
-    const rel = decodeURIComponent(url.slice(this.baseUrl.length).replace(/^\//, ''));
+    const rel = decodeKeepingSlashes(url.slice(this.baseUrl.length).replace(/^\//, ''));
     const data = url.startsWith(this.baseUrl) ? this.read(rel) : undefined;
     if (data === undefined) return Promise.reject(new DownloadHTTPError(`${url} not found`, 404));
     return Promise.resolve(new Blob([Uint8Array.from(data)]).stream());
