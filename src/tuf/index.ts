@@ -13,3 +13,4 @@ export * from './keyset.js';
 export * from './rotation.js';
 export * from './consistency.js';
 export * from './delegation.js';
+export * from './recovery.js';

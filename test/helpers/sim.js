@@ -6,6 +6,7 @@
 // Each client update is a new client instance over the same cache directory, like a new
 // process run, so what persists between updates is only what the client wrote to disk.
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +18,7 @@ import { generateKeyPair, KeyObjectSigner } from '../../dist/crypto/index.js';
 import {
   LocalRepository,
   MemoryMetadataStore,
+  FsMetadataStore,
   MemoryFetcher,
   TrustClient,
   publish,
@@ -44,8 +46,8 @@ export function sha256(data) {
 
 export class Sim {
   /** keys: number of keys per top-level role; thresholds likewise (default 1). */
-  static async create({ keys = {}, thresholds = {}, now } = {}) {
-    const sim = new Sim();
+  static async create({ keys = {}, thresholds = {}, now, dir } = {}) {
+    const sim = new Sim(dir);
     const roles = {};
     for (const role of ['root', 'targets', 'snapshot', 'timestamp']) {
       const signers = Array.from({ length: keys[role] ?? 1 }, () => sim.addSigner(newSigner()));
@@ -56,8 +58,9 @@ export class Sim {
     return sim;
   }
 
-  constructor() {
-    this.store = new MemoryMetadataStore();
+  /** `dir`: keep the repository in a directory (FsMetadataStore), e.g. to serve it as file://. */
+  constructor(dir) {
+    this.store = dir === undefined ? new MemoryMetadataStore() : new FsMetadataStore(dir);
     this.signers = new Map();
     /** key ids whose signers are unavailable (offline, lost). */
     this.withheld = new Set();
@@ -87,7 +90,10 @@ export class Sim {
   }
 
   read(rel) {
-    return this.overlay.get(rel) ?? this.store.files.get(`metadata/${rel}`);
+    if (this.overlay.has(rel)) return this.overlay.get(rel);
+    if (this.store.files !== undefined) return this.store.files.get(`metadata/${rel}`);
+    const file = path.join(this.store.location, 'metadata', rel);
+    return existsSync(file) ? readFileSync(file) : undefined;
   }
 
   rootBytes(version) {
@@ -161,7 +167,7 @@ export const FAILURES = {
  * published `file` of the sim with `mutate(signed)` applied, signed by `signers` only.
  */
 export async function forge(sim, file, mutate, signers) {
-  const json = JSON.parse(Buffer.from(sim.store.files.get(`metadata/${file}`)).toString('utf8'));
+  const json = JSON.parse(Buffer.from(sim.read(file)).toString('utf8'));
   mutate(json.signed);
   const data = Buffer.from(canonicalize(json.signed));
   json.signatures = [];

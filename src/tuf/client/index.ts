@@ -2,3 +2,4 @@ export * from './fetcher.js';
 export * from './errors.js';
 export * from './trust.js';
 export * from './fastforward.js';
+export * from './reset.js';
