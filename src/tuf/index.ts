@@ -14,3 +14,4 @@ export * from './rotation.js';
 export * from './consistency.js';
 export * from './delegation.js';
 export * from './recovery.js';
+export * from './advisory.js';
