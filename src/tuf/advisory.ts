@@ -200,8 +200,9 @@ export function advisoryText(
   const lines = [
     `SECURITY ADVISORY for ${name}`,
     '',
-    `A signing key of ${name} was compromised (${keyids.join(', ')}). The key has been`,
-    `replaced. Bundles trusted through it ${when} may have been replaced by malicious`,
+    `A signing key of ${name} was compromised:`,
+    ...keyids.map((k) => `    ${k}`),
+    `The key has been replaced. Bundles trusted through it ${when} may have been replaced by malicious`,
     'versions for some users. If you installed any of the bundles below, check that',
     'its digest is the one listed here; if it differs, remove it and reinstall.',
     '',
