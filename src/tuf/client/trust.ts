@@ -7,7 +7,7 @@
  * (name and metadata URL) and `metadata/` (the tuf-js cache, starting from the pinned root).
  */
 import { Metadata, type Root, type TargetFile } from '@tufjs/models';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Updater } from 'tuf-js';
 import { authorityStatus } from '../authority.js';
@@ -45,6 +45,15 @@ export class TrustClient {
     this.updater = this.newUpdater();
   }
 
+  /** The cached (trusted) metadata of a role, for error messages. */
+  private readonly cached = (role: string): Buffer | undefined => {
+    try {
+      return readFileSync(path.join(this.options.cacheDir, `${encodeURIComponent(role)}.json`));
+    } catch {
+      return undefined;
+    }
+  };
+
   private newUpdater(): Updater {
     const options = this.options;
     return new Updater({
@@ -69,13 +78,13 @@ export class TrustClient {
       this.refreshed = true;
     } catch (e) {
       if (!(await discardIfRotated(this.options.cacheDir, before)))
-        throw wrapClientError(e, this.name, this.fetcher.fetched);
+        throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
       this.updater = this.newUpdater();
       try {
         await this.updater.refresh();
         this.refreshed = true;
       } catch (e2) {
-        throw wrapClientError(e2, this.name, this.fetcher.fetched);
+        throw wrapClientError(e2, this.name, this.fetcher.fetched, this.cached);
       }
     }
   }
@@ -87,7 +96,7 @@ export class TrustClient {
     try {
       info = await this.updater.getTargetInfo(targetName);
     } catch (e) {
-      throw wrapClientError(e, this.name, this.fetcher.fetched);
+      throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
     }
     if (info === undefined) {
       throw new TufError('TARGET_NOT_FOUND', `${targetName} is not a signed target of ${this.name}`, {
@@ -103,7 +112,7 @@ export class TrustClient {
     try {
       return await this.updater.downloadTarget(info, dest);
     } catch (e) {
-      throw wrapClientError(e, this.name, this.fetcher.fetched);
+      throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
     }
   }
 }
