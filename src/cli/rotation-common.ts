@@ -48,6 +48,23 @@ export async function resolveKeyRefs(
   return out;
 }
 
+/**
+ * Keys for `refs`, generating `new` ones only after `validate` accepted the change with
+ * stand-in keys: a refused change leaves no stray key in the key store.
+ */
+export async function keysAfterValidation(
+  store: KeyStore,
+  refs: string[],
+  label: string,
+  passphrases: PassphraseSource,
+  opts: KeyRefOptions,
+  validate: (keys: PublicKeyJson[]) => void,
+): Promise<PublicKeyJson[]> {
+  const standIn = await resolveKeyRefs(store, refs, label, passphrases, { ...opts, dryRun: true });
+  validate(standIn);
+  return opts.dryRun === true ? standIn : resolveKeyRefs(store, refs, label, passphrases, opts);
+}
+
 export function signingLines(signing: StagedSigning[]): string[] {
   const lines = ['signatures needed before publish:'];
   for (const s of signing) {

@@ -4,7 +4,10 @@ import { addDelegationRole, listDelegations, removeDelegation } from '../../tuf/
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, openRepository, positiveInt } from '../repo-common.js';
 import { printJson, printLine, runAction } from '../output.js';
-import { resolveKeyRefs, warnExpiring } from '../rotation-common.js';
+import { keysAfterValidation, warnExpiring } from '../rotation-common.js';
+import { stagedTransaction } from '../../tuf/rotation.js';
+import type { DelegationSpec } from '../../tuf/targets.js';
+import type { PublicKeyJson } from '../../crypto/keys.js';
 import { rotateAction, rotateOptions } from './rotation.js';
 
 interface AddOptions extends KeyOptions {
@@ -19,24 +22,26 @@ interface AddOptions extends KeyOptions {
 async function add(dir: string, role: string, opts: AddOptions): Promise<void> {
   const repo = await openRepository(dir);
   const refs = opts.key ?? [];
-  const keys = await resolveKeyRefs(
+  const spec = (keys: PublicKeyJson[]): DelegationSpec => ({
+    name: role,
+    keys,
+    threshold: opts.threshold,
+    paths: opts.paths,
+    terminating: opts.terminating === true,
+  });
+  const keys = await keysAfterValidation(
     keyStoreOf(opts),
     refs.length === 0 ? ['new'] : refs,
     role,
     passphrasesOf(opts),
     opts,
-  );
-  addDelegationRole(
-    repo,
-    {
-      name: role,
-      keys,
-      threshold: opts.threshold,
-      paths: opts.paths,
-      terminating: opts.terminating === true,
+    (standIn) => {
+      stagedTransaction(repo, true, () => {
+        addDelegationRole(repo, spec(standIn), opts.parent);
+      });
     },
-    opts.parent,
   );
+  addDelegationRole(repo, spec(keys), opts.parent);
   await repo.saveStaged();
   const [info] = listDelegations(repo).filter((d) => d.role === role);
   if (opts.json) printJson(info);

@@ -9,6 +9,7 @@ import {
   stageRecovery,
   writeRecoveryPackage,
   type RecoverableRole,
+  type RecoveryOptions,
   type RecoveryPackage,
 } from '../../tuf/recovery.js';
 import type { PublicKeyJson } from '../../crypto/keys.js';
@@ -84,16 +85,17 @@ async function recover(dir: string, opts: RecoverOptions): Promise<void> {
     );
   }
   const dryRun = opts.dryRun === true;
-  const rootKeys = await resolveKeyRefs(keyStoreOf(opts), refs, 'root', passphrasesOf(opts), {
-    ...opts,
-    dryRun,
-  });
-  const plan = stageRecovery(repo, {
-    rootKeys,
-    rotate: await rotatedKeys(opts, dryRun),
+  const keysOf = async (standIn: boolean): Promise<RecoveryOptions> => ({
+    rootKeys: await resolveKeyRefs(keyStoreOf(opts), refs, 'root', passphrasesOf(opts), {
+      ...opts,
+      dryRun: standIn,
+    }),
+    rotate: await rotatedKeys(opts, standIn),
     ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
-    dryRun,
   });
+  // validate with stand-in keys first: a refused recovery generates no key
+  stageRecovery(repo, { ...(await keysOf(true)), dryRun: true });
+  const plan = stageRecovery(repo, { ...(await keysOf(dryRun)), dryRun });
   if (dryRun) {
     if (opts.json) printJson(plan);
     else {

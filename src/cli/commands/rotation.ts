@@ -1,12 +1,14 @@
 /** `cnabsec key rotate`: change the keys or threshold of a role through root (or its delegator). */
 import type { Command } from 'commander';
 import { isTopLevel } from '../../tuf/policy.js';
-import { rotateKeys } from '../../tuf/rotation.js';
+import { rotateKeys, type RotationPlan } from '../../tuf/rotation.js';
+import type { KeyChange } from '../../tuf/keyset.js';
+import type { PublicKeyJson } from '../../crypto/keys.js';
 import { rotateDelegation } from '../../tuf/delegation.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, openRepository, positiveInt } from '../repo-common.js';
 import { printJson, runAction } from '../output.js';
-import { printPlan, resolveKeyRefs, warnExpiring } from '../rotation-common.js';
+import { keysAfterValidation, printPlan, warnExpiring } from '../rotation-common.js';
 
 export interface RotateCliOptions extends KeyOptions {
   addKey?: string[];
@@ -20,16 +22,26 @@ export interface RotateCliOptions extends KeyOptions {
 export async function rotateAction(dir: string, role: string, opts: RotateCliOptions): Promise<void> {
   const repo = await openRepository(dir);
   if (!repo.roleNames().includes(role)) throw repo.unknownRole(role);
-  const add = await resolveKeyRefs(keyStoreOf(opts), opts.addKey ?? [], role, passphrasesOf(opts), opts);
-  const change = {
+  const change = (add: PublicKeyJson[]): KeyChange => ({
     add,
     remove: opts.removeKey ?? [],
     ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
-  };
-  const options = { dryRun: opts.dryRun === true };
-  const plan = isTopLevel(role)
-    ? rotateKeys(repo, role, change, options)
-    : rotateDelegation(repo, role, change, options);
+  });
+  const rotate = (add: PublicKeyJson[], dryRun: boolean): RotationPlan =>
+    isTopLevel(role)
+      ? rotateKeys(repo, role, change(add), { dryRun })
+      : rotateDelegation(repo, role, change(add), { dryRun });
+  const add = await keysAfterValidation(
+    keyStoreOf(opts),
+    opts.addKey ?? [],
+    role,
+    passphrasesOf(opts),
+    opts,
+    (keys) => {
+      rotate(keys, true);
+    },
+  );
+  const plan = rotate(add, opts.dryRun === true);
   if (!plan.dryRun) await repo.saveStaged();
   if (opts.json) printJson(plan);
   else printPlan(plan, dir);
