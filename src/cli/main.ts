@@ -6,8 +6,11 @@
  */
 import { Command } from 'commander';
 
-const GROUPS: Record<string, string> = {
-  key: './commands/key.js',
+const GROUPS: Record<string, string | string[]> = {
+  key: ['./commands/key.js', './commands/rotation.js'],
+  delegation: './commands/delegation.js',
+  recover: './commands/recovery.js',
+  advisory: './commands/recovery.js',
   init: './commands/repo.js',
   status: './commands/repo.js',
   publish: './commands/repo.js',
@@ -40,7 +43,9 @@ async function main(argv: string[]): Promise<void> {
     });
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
   const wanted =
-    first !== undefined && first in GROUPS ? [GROUPS[first]] : [...new Set(Object.values(GROUPS))];
+    first !== undefined && first in GROUPS
+      ? [GROUPS[first]].flat()
+      : [...new Set(Object.values(GROUPS).flat())];
   for (const mod of wanted) {
     if (mod === undefined) continue;
     const group = (await import(mod)) as CommandGroup;

@@ -22,6 +22,15 @@ export type TufErrorCode =
   | 'TARGET_NOT_DELEGATED'
   | 'BAD_SIGNATURE'
   | 'PUBLISH_FAILED'
+  // key rotation, delegations, recovery (issue 4)
+  | 'KEY_NOT_IN_ROLE'
+  | 'KEY_ALREADY_IN_ROLE'
+  | 'NOTHING_TO_CHANGE'
+  | 'DELEGATION_EXISTS'
+  | 'DELEGATION_NOT_FOUND'
+  | 'ROLE_WOULD_BE_UNTRUSTED'
+  | 'RECOVERY_KEY_REUSED'
+  | 'RECOVERY_NOT_PUBLISHED'
   // client side (TUF client workflow, spec §5)
   | 'TRUST_NOT_FOUND'
   | 'TRUST_EXISTS'

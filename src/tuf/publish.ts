@@ -15,6 +15,7 @@ import { metadataFileName } from './policy.js';
 import { METADATA_DIR, serialize, stagedPath, type LocalRepository } from './repository.js';
 import { signUntilThreshold, type SignerProvider } from './signing.js';
 import type { AnyMetadata } from './authority.js';
+import { assertClientsCanUpdate, withPublishedView } from './consistency.js';
 
 export interface PublishOptions {
   signers: SignerProvider;
@@ -72,7 +73,13 @@ function makeSnapshot(
   now: Date,
   from: (role: string) => AnyMetadata | undefined,
 ): AnyMetadata {
-  const meta: Record<string, { version: number }> = {};
+  // Keep every role the previous snapshot listed, also after its delegation was removed:
+  // clients refuse a snapshot that drops a file their trusted snapshot lists (TUF §5.5.5).
+  const previous = repo.published.get('snapshot')?.signed as
+    { meta?: Record<string, { version: number }> } | undefined;
+  const meta: Record<string, { version: number }> = Object.fromEntries(
+    Object.entries(previous?.meta ?? {}).map(([file, m]) => [file, { version: m.version }]),
+  );
   for (const role of ['targets', ...repo.delegationParents().keys()]) {
     const md = from(role);
     if (md !== undefined) meta[`${role}.json`] = { version: md.signed.version };
@@ -181,6 +188,7 @@ export async function publish(repo: LocalRepository, options: PublishOptions): P
   const now = options.now ?? new Date();
   const staged = new Set(repo.staged.keys());
   checkNotExpired(repo, now, staged);
+  assertClientsCanUpdate(repo, staged);
   const pending: Pending[] = [...repo.staged].map(([role, md]) => ({ role, md }));
   const snapshot = makeSnapshot(repo, now, (role) => repo.current(role));
   pending.push({ role: 'snapshot', md: snapshot });
@@ -197,7 +205,12 @@ export interface RefreshOptions extends PublishOptions {
  * The doc 302 periodic task: a new timestamp when it is about to expire, and a new snapshot
  * too when the snapshot is. Staged changes are not published. Idempotent.
  */
-export async function refresh(repo: LocalRepository, options: RefreshOptions): Promise<PublishResult> {
+export function refresh(repo: LocalRepository, options: RefreshOptions): Promise<PublishResult> {
+  // Sign with the keys clients trust now: a staged (unpublished) root may list new keys.
+  return withPublishedView(repo, () => refreshPublished(repo, options));
+}
+
+async function refreshPublished(repo: LocalRepository, options: RefreshOptions): Promise<PublishResult> {
   const now = options.now ?? new Date();
   const ts = repo.published.get('timestamp');
   const snap = repo.published.get('snapshot');

@@ -38,6 +38,8 @@ export interface RepositoryConfig {
   expiry: ExpiryPolicy;
   /** Timestamp and snapshot keys held by the metadata repository server (doc 302 setup). */
   serverManaged: boolean;
+  /** Root compromise recovery in progress (./recovery.ts): this root version is signed by its own keys only. */
+  recovery?: { rootVersion: number; trustedVersion: number };
 }
 
 export interface RoleKeys {
@@ -298,7 +300,8 @@ export class LocalRepository {
       const out: Authority[] = [];
       const roots: [Metadata<Root>, string][] = [[this.root, 'new']];
       const trusted = this.published.get('root') as Metadata<Root> | undefined;
-      if (role === 'root' && trusted !== undefined && this.staged.has('root'))
+      const recovering = this.config.recovery?.rootVersion === this.staged.get('root')?.signed.version;
+      if (role === 'root' && trusted !== undefined && this.staged.has('root') && !recovering)
         roots.push([trusted, 'trusted']);
       for (const [root, tag] of roots) {
         const r = root.signed.roles[role];

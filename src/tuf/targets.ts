@@ -163,5 +163,7 @@ export function addDelegation(repo: LocalRepository, parent: string, spec: Deleg
     },
     { now },
   );
-  repo.stage(spec.name, repo.newMetadata(spec.name, now ?? new Date(), { targets: {} }));
+  // A role removed earlier stays listed in snapshot: continue its versions (no rollback, TUF §5.5.5).
+  const previous = repo.published.get(spec.name)?.signed.version ?? 0;
+  repo.stage(spec.name, repo.newMetadata(spec.name, now ?? new Date(), { targets: {} }, previous + 1));
 }

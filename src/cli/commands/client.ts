@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { defaultHome } from '../../crypto/keystore.js';
 import { addTrust, checkRootBytes, clientFor, listTrust, trustFor } from '../../tuf/client/trust.js';
 import { TufError } from '../../tuf/errors.js';
+import { resetTrust } from '../../tuf/client/reset.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
 
@@ -36,6 +37,30 @@ export function register(program: Command): void {
         const entry = await addTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);
         if (opts.json) printJson(entry);
         else printLine(`trusting ${entry.name} at ${entry.url}`);
+      }),
+    );
+
+  withCommon(trust.command('reset <name>'))
+    .description('re-pin the root of a trusted repository after a root key compromise recovery (out of band)')
+    .requiredOption(
+      '--root <root.json>',
+      'the new root from the recovery package, checked against its README.txt',
+    )
+    .option('--url <url>', 'new metadata URL (default: keep the current one)')
+    .action(
+      runAction(async (name: string, opts: KeyOptions & { root: string; url?: string }) => {
+        const r = await resetTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);
+        if (opts.json) printJson(r);
+        else {
+          const ids = (k: string[]): string => k.map((x) => x.slice(0, 8)).join(' ');
+          const p = r.previous;
+          printLine(`re-pinned ${name}: root v${p?.version ?? '?'} -> v${r.current.version}`);
+          printLine(
+            `  old root keys: ${p === null ? '(none readable)' : `${p.threshold} of [${ids(p.keyids)}]`}`,
+          );
+          printLine(`  new root keys: ${r.current.threshold} of [${ids(r.current.keyids)}]`);
+          printLine(`  sha256 ${r.current.sha256}`);
+        }
       }),
     );
 

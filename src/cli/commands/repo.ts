@@ -14,6 +14,7 @@ import { TufError } from '../../tuf/errors.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, openRepository, positiveInt, resolvePublicKey, storeSigners } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
+import { warnExpiring } from '../rotation-common.js';
 
 type InitOptions = KeyOptions &
   Record<string, unknown> & { name?: string; keyType: string; serverManaged?: boolean };
@@ -158,6 +159,7 @@ export function register(program: Command): void {
         const result = await publish(repo, { signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)) });
         if (opts.json) printJson(result);
         else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+        warnExpiring(repo);
       }),
     );
 
@@ -179,6 +181,7 @@ export function register(program: Command): void {
         if (opts.json) printJson(result);
         else if (result.published.length === 0) printLine('nothing to refresh');
         else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+        warnExpiring(repo);
       }),
     );
 
@@ -206,6 +209,7 @@ export function register(program: Command): void {
           printLine(
             `staged ${role} v${md.signed.version}, expires ${md.signed.expires}; publish to sign and release it`,
           );
+        warnExpiring(repo);
       }),
     );
 
@@ -221,6 +225,7 @@ export function register(program: Command): void {
         if (!opts.json)
           printLine(`signed staged ${role} with ${(await store.resolveId(opts.key)).slice(0, 8)}`);
         else printJson({ role, keyid: await store.resolveId(opts.key) });
+        warnExpiring(repo);
       }),
     );
 
@@ -253,6 +258,7 @@ export function register(program: Command): void {
         await repo.saveStaged();
         if (opts.json) printJson({ role, keyid: sig.keyid });
         else printLine(`added signature by ${sig.keyid.slice(0, 8)} to staged ${role}`);
+        warnExpiring(repo);
       }),
     );
 }

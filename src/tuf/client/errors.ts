@@ -111,7 +111,16 @@ function classify(e: unknown): string {
   return INNER.find(([p]) => p.test(msg))?.[1] ?? errName;
 }
 
-export function wrapClientError(e: unknown, name: string, fetched: readonly Fetched[]): TufError {
+/**
+ * `cached(role)`: the client's cached (trusted) metadata of a role, to describe failures of
+ * metadata that did not come from the remote in this update (e.g. an expired pinned root).
+ */
+export function wrapClientError(
+  e: unknown,
+  name: string,
+  fetched: readonly Fetched[],
+  cached?: (role: string) => Buffer | undefined,
+): TufError {
   if (e instanceof TufError) return e;
   const errName = classify(e);
   const [Cls, code, what] = BY_NAME[errName] ?? [
@@ -122,10 +131,16 @@ export function wrapClientError(e: unknown, name: string, fetched: readonly Fetc
   const msg = messageOf(e);
   const lastUrl = fetched.at(-1)?.url;
   const role = roleFromMessage(msg) ?? (lastUrl === undefined ? undefined : roleOfUrl(lastUrl)?.role);
+  // Only a download that returned bytes counts as "from the remote" (a 404 is not).
   const fromRemote =
-    role === undefined ? undefined : fetched.findLast((f) => roleOfUrl(f.url)?.role === role);
+    role === undefined
+      ? undefined
+      : fetched.findLast((f) => f.bytes !== undefined && roleOfUrl(f.url)?.role === role);
   const source = fromRemote !== undefined ? 'remote' : role === undefined ? 'unknown' : 'cache';
-  const info = describe(fromRemote);
+  const fromCache = role === undefined || fromRemote !== undefined ? undefined : cached?.(role);
+  const info = describe(
+    fromRemote ?? (fromCache === undefined ? undefined : { url: 'cache', bytes: fromCache }),
+  );
   const where = fromRemote !== undefined ? `remote ${fromRemote.url}` : source;
   const v = info.version === undefined ? '' : ` v${info.version}`;
   const exp = info.expires === undefined ? '' : `, expires ${info.expires}`;

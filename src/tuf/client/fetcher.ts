@@ -44,6 +44,11 @@ export abstract class RecordingFetcher extends BaseFetcher {
   }
 }
 
+/** Decode a URL path, except `%2F`, which is part of delegated role file names. */
+export function decodeKeepingSlashes(urlPath: string): string {
+  return decodeURIComponent(keepEncodedSlash(urlPath));
+}
+
 export class FileFetcher extends RecordingFetcher {
   async fetch(url: string): Promise<WebStream> {
     this.record(url);
@@ -84,7 +89,7 @@ export class MemoryFetcher extends RecordingFetcher {
 
   fetch(url: string): Promise<WebStream> {
     this.record(url);
-    const rel = url.slice(this.baseUrl.length).replace(/^\//, '');
+    const rel = decodeKeepingSlashes(url.slice(this.baseUrl.length).replace(/^\//, ''));
     const data = url.startsWith(this.baseUrl) ? this.read(rel) : undefined;
     if (data === undefined) return Promise.reject(new DownloadHTTPError(`${url} not found`, 404));
     return Promise.resolve(new Blob([Uint8Array.from(data)]).stream());

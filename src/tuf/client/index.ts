@@ -2,3 +2,5 @@ export * from './fetcher.js';
 export * from './errors.js';
 export * from './trust.js';
 export * from './map.js';
+export * from './fastforward.js';
+export * from './reset.js';

@@ -7,13 +7,14 @@
  * (name and metadata URL) and `metadata/` (the tuf-js cache, starting from the pinned root).
  */
 import { Metadata, type Root, type TargetFile } from '@tufjs/models';
-import { promises as fsp } from 'node:fs';
+import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Updater } from 'tuf-js';
 import { authorityStatus } from '../authority.js';
 import { TufError } from '../errors.js';
 import { kindOf } from '../policy.js';
 import { wrapClientError } from './errors.js';
+import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { messageOf } from '../../errors.js';
@@ -35,13 +36,27 @@ export interface TrustClientOptions {
 export class TrustClient {
   readonly name: string;
   readonly fetcher: RecordingFetcher;
-  private readonly updater: Updater;
+  private updater: Updater;
   private refreshed = false;
 
-  constructor(options: TrustClientOptions) {
+  constructor(private readonly options: TrustClientOptions) {
     this.name = options.name;
     this.fetcher = options.fetcher ?? fetcherFor(options.metadataUrl);
-    this.updater = new Updater({
+    this.updater = this.newUpdater();
+  }
+
+  /** The cached (trusted) metadata of a role, for error messages. */
+  private readonly cached = (role: string): Buffer | undefined => {
+    try {
+      return readFileSync(path.join(this.options.cacheDir, `${encodeURIComponent(role)}.json`));
+    } catch {
+      return undefined;
+    }
+  };
+
+  private newUpdater(): Updater {
+    const options = this.options;
+    return new Updater({
       metadataDir: options.cacheDir,
       metadataBaseUrl: options.metadataUrl,
       ...(options.targetBaseUrl === undefined
@@ -51,13 +66,26 @@ export class TrustClient {
     });
   }
 
-  /** TUF client workflow §5.3–5.5: update root, timestamp, snapshot, targets. */
+  /**
+   * TUF client workflow §5.3–5.5: update root, timestamp, snapshot, targets; when the new
+   * root rotated timestamp or snapshot keys and the update failed, apply fast-forward
+   * recovery (§5.3.11, ./fastforward.ts) and update once more.
+   */
   async refresh(): Promise<void> {
+    const before = await trustedKeysSnapshot(this.options.cacheDir);
     try {
       await this.updater.refresh();
       this.refreshed = true;
     } catch (e) {
-      throw wrapClientError(e, this.name, this.fetcher.fetched);
+      if (!(await discardIfRotated(this.options.cacheDir, before)))
+        throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
+      this.updater = this.newUpdater();
+      try {
+        await this.updater.refresh();
+        this.refreshed = true;
+      } catch (e2) {
+        throw wrapClientError(e2, this.name, this.fetcher.fetched, this.cached);
+      }
     }
   }
 
@@ -68,7 +96,7 @@ export class TrustClient {
     try {
       info = await this.updater.getTargetInfo(targetName);
     } catch (e) {
-      throw wrapClientError(e, this.name, this.fetcher.fetched);
+      throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
     }
     if (info === undefined) {
       throw new TufError('TARGET_NOT_FOUND', `${targetName} is not a signed target of ${this.name}`, {
@@ -84,7 +112,7 @@ export class TrustClient {
     try {
       return await this.updater.downloadTarget(info, dest);
     } catch (e) {
-      throw wrapClientError(e, this.name, this.fetcher.fetched);
+      throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
     }
   }
 }
