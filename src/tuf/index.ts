@@ -5,6 +5,7 @@ export * from './store.js';
 export * from './authority.js';
 export * from './repository.js';
 export * from './targets.js';
+export * from './files.js';
 export * from './signing.js';
 export * from './publish.js';
 export * from './status.js';

@@ -16,6 +16,7 @@ import { METADATA_DIR, serialize, stagedPath, type LocalRepository } from './rep
 import { signUntilThreshold, type SignerProvider } from './signing.js';
 import type { AnyMetadata } from './authority.js';
 import { assertClientsCanUpdate, withPublishedView } from './consistency.js';
+import { clearStagedFiles, stagedFiles } from './files.js';
 
 export interface PublishOptions {
   signers: SignerProvider;
@@ -125,7 +126,12 @@ async function signAll(repo: LocalRepository, pending: Pending[], signers: Signe
 }
 
 /** Write the files; on failure remove what was written and restore root.json. */
-async function writeAll(repo: LocalRepository, pending: Pending[], options: PublishOptions): Promise<void> {
+async function writeAll(
+  repo: LocalRepository,
+  pending: Pending[],
+  options: PublishOptions,
+  targetFiles: { file: string; data: Uint8Array }[] = [],
+): Promise<void> {
   const order = ['delegated', 'targets', 'root', 'snapshot', 'timestamp'];
   const rank = (r: string): number =>
     order.indexOf(['targets', 'root', 'snapshot', 'timestamp'].includes(r) ? r : 'delegated');
@@ -135,6 +141,12 @@ async function writeAll(repo: LocalRepository, pending: Pending[], options: Publ
   const root = pending.find((p) => p.role === 'root');
   if (root !== undefined)
     files.splice(files.length - 1, 0, [`${METADATA_DIR}/root.json`, serialize(root.md)]);
+  // Target files (layouts, keys, links) first: content-addressed, new names only, so a
+  // rollback never removes a file an earlier publish wrote.
+  const fresh: [string, Uint8Array][] = [];
+  for (const t of targetFiles)
+    if ((await repo.store.read(t.file)) === undefined) fresh.push([t.file, t.data]);
+  files.unshift(...fresh);
   const previousRootCopy = await repo.store.read(`${METADATA_DIR}/root.json`);
   const written: string[] = [];
   try {
@@ -170,12 +182,13 @@ async function commit(
   snapshot: AnyMetadata,
   now: Date,
   options: PublishOptions,
+  targetFiles: { file: string; data: Uint8Array }[] = [],
 ): Promise<PublishResult> {
   await signAll(repo, pending, options.signers);
   const timestamp: Pending = { role: 'timestamp', md: makeTimestamp(repo, now, snapshot) };
   await signAll(repo, [timestamp], options.signers);
   const all = [...pending, timestamp];
-  await writeAll(repo, all, options);
+  await writeAll(repo, all, options, targetFiles);
   for (const { role, md } of all) {
     repo.published.set(role, md);
     if (repo.staged.delete(role)) await repo.store.remove(stagedPath(role));
@@ -192,7 +205,9 @@ export async function publish(repo: LocalRepository, options: PublishOptions): P
   const pending: Pending[] = [...repo.staged].map(([role, md]) => ({ role, md }));
   const snapshot = makeSnapshot(repo, now, (role) => repo.current(role));
   pending.push({ role: 'snapshot', md: snapshot });
-  return commit(repo, pending, snapshot, now, options);
+  const result = await commit(repo, pending, snapshot, now, options, await stagedFiles(repo));
+  await clearStagedFiles(repo);
+  return result;
 }
 
 export interface RefreshOptions extends PublishOptions {

@@ -115,7 +115,9 @@ export class Sim {
   /** Serves metadata/ from the store and targets/ from `this.targets` (path → bytes). */
   fetcher() {
     return new MemoryFetcher(HOST, (rel) =>
-      rel.startsWith('metadata/') ? this.file(rel.slice(9)) : this.targets.get(rel.slice(8)),
+      rel.startsWith('metadata/')
+        ? this.file(rel.slice(9))
+        : (this.targets.get(rel.slice(8)) ?? this.file(rel)),
     );
   }
 
@@ -140,7 +142,9 @@ export class Sim {
   /** The same, for tuf-js 6, which recognises a 404 only through its own error class. */
   fetcher6() {
     const read = (rel) =>
-      rel.startsWith('metadata/') ? this.file(rel.slice(9)) : this.targets.get(rel.slice(8));
+      rel.startsWith('metadata/')
+        ? this.file(rel.slice(9))
+        : (this.targets.get(rel.slice(8)) ?? this.file(rel));
     return new (class extends BaseFetcher6 {
       async fetch(url) {
         const data = url.startsWith(HOST) ? read(url.slice(HOST.length + 1)) : undefined;

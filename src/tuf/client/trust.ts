@@ -59,9 +59,10 @@ export class TrustClient {
     return new Updater({
       metadataDir: options.cacheDir,
       metadataBaseUrl: options.metadataUrl,
-      ...(options.targetBaseUrl === undefined
-        ? {}
-        : { targetBaseUrl: options.targetBaseUrl, targetDir: options.cacheDir }),
+      // Target files (layouts, keys, links) live under <metadata URL>/targets, as on the
+      // metadata repository server (design.md §5).
+      targetBaseUrl: options.targetBaseUrl ?? `${options.metadataUrl.replace(/\/+$/, '')}/targets`,
+      targetDir: path.join(options.cacheDir, 'targets'),
       fetcher: this.fetcher,
     });
   }
