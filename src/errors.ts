@@ -41,7 +41,8 @@ export class CnabsecError<C extends string = string> extends Error {
                 ? cause.toJSON()
                 : cause instanceof Error
                   ? { name: cause.name, message: cause.message }
-                  : String(cause),
+                  : // eslint-disable-next-line @typescript-eslint/no-base-to-string
+                    String(cause),
           }),
     };
   }

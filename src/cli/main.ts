@@ -16,11 +16,14 @@ export interface CommandGroup {
 
 async function main(argv: string[]): Promise<void> {
   const program = new Command('cnabsec')
-    .description('CNAB Security: sign, publish and verify Cloud Native Application Bundles with TUF and in-toto')
+    .description(
+      'CNAB Security: sign, publish and verify Cloud Native Application Bundles with TUF and in-toto',
+    )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)');
   const first = argv.slice(2).find((a) => !a.startsWith('-'));
-  const wanted = first !== undefined && first in GROUPS ? [GROUPS[first]] : [...new Set(Object.values(GROUPS))];
+  const wanted =
+    first !== undefined && first in GROUPS ? [GROUPS[first]] : [...new Set(Object.values(GROUPS))];
   for (const mod of wanted) {
     if (mod === undefined) continue;
     const group = (await import(mod)) as CommandGroup;
@@ -31,6 +34,8 @@ async function main(argv: string[]): Promise<void> {
 
 main(process.argv).catch((e: unknown) => {
   // Errors inside actions are printed by runAction; this is a last resort for bugs.
-  process.stderr.write(`cnabsec: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(
+    `cnabsec: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
   process.exitCode = 70;
 });

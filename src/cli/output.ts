@@ -45,8 +45,7 @@ export function runAction<A extends unknown[]>(
 ): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const opts = args.find((a) => a !== null && typeof a === 'object' && !Array.isArray(a) && 'json' in a) as
-      | GlobalOptions
-      | undefined;
+      GlobalOptions | undefined;
     try {
       await action(...args);
     } catch (e) {

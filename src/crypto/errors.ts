@@ -1,4 +1,4 @@
-import { CnabsecError, type ErrorOptions } from '../errors.js';
+import { CnabsecError } from '../errors.js';
 
 export type CryptoErrorCode =
   | 'KEY_UNSUPPORTED_TYPE'
@@ -12,8 +12,4 @@ export type CryptoErrorCode =
   | 'SIGNATURE_INVALID';
 
 /** Errors of the crypto layer: keys, key files, passphrases, signatures. */
-export class CryptoError extends CnabsecError<CryptoErrorCode> {
-  constructor(code: CryptoErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options);
-  }
-}
+export class CryptoError extends CnabsecError<CryptoErrorCode> {}

@@ -35,11 +35,16 @@ export interface KeyFile {
 // scrypt cost: N=2^15, r=8, p=1 (~32 MiB, ~0.1 s): OWASP's recommended minimum.
 const SCRYPT = { N: 1 << 15, r: 8, p: 1 };
 
-function deriveKey(passphrase: string, salt: Buffer, params: { N: number; r: number; p: number }): Promise<Buffer> {
+function deriveKey(
+  passphrase: string,
+  salt: Buffer,
+  params: { N: number; r: number; p: number },
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCb(passphrase, salt, 32, { ...params, maxmem: 128 * params.N * params.r * 2 }, (err, key) =>
-      err ? reject(err) : resolve(key),
-    );
+    scryptCb(passphrase, salt, 32, { ...params, maxmem: 128 * params.N * params.r * 2 }, (err, key) => {
+      if (err) reject(err);
+      else resolve(key);
+    });
   });
 }
 
@@ -82,14 +87,20 @@ export async function decryptKey(file: KeyFile, passphrase: string): Promise<Key
   }
   const priv = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
   if (keyIdOf(toPublicKeyJson(priv)) !== file.keyid) {
-    throw new CryptoError('KEY_FILE_CORRUPT', `key file ${file.keyid}: private key does not match its key id`);
+    throw new CryptoError(
+      'KEY_FILE_CORRUPT',
+      `key file ${file.keyid}: private key does not match its key id`,
+    );
   }
   return priv;
 }
 
 /** Environment-variable suffix for a role or label: `targets/releases` → `TARGETS_RELEASES`. */
 export function envSuffix(label: string): string {
-  return label.toUpperCase().replace(/[^A-Z0-9]+/g, '_').replace(/^_|_$/g, '');
+  return label
+    .toUpperCase()
+    .replace(/[^A-Z0-9]+/g, '_')
+    .replace(/^_|_$/g, '');
 }
 
 export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {

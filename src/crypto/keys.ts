@@ -7,12 +7,7 @@
  * securesystemslib write them.
  */
 import { canonicalize } from '@tufjs/canonical-json';
-import {
-  createHash,
-  createPublicKey,
-  generateKeyPairSync,
-  type KeyObject,
-} from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { CryptoError } from './errors.js';
 
 /** Key types cnabsec generates; names as on the command line. */
@@ -78,7 +73,7 @@ export function toPublicKeyJson(key: KeyObject): PublicKeyJson {
   const type = keyTypeOf(pub);
   const value =
     type === 'ed25519'
-      ? (pub.export({ format: 'der', type: 'spki' })).subarray(ED25519_SPKI_PREFIX.length).toString('hex')
+      ? pub.export({ format: 'der', type: 'spki' }).subarray(ED25519_SPKI_PREFIX.length).toString('hex')
       : (pub.export({ format: 'pem', type: 'spki' }) as string);
   return { keytype: type, scheme: SCHEME_OF[type], keyval: { public: value } };
 }

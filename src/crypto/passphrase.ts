@@ -44,7 +44,9 @@ export async function promptHidden(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output, terminal: true });
   try {
     return await new Promise<string>((resolve) => {
-      rl.question(question, (answer) => resolve(answer));
+      rl.question(question, (answer) => {
+        resolve(answer);
+      });
       muted = true;
     });
   } finally {

@@ -77,7 +77,12 @@ export function verifySignature(key: PublicKeyJson, data: Uint8Array, signature:
 }
 
 /** Verify and throw a `SIGNATURE_INVALID` error naming the key id when the signature is bad. */
-export function assertSignature(key: PublicKeyJson, data: Uint8Array, signature: Uint8Array, what: string): void {
+export function assertSignature(
+  key: PublicKeyJson,
+  data: Uint8Array,
+  signature: Uint8Array,
+  what: string,
+): void {
   if (!verifySignature(key, data, signature)) {
     const keyid = keyIdOf(key);
     throw new CryptoError('SIGNATURE_INVALID', `signature by key ${keyid} over ${what} does not verify`, {

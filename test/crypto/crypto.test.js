@@ -39,7 +39,11 @@ test('ed25519 TUF key: hex public value and known key id', () => {
     scheme: 'ed25519',
     keyval: { public: 'edcd0a32a07dce33f7c7873aaffbff36d20ea30787574ead335eefd337e4dacd' },
   };
-  const expected = createHash('sha256').update('{"keytype":"ed25519","keyval":{"public":"edcd0a32a07dce33f7c7873aaffbff36d20ea30787574ead335eefd337e4dacd"},"scheme":"ed25519"}').digest('hex');
+  const expected = createHash('sha256')
+    .update(
+      '{"keytype":"ed25519","keyval":{"public":"edcd0a32a07dce33f7c7873aaffbff36d20ea30787574ead335eefd337e4dacd"},"scheme":"ed25519"}',
+    )
+    .digest('hex');
   assert.equal(keyIdOf(pub), expected);
   const { privateKey } = generateKeyPair('ed25519');
   assert.match(toPublicKeyJson(privateKey).keyval.public, /^[0-9a-f]{64}$/);

@@ -56,7 +56,11 @@ export function register(program: Command): void {
     .option('-l, --label <label>', 'what the key is for', 'default')
     .action(
       runAction(async (file: string, opts: KeyOptions & { label: string }) => {
-        const info = await keyStoreOf(opts).importPrivatePem(await readFile(file, 'utf8'), opts.label, passphrasesOf(opts));
+        const info = await keyStoreOf(opts).importPrivatePem(
+          await readFile(file, 'utf8'),
+          opts.label,
+          passphrasesOf(opts),
+        );
         if (opts.json) printJson(info);
         else printLine(info.keyid);
       }),
