@@ -8,6 +8,7 @@ import { Command } from 'commander';
 
 const GROUPS: Record<string, string> = {
   key: './commands/key.js',
+  intoto: './commands/intoto.js',
 };
 
 export interface CommandGroup {

@@ -18,3 +18,5 @@ export * from './inspect.js';
 export * from './verify.js';
 export * from './keys.js';
 export * from './runlib.js';
+export * from './templates.js';
+export * from './lint.js';
