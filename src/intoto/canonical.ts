@@ -163,10 +163,10 @@ function dumpInto(v: unknown, indent: string, step: string, out: string[]): void
 
 /**
  * `json.dumps(value, indent=indent, separators=(",", ": "), sort_keys=True)`; with
- * `indent` undefined, the compact `separators=(",", ":")` form.
+ * `indent` null, the compact `separators=(",", ":")` form.
  */
-export function pyJsonDumps(value: unknown, indent: number | undefined = 1): string {
-  if (indent === undefined) {
+export function pyJsonDumps(value: unknown, indent: number | null = 1): string {
+  if (indent === null) {
     // Compact form: canonical layout but with ASCII escapes.
     return compactDump(value);
   }

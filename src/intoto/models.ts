@@ -291,7 +291,7 @@ export function parseMetablock(text: string | Uint8Array, where = 'metadata'): M
 
 /** The file contents python's `Metablock.dump` writes (indent 1, sorted keys, ASCII). */
 export function serializeMetablock(mb: Metablock, compact = false): string {
-  return pyJsonDumps(mb, compact ? undefined : 1);
+  return pyJsonDumps(mb, compact ? null : 1);
 }
 
 export function isLayoutBlock(mb: Metablock): mb is Metablock<Layout> {

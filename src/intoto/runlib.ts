@@ -38,6 +38,8 @@ export interface RunOptions extends RecordOptions {
   recordEnvironment?: boolean;
   /** Bytes of stdout and of stderr kept in the link (default 16 MiB). */
   maxOutputBytes?: number;
+  /** Directory the command runs in (default: the current directory, as python). */
+  cwd?: string;
 }
 
 export interface RunResult {
@@ -64,6 +66,7 @@ export async function runStep(
   let byproducts: Record<string, unknown> = {};
   if (command.length > 0) {
     const r = await execCommand(command, {
+      ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
       timeoutMs: opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS,
       tee: opts.tee ?? true,
       inheritStdin: true,
@@ -78,7 +81,8 @@ export async function runStep(
     byproducts = { stdout: r.stdout, stderr: r.stderr, 'return-value': r.returnValue };
   }
   const products = await recordArtifacts(opts.products ?? [], recordOpts(opts));
-  const environment = opts.recordEnvironment === true ? { workdir: process.cwd().replace(/\\/g, '/') } : {};
+  const workdir = path.resolve(opts.cwd ?? '.').replace(/\\/g, '/');
+  const environment = opts.recordEnvironment === true ? { workdir } : {};
   const link = newLink(name, { materials, products, byproducts, command: [...command], environment });
   const mb: Metablock<Link> = { signed: link, signatures: [] };
   await signMetablock(mb, signer);
