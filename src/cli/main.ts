@@ -24,6 +24,7 @@ const GROUPS: Record<string, string | string[]> = {
   lookup: './commands/client.js',
   serve: './commands/serve.js',
   verify: './commands/verify.js',
+  intoto: './commands/intoto.js',
 };
 
 export interface CommandGroup {

@@ -5,3 +5,4 @@ export * from './signer.js';
 export * from './keyfile.js';
 export * from './keystore.js';
 export * from './passphrase.js';
+export * from './sslib.js';

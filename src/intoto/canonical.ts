@@ -1,0 +1,189 @@
+/**
+ * The two JSON encodings python in-toto 1.3.1 uses, reproduced byte for byte:
+ *
+ * - `encodeCanonical`: securesystemslib `encode_canonical` (OLPC canonical JSON), the bytes
+ *   that are signed: keys sorted by code point, no whitespace, only `\` and `"` escaped,
+ *   strings otherwise raw (UTF-8 on output), integers only.
+ * - `pyJsonDumps`: `json.dumps(obj, indent=1, separators=(",", ": "), sort_keys=True)` as
+ *   `Metablock.dump` writes files (ASCII only, `\uXXXX` escapes, no trailing newline).
+ *
+ * `@tufjs/canonical-json` sorts keys by UTF-16 code unit, which differs from Python's code
+ * point order for keys mixing astral characters and U+E000..U+FFFF; hence this own encoder.
+ */
+import { FormatError } from './errors.js';
+
+/** Python str ordering (by code point) for two JS strings. */
+export function compareCodePoints(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    let x = a.charCodeAt(i);
+    let y = b.charCodeAt(i);
+    if (x === y) continue;
+    // Surrogates (D800-DFFF) encode code points above FFFF: move them above E000-FFFF.
+    if (x >= 0xd800 && y >= 0xd800) {
+      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
+      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
+    }
+    return x - y;
+  }
+  return a.length - b.length;
+}
+
+const NEEDS_CODEPOINT_SORT = /[\ud800-\uffff]/;
+
+/** Object keys in Python's sorted() order. */
+export function sortedKeys(obj: object): string[] {
+  const keys = Object.keys(obj);
+  if (keys.some((k) => NEEDS_CODEPOINT_SORT.test(k))) return keys.sort(compareCodePoints);
+  return keys.sort();
+}
+
+const CANON_ESCAPE = /[\\"]/;
+
+function canonString(s: string): string {
+  if (!CANON_ESCAPE.test(s)) return `"${s}"`;
+  return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+}
+
+function canonInto(v: unknown, out: string[]): void {
+  if (typeof v === 'string') {
+    out.push(canonString(v));
+  } else if (v === true) {
+    out.push('true');
+  } else if (v === false) {
+    out.push('false');
+  } else if (v === null) {
+    out.push('null');
+  } else if (typeof v === 'number') {
+    if (!Number.isInteger(v)) throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize number ${v}`);
+    out.push(Number.isSafeInteger(v) ? String(v) : BigInt(v).toString());
+  } else if (Array.isArray(v)) {
+    out.push('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) out.push(',');
+      canonInto(v[i], out);
+    }
+    out.push(']');
+  } else if (typeof v === 'object') {
+    const obj = v as Record<string, unknown>;
+    out.push('{');
+    let first = true;
+    for (const k of sortedKeys(obj)) {
+      if (!first) out.push(',');
+      first = false;
+      out.push(canonString(k), ':');
+      canonInto(obj[k], out);
+    }
+    out.push('}');
+  } else {
+    throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize a value of type ${typeof v}`);
+  }
+}
+
+/** securesystemslib encode_canonical, as a string. */
+export function encodeCanonical(value: unknown): string {
+  const out: string[] = [];
+  canonInto(value, out);
+  return out.join('');
+}
+
+/** The UTF-8 bytes that in-toto signs for `value`. */
+export function canonicalBytes(value: unknown): Buffer {
+  return Buffer.from(encodeCanonical(value), 'utf8');
+}
+
+const ASCII_SAFE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
+const SHORT_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
+/** Python json's ensure_ascii string encoder. */
+export function pyJsonString(s: string): string {
+  if (ASCII_SAFE.test(s)) return `"${s}"`;
+  let out = '"';
+  for (let i = 0; i < s.length; i++) {
+    const ch = s.charAt(i);
+    const code = s.charCodeAt(i);
+    const short = SHORT_ESCAPES[ch];
+    if (short !== undefined) out += short;
+    else if (code < 0x20 || code > 0x7e) out += `\\u${code.toString(16).padStart(4, '0')}`;
+    else out += ch;
+  }
+  return out + '"';
+}
+
+function pyNumber(v: number): string {
+  if (Number.isInteger(v)) return Number.isSafeInteger(v) ? String(v) : BigInt(v).toString();
+  if (Number.isNaN(v)) return 'NaN';
+  if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+  return String(v);
+}
+
+function dumpInto(v: unknown, indent: string, step: string, out: string[]): void {
+  if (typeof v === 'string') out.push(pyJsonString(v));
+  else if (typeof v === 'number') out.push(pyNumber(v));
+  else if (v === true) out.push('true');
+  else if (v === false) out.push('false');
+  else if (v === null || v === undefined) out.push('null');
+  else if (Array.isArray(v)) {
+    if (v.length === 0) {
+      out.push('[]');
+      return;
+    }
+    const inner = indent + step;
+    out.push('[');
+    for (let i = 0; i < v.length; i++) {
+      out.push(i === 0 ? '\n' : ',\n', inner);
+      dumpInto(v[i], inner, step, out);
+    }
+    out.push('\n', indent, ']');
+  } else {
+    const obj = v as Record<string, unknown>;
+    const keys = sortedKeys(obj);
+    if (keys.length === 0) {
+      out.push('{}');
+      return;
+    }
+    const inner = indent + step;
+    out.push('{');
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i] as string;
+      out.push(i === 0 ? '\n' : ',\n', inner, pyJsonString(k), ': ');
+      dumpInto(obj[k], inner, step, out);
+    }
+    out.push('\n', indent, '}');
+  }
+}
+
+/**
+ * `json.dumps(value, indent=indent, separators=(",", ": "), sort_keys=True)`; with
+ * `indent` null, the compact `separators=(",", ":")` form.
+ */
+export function pyJsonDumps(value: unknown, indent: number | null = 1): string {
+  if (indent === null) {
+    // Compact form: canonical layout but with ASCII escapes.
+    return compactDump(value);
+  }
+  const out: string[] = [];
+  dumpInto(value, '', ' '.repeat(indent), out);
+  return out.join('');
+}
+
+function compactDump(v: unknown): string {
+  if (Array.isArray(v)) return `[${v.map(compactDump).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    const obj = v as Record<string, unknown>;
+    return `{${sortedKeys(obj)
+      .map((k) => `${pyJsonString(k)}:${compactDump(obj[k])}`)
+      .join(',')}}`;
+  }
+  if (typeof v === 'string') return pyJsonString(v);
+  if (typeof v === 'number') return pyNumber(v);
+  return v === undefined ? 'null' : JSON.stringify(v);
+}
