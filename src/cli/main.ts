@@ -20,6 +20,7 @@ const GROUPS: Record<string, string | string[]> = {
   payload: './commands/repo.js',
   'add-signature': './commands/repo.js',
   bundle: './commands/bundle.js',
+  layout: './commands/bundle.js',
   trust: './commands/client.js',
   lookup: './commands/client.js',
   serve: './commands/serve.js',

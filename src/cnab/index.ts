@@ -4,3 +4,5 @@ export * from './bundle.js';
 export * from './verify.js';
 export * from './archive.js';
 export * from './schema.js';
+export * from './provenance.js';
+export * from './provenance-verify.js';

@@ -6,9 +6,9 @@
  *      one trusted repository or across several by the rules of a TAP 4 map file;
  *   2. obtain the bundle (here: a thin `bundle.json` or a thick archive on disk);
  *   3. compare the observed length and hashes with the trusted ones; on mismatch stop;
- *   4./5. in-toto provenance: when the target lists in-toto metadata (`custom["in-toto"]`),
- *      it must be verified; until this implementation performs steps 4-5 such a bundle is
- *      refused (INTOTO_VERIFICATION_FAILED), never passed unverified.
+ *   4. when the target lists in-toto metadata (`custom["in-toto"]`), fetch the root layout,
+ *      its public keys and the links through TUF (./provenance-verify.ts);
+ *   5. in-toto verification with bounded inspections; any failure refuses the bundle.
  * Every failure has its own code and keeps the underlying error as `cause`.
  */
 import { createHash } from 'node:crypto';
@@ -17,6 +17,7 @@ import type { TargetFile } from '@tufjs/models';
 import { CnabError, type CnabErrorCode } from './errors.js';
 import { checkThinBundle, type Digest } from './bundle.js';
 import { scanThickBundle } from './archive.js';
+import { verifyProvenance } from './provenance-verify.js';
 import { isCnabsecError, messageOf } from '../errors.js';
 import { clientFor, listTrust, trustFor, type TrustClient } from '../tuf/client/trust.js';
 import { resolveWithMap, type MapFile, type RepositoryLookup } from '../tuf/client/map.js';
@@ -36,6 +37,13 @@ export interface VerifyOptions {
   map?: MapFile;
   /** How to look a target up in one repository of the map (default: trust store + mirrors). */
   lookup?: RepositoryLookup;
+  /** With an injected `lookup`: the client of a map repository, for in-toto metadata. */
+  mapClient?: (name: string) => TrustClient | undefined;
+  /** Name of the bundle in the inspections' directory (default bundle.tgz / bundle.json). */
+  bundleFileName?: string;
+  /** Time limit per in-toto inspection (default 60 s). */
+  inspectionTimeoutMs?: number;
+  warn?: (message: string) => void;
 }
 
 /**
@@ -77,16 +85,22 @@ function fail(code: CnabErrorCode, message: string, cause: unknown, hint: string
 }
 
 /** Step 1: TUF update and target lookup. */
-async function trustedTarget(options: VerifyOptions): Promise<TargetFile> {
+async function trustedTarget(options: VerifyOptions): Promise<{ info: TargetFile; client?: TrustClient }> {
   try {
     if (options.map !== undefined) {
-      return (
-        await resolveWithMap(options.map, options.target, options.lookup ?? trustStoreLookup(options.home))
-      ).info;
+      const r = await resolveWithMap(
+        options.map,
+        options.target,
+        options.lookup ?? trustStoreLookup(options.home),
+      );
+      // in-toto metadata is fetched from the first repository that agreed
+      const first = r.repositories[0] ?? '';
+      const client = options.mapClient?.(first) ?? (await mapTrustClient(options, first));
+      return { info: r.info, ...(client === undefined ? {} : { client }) };
     }
     const client = options.client ?? clientFor(options.home, await trustFor(options.home, options.target));
     await client.refresh();
-    return await client.getTarget(options.target);
+    return { info: await client.getTarget(options.target), client };
   } catch (e) {
     const notFound = isCnabsecError(e) && (e.code === 'TARGET_NOT_FOUND' || e.code === 'MAP_NO_MATCH');
     throw fail(
@@ -97,6 +111,14 @@ async function trustedTarget(options: VerifyOptions): Promise<TargetFile> {
       { target: options.target, step: 1, ...(isCnabsecError(e) ? { tufCode: e.code } : {}) },
     );
   }
+}
+
+/** Trust-store client of a map repository (first mirror), when the lookup was not injected. */
+async function mapTrustClient(options: VerifyOptions, name: string): Promise<TrustClient | undefined> {
+  if (options.lookup !== undefined) return undefined;
+  const entry = (await listTrust(options.home)).find((e) => e.name === name);
+  const url = options.map?.repositories[name]?.[0];
+  return entry === undefined || url === undefined ? undefined : clientFor(options.home, { ...entry, url });
 }
 
 /** Steps 2-3: obtain the bundle and compare it with the trusted length and sha256. */
@@ -128,7 +150,7 @@ async function observe(
 }
 
 export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBundle> {
-  const info = await trustedTarget(options); // step 1
+  const { info, client } = await trustedTarget(options); // step 1
   const { digest, bytes, problem } = await observe(options, info); // step 2
   // Step 3: length first (cheap), then every trusted hash we can compute.
   const trusted = info.hashes.sha256;
@@ -148,19 +170,33 @@ export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBund
     );
   }
   const custom = info.custom;
-  if (custom['in-toto'] !== undefined) {
-    // Steps 4-5 (doc 303): provenance must be verified; refuse rather than skip it.
-    throw new CnabError(
-      'INTOTO_VERIFICATION_FAILED',
-      `${options.target} requires in-toto verification, which this version does not perform yet`,
-      {
-        details: { target: options.target, step: 4, links: custom['in-toto'] },
-        hint: 'do not install this bundle without its provenance check; upgrade cnabsec',
-      },
-    );
-  }
   // The signed bytes matched; a signed archive without a valid bundle.json is still unusable.
   if (problem !== undefined) throw problem;
+  if (custom['in-toto'] !== undefined) {
+    // Steps 4-5: provenance through TUF, then in-toto verification of this very bundle.
+    if (client === undefined) {
+      throw new CnabError(
+        'INTOTO_METADATA_MISSING',
+        `${options.target}: no repository client to fetch its in-toto metadata`,
+        {
+          details: { target: options.target, step: 4 },
+          hint: 'give a mapClient with an injected map lookup',
+        },
+      );
+    }
+    const bundlePath = options.thin ?? options.thick ?? '';
+    await verifyProvenance({
+      client,
+      target: options.target,
+      info,
+      bundlePath,
+      bundleFileName: options.bundleFileName ?? (options.thin !== undefined ? 'bundle.json' : 'bundle.tgz'),
+      ...(options.inspectionTimeoutMs === undefined
+        ? {}
+        : { inspectionTimeoutMs: options.inspectionTimeoutMs }),
+      ...(options.warn === undefined ? {} : { warn: options.warn }),
+    });
+  }
   const where = options.thin ?? `${options.thick ?? ''}:bundle.json`;
   const bundle = bytes === undefined ? undefined : checkThinBundle(bytes, where).bundle;
   return {

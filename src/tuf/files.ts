@@ -2,7 +2,7 @@
  * Target files that clients download through TUF (in-toto layouts, public keys and links,
  * CNAB-Sec doc 301): unlike bundle targets, whose bytes come from a registry or a file, these
  * are stored in the repository. Adding one stages its bytes (`staged/files/<sha256>`, listed in
- * `staged/files.json`); publish copies them to `metadata/targets/<dir>/<sha256>.<basename>`,
+^ * `staged/files/index.json`); publish copies them to `metadata/targets/<dir>/<sha256>.<basename>`,
  * the consistent-snapshot name TUF clients request (spec §5.7.3), before any metadata.
  */
 import { createHash } from 'node:crypto';
@@ -13,7 +13,7 @@ import { STAGED_DIR, type LocalRepository } from './repository.js';
 
 export const TARGET_FILES_DIR = 'metadata/targets';
 const BLOBS = `${STAGED_DIR}/files`;
-const MANIFEST = `${STAGED_DIR}/files.json`;
+const MANIFEST = `${BLOBS}/index.json`; // inside files/: staged/*.json are roles
 
 export interface StagedFile {
   name: string;

@@ -9,6 +9,8 @@ import {
 } from '../../cnab/bundle.js';
 import { readThickBundle } from '../../cnab/archive.js';
 import { progressBar } from '../progress.js';
+import { addBundleWithProvenance, addLayout } from '../../cnab/provenance.js';
+import { readLayoutInput, readLinks, withLayoutOptions, type LayoutOptions } from '../provenance-options.js';
 import { TufError } from '../../tuf/errors.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
@@ -16,6 +18,8 @@ import { openRepository } from '../repo-common.js';
 import { printJson, printLine, runAction } from '../output.js';
 
 interface AddOptions extends KeyOptions {
+  links?: string;
+  layout?: string;
   thin?: string;
   thick?: string;
   custom?: string;
@@ -50,12 +54,22 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
       ? await thinBundleDigest(opts.thin)
       : (await readThickBundle(opts.thick ?? '', progressBar(opts.thick ?? ''))).digest;
   const custom = await customData(opts.custom);
-  const role = addTarget(
-    repo,
-    name,
-    { length: digest.length, hashes: { sha256: digest.sha256 }, ...(custom === undefined ? {} : { custom }) },
-    opts.role,
-  );
+  const role =
+    opts.links !== undefined
+      ? await addBundleWithProvenance(repo, name, digest, await readLinks(opts.links), {
+          ...(opts.layout === undefined ? {} : { layout: opts.layout }),
+          ...(custom === undefined ? {} : { custom }),
+        })
+      : addTarget(
+          repo,
+          name,
+          {
+            length: digest.length,
+            hashes: { sha256: digest.sha256 },
+            ...(custom === undefined ? {} : { custom }),
+          },
+          opts.role,
+        );
   await repo.saveStaged();
   const md = repo.staged.get(role);
   if (opts.json)
@@ -84,7 +98,23 @@ export function register(program: Command): void {
     )
     .option('--custom <file.json>', 'custom target metadata (a JSON object)')
     .option('--role <role>', 'targets role to sign it (default: the role delegated for the name)')
+    .option('--links <dir>', 'in-toto links of this bundle (signed by targets/releases with the bundle)')
+    .option('--layout <name>', 'layout that verifies this bundle (default root)')
     .action(runAction(add));
+
+  withLayoutOptions(withCommon(program.command('layout').command('add <repo> <name>')))
+    .description(
+      'sign a new in-toto layout (and its keys) with targets, for new bundles (--layout <name> on bundle add)',
+    )
+    .action(
+      runAction(async (dir: string, layoutName: string, opts: KeyOptions & LayoutOptions) => {
+        const repo = await openRepository(dir);
+        const target = await addLayout(repo, await readLayoutInput(opts, layoutName));
+        await repo.saveStaged();
+        if (opts.json) printJson({ target });
+        else printLine(`staged layout ${target} in targets; run cnabsec publish ${dir}`);
+      }),
+    );
 
   withCommon(bundle.command('remove <repo> <tag>'))
     .description('stage the removal of a bundle version (revocation)')

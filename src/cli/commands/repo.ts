@@ -15,6 +15,49 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { collect, openRepository, positiveInt, resolvePublicKey, storeSigners } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { warnExpiring } from '../rotation-common.js';
+import { setupProvenance, type LayoutInput } from '../../cnab/provenance.js';
+import { readLayoutInput, withProvenanceInitOptions, type LayoutOptions } from '../provenance-options.js';
+import type { KeyStore } from '../../crypto/keystore.js';
+import type { PassphraseSource } from '../../crypto/passphrase.js';
+import type { KeyType, PublicKeyJson } from '../../crypto/keys.js';
+import { pathExists } from '../../util/fs.js';
+
+/** `init --in-toto`: layout and releases key plan, checked before any key is generated. */
+async function provenancePlan(
+  opts: InitOptions,
+): Promise<{ layout: LayoutInput; refs: string[]; count: number; threshold: number }> {
+  const layout = await readLayoutInput(opts as LayoutOptions);
+  const refs = (opts.releasesKey as string[] | undefined) ?? [];
+  const count = Math.max((opts.releasesKeys as number | undefined) ?? 1, refs.length);
+  const threshold = (opts.releasesThreshold as number | undefined) ?? 1;
+  if (threshold > count) {
+    throw new TufError(
+      'THRESHOLD_NOT_MET',
+      `targets/releases: threshold ${threshold} is more than its ${count} key(s)`,
+      {
+        hint: 'raise --releases-keys or lower --releases-threshold',
+      },
+    );
+  }
+  return { layout, refs, count, threshold };
+}
+
+async function releasesKeys(
+  store: KeyStore,
+  plan: { refs: string[]; count: number; threshold: number },
+  type: KeyType,
+  passphrases: PassphraseSource,
+  generated: string[],
+): Promise<{ keys: PublicKeyJson[]; threshold: number }> {
+  const keys: PublicKeyJson[] = [];
+  for (const r of plan.refs) keys.push(await resolvePublicKey(store, r));
+  for (let i = keys.length; i < plan.count; i++) {
+    const info = await store.generate(type, 'targets/releases', passphrases);
+    generated.push(info.keyid);
+    keys.push(info.publicKey);
+  }
+  return { keys, threshold: plan.threshold };
+}
 
 type InitOptions = KeyOptions &
   Record<string, unknown> & { name?: string; keyType: string; serverManaged?: boolean };
@@ -66,11 +109,13 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
   }
   if (typeof opts.expiresDelegated === 'string') expiry.delegated = parseDuration(opts.expiresDelegated);
   const name = opts.name ?? path.basename(path.resolve(dir));
+  const inToto = opts.inToto === true ? await provenancePlan(opts) : undefined;
 
   // Resolve given keys, generate the others; if anything fails, remove the keys generated here.
   const roles = {} as Record<(typeof TOP_LEVEL_ROLES)[number], RoleKeys>;
   const generated: string[] = [];
   let repo: LocalRepository;
+  let existedBefore: boolean | undefined;
   try {
     for (const { role, refs, count, threshold } of plan) {
       const keys = [];
@@ -82,14 +127,26 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
       }
       roles[role] = { keys, threshold };
     }
+    const releases =
+      inToto === undefined ? undefined : await releasesKeys(store, inToto, type, passphrases, generated);
+    existedBefore = await pathExists(dir);
     repo = await LocalRepository.create(fsStore, {
       name,
       roles,
       expiry,
       serverManaged: opts.serverManaged === true,
     });
+    if (inToto !== undefined && releases !== undefined) {
+      await setupProvenance(repo, { ...inToto.layout, releases });
+      await repo.saveStaged();
+    }
   } catch (e) {
     for (const keyid of generated) await rm(path.join(store.dir, `${keyid}.key`), { force: true });
+    if (existedBefore === false) await rm(dir, { recursive: true, force: true });
+    else if (existedBefore === true) {
+      for (const f of ['cnabsec.json', 'staged'])
+        await rm(path.join(dir, f), { recursive: true, force: true });
+    }
     throw e;
   }
   const summary = Object.fromEntries(
@@ -105,6 +162,8 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
       printLine(
         `  ${r.padEnd(9)} ${s.threshold}-of-${s.keyids.length}  ${s.keyids.map((k) => k.slice(0, 8)).join(' ')}`,
       );
+    if (inToto !== undefined)
+      printLine(`  in-toto   root layout and its keys signed by targets; bundles signed by targets/releases`);
     printLine(`next: cnabsec bundle add ${dir} <tag> --thin bundle.json, then cnabsec publish ${dir}`);
   }
 }
@@ -137,7 +196,7 @@ export function register(program: Command): void {
       .option(`--${role}-key <id|pem>`, `use this key for ${role} (repeatable)`, collect)
       .option(`--expires-${role} <duration>`, `${role} expiry period (e.g. 365d, 30d, 1d)`);
   }
-  initCmd
+  withProvenanceInitOptions(initCmd)
     .option('--expires-delegated <duration>', 'expiry period of delegated roles', '30d')
     .action(runAction(init));
 

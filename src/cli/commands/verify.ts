@@ -3,7 +3,8 @@ import type { Command } from 'commander';
 import { defaultHome } from '../../crypto/keystore.js';
 import { verifyBundle } from '../../cnab/verify.js';
 import { withCommon, type KeyOptions } from '../common.js';
-import { printJson, printLine, runAction } from '../output.js';
+import { printJson, printLine, runAction, warn } from '../output.js';
+import { positiveInt } from '../repo-common.js';
 import { progressBar } from '../progress.js';
 import { parseMapFile } from '../../tuf/client/map.js';
 import { TufError } from '../../tuf/errors.js';
@@ -23,32 +24,46 @@ async function readJson(file: string): Promise<unknown> {
 export function register(program: Command): void {
   withCommon(program.command('verify <target>'))
     .description(
-      'verify a bundle against its repository: TUF update, then compare length and hashes (doc 303)',
+      'verify a bundle (doc 303): TUF update, compare length and hashes, then its in-toto provenance if it has any',
     )
     .option('--thin <bundle.json>', 'the thin bundle file obtained from the registry')
     .option('--thick <bundle.tgz>', 'the thick bundle archive')
     .option('--map <map.json>', 'TAP 4 map file: which repositories must agree on the target')
-    .action(
-      runAction(
-        async (target: string, opts: KeyOptions & { thin?: string; thick?: string; map?: string }) => {
-          const map = opts.map === undefined ? undefined : parseMapFile(await readJson(opts.map));
-          const onProgress = opts.thick === undefined ? undefined : progressBar(opts.thick, 'verifying');
-          const r = await verifyBundle({
-            target,
-            home: opts.home ?? defaultHome(),
-            ...opts,
-            map,
-            ...(onProgress === undefined
-              ? {}
-              : {
-                  onProgress: (n: number) => {
-                    onProgress(n);
-                  },
-                }),
-          });
-          if (opts.json) printJson(r);
-          else printLine(`verified ${r.target}: ${r.length} bytes, sha256 ${r.sha256}`);
-        },
-      ),
-    );
+    .option('--inspection-timeout <seconds>', 'time limit of each in-toto inspection', positiveInt, 60)
+    .option(
+      '--bundle-file-name <name>',
+      'name of the bundle in the inspections directory (default bundle.tgz / bundle.json)',
+    )
+    .action(runAction(verify));
+}
+
+interface VerifyCliOptions extends KeyOptions {
+  thin?: string;
+  thick?: string;
+  map?: string;
+  inspectionTimeout: number;
+  bundleFileName?: string;
+}
+
+async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
+  const map = opts.map === undefined ? undefined : parseMapFile(await readJson(opts.map));
+  const bar = opts.thick === undefined ? undefined : progressBar(opts.thick, 'verifying');
+  const r = await verifyBundle({
+    target,
+    home: opts.home ?? defaultHome(),
+    ...(opts.thin === undefined ? {} : { thin: opts.thin }),
+    ...(opts.thick === undefined ? {} : { thick: opts.thick }),
+    ...(map === undefined ? {} : { map }),
+    ...(opts.bundleFileName === undefined ? {} : { bundleFileName: opts.bundleFileName }),
+    inspectionTimeoutMs: opts.inspectionTimeout * 1000,
+    warn: (m) => {
+      warn(`in-toto: ${m}`);
+    },
+    ...(bar === undefined ? {} : { onProgress: bar }),
+  });
+  if (opts.json) printJson(r);
+  else {
+    const provenance = r.custom['in-toto'] === undefined ? '' : ', in-toto provenance verified';
+    printLine(`verified ${r.target}: ${r.length} bytes, sha256 ${r.sha256}${provenance}`);
+  }
 }
