@@ -5,11 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { childEnv } from './helpers/cli.js';
 
-test('npm run demo: sign → publish → verify, tampered bundle refused', () => {
+test('npm run demo: record → sign → publish → verify with provenance, tampered bundle refused', () => {
   const script = fileURLToPath(new URL('../scripts/demo.js', import.meta.url));
   const r = spawnSync(process.execPath, [script], { encoding: 'utf8', env: childEnv(), timeout: 120_000 });
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /verified example\.com\/example-org\/example-bundle:v1\.0\.0: 1486 bytes/);
+  assert.match(
+    r.stdout,
+    /verified example\.com\/example-org\/example-bundle:v1\.0\.0: \d+ bytes, sha256 [0-9a-f]{64}, in-toto provenance verified/,
+  );
   assert.match(r.stderr, /error \[BUNDLE_HASH_MISMATCH\]/);
   assert.match(r.stdout, /published timestamp v2/);
 });
