@@ -207,8 +207,13 @@ test(
   },
 );
 
-test('verify: python-recorded supply chain, thick bundle, all five steps pass (CLI)', { skip }, () => {
-  const out = cli('verify', `${R}:v1`, '--thick', v1Archive());
+test('verify: python-recorded supply chain, thick bundle, all five steps pass (CLI)', { skip }, async () => {
+  const verified = path.join(work, 'verified-bundle.json');
+  const out = cli('verify', `${R}:v1`, '--thick', v1Archive(), '-o', verified);
+  assert.deepEqual(
+    await readFile(verified),
+    await readFile(new URL('../fixtures/bundle.json', import.meta.url)),
+  );
   assert.match(
     out,
     /verified example\.com\/org\/bundle:v1: \d+ bytes, sha256 [0-9a-f]{64}, in-toto provenance verified/,

@@ -8,7 +8,8 @@ import { positiveInt } from '../repo-common.js';
 import { progressBar } from '../progress.js';
 import { parseMapFile } from '../../tuf/client/map.js';
 import { TufError } from '../../tuf/errors.js';
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
+import { canonicalize } from '@tufjs/canonical-json';
 
 async function readJson(file: string): Promise<unknown> {
   try {
@@ -29,6 +30,7 @@ export function register(program: Command): void {
     .option('--thin <bundle.json>', 'the thin bundle file obtained from the registry')
     .option('--thick <bundle.tgz>', 'the thick bundle archive')
     .option('--map <map.json>', 'TAP 4 map file: which repositories must agree on the target')
+    .option('-o, --output <file>', 'write the verified bundle.json (canonical) to this file')
     .option('--inspection-timeout <seconds>', 'time limit of each in-toto inspection', positiveInt, 60)
     .option(
       '--bundle-file-name <name>',
@@ -43,6 +45,7 @@ interface VerifyCliOptions extends KeyOptions {
   map?: string;
   inspectionTimeout: number;
   bundleFileName?: string;
+  output?: string;
 }
 
 async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
@@ -61,6 +64,8 @@ async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
     },
     ...(bar === undefined ? {} : { onProgress: bar }),
   });
+  if (opts.output !== undefined && r.bundle !== undefined)
+    await writeFile(opts.output, canonicalize(r.bundle));
   if (opts.json) printJson(r);
   else {
     const provenance = r.custom['in-toto'] === undefined ? '' : ', in-toto provenance verified';
