@@ -6,6 +6,7 @@ import { copyFile, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startServe } from '../test/helpers/serve.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
@@ -35,19 +36,6 @@ function run(args, { expectFail = false, cwd } = {}) {
       if ((code === 0) !== expectFail) resolve(code);
       else reject(new Error(`cnabsec ${args.join(' ')} exited ${code}`));
     });
-  });
-}
-
-function serve() {
-  const child = spawn(process.execPath, [CLI, 'serve', repo], { env, stdio: ['ignore', 'pipe', 'inherit'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /at (http:\/\/\S+)/.exec(out);
-      if (m) resolve({ url: m[1], stop: () => child.kill('SIGTERM') });
-    });
-    child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
   });
 }
 
@@ -157,7 +145,7 @@ try {
   await run(['publish', repo]);
 
   say('4. The metadata is served (a read-only HTTP server on 127.0.0.1)');
-  server = await serve();
+  server = await startServe(repo, env);
   console.log(`   serving ${server.url}`);
 
   say('5. A user pins the root once (out of band) and verifies: TUF, hashes, then in-toto (doc 303)');
@@ -180,6 +168,6 @@ try {
 
   say('Done: recorded, signed, published, verified end to end; the tampered bundle was refused.');
 } finally {
-  server?.stop();
+  await server?.close();
   await rm(work, { recursive: true, force: true });
 }
