@@ -4,11 +4,9 @@
  * hash, doc 301) and decompresses only until `bundle.json` has been read: constant memory,
  * and for large archives the cost is the hash alone.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { createGunzip, type Gunzip } from 'node:zlib';
 import { CnabError } from './errors.js';
-import { checkThinBundle, type Digest } from './bundle.js';
+import { checkThinBundle, fileDigest, type Digest } from './bundle.js';
 import { messageOf } from '../errors.js';
 
 const BLOCK = 512;
@@ -153,8 +151,6 @@ export async function scanThickBundle(
   file: string,
   onProgress?: (bytes: number) => void,
 ): Promise<ThickBundle> {
-  const hash = createHash('sha256');
-  let length = 0;
   const tar = new TarScanner();
   const gunzip: Gunzip = createGunzip();
   let inflateError: unknown;
@@ -166,29 +162,17 @@ export async function scanThickBundle(
     }
   });
   gunzip.on('error', (e) => (inflateError ??= e));
-  try {
-    for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
-      const buf = chunk as Buffer;
-      hash.update(buf);
-      length += buf.length;
-      onProgress?.(length);
-      // Decompress only while bundle.json is still to be found.
-      if (tar.found === undefined && !tar.ended && inflateError === undefined) {
-        if (!gunzip.write(buf)) await settled(gunzip, 'drain');
-      }
+  const digest = await fileDigest(file, onProgress, async (buf) => {
+    // Decompress only while bundle.json is still to be found.
+    if (tar.found === undefined && !tar.ended && inflateError === undefined) {
+      if (!gunzip.write(buf)) await settled(gunzip, 'drain');
     }
-  } catch (e) {
-    throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
-      cause: e,
-      details: { path: file },
-    });
-  }
+  });
   if (tar.found === undefined && inflateError === undefined) {
     gunzip.end();
     await settled(gunzip, 'finish');
   }
   gunzip.destroy();
-  const digest = { length, sha256: hash.digest('hex') };
   if (tar.found !== undefined) return { digest, bundleJson: tar.found };
   const hint = 'a thick bundle is a .tgz with bundle.json at its root (CNAB doc 104)';
   const problem =

@@ -98,7 +98,12 @@ export async function canonicalizeBundleFile(file: string): Promise<Buffer> {
 }
 
 /** Streamed SHA-256 and length of a file (thick bundle archive): constant memory. */
-export async function fileDigest(file: string, onProgress?: (bytes: number) => void): Promise<Digest> {
+export async function fileDigest(
+  file: string,
+  onProgress?: (bytes: number) => void,
+  /** Also sees every chunk, in order (e.g. to decompress while hashing). */
+  onChunk?: (chunk: Buffer) => Promise<void> | void,
+): Promise<Digest> {
   const hash = createHash('sha256');
   let length = 0;
   try {
@@ -107,6 +112,7 @@ export async function fileDigest(file: string, onProgress?: (bytes: number) => v
       hash.update(buf);
       length += buf.length;
       onProgress?.(length);
+      if (onChunk !== undefined) await onChunk(buf);
     }
   } catch (e) {
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
