@@ -16,3 +16,4 @@ export * from './consistency.js';
 export * from './delegation.js';
 export * from './recovery.js';
 export * from './advisory.js';
+export { modelsPatched } from './models-patch.js';

@@ -69,21 +69,34 @@ function nextVersion(repo: LocalRepository, role: string): number {
   return (repo.published.get(role)?.signed.version ?? 0) + 1;
 }
 
-function makeSnapshot(
+/**
+ * The new snapshot: version and length of every targets role (TUF §4.4). Lengths let clients
+ * download targets metadata of any size (without them tuf-js caps it at 5 MB). `signedBytes`
+ * gives the bytes of a role about to be published; others are measured in the store.
+ */
+async function makeSnapshot(
   repo: LocalRepository,
   now: Date,
   from: (role: string) => AnyMetadata | undefined,
-): AnyMetadata {
+  signedBytes: (role: string) => Uint8Array | undefined = () => undefined,
+): Promise<AnyMetadata> {
   // Keep every role the previous snapshot listed, also after its delegation was removed:
   // clients refuse a snapshot that drops a file their trusted snapshot lists (TUF §5.5.5).
   const previous = repo.published.get('snapshot')?.signed as
-    { meta?: Record<string, { version: number }> } | undefined;
-  const meta: Record<string, { version: number }> = Object.fromEntries(
-    Object.entries(previous?.meta ?? {}).map(([file, m]) => [file, { version: m.version }]),
+    { meta?: Record<string, { version: number; length?: number }> } | undefined;
+  const meta: Record<string, { version: number; length?: number }> = Object.fromEntries(
+    Object.entries(previous?.meta ?? {}).map(([file, m]) => [
+      file,
+      { version: m.version, ...(m.length === undefined ? {} : { length: m.length }) },
+    ]),
   );
   for (const role of ['targets', ...repo.delegationParents().keys()]) {
     const md = from(role);
-    if (md !== undefined) meta[`${role}.json`] = { version: md.signed.version };
+    if (md === undefined) continue;
+    const version = md.signed.version;
+    const bytes =
+      signedBytes(role) ?? (await repo.store.read(`${METADATA_DIR}/${metadataFileName(role, version)}`));
+    meta[`${role}.json`] = { version, ...(bytes === undefined ? {} : { length: bytes.length }) };
   }
   return repo.newMetadata('snapshot', now, { meta }, nextVersion(repo, 'snapshot'));
 }
@@ -203,7 +216,15 @@ export async function publish(repo: LocalRepository, options: PublishOptions): P
   checkNotExpired(repo, now, staged);
   assertClientsCanUpdate(repo, staged);
   const pending: Pending[] = [...repo.staged].map(([role, md]) => ({ role, md }));
-  const snapshot = makeSnapshot(repo, now, (role) => repo.current(role));
+  // Sign the changed roles first: the snapshot lists the length of their signed bytes.
+  await signAll(repo, pending, options.signers);
+  const signed = new Map(pending.map((p) => [p.role, serialize(p.md)]));
+  const snapshot = await makeSnapshot(
+    repo,
+    now,
+    (role) => repo.current(role),
+    (role) => signed.get(role),
+  );
   pending.push({ role: 'snapshot', md: snapshot });
   const result = await commit(repo, pending, snapshot, now, options, await stagedFiles(repo));
   await clearStagedFiles(repo);
@@ -245,7 +266,7 @@ async function refreshPublished(repo: LocalRepository, options: RefreshOptions):
   const pending: Pending[] = [];
   let snapshot = snap;
   if (needSnapshot) {
-    snapshot = makeSnapshot(repo, now, (role) => repo.published.get(role));
+    snapshot = await makeSnapshot(repo, now, (role) => repo.published.get(role));
     pending.push({ role: 'snapshot', md: snapshot });
   }
   return commit(repo, pending, snapshot, now, options);

@@ -8,6 +8,7 @@
  * Store layout: `cnabsec.json` (configuration), `metadata/` (published, served to clients),
  * `staged/<role>.json` (edits waiting for signatures or publication).
  */
+import './models-patch.js'; // linear targets (de)serialization, ADR 0005
 import { Metadata, MetadataKind, type Root, type Targets } from '@tufjs/models';
 import type { JSONObject } from '@tufjs/models/dist/utils/types.js';
 import { toKey, type AnyMetadata, type Authority } from './authority.js';

@@ -78,12 +78,15 @@ for (const r of ROTATIONS) {
     }
     // the old key alone can no longer sign releases: an attacker's version is refused
     if (r.change(signers, k.publicKey).remove) {
-      sim.serve(
-        '2.targets%2Freleases.json',
-        await forge(sim, '2.targets%2Freleases.json', (s) => void (s.targets[T1.name].length = 1), [
-          signers[0],
-        ]),
+      const file = '2.targets%2Freleases.json';
+      const forged = Buffer.from(
+        await forge(sim, file, (s) => void (s.targets[T1.name].length = 1), [signers[0]]),
       );
+      // padded to the genuine length (the snapshot lists it), so that only the signature
+      // check can refuse it
+      const genuine = Buffer.from(sim.read(file)).length;
+      assert.ok(forged.length <= genuine);
+      sim.serve(file, Buffer.concat([forged, Buffer.alloc(genuine - forged.length, 0x20)]));
       for (const kind of CLIENTS) {
         const fresh = await makeClient(t, kind, sim, 1);
         await assert.rejects(fresh.update(T1.name), (e) => matchesFailure(kind, 'unsigned', e), kind);

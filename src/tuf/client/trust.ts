@@ -6,6 +6,7 @@
  * Trust store layout: `$CNABSEC_HOME/trust/<url-encoded repository name>/trust.json`
  * (name and metadata URL) and `metadata/` (the tuf-js cache, starting from the pinned root).
  */
+import '../models-patch.js'; // linear targets (de)serialization, ADR 0005
 import { Metadata, type Root, type TargetFile } from '@tufjs/models';
 import { promises as fsp, readFileSync } from 'node:fs';
 import * as path from 'node:path';
