@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { CryptoError } from '../crypto/errors.js';
-import { publicKeyFromPem, type KeyType, type PublicKeyJson } from '../crypto/keys.js';
+import { publicKeyFromPem, type PublicKeyJson } from '../crypto/keys.js';
 import type { KeyStore } from '../crypto/keystore.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { LocalRepository } from '../tuf/repository.js';
@@ -40,22 +40,6 @@ export async function resolvePublicKey(store: KeyStore, ref: string): Promise<Pu
     return publicKeyFromPem(text);
   }
   return (await store.info(ref)).publicKey;
-}
-
-/** Keys for a role: the given references, plus newly generated keys up to `count`. */
-export async function keysForRole(
-  store: KeyStore,
-  role: string,
-  refs: string[],
-  count: number,
-  type: KeyType,
-  passphrases: PassphraseSource,
-): Promise<PublicKeyJson[]> {
-  const keys: PublicKeyJson[] = [];
-  for (const r of refs) keys.push(await resolvePublicKey(store, r));
-  for (let i = keys.length; i < count; i++)
-    keys.push((await store.generate(type, role, passphrases)).publicKey);
-  return keys;
 }
 
 /**

@@ -75,7 +75,7 @@ export function formatDuration(seconds: number): string {
         : abs >= 60
           ? [abs / 60, 'm']
           : [abs, 's'];
-  return `${seconds < 0 ? '-' : ''}${Math.floor(n)}${u}`;
+  return `${seconds < 0 && Math.floor(n) > 0 ? '-' : ''}${Math.floor(n)}${u}`;
 }
 
 /** TUF expiry string (ISO 8601, UTC, no fractional seconds) `seconds` after `now`. */

@@ -152,3 +152,10 @@ test('durations', () => {
   for (const bad of ['', '0d', '5', '1.5d', '-1d', 'd'])
     assert.throws(() => parseDuration(bad), { code: 'INVALID_DURATION' });
 });
+
+test('formatDuration: no "-0s" for something that has just expired', async () => {
+  const { formatDuration } = await import('../../dist/tuf/index.js');
+  assert.equal(formatDuration(-0.4), '0s');
+  assert.equal(formatDuration(-90), '-1m');
+  assert.equal(formatDuration(2 * 86400 + 5), '2d');
+});
