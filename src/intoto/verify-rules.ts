@@ -21,12 +21,10 @@ const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.c
 
 /** Python dict equality of two hash objects. */
 export function hashesEqual(a: HashDict, b: HashDict): boolean {
-  let n = 0;
-  for (const k in a) {
-    if (!own(b, k) || b[k] !== a[k]) return false;
-    n++;
-  }
-  return Object.keys(b).length === n;
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  for (const k of ka) if (b[k] !== a[k] || !own(b, k)) return false;
+  return true;
 }
 
 /** Python `os.path.join(a, b)` for POSIX paths. */
