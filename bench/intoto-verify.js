@@ -3,7 +3,7 @@
 // in-toto 1.3.1 `in-toto-verify` on the same files: a layout with 5 steps whose links each
 // list M materials and M products, every artifact MATCHed against the previous step.
 //
-//   node bench/intoto-verify.js [--sizes 10,1000,10000,100000] [--runs N] [--keep]
+//   node bench/intoto-verify.js [--sizes 10,1000,10000,100000] [--runs N] [--keep] [--generate-only]
 //
 // Each size is verified once by both tools first (both must pass), then timed N times
 // alternately (default 5 runs, 3 from M = 10 000); the table shows medians and the largest
@@ -31,6 +31,7 @@ function arg(name, dflt) {
 const sizes = arg('--sizes', '10,1000,10000,100000').split(',').map(Number);
 const runsArg = arg('--runs', undefined);
 const keep = process.argv.includes('--keep');
+const generateOnly = process.argv.includes('--generate-only');
 
 function artifacts(m) {
   const out = {};
@@ -123,6 +124,10 @@ async function benchSize(m) {
   const dir = await mkdtemp(path.join(tmpdir(), `cnabsec-bench-${m}-`));
   try {
     await generate(dir, m);
+    if (generateOnly) {
+      console.log(dir);
+      return undefined;
+    }
     const common = ['-l', 'root.layout', '-k', 'owner.pub'];
     const tools = {
       python: () => measure(PY, [...common, '-t', 'ed25519', '--link-dir', 'links'], dir),
@@ -141,7 +146,7 @@ async function benchSize(m) {
     const rss = (n) => Math.max(...res[n].map((r) => r.rssMb));
     return { m, runs, py: sec('python'), js: sec('cnabsec'), pyRss: rss('python'), jsRss: rss('cnabsec') };
   } finally {
-    if (!keep) await rm(dir, { recursive: true, force: true });
+    if (!keep && !generateOnly) await rm(dir, { recursive: true, force: true });
     else process.stderr.write(`kept ${dir}\n`);
   }
 }
@@ -153,8 +158,10 @@ if (!existsSync(PY)) {
 const rows = [];
 for (const m of sizes) {
   process.stderr.write(`M=${m} ...\n`);
-  rows.push(await benchSize(m));
+  const row = await benchSize(m);
+  if (row !== undefined) rows.push(row);
 }
+if (generateOnly) process.exit(0);
 const pad = (s, n) => String(s).padStart(n);
 console.log(
   `in-toto verify, ${STEPS} steps, M materials + M products per link (median wall time of whole processes)`,

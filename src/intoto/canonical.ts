@@ -93,11 +93,14 @@ function canonObject(obj: Record<string, unknown>, w: Writer): void {
 /** Canonical text of a one-entry string object (a hash object), else undefined. */
 function smallObject(v: unknown): string | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const keys = Object.keys(v);
-  if (keys.length !== 1) return undefined;
-  const k = keys[0] as string;
-  const x = (v as Record<string, unknown>)[k];
-  return typeof x === 'string' ? `{${canonString(k)}:${canonString(x)}}` : undefined;
+  let only: string | undefined;
+  for (const k in v) {
+    if (only !== undefined) return undefined;
+    only = k;
+  }
+  if (only === undefined) return undefined;
+  const x = (v as Record<string, unknown>)[only];
+  return typeof x === 'string' ? `{${canonString(only)}:${canonString(x)}}` : undefined;
 }
 
 function canon(v: unknown, w: Writer): void {

@@ -113,7 +113,7 @@ function readArtifacts(v: unknown, where: string, what: string): ArtifactMap {
   for (const path of Object.keys(v)) {
     const h = v[path];
     if (!isObj(h)) throw fail(where, `${what}[${JSON.stringify(path)}] must be a hash object`);
-    for (const alg of Object.keys(h)) {
+    for (const alg in h) {
       const d = h[alg];
       if (typeof d !== 'string' || !HEX.test(d)) {
         throw fail(where, `${what}[${JSON.stringify(path)}].${alg} must be a hex digest`);
