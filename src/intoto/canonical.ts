@@ -34,8 +34,11 @@ const NEEDS_CODEPOINT_SORT = /[\ud800-\uffff]/;
 /** Object keys in Python's sorted() order. */
 export function sortedKeys(obj: object): string[] {
   const keys = Object.keys(obj);
-  if (keys.some((k) => NEEDS_CODEPOINT_SORT.test(k))) return keys.sort(compareCodePoints);
-  return keys.sort();
+  for (const k of keys) if (NEEDS_CODEPOINT_SORT.test(k)) return keys.sort(compareCodePoints);
+  // Without such characters UTF-16 order is code point order. Files written by python (and
+  // by us) already have sorted keys: one linear check then saves sorting large artifact maps.
+  for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return keys.sort();
+  return keys;
 }
 
 const CANON_ESCAPE = /[\\"]/;
@@ -45,51 +48,91 @@ function canonString(s: string): string {
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
-function canonInto(v: unknown, out: string[]): void {
-  if (typeof v === 'string') {
-    out.push(canonString(v));
-  } else if (v === true) {
-    out.push('true');
-  } else if (v === false) {
-    out.push('false');
-  } else if (v === null) {
-    out.push('null');
-  } else if (typeof v === 'number') {
-    if (!Number.isInteger(v)) throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize number ${v}`);
-    out.push(Number.isSafeInteger(v) ? String(v) : BigInt(v).toString());
-  } else if (Array.isArray(v)) {
-    out.push('[');
-    for (let i = 0; i < v.length; i++) {
-      if (i > 0) out.push(',');
-      canonInto(v[i], out);
+function canonNumber(v: number): string {
+  if (!Number.isInteger(v)) throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize number ${v}`);
+  return Number.isSafeInteger(v) ? String(v) : BigInt(v).toString();
+}
+
+/** Appends UTF-8 text to a growing buffer (cheaper than building one huge string). */
+class Writer {
+  buf = Buffer.allocUnsafe(1 << 16);
+  len = 0;
+  write(s: string): void {
+    // A UTF-8 encoding takes at most 3 bytes per UTF-16 unit.
+    if (this.len + s.length * 3 > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + s.length * 3));
+      this.buf.copy(next, 0, 0, this.len);
+      this.buf = next;
     }
-    out.push(']');
-  } else if (typeof v === 'object') {
-    const obj = v as Record<string, unknown>;
-    out.push('{');
-    let first = true;
-    for (const k of sortedKeys(obj)) {
-      if (!first) out.push(',');
-      first = false;
-      out.push(canonString(k), ':');
-      canonInto(obj[k], out);
-    }
-    out.push('}');
-  } else {
-    throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize a value of type ${typeof v}`);
+    this.len += this.buf.write(s, this.len, 'utf8');
   }
+}
+
+function canonObject(obj: Record<string, unknown>, w: Writer): void {
+  // Entries are gathered in a short string and written in pieces of a few KiB: one buffer
+  // write per entry would dominate for links with many artifacts.
+  let chunk = '{';
+  let first = true;
+  for (const k of sortedKeys(obj)) {
+    const v = obj[k];
+    chunk += first ? canonString(k) : `,${canonString(k)}`;
+    first = false;
+    const leaf = typeof v === 'string' ? canonString(v) : smallObject(v);
+    if (leaf !== undefined) {
+      chunk += `:${leaf}`;
+      if (chunk.length > 8192) {
+        w.write(chunk);
+        chunk = '';
+      }
+    } else {
+      w.write(`${chunk}:`);
+      chunk = '';
+      canon(v, w);
+    }
+  }
+  w.write(`${chunk}}`);
+}
+
+/** Canonical text of a one-entry string object (a hash object), else undefined. */
+function smallObject(v: unknown): string | undefined {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  let only: string | undefined;
+  for (const k in v) {
+    if (only !== undefined) return undefined;
+    only = k;
+  }
+  if (only === undefined) return undefined;
+  const x = (v as Record<string, unknown>)[only];
+  return typeof x === 'string' ? `{${canonString(only)}:${canonString(x)}}` : undefined;
+}
+
+function canon(v: unknown, w: Writer): void {
+  if (typeof v === 'string') w.write(canonString(v));
+  else if (v === true) w.write('true');
+  else if (v === false) w.write('false');
+  else if (v === null) w.write('null');
+  else if (typeof v === 'number') w.write(canonNumber(v));
+  else if (Array.isArray(v)) {
+    w.write('[');
+    for (let i = 0; i < v.length; i++) {
+      if (i > 0) w.write(',');
+      canon(v[i], w);
+    }
+    w.write(']');
+  } else if (typeof v === 'object') canonObject(v as Record<string, unknown>, w);
+  else throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize a value of type ${typeof v}`);
+}
+
+/** The UTF-8 bytes that in-toto signs for `value` (securesystemslib encode_canonical). */
+export function canonicalBytes(value: unknown): Buffer {
+  const w = new Writer();
+  canon(value, w);
+  return w.buf.subarray(0, w.len);
 }
 
 /** securesystemslib encode_canonical, as a string. */
 export function encodeCanonical(value: unknown): string {
-  const out: string[] = [];
-  canonInto(value, out);
-  return out.join('');
-}
-
-/** The UTF-8 bytes that in-toto signs for `value`. */
-export function canonicalBytes(value: unknown): Buffer {
-  return Buffer.from(encodeCanonical(value), 'utf8');
+  return canonicalBytes(value).toString('utf8');
 }
 
 const ASCII_SAFE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;

@@ -5,15 +5,11 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import {
-  CryptoError,
-  KeyStore,
-  SslibSigner,
-  parseSslibPrivateKey,
-  parseSslibPublicKey,
-  type PassphraseSource,
-  type Signer,
-} from '../crypto/index.js';
+import { CryptoError } from '../crypto/errors.js';
+import type { KeyStore } from '../crypto/keystore.js';
+import type { PassphraseSource } from '../crypto/passphrase.js';
+import type { Signer } from '../crypto/signer.js';
+import { SslibSigner, parseSslibPrivateKey, parseSslibPublicKey } from '../crypto/sslib.js';
 import { FormatError, IntotoError } from './errors.js';
 import type { LayoutKey } from './models.js';
 
@@ -82,6 +78,6 @@ export async function loadSigner(ref: string, opts: SignerOptions): Promise<Sign
       throw keyError(ref, e);
     }
   }
-  const store = opts.keyStore ?? new KeyStore();
+  const store = opts.keyStore ?? new (await import('../crypto/keystore.js')).KeyStore();
   return SslibSigner.wrap(await store.signer(ref, opts.passphrases));
 }

@@ -8,7 +8,7 @@
  * rule lists without a DISALLOW (they can never fail), REQUIRE with wildcards (REQUIRE takes
  * a literal file name).
  */
-import { sslibKeyId } from '../crypto/index.js';
+import { sslibKeyId } from '../crypto/sslib.js';
 import type { Inspection, Layout, Step } from './models.js';
 import { parseExpires } from './models.js';
 import { unpackRule, type RuleData } from './rules.js';

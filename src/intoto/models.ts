@@ -110,7 +110,7 @@ function expectType(o: Obj, want: string, where: string): void {
 
 function readArtifacts(v: unknown, where: string, what: string): ArtifactMap {
   if (!isObj(v)) throw fail(where, `${what} must be an object`);
-  for (const path in v) {
+  for (const path of Object.keys(v)) {
     const h = v[path];
     if (!isObj(h)) throw fail(where, `${what}[${JSON.stringify(path)}] must be a hash object`);
     for (const alg in h) {

@@ -8,7 +8,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { Signer } from '../crypto/index.js';
+import type { Signer } from '../crypto/signer.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { recordArtifacts, type RecordOptions } from './artifacts.js';
 import { IntotoError } from './errors.js';

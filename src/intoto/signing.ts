@@ -3,7 +3,8 @@
  * canonical JSON of `signed` (securesystemslib encode_canonical, UTF-8), hex-encoded, with
  * the signer's securesystemslib key id.
  */
-import { verifySslibSignature, type Signer } from '../crypto/index.js';
+import { verifySslibSignature } from '../crypto/sslib.js';
+import type { Signer } from '../crypto/signer.js';
 import { canonicalBytes } from './canonical.js';
 import { FormatError, SignatureVerificationError } from './errors.js';
 import type { Layout, LayoutKey, Link, Metablock, Signature } from './models.js';

@@ -21,12 +21,14 @@ const own = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.c
 
 /** Python dict equality of two hash objects. */
 export function hashesEqual(a: HashDict, b: HashDict): boolean {
+  // for-in over these small objects allocates nothing (unlike Object.keys per artifact).
   let n = 0;
   for (const k in a) {
-    if (!own(b, k) || b[k] !== a[k]) return false;
+    if (b[k] !== a[k] || !own(b, k)) return false;
     n++;
   }
-  return Object.keys(b).length === n;
+  for (const k in b) if (own(b, k)) n--;
+  return n === 0;
 }
 
 /** Python `os.path.join(a, b)` for POSIX paths. */
@@ -36,12 +38,21 @@ export function pyJoin(a: string, b: string): string {
   return `${a}/${b}`;
 }
 
-function verifyMatch(rule: MatchRule, queue: Set<string>, source: ArtifactMap, links: LinkMap): Set<string> {
-  const consumed = new Set<string>();
+/** MATCH: the queue without the artifacts whose hash equals the destination artifact's. */
+function verifyMatch(rule: MatchRule, queue: string[], source: ArtifactMap, links: LinkMap): string[] {
   const dest = links.get(rule.destName);
-  if (dest === undefined) return consumed;
+  if (dest === undefined) return queue;
   const destArtifacts = dest[rule.destType];
   const match = compileFnmatch(rule.pattern);
+  if (!rule.sourcePrefix && !rule.destPrefix) {
+    // The common case: source path = queued path = destination path.
+    return queue.filter((p) => {
+      if (!match(p)) return true;
+      const d = destArtifacts[p];
+      return d === undefined || !own(destArtifacts, p) || !hashesEqual(source[p] as HashDict, d);
+    });
+  }
+  const consumed = new Set<string>();
   const prefix = rule.sourcePrefix ? pyJoin(rule.sourcePrefix, '').replace(/\\/g, '/') : '';
   for (const queued of queue) {
     if (prefix && !queued.startsWith(prefix)) continue;
@@ -63,36 +74,21 @@ function verifyMatch(rule: MatchRule, queue: Set<string>, source: ArtifactMap, l
     if (!hashesEqual(source[fullSource] as HashDict, destArtifacts[fullDest] as HashDict)) continue;
     consumed.add(fullSource);
   }
-  return consumed;
+  return consumed.size === 0 ? queue : queue.filter((p) => !consumed.has(p));
 }
 
-function filterQueue(
-  queue: Set<string>,
-  pattern: string,
-  keep: (p: string) => boolean = () => true,
-): Set<string> {
+/** The queue without what `pattern` matches and `consume` accepts. */
+function consume(queue: string[], pattern: string, accept: (p: string) => boolean = () => true): string[] {
   const match = compileFnmatch(pattern);
-  const out = new Set<string>();
-  for (const p of queue) if (match(p) && keep(p)) out.add(p);
-  return out;
-}
-
-interface TraceStep {
-  rule: Rule;
-  consumed: Set<string>;
+  return queue.filter((p) => !(match(p) && accept(p)));
 }
 
 function buildTrace(
   item: string,
   sourceType: 'materials' | 'products',
   link: Link,
-  steps: TraceStep[],
+  entries: RuleTrace['entries'],
 ): RuleTrace {
-  const queue = new Set(Object.keys(link[sourceType]));
-  const entries = steps.map((s) => {
-    for (const c of s.consumed) queue.delete(c);
-    return { rule: s.rule, queue: [...queue] };
-  });
   return {
     item,
     sourceType,
@@ -111,7 +107,8 @@ function quoteList(list: Iterable<string>, max = 20): string {
 
 /**
  * Apply the `sourceType` rules of item `item` (whose link is `links.get(item)`), throwing a
- * RuleVerificationError with the queue trace when a DISALLOW or REQUIRE rule fails.
+ * RuleVerificationError with the queue trace when a DISALLOW or REQUIRE rule fails. The
+ * queue is an array; each consuming rule makes the array of what is left.
  */
 export function verifyItemRules(
   item: string,
@@ -123,23 +120,22 @@ export function verifyItemRules(
   if (link === undefined) throw new IntotoError('INTOTO_LINK_MISSING', `no link for ${JSON.stringify(item)}`);
   const { materials, products } = link;
   const artifacts = link[sourceType];
-  const queue = new Set(Object.keys(artifacts));
-  const steps: TraceStep[] = [];
+  let queue = Object.keys(artifacts);
+  const entries: RuleTrace['entries'] = [];
   for (const rule of rules) {
     const data = unpackRule(rule);
-    let consumed = new Set<string>();
     switch (data.type) {
       case 'match':
-        consumed = verifyMatch(data, queue, artifacts, links);
+        queue = verifyMatch(data, queue, artifacts, links);
         break;
       case 'create':
-        consumed = filterQueue(queue, data.pattern, (p) => own(products, p) && !own(materials, p));
+        queue = consume(queue, data.pattern, (p) => own(products, p) && !own(materials, p));
         break;
       case 'delete':
-        consumed = filterQueue(queue, data.pattern, (p) => own(materials, p) && !own(products, p));
+        queue = consume(queue, data.pattern, (p) => own(materials, p) && !own(products, p));
         break;
       case 'modify':
-        consumed = filterQueue(
+        queue = consume(
           queue,
           data.pattern,
           (p) =>
@@ -149,34 +145,34 @@ export function verifyItemRules(
         );
         break;
       case 'allow':
-        consumed = filterQueue(queue, data.pattern);
+        queue = consume(queue, data.pattern);
         break;
       case 'disallow': {
-        const hit = filterQueue(queue, data.pattern);
-        if (hit.size > 0) {
+        const match = compileFnmatch(data.pattern);
+        const hit = queue.filter((p) => match(p));
+        if (hit.length > 0) {
           throw new RuleVerificationError(
             `'${rule.join(' ')}' matched the following artifacts: ${quoteList(hit)} ` +
               `(item '${item}', expected_${sourceType})`,
             rule,
-            [...hit].sort(),
-            buildTrace(item, sourceType, link, steps),
+            hit.sort(),
+            buildTrace(item, sourceType, link, entries),
           );
         }
         break;
       }
       case 'require':
-        if (!queue.has(data.pattern)) {
+        if (!queue.includes(data.pattern)) {
           throw new RuleVerificationError(
             `'${rule.join(' ')}' did not find ${data.pattern} in the queue of item '${item}' (expected_${sourceType})`,
             rule,
             [],
-            buildTrace(item, sourceType, link, steps),
+            buildTrace(item, sourceType, link, entries),
           );
         }
         break;
     }
-    for (const c of consumed) queue.delete(c);
-    steps.push({ rule, consumed });
+    entries.push({ rule, queue });
   }
 }
 

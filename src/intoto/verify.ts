@@ -17,7 +17,7 @@ import {
   SignatureVerificationError,
   ThresholdVerificationError,
 } from './errors.js';
-import { InspectionRunner, type InspectionOptions } from './inspect.js';
+import type { InspectionOptions, InspectionRunner } from './inspect.js';
 import {
   linkFileName,
   newLink,
@@ -55,7 +55,8 @@ export interface VerifyResult {
 
 interface Context {
   now: number;
-  runner: InspectionRunner;
+  /** Created on the first inspection (inspect.js is loaded only then). */
+  runner: () => Promise<InspectionRunner>;
   warnings: string[];
   warn: (message: string) => void;
 }
@@ -316,7 +317,8 @@ async function verifyRecursive(
   }
   verifyAllItemRules(layout.steps, reduced);
   const combined = new Map(reduced);
-  for (const inspection of layout.inspect) combined.set(inspection.name, await ctx.runner.run(inspection));
+  for (const inspection of layout.inspect)
+    combined.set(inspection.name, await (await ctx.runner()).run(inspection));
   verifyAllItemRules(layout.inspect, combined);
   return summaryLink(layout, reduced, stepName);
 }
@@ -346,9 +348,10 @@ export async function verifyLayout(
   options: VerifyOptions = {},
 ): Promise<VerifyResult> {
   const warnings: string[] = [];
+  let runner: InspectionRunner | undefined;
   const ctx: Context = {
     now: (options.now ?? new Date()).getTime(),
-    runner: new InspectionRunner(options.inspections),
+    runner: async () => (runner ??= new (await import('./inspect.js')).InspectionRunner(options.inspections)),
     warnings,
     warn: (m) => {
       warnings.push(m);
@@ -366,6 +369,6 @@ export async function verifyLayout(
     );
     return { summary, warnings };
   } finally {
-    await ctx.runner.close();
+    await runner?.close();
   }
 }

@@ -5,11 +5,26 @@
  * starts fast.
  */
 import type { Command } from 'commander';
-import { passphrasesOf, withCommon, type KeyOptions } from '../common.js';
+import type { KeyOptions } from '../common.js';
 import { FormatError } from '../../intoto/errors.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+/**
+ * --home, --no-prompt and --json, as common.ts `withCommon` adds them; repeated here so that
+ * registering this group does not load the key store modules (startup time of `verify`).
+ */
+function withCommon(cmd: Command): Command {
+  return cmd
+    .option('--home <dir>', 'key store and client state directory (default $CNABSEC_HOME or ~/.cnabsec)')
+    .option('--no-prompt', 'never prompt for a passphrase (also when CI=true)')
+    .option('--json', 'print machine-readable JSON');
+}
+
+async function passphrasesOf(opts: KeyOptions) {
+  return (await import('../common.js')).passphrasesOf(opts);
+}
 
 interface RecordCliOptions extends KeyOptions {
   step: string;
@@ -49,7 +64,7 @@ async function signerOf(ref: string, opts: KeyOptions) {
     import('../../crypto/keystore.js'),
   ]);
   return loadSigner(ref, {
-    passphrases: passphrasesOf(opts),
+    passphrases: await passphrasesOf(opts),
     keyStore: new KeyStore(opts.home ?? defaultHome()),
   });
 }
@@ -359,8 +374,8 @@ function registerKeygen(intoto: Command): void {
         ]);
         if (!crypto.isKeyType(o.type)) throw new FormatError('INTOTO_BAD_KEY', `unknown key type ${o.type}`);
         const { privateKey } = crypto.generateKeyPair(o.type);
-        const password =
-          o.password === true ? await passphrasesOf(o)(path.basename(name), undefined, true) : undefined;
+        const ask = await passphrasesOf(o);
+        const password = o.password === true ? await ask(path.basename(name), undefined, true) : undefined;
         const files = crypto.sslibKeyFiles(privateKey, password);
         await writeFileAtomic(name, files.private, { mode: 0o600 });
         await writeFileAtomic(`${name}.pub`, files.public);
