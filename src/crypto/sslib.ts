@@ -137,6 +137,14 @@ function publicFromJson(obj: unknown, source: string): SslibPublicKey {
   return { ...base, keyid: sslibKeyId(base), keyid_hash_algorithms: [...SSLIB_KEYID_HASH_ALGORITHMS] };
 }
 
+function parseKeyJson(text: string, source: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw bad(`${source}: invalid JSON`, e);
+  }
+}
+
 /**
  * Parse a public key file in any format in-toto-keygen writes (JSON for ed25519/ecdsa, PEM for
  * rsa), or a PEM of any supported type; the format is detected, no `--key-types` needed.
@@ -144,13 +152,7 @@ function publicFromJson(obj: unknown, source: string): SslibPublicKey {
 export function parseSslibPublicKey(text: string, source = 'key'): SslibPublicKey {
   const t = text.trim();
   if (t.startsWith('{')) {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(t);
-    } catch (e) {
-      throw bad(`${source}: invalid JSON`, e);
-    }
-    return publicFromJson(obj, source);
+    return publicFromJson(parseKeyJson(t, source), source);
   }
   if (t.includes('PRIVATE KEY')) throw bad(`${source}: is a private key, a public key is needed`);
   let obj: KeyObject;
@@ -237,13 +239,7 @@ export async function parseSslibPrivateKey(
   let t = text.trim();
   if (isSslibEncrypted(t)) t = sslibDecrypt(t, await password()).trim();
   if (t.startsWith('{')) {
-    let obj: unknown;
-    try {
-      obj = JSON.parse(t);
-    } catch (e) {
-      throw bad(`${source}: invalid JSON`, e);
-    }
-    return privateFromJson(obj, source);
+    return privateFromJson(parseKeyJson(t, source), source);
   }
   if (!t.includes('PRIVATE KEY')) throw bad(`${source}: not a private key`);
   let privateKey: KeyObject;
