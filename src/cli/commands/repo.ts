@@ -1,6 +1,6 @@
 /** Repository commands (doc 302 workflows): init, status, publish, refresh, resign, sign, payload, add-signature. */
 import type { Command } from 'commander';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isKeyType, KEY_TYPES } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';
@@ -142,6 +142,11 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
     }
   } catch (e) {
     for (const keyid of generated) await rm(path.join(store.dir, `${keyid}.key`), { force: true });
+    // a key directory this init created stays only if it holds other keys (rmdir needs it empty)
+    if (generated.length > 0) {
+      await rmdir(store.dir).catch(() => undefined);
+      await rmdir(path.dirname(store.dir)).catch(() => undefined);
+    }
     if (existedBefore === false) await rm(dir, { recursive: true, force: true });
     else if (existedBefore === true) {
       for (const f of ['cnabsec.json', 'staged'])
