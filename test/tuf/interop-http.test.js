@@ -126,3 +126,33 @@ test('expired timestamp over HTTP: refused by tuf-js 5, tuf-js 6 and ours (TUF_E
     await s.close();
   }
 });
+
+test('serve --json prints one JSON line; files are served with Notary-style cache headers', async () => {
+  const { spawn } = await import('node:child_process');
+  const { CLI, childEnv } = await import('../helpers/cli.js');
+  const child = spawn(process.execPath, [CLI, 'serve', repo, '--json'], {
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    const line = await new Promise((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('\n')) resolve(out.split('\n')[0]);
+      });
+      child.once('exit', (c) => reject(new Error(`serve exited ${c}`)));
+    });
+    const info = JSON.parse(line);
+    assert.equal(info.name, NAME);
+    assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+$/);
+    const ts = await fetch(`${info.url}/timestamp.json`);
+    assert.equal(ts.status, 200);
+    assert.equal(ts.headers.get('cache-control'), 'public, max-age=300');
+    const v1 = await fetch(`${info.url}/1.root.json`);
+    assert.match(v1.headers.get('cache-control'), /immutable/);
+    assert.equal((await fetch(`${info.url}/../../etc/passwd`)).status, 404);
+  } finally {
+    child.kill('SIGTERM');
+  }
+});

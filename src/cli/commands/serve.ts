@@ -11,17 +11,20 @@ export function register(program: Command): void {
     .description('serve the published metadata of a local repository over HTTP (read-only, for development)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--port <port>', 'port (default: a free one)', positiveInt)
+    .option('--json', 'print {"name","url","root"} as one JSON line once listening')
     .action(
-      runAction(async (dir: string, opts: { host: string; port?: number }) => {
+      runAction(async (dir: string, opts: { host: string; port?: number; json?: boolean }) => {
         const repo = await openRepository(dir);
         const s = await serveDirectory(path.join(dir, 'metadata'), {
           host: opts.host,
           ...(opts.port === undefined ? {} : { port: opts.port }),
         });
-        printLine(`serving ${repo.config.name} at ${s.url} (Ctrl-C to stop)`);
-        printLine(
-          `clients: cnabsec trust add ${repo.config.name} --root ${path.join(dir, 'metadata', 'root.json')} --url ${s.url}`,
-        );
+        const root = path.join(dir, 'metadata', 'root.json');
+        if (opts.json) printLine(JSON.stringify({ name: repo.config.name, url: s.url, root }));
+        else {
+          printLine(`serving ${repo.config.name} at ${s.url} (Ctrl-C to stop)`);
+          printLine(`clients: cnabsec trust add ${repo.config.name} --root ${root} --url ${s.url}`);
+        }
         await new Promise<void>((resolve) => {
           process.once('SIGINT', resolve);
           process.once('SIGTERM', resolve);
