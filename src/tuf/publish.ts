@@ -32,6 +32,28 @@ export interface PublishResult {
 interface Pending {
   role: string;
   md: AnyMetadata;
+  /** The signed metadata as written: serialized once, used for lengths, hashes and the file. */
+  bytes: Uint8Array;
+}
+
+/** Sign `items` up to their thresholds, then serialize each once. */
+async function signed(
+  repo: LocalRepository,
+  items: { role: string; md: AnyMetadata }[],
+  signers: SignerProvider,
+): Promise<Pending[]> {
+  await signAll(repo, items, signers);
+  return items.map(({ role, md }) => ({ role, md, bytes: serialize(md) }));
+}
+
+async function signedOne(
+  repo: LocalRepository,
+  role: string,
+  md: AnyMetadata,
+  signers: SignerProvider,
+): Promise<Pending> {
+  await signAll(repo, [{ role, md }], signers);
+  return { role, md, bytes: serialize(md) };
 }
 
 function missingMessage(role: string, statuses: AuthorityStatus[]): string[] {
@@ -101,8 +123,12 @@ async function makeSnapshot(
   return repo.newMetadata('snapshot', now, { meta }, nextVersion(repo, 'snapshot'));
 }
 
-function makeTimestamp(repo: LocalRepository, now: Date, snapshot: AnyMetadata): AnyMetadata {
-  const bytes = serialize(snapshot);
+function makeTimestamp(
+  repo: LocalRepository,
+  now: Date,
+  snapshot: AnyMetadata,
+  bytes: Uint8Array,
+): AnyMetadata {
   const snapshotMeta = {
     version: snapshot.signed.version,
     length: bytes.length,
@@ -117,7 +143,11 @@ function makeTimestamp(repo: LocalRepository, now: Date, snapshot: AnyMetadata):
 }
 
 /** Sign every pending role up to threshold; throw THRESHOLD_NOT_MET listing what is missing. */
-async function signAll(repo: LocalRepository, pending: Pending[], signers: SignerProvider): Promise<void> {
+async function signAll(
+  repo: LocalRepository,
+  pending: { role: string; md: AnyMetadata }[],
+  signers: SignerProvider,
+): Promise<void> {
   const problems: string[] = [];
   const needed: Record<string, string[]> = {};
   for (const { role, md } of pending) {
@@ -150,10 +180,9 @@ async function writeAll(
     order.indexOf(['targets', 'root', 'snapshot', 'timestamp'].includes(r) ? r : 'delegated');
   const files: [string, Uint8Array][] = [...pending]
     .sort((a, b) => rank(a.role) - rank(b.role))
-    .map(({ role, md }) => [`${METADATA_DIR}/${metadataFileName(role, md.signed.version)}`, serialize(md)]);
+    .map(({ role, md, bytes }) => [`${METADATA_DIR}/${metadataFileName(role, md.signed.version)}`, bytes]);
   const root = pending.find((p) => p.role === 'root');
-  if (root !== undefined)
-    files.splice(files.length - 1, 0, [`${METADATA_DIR}/root.json`, serialize(root.md)]);
+  if (root !== undefined) files.splice(files.length - 1, 0, [`${METADATA_DIR}/root.json`, root.bytes]);
   // Target files (layouts, keys, links) first: content-addressed, new names only, so a
   // rollback never removes a file an earlier publish wrote.
   const fresh: [string, Uint8Array][] = [];
@@ -192,15 +221,13 @@ async function writeAll(
 async function commit(
   repo: LocalRepository,
   pending: Pending[],
-  snapshot: AnyMetadata,
+  snapshot: { md: AnyMetadata; bytes: Uint8Array },
   now: Date,
   options: PublishOptions,
   targetFiles: { file: string; data: Uint8Array }[] = [],
 ): Promise<PublishResult> {
-  await signAll(repo, pending, options.signers);
-  const timestamp: Pending = { role: 'timestamp', md: makeTimestamp(repo, now, snapshot) };
-  await signAll(repo, [timestamp], options.signers);
-  const all = [...pending, timestamp];
+  const ts = makeTimestamp(repo, now, snapshot.md, snapshot.bytes);
+  const all = [...pending, await signedOne(repo, 'timestamp', ts, options.signers)];
   await writeAll(repo, all, options, targetFiles);
   for (const { role, md } of all) {
     repo.published.set(role, md);
@@ -215,18 +242,21 @@ export async function publish(repo: LocalRepository, options: PublishOptions): P
   const staged = new Set(repo.staged.keys());
   checkNotExpired(repo, now, staged);
   assertClientsCanUpdate(repo, staged);
-  const pending: Pending[] = [...repo.staged].map(([role, md]) => ({ role, md }));
   // Sign the changed roles first: the snapshot lists the length of their signed bytes.
-  await signAll(repo, pending, options.signers);
-  const signed = new Map(pending.map((p) => [p.role, serialize(p.md)]));
+  const roles = await signed(
+    repo,
+    [...repo.staged].map(([role, md]) => ({ role, md })),
+    options.signers,
+  );
+  const bytesOf = new Map(roles.map((p) => [p.role, p.bytes]));
   const snapshot = await makeSnapshot(
     repo,
     now,
     (role) => repo.current(role),
-    (role) => signed.get(role),
+    (role) => bytesOf.get(role),
   );
-  pending.push({ role: 'snapshot', md: snapshot });
-  const result = await commit(repo, pending, snapshot, now, options, await stagedFiles(repo));
+  const snap = await signedOne(repo, 'snapshot', snapshot, options.signers);
+  const result = await commit(repo, [...roles, snap], snap, now, options, await stagedFiles(repo));
   await clearStagedFiles(repo);
   return result;
 }
@@ -263,11 +293,18 @@ async function refreshPublished(repo: LocalRepository, options: RefreshOptions):
   const needSnapshot = due(snap, 'snapshot');
   if (!needSnapshot && !due(ts, 'timestamp') && options.force !== true) return { published: [] };
   checkNotExpired(repo, now, new Set());
-  const pending: Pending[] = [];
-  let snapshot = snap;
   if (needSnapshot) {
-    snapshot = await makeSnapshot(repo, now, (role) => repo.published.get(role));
-    pending.push({ role: 'snapshot', md: snapshot });
+    const md = await makeSnapshot(repo, now, (role) => repo.published.get(role));
+    const fresh = await signedOne(repo, 'snapshot', md, options.signers);
+    return commit(repo, [fresh], fresh, now, options);
   }
-  return commit(repo, pending, snapshot, now, options);
+  // Only a new timestamp: it lists the published snapshot file's own bytes.
+  const file = `${METADATA_DIR}/${metadataFileName('snapshot', snap.signed.version)}`;
+  const bytes = await repo.store.read(file);
+  if (bytes === undefined) {
+    throw new RepositoryError('REPO_CORRUPT', `published snapshot ${file} is missing`, {
+      details: { path: file },
+    });
+  }
+  return commit(repo, [], { md: snap, bytes }, now, options);
 }
