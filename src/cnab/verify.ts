@@ -50,7 +50,7 @@ export interface VerifyOptions {
  * Default lookup for a map repository: its root must have been pinned with `trust add
  * <name>`; the map's URLs are tried in order as mirrors.
  */
-function trustStoreLookup(home: string): RepositoryLookup {
+function trustStoreLookup(home: string, answered: Map<string, TrustClient>): RepositoryLookup {
   return async (name, urls, target) => {
     const entry = (await listTrust(home)).find((e) => e.name === name);
     if (entry === undefined) {
@@ -61,7 +61,10 @@ function trustStoreLookup(home: string): RepositoryLookup {
     let last: unknown;
     for (const url of urls) {
       try {
-        return await clientFor(home, { ...entry, url }).getTarget(target);
+        const client = clientFor(home, { ...entry, url });
+        const info = await client.getTarget(target);
+        answered.set(name, client); // its updated metadata serves steps 4-5
+        return info;
       } catch (e) {
         last = e;
         if (isCnabsecError(e) && e.code !== 'TUF_DOWNLOAD_FAILED') throw e; // a mirror may be down; bad data is final
@@ -88,14 +91,15 @@ function fail(code: CnabErrorCode, message: string, cause: unknown, hint: string
 async function trustedTarget(options: VerifyOptions): Promise<{ info: TargetFile; client?: TrustClient }> {
   try {
     if (options.map !== undefined) {
+      const answered = new Map<string, TrustClient>();
       const r = await resolveWithMap(
         options.map,
         options.target,
-        options.lookup ?? trustStoreLookup(options.home),
+        options.lookup ?? trustStoreLookup(options.home, answered),
       );
-      // in-toto metadata is fetched from the first repository that agreed
+      // in-toto metadata is fetched through the client of the first repository that agreed
       const first = r.repositories[0] ?? '';
-      const client = options.mapClient?.(first) ?? (await mapTrustClient(options, first));
+      const client = options.mapClient?.(first) ?? answered.get(first);
       return { info: r.info, ...(client === undefined ? {} : { client }) };
     }
     const client = options.client ?? clientFor(options.home, await trustFor(options.home, options.target));
@@ -111,14 +115,6 @@ async function trustedTarget(options: VerifyOptions): Promise<{ info: TargetFile
       { target: options.target, step: 1, ...(isCnabsecError(e) ? { tufCode: e.code } : {}) },
     );
   }
-}
-
-/** Trust-store client of a map repository (first mirror), when the lookup was not injected. */
-async function mapTrustClient(options: VerifyOptions, name: string): Promise<TrustClient | undefined> {
-  if (options.lookup !== undefined) return undefined;
-  const entry = (await listTrust(options.home)).find((e) => e.name === name);
-  const url = options.map?.repositories[name]?.[0];
-  return entry === undefined || url === undefined ? undefined : clientFor(options.home, { ...entry, url });
 }
 
 /** Steps 2-3: obtain the bundle and compare it with the trusted length and sha256. */

@@ -463,3 +463,22 @@ test(
     assert.equal(old.target, `${R}:v1`);
   },
 );
+
+test(
+  'verify --map: the first mirror is down; provenance is fetched through the mirror that answered',
+  { skip },
+  async () => {
+    const map = path.join(work, 'map.json');
+    const repoUrl = pathToFileURL(path.join(work, 'repo', 'metadata')).href;
+    const down = pathToFileURL(path.join(work, 'no-such-mirror', 'metadata')).href;
+    await writeFile(
+      map,
+      JSON.stringify({
+        repositories: { [R]: [down, repoUrl] },
+        mapping: [{ paths: ['example.com/*/*'], repositories: [R], threshold: 1, terminating: true }],
+      }),
+    );
+    const out = cli('verify', `${R}:v1`, '--thick', v1Archive(), '--map', map);
+    assert.match(out, /in-toto provenance verified/);
+  },
+);
