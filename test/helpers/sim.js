@@ -97,6 +97,19 @@ export class Sim {
     addDelegation(this.repo, parent, spec);
   }
 
+  /** Delegate to `targets/releases` (doc 301 paths by default) with `n` new signers; returns them. */
+  delegateReleases(n = 1, paths = [`${NAME}:*`, `${NAME}/in-toto-metadata/*/*.link`]) {
+    const signers = newSigners(n);
+    this.addSigners(signers);
+    this.addDelegation('targets', {
+      name: 'targets/releases',
+      keys: signers.map((x) => x.publicKey),
+      threshold: 1,
+      paths,
+    });
+    return signers;
+  }
+
   /** Served metadata file (under metadata/). */
   file(name) {
     return this.store.files.get(`metadata/${name}`);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { addTargetFile, publish, targetFilePath } from '../../dist/tuf/index.js';
-import { Sim, NAME, newSigners, BASE } from '../helpers/sim.js';
+import { Sim, NAME, BASE } from '../helpers/sim.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const LAYOUT = `${NAME}/in-toto-metadata/root.layout`;
@@ -12,14 +12,7 @@ const LINK = `${NAME}/in-toto-metadata/${'ab'.repeat(32)}/build.0123abcd.link`;
 
 async function withDelegation(t) {
   const sim = await Sim.create(t);
-  const rel = newSigners(1);
-  sim.addSigners(rel);
-  sim.addDelegation('targets', {
-    name: 'targets/releases',
-    keys: rel.map((s) => s.publicKey),
-    threshold: 1,
-    paths: [`${NAME}:*`, `${NAME}/in-toto-metadata/*/*.link`],
-  });
+  sim.delegateReleases();
   return sim;
 }
 

@@ -116,14 +116,7 @@ test('an edit after signing clears the signatures (they no longer cover the cont
 
 test('delegation paths: a role cannot sign outside its paths; remove revokes a target', async (t) => {
   const sim = await Sim.create(t);
-  const rel = newSigners(1);
-  sim.addSigners(rel);
-  sim.addDelegation('targets', {
-    name: 'targets/releases',
-    keys: rel.map((s) => s.publicKey),
-    threshold: 1,
-    paths: [`${NAME}:*`],
-  });
+  sim.delegateReleases(1, [`${NAME}:*`]);
   assert.throws(
     () =>
       addTarget(

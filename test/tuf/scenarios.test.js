@@ -55,14 +55,7 @@ const positive = [
     name: 'delegated role targets/releases (name with /, URL-encoded file name)',
     setup: async (t) => {
       const sim = await Sim.create(t);
-      const rel = newSigners(2);
-      sim.addSigners(rel);
-      sim.addDelegation('targets', {
-        name: 'targets/releases',
-        keys: rel.map((s) => s.publicKey),
-        threshold: 1,
-        paths: [`${NAME}:*`, `${NAME}/in-toto-metadata/*/*.link`],
-      });
+      sim.delegateReleases(2);
       const target = sim.addBundle('v1');
       assert.ok(sim.repo.staged.has('targets/releases'), 'bundle staged in the delegated role');
       await sim.publish();
