@@ -1,8 +1,7 @@
 /** Options and file reading for the in-toto extension (doc 301), shared by init, layout add and bundle add. */
 import type { Command } from 'commander';
-import { readdir, readFile } from 'node:fs/promises';
-import * as path from 'node:path';
-import { checkLayout, type LayoutInput, type LinkFile } from '../cnab/provenance.js';
+import { readFile } from 'node:fs/promises';
+import { checkLayout, type LayoutInput } from '../cnab/provenance.js';
 import { CnabError } from '../cnab/errors.js';
 import { TufError } from '../tuf/errors.js';
 import { messageOf } from '../errors.js';
@@ -58,18 +57,4 @@ export async function readLayoutInput(opts: LayoutOptions, name?: string): Promi
   };
   checkLayout(input);
   return input;
-}
-
-/** The `*.link` files of a directory, as in-toto-run / cnabsec intoto run wrote them. */
-export async function readLinks(dir: string): Promise<LinkFile[]> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (e) {
-    throw new CnabError('INTOTO_METADATA_MISSING', `cannot read link directory ${dir}: ${messageOf(e)}`, {
-      cause: e,
-    });
-  }
-  const links = names.filter((n) => n.endsWith('.link')).sort();
-  return Promise.all(links.map(async (file) => ({ file, bytes: await readFile(path.join(dir, file)) })));
 }

@@ -9,6 +9,9 @@
  * - each bundle target (signed by `targets/releases`) lists in `custom["in-toto"]` the layout
  *   that verifies it and its links, stored under `<R>/in-toto-metadata/<bundle sha256>/`.
  */
+import { readdir, readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { messageOf } from '../errors.js';
 import { TufError } from '../tuf/errors.js';
 import { addTargetFile } from '../tuf/files.js';
 import { addTarget, addDelegation } from '../tuf/targets.js';
@@ -120,6 +123,21 @@ export interface LinkFile {
   /** File name, `<step>.<keyid[:8]>.link`. */
   file: string;
   bytes: Uint8Array;
+}
+
+/** The `*.link` files of a directory (as in-toto-run / cnabsec intoto run write them), by name. */
+export async function readLinkDir(dir: string): Promise<LinkFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    throw new CnabError('INTOTO_METADATA_MISSING', `cannot read link directory ${dir}: ${messageOf(e)}`, {
+      cause: e,
+      hint: 'pass the directory holding the <step>.<keyid[:8]>.link files with --links',
+    });
+  }
+  const links = names.filter((n) => n.endsWith('.link')).sort();
+  return Promise.all(links.map(async (file) => ({ file, bytes: await readFile(path.join(dir, file)) })));
 }
 
 /** Check a link file: an in-toto link whose name matches its step and a signing key. */

@@ -20,7 +20,13 @@ import {
   TrustClient,
   FileFetcher,
 } from '../../dist/tuf/index.js';
-import { verifyBundle, addBundleWithProvenance, addLayout, scanThickBundle } from '../../dist/cnab/index.js';
+import {
+  verifyBundle,
+  addBundleWithProvenance,
+  addLayout,
+  readLinkDir,
+  scanThickBundle,
+} from '../../dist/cnab/index.js';
 import { cliOk, runCli } from '../helpers/cli.js';
 
 const PY = '/usr/bin/in-toto-run';
@@ -167,12 +173,6 @@ async function copy(name) {
   return { dir, signers, client, open: () => LocalRepository.open(new FsMetadataStore(dir)) };
 }
 
-async function readLinkFiles(dir) {
-  return Promise.all(
-    (await readdir(dir)).map(async (file) => ({ file, bytes: await readFile(path.join(dir, file)) })),
-  );
-}
-
 const v1Archive = () => path.join(work, 'v1', 'bundle.tgz');
 
 test(
@@ -263,7 +263,7 @@ test(
       hashes: { sha256: digest.sha256 },
       custom: { 'in-toto': v1Info.custom['in-toto'] },
     });
-    const links = await readLinkFiles(path.join(work, 'v1-links'));
+    const links = await readLinkDir(path.join(work, 'v1-links'));
     await addBundleWithProvenance(repo, `${R}:v3`, digest, links);
     await publish(repo, { signers: c.signers });
     await assert.rejects(verifyBundle({ target: `${R}:v2`, home, thick: evil.archive, client: c.client() }), {
@@ -344,7 +344,7 @@ test(
         hashes: { sha256: 'cd'.repeat(32) },
       };
     });
-    const links = await readLinkFiles(evil.links);
+    const links = await readLinkDir(evil.links);
     // the attacker cannot sign as the packager: the package link is made with a key of their own
     sh('/usr/bin/in-toto-keygen', ['-t', 'ed25519', 'mallory'], path.join(work, 'keys'));
     const ws = path.join(work, 'evil-layout');
@@ -440,7 +440,7 @@ test(
     });
     const v6 = await buildBundle('v6', 'image six');
     const { digest } = await scanThickBundle(v6.archive);
-    const links = await readLinkFiles(v6.links);
+    const links = await readLinkDir(v6.links);
     await addBundleWithProvenance(repo, `${R}:v6`, digest, links, { layout: 'slow' });
     await publish(repo, { signers: c.signers });
     const started = Date.now();

@@ -9,8 +9,8 @@ import {
 } from '../../cnab/bundle.js';
 import { readThickBundle } from '../../cnab/archive.js';
 import { progressBar } from '../progress.js';
-import { addBundleWithProvenance, addLayout } from '../../cnab/provenance.js';
-import { readLayoutInput, readLinks, withLayoutOptions, type LayoutOptions } from '../provenance-options.js';
+import { addBundleWithProvenance, addLayout, readLinkDir } from '../../cnab/provenance.js';
+import { readLayoutInput, withLayoutOptions, type LayoutOptions } from '../provenance-options.js';
 import { TufError } from '../../tuf/errors.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
@@ -56,7 +56,7 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
   const custom = await customData(opts.custom);
   const role =
     opts.links !== undefined
-      ? await addBundleWithProvenance(repo, name, digest, await readLinks(opts.links), {
+      ? await addBundleWithProvenance(repo, name, digest, await readLinkDir(opts.links), {
           ...(opts.layout === undefined ? {} : { layout: opts.layout }),
           ...(custom === undefined ? {} : { custom }),
         })
