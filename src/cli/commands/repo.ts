@@ -42,8 +42,10 @@ async function provenancePlan(
   return { layout, refs, count, threshold };
 }
 
-async function releasesKeys(
+/** A role's keys: the given references, plus new keys (recorded in `generated`) up to `count`. */
+async function roleKeys(
   store: KeyStore,
+  role: string,
   plan: { refs: string[]; count: number; threshold: number },
   type: KeyType,
   passphrases: PassphraseSource,
@@ -52,7 +54,7 @@ async function releasesKeys(
   const keys: PublicKeyJson[] = [];
   for (const r of plan.refs) keys.push(await resolvePublicKey(store, r));
   for (let i = keys.length; i < plan.count; i++) {
-    const info = await store.generate(type, 'targets/releases', passphrases);
+    const info = await store.generate(type, role, passphrases);
     generated.push(info.keyid);
     keys.push(info.publicKey);
   }
@@ -117,18 +119,11 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
   let repo: LocalRepository;
   let existedBefore: boolean | undefined;
   try {
-    for (const { role, refs, count, threshold } of plan) {
-      const keys = [];
-      for (const r of refs) keys.push(await resolvePublicKey(store, r));
-      for (let i = keys.length; i < count; i++) {
-        const info = await store.generate(type, role, passphrases);
-        generated.push(info.keyid);
-        keys.push(info.publicKey);
-      }
-      roles[role] = { keys, threshold };
-    }
+    for (const p of plan) roles[p.role] = await roleKeys(store, p.role, p, type, passphrases, generated);
     const releases =
-      inToto === undefined ? undefined : await releasesKeys(store, inToto, type, passphrases, generated);
+      inToto === undefined
+        ? undefined
+        : await roleKeys(store, 'targets/releases', inToto, type, passphrases, generated);
     existedBefore = await pathExists(dir);
     repo = await LocalRepository.create(fsStore, {
       name,
