@@ -17,7 +17,7 @@ import { kindOf } from '../policy.js';
 import { wrapClientError } from './errors.js';
 import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { pathExists, writeFileAtomic } from '../../util/fs.js';
 import { messageOf } from '../../errors.js';
 
 export interface TrustEntry {
@@ -176,16 +176,11 @@ export async function addTrust(
     });
   }
   checkRootBytes(rootBytes, 'the given root');
-  try {
-    await fsp.access(path.join(dir, 'trust.json'));
-    if (!replace) {
-      throw new TufError('TRUST_EXISTS', `${name} is already trusted`, {
-        details: { repository: name },
-        hint: 'to re-pin a root distributed out of band, use `cnabsec trust reset`',
-      });
-    }
-  } catch (e) {
-    if (e instanceof TufError) throw e;
+  if (!replace && (await pathExists(path.join(dir, 'trust.json')))) {
+    throw new TufError('TRUST_EXISTS', `${name} is already trusted`, {
+      details: { repository: name },
+      hint: 'to re-pin a root distributed out of band, use `cnabsec trust reset`',
+    });
   }
   await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
   await fsp.mkdir(path.join(dir, 'metadata'), { recursive: true, mode: 0o700 });
