@@ -16,6 +16,7 @@ export * from './substitute.js';
 export * from './verify-rules.js';
 export * from './inspect.js';
 export * from './verify.js';
+export * from './signable-text.js';
 export * from './keys.js';
 export * from './runlib.js';
 export * from './templates.js';

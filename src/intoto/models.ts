@@ -277,16 +277,20 @@ export function readMetablock(data: unknown, where = 'metadata'): Metablock {
 
 /** Parse metadata file contents. */
 export function parseMetablock(text: string | Uint8Array, where = 'metadata'): Metablock {
-  let data: unknown;
+  return readMetablock(parseJson(text, where), where);
+}
+
+/** JSON.parse with a format error naming the file. */
+export function parseJson(text: string | Uint8Array, where: string): unknown {
   try {
-    data = JSON.parse(typeof text === 'string' ? text : Buffer.from(text).toString('utf8'));
+    if (typeof text === 'string') return JSON.parse(text);
+    return JSON.parse(Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
   } catch (e) {
     throw new FormatError('INTOTO_BAD_FORMAT', `${where}: malformed JSON (${(e as Error).message})`, {
       cause: e,
       details: { source: where },
     });
   }
-  return readMetablock(data, where);
 }
 
 /** The file contents python's `Metablock.dump` writes (indent 1, sorted keys, ASCII). */

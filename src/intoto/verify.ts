@@ -22,7 +22,6 @@ import {
   linkFileName,
   newLink,
   parseExpires,
-  parseMetablock,
   sublayoutDirName,
   type ArtifactMap,
   type HashDict,
@@ -32,6 +31,7 @@ import {
   type Metablock,
   type Step,
 } from './models.js';
+import { parseMetablockWithSignable } from './signable-text.js';
 import { signableBytes, verifyMetablockSignature } from './signing.js';
 import { substituteParameters } from './substitute.js';
 import { hashesEqual, verifyAllItemRules } from './verify-rules.js';
@@ -89,6 +89,9 @@ export function verifyLayoutExpiration(layout: Layout, now: Date = new Date()): 
   }
 }
 
+/** Signable bytes of loaded links, taken from their file text when it is canonical. */
+const signableOfLink = new WeakMap<Metablock, Buffer>();
+
 async function readLinkFile(file: string): Promise<Metablock | undefined> {
   let data: Buffer;
   try {
@@ -96,7 +99,9 @@ async function readLinkFile(file: string): Promise<Metablock | undefined> {
   } catch {
     return undefined; // python skips links it cannot open (authorized is not required)
   }
-  return parseMetablock(data, file);
+  const { mb, signable } = parseMetablockWithSignable(data, file);
+  if (signable !== undefined) signableOfLink.set(mb, signable);
+  return mb;
 }
 
 function keyIdsForStep(layout: Layout, step: Step): string[] {
@@ -178,7 +183,7 @@ export function verifyLinkSignatureThresholds(
       const key = verificationKeyFor(layout, step, linkKeyId, mainOf);
       if (key === undefined) continue; // not authorized for this step
       try {
-        verifyMetablockSignature(link, key);
+        verifyMetablockSignature(link, key, signableOfLink.get(link));
       } catch (e) {
         if (e instanceof SignatureVerificationError) continue; // broken signature: skip the link
         throw e;

@@ -1,0 +1,180 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import {
+  canonicalBytes,
+  newLink,
+  parseMetablockWithSignable,
+  pyJsonDumps,
+  signableFromText,
+  verifyLayout,
+} from '../../dist/intoto/index.js';
+import { tempDir } from '../helpers/tmp.js';
+import { layout, makeKey, sha, step, writeLayout, writeLink } from './helpers.js';
+
+const envelope = (signed) => ({ signatures: [{ keyid: 'ab', sig: 'cd' }], signed });
+
+/** The property the fast path stands on: a result is always the canonical bytes of the parse. */
+function assertSound(text) {
+  const got = signableFromText(Buffer.from(text));
+  if (got !== undefined) {
+    const want = canonicalBytes(JSON.parse(text).signed);
+    assert.equal(got.toString('utf8'), want.toString('utf8'), `text: ${text.slice(0, 200)}`);
+  }
+  return got;
+}
+
+test('signable text: python-formatted and compact links give the canonical bytes of signed', () => {
+  const link = newLink('build', {
+    materials: { 'src/a.c': sha('a'), 'src/b.c': sha('b') },
+    products: { 'out/x y': { sha256: 'ab'.repeat(32), sha512: 'cd'.repeat(64) } },
+    command: ['make', '-j', 4, true, null],
+    environment: { n: -12, big: 9007199254740991, 'é😀': 'ü' },
+  });
+  for (const text of [pyJsonDumps(envelope(link)), pyJsonDumps(envelope(link), null)]) {
+    // pyJsonDumps escapes é as \u00e9: a backslash, so the text is not canonical
+    assert.equal(assertSound(text), undefined);
+  }
+  const raw = JSON.stringify({ signatures: [], signed: { ...link, environment: { n: -12, z: 'ü😀' } } });
+  const sorted = pyJsonDumps(JSON.parse(raw)).replace(/\\u00fc\\ud83d\\ude00/, 'ü😀');
+  assert.ok(assertSound(sorted), 'raw UTF-8 text, sorted keys');
+  assert.ok(assertSound(pyJsonDumps(envelope({ ...link, environment: {} }))));
+  assert.equal(
+    assertSound(`{ "signed" :\t{"a": [ 1 ,2 ] } \r\n, "signatures":[]}`),
+    undefined,
+    'top level unsorted',
+  );
+  assert.equal(
+    assertSound(`{"signatures":[] , "signed" :\t{"a": [ 1 ,2 ], "b" : {}}\r\n}`).toString(),
+    '{"a":[1,2],"b":{}}',
+  );
+});
+
+test('signable text: refused whenever the text is not canonical up to whitespace', () => {
+  const cases = {
+    'escape \\n': '{"signatures":[],"signed":{"a":"x\\ny"}}',
+    'escape \\u': '{"signatures":[],"signed":{"a":"\\u0041"}}',
+    'escaped quote': '{"signatures":[],"signed":{"a":"\\""}}',
+    float: '{"signatures":[],"signed":{"a":1.5}}',
+    'float 1.0': '{"signatures":[],"signed":{"a":1.0}}',
+    exponent: '{"signatures":[],"signed":{"a":1e5}}',
+    'exponent E': '{"signatures":[],"signed":{"a":[2E3]}}',
+    'minus zero': '{"signatures":[],"signed":{"a":-0}}',
+    'unsorted keys': '{"signatures":[],"signed":{"b":1,"a":2}}',
+    'unsorted nested keys': '{"signatures":[],"signed":{"a":{"y":1,"x":2}}}',
+    'duplicate keys': '{"signatures":[],"signed":{"a":1,"a":2}}',
+    'signed not an object': '{"signatures":[],"signed":[1]}',
+    'no signed': '{"signatures":[],"zigned":{}}',
+  };
+  for (const [name, text] of Object.entries(cases)) {
+    JSON.parse(text); // valid JSON: the refusal is the fast path's own
+    assert.equal(signableFromText(Buffer.from(text)), undefined, name);
+  }
+  const invalidUtf8 = Buffer.concat([
+    Buffer.from('{"signatures":[],"signed":{"a":"'),
+    Buffer.from([0xff]),
+    Buffer.from('"}}'),
+  ]);
+  assert.equal(signableFromText(invalidUtf8), undefined, 'invalid UTF-8');
+  // true/false/null are fine, and an "e" in them is not an exponent
+  assert.equal(
+    signableFromText(Buffer.from('{"signatures":[],"signed":{"a":[true,false,null,10]}}')).toString(),
+    '{"a":[true,false,null,10]}',
+  );
+});
+
+test('signable text: randomized documents never give other bytes than the canonical ones', () => {
+  let seed = 12345;
+  const rnd = (n) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = ['a', 'b', 'B', ' ', '/', 'é', '😀', '\uffff', '"', '\\', '\n', '0'];
+  const str = () => Array.from({ length: rnd(4) }, () => alphabet[rnd(alphabet.length)]).join('');
+  const value = (depth) => {
+    const k = rnd(depth > 3 ? 5 : 8);
+    if (k === 0) return str();
+    if (k === 1) return [0, 7, -3, 2 ** 40, 1.5, -0][rnd(6)];
+    if (k === 2) return [true, false, null][rnd(3)];
+    if (k <= 4) return str();
+    if (k === 5) return Array.from({ length: rnd(3) }, () => value(depth + 1));
+    const o = {};
+    for (let i = rnd(4); i > 0; i--) o[str()] = value(depth + 1);
+    return o;
+  };
+  const ws = [' ', '', '\n', '\t', '  \r\n'];
+  let fast = 0;
+  for (let i = 0; i < 3000; i++) {
+    const doc = { signatures: [], signed: rnd(10) === 0 ? value(4) : { x: value(1), y: value(1) } };
+    const texts = [JSON.stringify(doc), pyJsonDumps(doc), pyJsonDumps(doc, null)];
+    // canonical text with random whitespace between tokens (valid JSON, same value)
+    texts.push(
+      JSON.stringify(doc, null, ws[rnd(ws.length)]).replace(/,/g, (c) =>
+        rnd(2) ? c : `${ws[rnd(ws.length)]},`,
+      ),
+    );
+    for (const text of texts) {
+      try {
+        canonicalBytes(JSON.parse(text).signed);
+      } catch {
+        assert.equal(signableFromText(Buffer.from(text)), undefined, `not canonicalizable: ${text}`);
+        continue;
+      }
+      if (assertSound(text) !== undefined) fast++;
+    }
+  }
+  assert.ok(fast > 1000, `the fast path was taken ${fast} times`);
+});
+
+test('parseMetablockWithSignable: only for links with every field python fills present', () => {
+  const full = newLink('s', { materials: { a: sha('a') } });
+  const withAll = parseMetablockWithSignable(Buffer.from(pyJsonDumps(envelope(full))));
+  assert.equal(withAll.signable.toString(), canonicalBytes(withAll.mb.signed).toString());
+  const partial = { ...full };
+  delete partial.byproducts;
+  const filled = parseMetablockWithSignable(Buffer.from(pyJsonDumps(envelope(partial))));
+  assert.equal(
+    filled.signable,
+    undefined,
+    'byproducts filled by the reader: the text is not what was signed',
+  );
+  assert.deepEqual(filled.mb.signed.byproducts, {});
+  assert.throws(() => parseMetablockWithSignable(Buffer.from('{"signed": '), 'f.link'), {
+    code: 'INTOTO_BAD_FORMAT',
+    message: /f\.link: malformed JSON/,
+  });
+});
+
+test('verify: reformatted links verify, a changed string does not (fast and canonical paths agree)', async (t) => {
+  const dir = await tempDir(t);
+  const owner = await makeKey(dir, 'owner');
+  const alice = await makeKey(dir, 'alice');
+  const products = [
+    ['ALLOW', 'out/*'],
+    ['DISALLOW', '*'],
+  ];
+  const layoutMb = await writeLayout(
+    path.join(dir, 'root.layout'),
+    layout([step('build', [alice], [], products)], [alice]),
+    [owner],
+  );
+  await writeLink(dir, alice, 'build', { products: { 'out/a b': sha('a') } });
+  const file = path.join(dir, `build.${alice.keyid.slice(0, 8)}.link`);
+  const original = await readFile(file, 'utf8');
+  const verify = () => verifyLayout(layoutMb, { [owner.keyid]: owner.pub }, { linkDir: dir });
+
+  // compact whitespace and reordered top-level keys: still the same signed value
+  const parsed = JSON.parse(original);
+  await writeFile(file, JSON.stringify({ signed: parsed.signed, signatures: parsed.signatures }));
+  await verify();
+  // a space added inside a path changes the value: both paths refuse
+  await writeFile(file, original.replace('out/a b', 'out/a  b'));
+  await assert.rejects(verify(), { code: 'INTOTO_THRESHOLD_NOT_MET' });
+  // the same change written with an escape (slow path) is refused too
+  await writeFile(file, original.replace('out/a b', 'out/a\\u0020 b'));
+  await assert.rejects(verify(), { code: 'INTOTO_THRESHOLD_NOT_MET' });
+  // an escape that decodes to the signed value verifies (canonical path)
+  await writeFile(file, original.replace('out/a b', 'out/a\\u0020b'));
+  await verify();
+});
