@@ -270,16 +270,25 @@ function isSignedKey(b: Buffer, start: number, end: number): boolean {
 const LINK_FIELDS = ['_type', 'name', 'materials', 'products', 'byproducts', 'command', 'environment'];
 
 /**
- * Parse a metadata file (as `parseMetablock`) and, for a link whose text is canonical up to
- * whitespace, also return its signable bytes from the text: for large links this replaces
- * canonicalizing the parsed artifact maps when checking signatures.
+ * From this size on a link's signable bytes are taken from its text. The scan wins once the
+ * JIT has optimized it; over smaller files it runs mostly unoptimized and canonicalizing the
+ * parsed object is as fast (bench/intoto-verify: M = 1 000 is 230 kB per link, 10 000 2.3 MB).
+ */
+export const SIGNABLE_TEXT_MIN_BYTES = 1 << 20;
+
+/**
+ * Parse a metadata file (as `parseMetablock`) and, for a link of at least `minBytes` whose
+ * text is canonical up to whitespace and escapes, also return its signable bytes from the
+ * text: for large links this replaces canonicalizing the parsed artifact maps.
  */
 export function parseMetablockWithSignable(
   bytes: Uint8Array,
   where = 'metadata',
+  minBytes = SIGNABLE_TEXT_MIN_BYTES,
 ): { mb: Metablock; signable: Buffer | undefined } {
   const data = parseJson(bytes, where);
   const mb = readMetablock(data, where);
+  if (bytes.length < minBytes) return { mb, signable: undefined };
   const raw = (data as { signed?: unknown }).signed;
   const complete = isObj(raw) && raw._type === 'link' && LINK_FIELDS.every((f) => f in raw);
   return { mb, signable: complete ? signableFromJsonText(asBuffer(bytes)) : undefined };

@@ -8,6 +8,7 @@ import {
   parseMetablockWithSignable,
   pyJsonDumps,
   signableFromText,
+  SIGNABLE_TEXT_MIN_BYTES,
   verifyLayout,
 } from '../../dist/intoto/index.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -156,11 +157,13 @@ test('signable text: randomized documents never give other bytes than the canoni
 
 test('parseMetablockWithSignable: only for links with every field python fills present', () => {
   const full = newLink('s', { materials: { a: sha('a') } });
-  const withAll = parseMetablockWithSignable(Buffer.from(pyJsonDumps(envelope(full))));
+  const text = Buffer.from(pyJsonDumps(envelope(full)));
+  const withAll = parseMetablockWithSignable(text, 'f', 0);
   assert.equal(withAll.signable.toString(), canonicalBytes(withAll.mb.signed).toString());
+  assert.equal(parseMetablockWithSignable(text, 'f').signable, undefined, 'small file: canonical path');
   const partial = { ...full };
   delete partial.byproducts;
-  const filled = parseMetablockWithSignable(Buffer.from(pyJsonDumps(envelope(partial))));
+  const filled = parseMetablockWithSignable(Buffer.from(pyJsonDumps(envelope(partial))), 'f', 0);
   assert.equal(
     filled.signable,
     undefined,
@@ -173,35 +176,54 @@ test('parseMetablockWithSignable: only for links with every field python fills p
   });
 });
 
-test('verify: reformatted links verify, a changed string does not (fast and canonical paths agree)', async (t) => {
+test('verify: large links, reformatted or escaped, verify; a changed string does not', async (t) => {
   const dir = await tempDir(t);
   const owner = await makeKey(dir, 'owner');
   const alice = await makeKey(dir, 'alice');
-  const products = [
+  const rules = [
     ['ALLOW', 'out/*'],
     ['DISALLOW', '*'],
   ];
   const layoutMb = await writeLayout(
     path.join(dir, 'root.layout'),
-    layout([step('build', [alice], [], products)], [alice]),
+    layout([step('build', [alice], [], rules)], [alice]),
     [owner],
   );
-  await writeLink(dir, alice, 'build', { products: { 'out/a b': sha('a') } });
+  const products = { 'out/a b': sha('a'), 'out/b': sha('b') };
+  for (let i = 0; i < 12000; i++) products[`out/f${i}`] = sha('c');
+  await writeLink(dir, alice, 'build', { products, byproducts: { stdout: 'done\n' } });
   const file = path.join(dir, `build.${alice.keyid.slice(0, 8)}.link`);
   const original = await readFile(file, 'utf8');
+  assert.ok(JSON.stringify(JSON.parse(original)).length > SIGNABLE_TEXT_MIN_BYTES, 'large, even compact');
   const verify = () => verifyLayout(layoutMb, { [owner.keyid]: owner.pub }, { linkDir: dir });
-
-  // compact whitespace and reordered top-level keys: still the same signed value
+  const fast = (text) => parseMetablockWithSignable(Buffer.from(text)).signable !== undefined;
   const parsed = JSON.parse(original);
-  await writeFile(file, JSON.stringify({ signed: parsed.signed, signatures: parsed.signatures }));
-  await verify();
-  // a space added inside a path changes the value: both paths refuse
-  await writeFile(file, original.replace('out/a b', 'out/a  b'));
-  await assert.rejects(verify(), { code: 'INTOTO_THRESHOLD_NOT_MET' });
-  // the same change written with an escape (slow path) is refused too
-  await writeFile(file, original.replace('out/a b', 'out/a\\u0020 b'));
-  await assert.rejects(verify(), { code: 'INTOTO_THRESHOLD_NOT_MET' });
-  // an escape that decodes to the signed value verifies (canonical path)
-  await writeFile(file, original.replace('out/a b', 'out/a\\u0020b'));
-  await verify();
+  const variants = {
+    'as written (python layout, \\n escaped)': { text: original, fast: true },
+    compact: { text: JSON.stringify(parsed), fast: true },
+    'escapes that decode to the signed path': {
+      text: original.replace('out/a b', 'out/a\\u0020b').replace('out/b', 'out\\/b'),
+      fast: true,
+    },
+    'signed before signatures (canonical path)': {
+      text: JSON.stringify({ signed: parsed.signed, signatures: parsed.signatures }),
+      fast: false,
+    },
+    'artifacts out of order (canonical path)': {
+      text: original.replace(/("out\/a b": \{[^}]*\},)\n(\s*"out\/b": \{[^}]*\},)/, '$2\n$1'),
+      fast: false,
+    },
+  };
+  for (const [name, v] of Object.entries(variants)) {
+    assert.equal(fast(v.text), v.fast, name);
+    await writeFile(file, v.text);
+    await verify();
+  }
+  for (const changed of [
+    original.replace('out/a b', 'out/a  b'),
+    original.replace('out/a b', 'out/a\\u0020 b'),
+  ]) {
+    await writeFile(file, changed);
+    await assert.rejects(verify(), { code: 'INTOTO_THRESHOLD_NOT_MET' });
+  }
 });
