@@ -108,8 +108,9 @@ function expectType(o: Obj, want: string, where: string): void {
   if (o._type !== want) throw fail(where, `_type must be "${want}", got ${JSON.stringify(o._type)}`);
 }
 
-function readArtifacts(v: unknown, where: string, what: string): ArtifactMap {
+function readArtifacts(v: unknown, where: string, what: string, checked: boolean): ArtifactMap {
   if (!isObj(v)) throw fail(where, `${what} must be an object`);
+  if (checked) return v as ArtifactMap;
   for (const path of Object.keys(v)) {
     const h = v[path];
     if (!isObj(h)) throw fail(where, `${what}[${JSON.stringify(path)}] must be a hash object`);
@@ -123,14 +124,21 @@ function readArtifacts(v: unknown, where: string, what: string): ArtifactMap {
   return v as ArtifactMap;
 }
 
+/** How much of a document is already known to be valid (from a scan of its text). */
+export interface ReadOptions {
+  /** Every value of materials and products is an object of hex strings. */
+  artifactsChecked?: boolean;
+}
+
 /** Check a link and fill python's defaults (python `Link.read`). */
-export function readLink(data: unknown, where = 'link'): Link {
+export function readLink(data: unknown, where = 'link', opts: ReadOptions = {}): Link {
+  const checked = opts.artifactsChecked === true;
   if (!isObj(data)) throw fail(where, 'link must be an object');
   expectType(data, 'link', where);
   const l: Obj = { ...data, _type: 'link' };
   l.name = field(data, 'name', null);
-  l.materials = readArtifacts(field(data, 'materials', {}), where, 'materials');
-  l.products = readArtifacts(field(data, 'products', {}), where, 'products');
+  l.materials = readArtifacts(field(data, 'materials', {}), where, 'materials', checked);
+  l.products = readArtifacts(field(data, 'products', {}), where, 'products', checked);
   l.byproducts = field(data, 'byproducts', {});
   l.command = field(data, 'command', []);
   l.environment = field(data, 'environment', {});
@@ -264,12 +272,12 @@ function readSignatures(v: unknown, where: string): Signature[] {
 }
 
 /** Check an envelope (python `Metablock.load`): `signed._type` selects link or layout. */
-export function readMetablock(data: unknown, where = 'metadata'): Metablock {
+export function readMetablock(data: unknown, where = 'metadata', opts: ReadOptions = {}): Metablock {
   if (!isObj(data)) throw fail(where, 'metadata must be a JSON object {signed, signatures}');
   const signed = field(data, 'signed', {});
   const type = isObj(signed) ? signed._type : undefined;
   let out: Link | Layout;
-  if (type === 'link') out = readLink(signed, where);
+  if (type === 'link') out = readLink(signed, where, opts);
   else if (type === 'layout') out = readLayout(signed, where);
   else throw fail(where, `signed._type must be "link" or "layout", got ${JSON.stringify(type)}`);
   return { ...data, signed: out, signatures: readSignatures(field(data, 'signatures', []), where) };

@@ -6,6 +6,8 @@ import {
   canonicalBytes,
   newLink,
   parseMetablockWithSignable,
+  readMetablock,
+  scanSignedText,
   pyJsonDumps,
   signableFromText,
   SIGNABLE_TEXT_MIN_BYTES,
@@ -174,6 +176,56 @@ test('parseMetablockWithSignable: only for links with every field python fills p
     code: 'INTOTO_BAD_FORMAT',
     message: /f\.link: malformed JSON/,
   });
+});
+
+test('parseMetablockWithSignable: the scan checks artifact maps exactly as reading does', () => {
+  const hex = 'ab'.repeat(32);
+  const link = (materials, products = {}, extra = {}) =>
+    pyJsonDumps(
+      {
+        signatures: [],
+        signed: { ...newLink('s', { materials, products }), byproducts: { materials: 1 }, ...extra },
+      },
+      null,
+    );
+  const cases = {
+    valid: link({ a: { sha256: hex } }, { b: { sha256: hex.toUpperCase(), sha512: hex } }),
+    'valid, escaped path and digest': link({ 'é\n': { sha256: hex } }).replace(hex, `\\u0061${hex.slice(1)}`),
+    'valid, empty hash object': link({ a: {} }),
+    'valid, empty maps': link({}, {}),
+    'non-hex digest': link({ a: { sha256: 'xyz' } }),
+    'escaped non-hex digest': link({ a: { sha256: hex } }).replace(hex, `\\u0067${hex.slice(1)}`),
+    'empty digest': link({}, { a: { sha256: '' } }),
+    'digest a number': link({ a: { sha256: 12 } }),
+    'digest null': link({ a: { sha256: null } }),
+    'digest an object': link({ a: { sha256: { x: hex } } }),
+    'digest a list': link({ a: { sha256: [hex] } }),
+    'hash object a string': link({ a: hex }),
+    'hash object a list': link({ a: [hex] }),
+    'hash object true': link({ a: true }),
+    'materials a list': link([]),
+    'products a string': link({}, 'x'),
+    'products null': link({}, {}, { products: null }),
+  };
+  for (const [name, text] of Object.entries(cases)) {
+    let want;
+    try {
+      readMetablock(JSON.parse(text), 'f');
+      want = 'ok';
+    } catch (e) {
+      want = e.code;
+    }
+    let got;
+    try {
+      parseMetablockWithSignable(Buffer.from(text), 'f', 0);
+      got = 'ok';
+    } catch (e) {
+      got = e.code;
+    }
+    assert.equal(got, want, name);
+    assert.equal(want === 'ok', name.startsWith('valid'), `${name}: ${want}`);
+    assert.equal(scanSignedText(Buffer.from(text)).artifactsValid, want === 'ok', `${name}: scan`);
+  }
 });
 
 test('verify: large links, reformatted or escaped, verify; a changed string does not', async (t) => {
