@@ -256,11 +256,17 @@ export function signableFromText(bytes: Uint8Array): Buffer | undefined {
   return scanSignedText(bytes)?.signable;
 }
 
+/** The signed bytes taken from a text, and whether its artifact maps are valid. */
+export interface SignedTextScan {
+  signable: Buffer;
+  artifactsValid: boolean;
+}
+
 /**
  * `signableFromText`, and whether every value of `signed.materials` and `signed.products`
  * is an object of hex digests (what reading a link checks of them).
  */
-export function scanSignedText(bytes: Uint8Array): { signable: Buffer; artifactsValid: boolean } | undefined {
+export function scanSignedText(bytes: Uint8Array): SignedTextScan | undefined {
   const text = asBuffer(bytes);
   try {
     JSON.parse(text.toString('utf8'));
@@ -274,7 +280,7 @@ export function scanSignedText(bytes: Uint8Array): { signable: Buffer; artifacts
  * `signableFromText` for a text known to be JSON (the scan relies on it to end: strings are
  * closed), with whether the artifact maps are valid.
  */
-function scanJsonText(text: Buffer): { signable: Buffer; artifactsValid: boolean } | undefined {
+function scanJsonText(text: Buffer): SignedTextScan | undefined {
   if (!isUtf8(text)) return undefined;
   warmUp();
   const out = Buffer.allocUnsafe(text.length);
