@@ -1,5 +1,5 @@
 /** Options shared by command groups: key store location and passphrase behaviour. */
-import type { Command } from 'commander';
+import type { Command } from './args.js';
 import { KeyStore, defaultHome } from '../crypto/keystore.js';
 import { passphraseSource, type PassphraseSource } from '../crypto/passphrase.js';
 

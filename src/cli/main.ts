@@ -4,28 +4,47 @@
  * line (each group is a module under ./commands exporting `register`), so that a command
  * such as `cnabsec intoto verify` starts without loading TUF, the server or the registry.
  */
-import { Command } from 'commander';
+import { Command, UsageError } from './args.js';
 
-const GROUPS: Record<string, string | string[]> = {
-  key: ['./commands/key.js', './commands/rotation.js'],
-  delegation: './commands/delegation.js',
-  recover: './commands/recovery.js',
-  advisory: './commands/recovery.js',
-  init: './commands/repo.js',
-  status: './commands/repo.js',
-  publish: './commands/repo.js',
-  refresh: './commands/repo.js',
-  resign: './commands/repo.js',
-  sign: './commands/repo.js',
-  payload: './commands/repo.js',
-  'add-signature': './commands/repo.js',
-  bundle: './commands/bundle.js',
-  layout: './commands/bundle.js',
-  trust: './commands/client.js',
-  lookup: './commands/client.js',
-  serve: './commands/serve.js',
-  verify: './commands/verify.js',
-  intoto: './commands/intoto.js',
+/**
+ * The command group modules, in the order their commands are listed in `--help`. Literal
+ * `import()`s, so that the bundler (scripts/build-cli.js) makes each group a chunk of its own.
+ */
+const MODULES = {
+  key: () => import('./commands/key.js'),
+  rotation: () => import('./commands/rotation.js'),
+  delegation: () => import('./commands/delegation.js'),
+  recovery: () => import('./commands/recovery.js'),
+  repo: () => import('./commands/repo.js'),
+  bundle: () => import('./commands/bundle.js'),
+  client: () => import('./commands/client.js'),
+  serve: () => import('./commands/serve.js'),
+  verify: () => import('./commands/verify.js'),
+  intoto: () => import('./commands/intoto.js'),
+} satisfies Record<string, () => Promise<CommandGroup>>;
+type GroupModule = keyof typeof MODULES;
+
+/** The first word of a command line → the modules that register it. */
+const GROUPS: Record<string, GroupModule[]> = {
+  key: ['key', 'rotation'],
+  delegation: ['delegation'],
+  recover: ['recovery'],
+  advisory: ['recovery'],
+  init: ['repo'],
+  status: ['repo'],
+  publish: ['repo'],
+  refresh: ['repo'],
+  resign: ['repo'],
+  sign: ['repo'],
+  payload: ['repo'],
+  'add-signature': ['repo'],
+  bundle: ['bundle'],
+  layout: ['bundle'],
+  trust: ['client'],
+  lookup: ['client'],
+  serve: ['serve'],
+  verify: ['verify'],
+  intoto: ['intoto'],
 };
 
 export interface CommandGroup {
@@ -37,26 +56,29 @@ async function main(argv: string[]): Promise<void> {
     .description(
       'CNAB Security: sign, publish and verify Cloud Native Application Bundles with TUF and in-toto',
     )
-    .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
-    // Usage errors exit 2 (ADR 0002); inherited by the subcommands registered below.
-    .exitOverride((err) => {
-      process.exit(err.exitCode === 0 ? 0 : 2);
-    });
-  const first = argv.slice(2).find((a) => !a.startsWith('-'));
+    .version('0.1.0');
+  const first = argv.find((a) => !a.startsWith('-'));
+  const help =
+    first === 'help' ? argv.slice(argv.indexOf('help') + 1).find((a) => !a.startsWith('-')) : undefined;
+  const group = help ?? first;
   const wanted =
-    first !== undefined && first in GROUPS
-      ? [GROUPS[first]].flat()
-      : [...new Set(Object.values(GROUPS).flat())];
-  for (const mod of wanted) {
-    if (mod === undefined) continue;
-    const group = (await import(mod)) as CommandGroup;
-    group.register(program);
+    group !== undefined && Object.hasOwn(GROUPS, group)
+      ? (GROUPS[group] as GroupModule[])
+      : (Object.keys(MODULES) as GroupModule[]);
+  const groups = await Promise.all(wanted.map((m) => MODULES[m]()));
+  for (const g of groups) g.register(program);
+  try {
+    const code = await program.run(argv);
+    if (code !== undefined) process.exitCode = code;
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    // Usage errors exit 2 (ADR 0002).
+    process.stderr.write(`error: ${e.message}\n(run \`${e.command.path()} --help\` for usage)\n`);
+    process.exitCode = 2;
   }
-  await program.parseAsync(argv);
 }
 
-main(process.argv).catch((e: unknown) => {
+main(process.argv.slice(2)).catch((e: unknown) => {
   // Errors inside actions are printed by runAction; this is a last resort for bugs.
   process.stderr.write(
     `cnabsec: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,

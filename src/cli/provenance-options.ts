@@ -1,5 +1,5 @@
 /** Options and file reading for the in-toto extension (doc 301), shared by init, layout add and bundle add. */
-import type { Command } from 'commander';
+import type { Command } from './args.js';
 import { readFile } from 'node:fs/promises';
 import { checkLayout, type LayoutInput } from '../cnab/provenance.js';
 import { CnabError } from '../cnab/errors.js';

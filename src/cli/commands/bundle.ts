@@ -1,5 +1,5 @@
 /** `cnabsec bundle add|remove|list|canonicalize`: bundle versions as TUF targets (doc 302 "new or updated bundles"). */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import { readFile } from 'node:fs/promises';
 import {
   bundleTargetName,
@@ -102,7 +102,8 @@ export function register(program: Command): void {
     .option('--layout <name>', 'layout that verifies this bundle (default root)')
     .action(runAction(add));
 
-  withLayoutOptions(withCommon(program.command('layout').command('add <repo> <name>')))
+  const layout = program.command('layout').description('in-toto layouts signed by targets (provenance)');
+  withLayoutOptions(withCommon(layout.command('add <repo> <name>')))
     .description(
       'sign a new in-toto layout (and its keys) with targets, for new bundles (--layout <name> on bundle add)',
     )

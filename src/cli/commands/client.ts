@@ -1,5 +1,5 @@
 /** Client commands: `cnabsec trust add|list` (explicit trust on first use) and `cnabsec lookup`. */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import { readFile } from 'node:fs/promises';
 import { defaultHome } from '../../crypto/keystore.js';
 import { addTrust, checkRootBytes, clientFor, listTrust, trustFor } from '../../tuf/client/trust.js';

@@ -1,5 +1,5 @@
 /** `cnabsec delegation add|remove|rotate|list`: delegated targets roles such as targets/releases. */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import { addDelegationRole, listDelegations, removeDelegation } from '../../tuf/delegation.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, openRepository, positiveInt } from '../repo-common.js';

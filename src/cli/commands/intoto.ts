@@ -1,10 +1,10 @@
 /**
  * `cnabsec intoto run|record|sign|verify|layout|keygen`: in-toto supply chain metadata,
  * interoperable with python in-toto 1.3.1. Registering the commands loads nothing but
- * commander; each action imports only the in-toto modules it needs, so that `intoto verify`
+ * the parser; each action imports only the in-toto modules it needs, so that `intoto verify`
  * starts fast.
  */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import type { KeyOptions } from '../common.js';
 import { FormatError } from '../../intoto/errors.js';
 import { printJson, printLine, runAction, warn } from '../output.js';

@@ -1,5 +1,5 @@
 /** `cnabsec key generate|list|export|import`: the key store. */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { isKeyType, KEY_TYPES, publicKeyToPem } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';

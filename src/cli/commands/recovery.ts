@@ -1,5 +1,5 @@
 /** `cnabsec recover` (root key compromise) and `cnabsec advisory` (targets key compromise), doc 302. */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import { writeFile } from 'node:fs/promises';
 import { advisory } from '../../tuf/advisory.js';
 import { TufError } from '../../tuf/errors.js';

@@ -1,5 +1,5 @@
 /** Repository commands (doc 302 workflows): init, status, publish, refresh, resign, sign, payload, add-signature. */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import { readFile, rm, rmdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isKeyType, KEY_TYPES } from '../../crypto/keys.js';

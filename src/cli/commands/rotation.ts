@@ -1,5 +1,5 @@
 /** `cnabsec key rotate`: change the keys or threshold of a role through root (or its delegator). */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import { isTopLevel } from '../../tuf/policy.js';
 import { rotateKeys, type RotationPlan } from '../../tuf/rotation.js';
 import type { KeyChange } from '../../tuf/keyset.js';

@@ -1,5 +1,5 @@
 /** `cnabsec serve <repo>`: serve a local repository's published metadata read-only over HTTP. */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import * as path from 'node:path';
 import { serveDirectory } from '../../server/static.js';
 import { openRepository, positiveInt } from '../repo-common.js';

@@ -1,5 +1,5 @@
 /** `cnabsec verify <repository>:<tag> (--thin bundle.json | --thick bundle.tgz)`: the doc 303 workflow. */
-import type { Command } from 'commander';
+import type { Command } from '../args.js';
 import { defaultHome } from '../../crypto/keystore.js';
 import { verifyBundle } from '../../cnab/verify.js';
 import { withCommon, type KeyOptions } from '../common.js';

@@ -1,0 +1,388 @@
+/**
+ * Command-line parsing for the cnabsec CLI: a tree of commands, each with positional
+ * arguments, options and an action, and the help generated from it. The API is the part of
+ * commander's the commands use (`command`, `description`, `argument`, `option`,
+ * `requiredOption`, `action`) and the parsing follows commander's rules (GNU style):
+ *  - `--name value`, `--name=value`, `-n value`, `-nvalue`, grouped short flags `-ab`;
+ *  - `<value...>` options take the following arguments up to the next one starting with `-`;
+ *  - `--no-name` sets `name` to false (default true); a repeated option keeps the last value
+ *    unless it has a parser (which receives the previous value);
+ *  - everything after `--` is a positional argument;
+ *  - `-h`/`--help` anywhere before `--`, and `help [command...]`, print help.
+ * It replaced commander, whose loading (with node:child_process) cost about 20 ms of every
+ * command's start-up (bench/README.md). Usage errors are `UsageError`s: main.ts prints them
+ * with a pointer to --help and exits 2 (ADR 0002).
+ */
+import { formatHelp, type HelpArgument, type HelpOption } from './help.js';
+
+/** A custom option parser: the raw value and the option's previous value → the new value. */
+export type OptionParser = (value: string, previous: never) => unknown;
+// Actions take the positional arguments, then the options object, then the command.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Action = (...args: any[]) => unknown;
+
+/** A command line the CLI cannot run: unknown option or command, missing value or argument. */
+export class UsageError extends Error {
+  readonly code = 'CLI_USAGE' as const;
+  constructor(
+    message: string,
+    /** The command whose --help explains the fix. */
+    readonly command: Command,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'UsageError';
+  }
+}
+
+interface OptionSpec extends HelpOption {
+  short: string | undefined;
+  long: string | undefined;
+  /** Key in the options object: `--layout-key` → layoutKey, `--no-prompt` → prompt. */
+  key: string;
+  value: 'none' | 'required' | 'optional';
+  variadic: boolean;
+  negate: boolean;
+  mandatory: boolean;
+  parser: OptionParser | undefined;
+  defaultValue: unknown;
+}
+
+const HELP_OPTION: HelpOption = { flags: '-h, --help', description: 'display help for command' };
+const VERSION_FLAGS = '-V, --version';
+
+const camelCase = (s: string): string => s.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+/** `<x>`, `[x]`, `<x...>` → its parts. */
+function parseValueSpec(spec: string): { name: string; required: boolean; variadic: boolean } {
+  const required = spec.startsWith('<');
+  let name = spec.slice(1, -1);
+  const variadic = name.endsWith('...');
+  if (variadic) name = name.slice(0, -3);
+  return { name, required, variadic };
+}
+
+function optionSpec(flags: string, description: string, mandatory: boolean): OptionSpec {
+  const parts = flags.split(/[ ,]+/).filter((p) => p !== '');
+  const short = parts.find((p) => /^-[^-]$/.test(p));
+  const long = parts.find((p) => p.startsWith('--'));
+  const valueSpec = parts.find((p) => p.startsWith('<') || p.startsWith('['));
+  const name = (long ?? short ?? '').replace(/^--?/, '');
+  const negate = long?.startsWith('--no-') === true;
+  const v = valueSpec === undefined ? undefined : parseValueSpec(valueSpec);
+  return {
+    flags,
+    description,
+    short,
+    long,
+    key: camelCase(negate ? name.slice(3) : name),
+    value: v === undefined ? 'none' : v.required ? 'required' : 'optional',
+    variadic: v?.variadic === true,
+    negate,
+    mandatory,
+    parser: undefined,
+    defaultValue: negate ? true : undefined,
+  };
+}
+
+/** Closest of `candidates` to `word` (edit distance ≤ 40 % of its length), for "Did you mean". */
+function suggest(word: string, candidates: string[]): string {
+  let best = '';
+  let bestDistance = Math.max(1, Math.floor(word.length * 0.4)) + 1;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best === '' ? '' : ` (Did you mean ${best}?)`;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
+    }
+    prev = row;
+  }
+  return prev[b.length] ?? 0;
+}
+
+const looksLikeOption = (arg: string): boolean => arg.length > 1 && arg.startsWith('-');
+const isNegativeNumber = (arg: string): boolean => /^-(\d+|\d*\.\d+)(e[+-]?\d+)?$/.test(arg);
+
+/** One command: a group of subcommands, or a leaf with arguments, options and an action. */
+export class Command {
+  readonly commands: Command[] = [];
+  private readonly options: OptionSpec[] = [];
+  private readonly args: HelpArgument[] = [];
+  private desc = '';
+  private actionFn: Action | undefined;
+  private parent: Command | undefined;
+  private versionText: string | undefined;
+
+  constructor(private readonly commandName = '') {}
+
+  name(): string {
+    return this.commandName;
+  }
+
+  /** Add a subcommand: `'add <repo> [tag] [more...]'`; returns it. */
+  command(spec: string): Command {
+    const [name = '', ...argSpecs] = spec.split(/ +/);
+    const sub = new Command(name);
+    sub.parent = this;
+    for (const a of argSpecs) sub.argument(a);
+    this.commands.push(sub);
+    return sub;
+  }
+
+  description(text: string): this {
+    this.desc = text;
+    return this;
+  }
+
+  argument(spec: string, description = ''): this {
+    this.args.push({ ...parseValueSpec(spec), description });
+    return this;
+  }
+
+  /**
+   * `option(flags, description, parser?, default?)` or `option(flags, description, default)`.
+   * A parser's exception is reported as a usage error naming the option and value.
+   */
+  option(flags: string, description: string, parserOrDefault?: unknown, defaultValue?: unknown): this {
+    return this.addOption(flags, description, false, parserOrDefault, defaultValue);
+  }
+
+  requiredOption(
+    flags: string,
+    description: string,
+    parserOrDefault?: unknown,
+    defaultValue?: unknown,
+  ): this {
+    return this.addOption(flags, description, true, parserOrDefault, defaultValue);
+  }
+
+  action(fn: Action): this {
+    this.actionFn = fn;
+    return this;
+  }
+
+  version(text: string): this {
+    this.versionText = text;
+    return this;
+  }
+
+  /** `cnabsec intoto verify`: the names from the root down. */
+  path(): string {
+    return this.parent === undefined ? this.commandName : `${this.parent.path()} ${this.commandName}`;
+  }
+
+  /** The help text of this command (what --help prints). */
+  helpText(): string {
+    const options = [...this.options, HELP_OPTION];
+    if (this.versionText !== undefined)
+      options.unshift({ flags: VERSION_FLAGS, description: 'output the version number' });
+    return formatHelp({
+      path: this.path(),
+      description: this.desc,
+      arguments: this.args,
+      options,
+      commands: this.commands.map((c) => ({
+        name: c.commandName,
+        hasOptions: c.options.length > 0,
+        arguments: c.args,
+        description: c.desc,
+      })),
+    });
+  }
+
+  /**
+   * Parse `argv` (without node and the script) and run the chosen action. Resolves to the
+   * exit code for help and version output, or undefined after an action (which sets
+   * process.exitCode itself); rejects with a UsageError for a command line it cannot run.
+   */
+  async run(argv: readonly string[]): Promise<number | undefined> {
+    if (this.commands.length > 0) return this.runGroup(argv);
+    const parsed = this.parse(argv);
+    if (parsed === 'help') {
+      process.stdout.write(this.helpText());
+      return 0;
+    }
+    if (this.actionFn === undefined) throw new UsageError(`'${this.path()}' has nothing to run`, this);
+    await this.actionFn(...parsed.positional, parsed.options, this);
+    return undefined;
+  }
+
+  private async runGroup(argv: readonly string[]): Promise<number | undefined> {
+    const [first, ...rest] = argv;
+    if (first === undefined) {
+      process.stderr.write(this.helpText());
+      return 2;
+    }
+    if (first === '-h' || first === '--help') {
+      process.stdout.write(this.helpText());
+      return 0;
+    }
+    if (this.versionText !== undefined && (first === '-V' || first === '--version')) {
+      process.stdout.write(`${this.versionText}\n`);
+      return 0;
+    }
+    if (first === 'help') return this.runHelp(rest);
+    if (looksLikeOption(first))
+      throw new UsageError(`unknown option '${first}'${suggest(first, ['--help'])}`, this);
+    const sub = this.commands.find((c) => c.commandName === first);
+    if (sub === undefined) {
+      const names = this.commands.map((c) => c.commandName);
+      throw new UsageError(`unknown command '${first}'${suggest(first, names)}`, this);
+    }
+    return sub.run(rest);
+  }
+
+  /** `help [command...]`: the help of the named (sub)command. */
+  private runHelp(names: readonly string[]): number {
+    const [name, ...rest] = names;
+    if (name === undefined) {
+      process.stdout.write(this.helpText());
+      return 0;
+    }
+    const sub = this.commands.find((c) => c.commandName === name);
+    if (sub === undefined) throw new UsageError(`unknown command '${name}'`, this);
+    return sub.runHelp(rest);
+  }
+
+  private addOption(
+    flags: string,
+    description: string,
+    mandatory: boolean,
+    parserOrDefault: unknown,
+    defaultValue: unknown,
+  ): this {
+    const spec = optionSpec(flags, description, mandatory);
+    if (typeof parserOrDefault === 'function') {
+      spec.parser = parserOrDefault as OptionParser;
+      if (defaultValue !== undefined) spec.defaultValue = defaultValue;
+    } else if (parserOrDefault !== undefined) {
+      spec.defaultValue = parserOrDefault;
+    }
+    this.options.push(spec);
+    return this;
+  }
+
+  private findOption(flag: string): OptionSpec | undefined {
+    return this.options.find((o) => o.long === flag || o.short === flag);
+  }
+
+  /** Options and positional arguments of a leaf command, or 'help'. */
+  private parse(
+    argv: readonly string[],
+  ): { positional: unknown[]; options: Record<string, unknown> } | 'help' {
+    const values: Record<string, unknown> = {};
+    for (const o of this.options) if (o.defaultValue !== undefined) values[o.key] = o.defaultValue;
+    const seen = new Set<OptionSpec>();
+    const set = (o: OptionSpec, raw: string | undefined): void => {
+      values[o.key] = this.optionValue(o, raw, seen.has(o) ? values[o.key] : o.defaultValue);
+      seen.add(o);
+    };
+    const operands = this.scan(argv, set);
+    if (operands === 'help') return 'help';
+    for (const o of this.options) {
+      if (o.mandatory && values[o.key] === undefined)
+        throw new UsageError(`required option '${o.flags}' not specified`, this);
+    }
+    return { positional: this.positional(operands), options: values };
+  }
+
+  /** Walk the arguments: options are handed to `set`, the rest returned as operands. */
+  private scan(
+    argv: readonly string[],
+    set: (o: OptionSpec, raw: string | undefined) => void,
+  ): string[] | 'help' {
+    const args = [...argv];
+    const operands: string[] = [];
+    let variadic: OptionSpec | undefined;
+    for (let i = 0; i < args.length; i++) {
+      const arg = args[i] as string;
+      if (arg === '--') {
+        operands.push(...args.slice(i + 1));
+        break;
+      }
+      if (variadic !== undefined && !looksLikeOption(arg)) {
+        set(variadic, arg);
+        continue;
+      }
+      variadic = undefined;
+      if (!looksLikeOption(arg) || isNegativeNumber(arg)) {
+        operands.push(arg);
+        continue;
+      }
+      if (arg === '-h' || arg === '--help') return 'help';
+      const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
+      const flag = eq > 0 ? arg.slice(0, eq) : arg.startsWith('--') ? arg : arg.slice(0, 2);
+      const o = this.findOption(flag);
+      if (o === undefined) {
+        const known = this.options.flatMap((x) => (x.long === undefined ? [] : [x.long]));
+        throw new UsageError(`unknown option '${arg}'${suggest(flag, [...known, '--help'])}`, this);
+      }
+      const inline =
+        eq > 0
+          ? arg.slice(eq + 1)
+          : flag.length < arg.length && !arg.startsWith('--')
+            ? arg.slice(2)
+            : undefined;
+      if (o.value === 'none') {
+        if (eq > 0) throw new UsageError(`option '${o.flags}' takes no value`, this);
+        set(o, undefined);
+        // `-ab`: the rest of a group of short flags is parsed as `-b`.
+        if (inline !== undefined) args.splice(i + 1, 0, `-${inline}`);
+      } else if (inline !== undefined) {
+        set(o, inline);
+      } else if (o.value === 'required') {
+        if (i + 1 >= args.length) throw new UsageError(`option '${o.flags}' argument missing`, this);
+        set(o, args[++i]);
+      } else {
+        const next = args[i + 1];
+        set(o, next !== undefined && !looksLikeOption(next) ? args[++i] : undefined);
+      }
+      if (o.variadic) variadic = o;
+    }
+    return operands;
+  }
+
+  private optionValue(o: OptionSpec, raw: string | undefined, previous: unknown): unknown {
+    if (o.value === 'none') return !o.negate;
+    if (raw === undefined) return true; // `[value]` given without one
+    if (o.parser !== undefined) {
+      try {
+        return o.parser(raw, previous as never);
+      } catch (e) {
+        const why = e instanceof Error ? e.message : String(e);
+        throw new UsageError(`option '${o.flags}' argument '${raw}' is invalid. ${why}`, this, { cause: e });
+      }
+    }
+    if (!o.variadic) return raw;
+    return Array.isArray(previous) && previous !== o.defaultValue ? [...(previous as unknown[]), raw] : [raw];
+  }
+
+  /** Operands → the action's positional parameters, checking their number. */
+  private positional(operands: string[]): unknown[] {
+    const out: unknown[] = [];
+    this.args.forEach((a, i) => {
+      if (a.variadic) out.push(operands.slice(i));
+      else if (i < operands.length) out.push(operands[i]);
+      else if (a.required) throw new UsageError(`missing required argument '${a.name}'`, this);
+      else out.push(undefined);
+    });
+    const last = this.args[this.args.length - 1];
+    if (last?.variadic !== true && operands.length > this.args.length) {
+      const n = this.args.length;
+      throw new UsageError(
+        `too many arguments for '${this.commandName}'. Expected ${n} argument${n === 1 ? '' : 's'} but got ${operands.length}.`,
+        this,
+      );
+    }
+    return out;
+  }
+}

@@ -1,0 +1,168 @@
+// The CLI's own command-line parser (src/cli/args.ts): GNU-style options as commander parsed
+// them, positional arguments, subcommand groups, usage errors and help text.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Command, UsageError } from '../../dist/cli/args.js';
+
+/** A leaf command with the option kinds the CLI uses; `run(argv)` → what its action got. */
+function leaf() {
+  const program = new Command('cnabsec');
+  const calls = [];
+  const collect = (v, prev) => [...prev, v];
+  program
+    .command('add <repo> [tag]')
+    .description('add a thing')
+    .option('-o, --output <file>', 'where to write')
+    .option('-k, --layout-key <files...>', 'key files')
+    .option('-f, --force', 'overwrite')
+    .option('-q, --quiet', 'say less')
+    .option('--no-prompt', 'never prompt')
+    .option('--level [n]', 'optional value')
+    .option('--param <k=v>', 'repeatable', collect, [])
+    .option('--count <n>', 'a number', (v) => {
+      if (!/^\d+$/.test(v)) throw new Error('expected digits');
+      return Number(v);
+    })
+    .option('--link-dir <dir>', 'link directory', '.')
+    .requiredOption('--name <name>', 'required name')
+    .action((repo, tag, options) => calls.push({ repo, tag, options }));
+  program.command('run <step> [cmd...]').action((step, cmd, options) => calls.push({ step, cmd, options }));
+  return {
+    program,
+    async run(...argv) {
+      calls.length = 0;
+      await program.run(argv);
+      assert.equal(calls.length, 1);
+      return calls[0];
+    },
+  };
+}
+
+async function usageError(cli, argv, pattern) {
+  await assert.rejects(cli.program.run(argv), (e) => {
+    assert.ok(e instanceof UsageError, String(e));
+    assert.equal(e.code, 'CLI_USAGE');
+    assert.match(e.message, pattern);
+    return true;
+  });
+}
+
+test('args: long, short, = and attached values; defaults; camelCase keys', async () => {
+  const cli = leaf();
+  const a = await cli.run('add', 'r', '--name', 'n', '--output', 'a.json');
+  assert.deepEqual(a.options, { name: 'n', output: 'a.json', prompt: true, param: [], linkDir: '.' });
+  assert.equal(a.repo, 'r');
+  assert.equal(a.tag, undefined);
+  assert.equal((await cli.run('add', 'r', 'v1', '--name=n', '-ob.json')).options.output, 'b.json');
+  assert.equal((await cli.run('add', 'r', '--name', 'n', '-o', 'c.json')).options.output, 'c.json');
+  assert.equal((await cli.run('add', 'r', '--name', 'n', '--output=x=y')).options.output, 'x=y');
+  assert.equal((await cli.run('add', 'r', '--name', 'n', '--link-dir', 'l')).options.linkDir, 'l');
+  assert.equal((await cli.run('add', '--name', 'n', 'r', 'v2')).tag, 'v2');
+});
+
+test('args: flags, grouped short flags, --no-*, optional values', async () => {
+  const cli = leaf();
+  const a = await cli.run('add', 'r', '--name', 'n', '-fq', '--no-prompt');
+  assert.equal(a.options.force, true);
+  assert.equal(a.options.quiet, true);
+  assert.equal(a.options.prompt, false);
+  assert.equal((await cli.run('add', 'r', '--name', 'n', '--level')).options.level, true);
+  assert.equal((await cli.run('add', 'r', '--name', 'n', '--level', '3')).options.level, '3');
+  assert.equal((await cli.run('add', 'r', '--name', 'n', '--level', '-f')).options.force, true);
+});
+
+test('args: variadic options, repeated options, parsers, negative numbers, --', async () => {
+  const cli = leaf();
+  const a = await cli.run('add', 'r', '--name', 'n', '-k', 'a.pub', 'b.pub', '--force');
+  assert.deepEqual(a.options.layoutKey, ['a.pub', 'b.pub']);
+  assert.equal(a.options.force, true);
+  assert.deepEqual((await cli.run('add', 'r', '-k', 'a', '--name', 'n', '-k', 'b')).options.layoutKey, [
+    'a',
+    'b',
+  ]);
+  const p = await cli.run('add', 'r', '--name', 'n', '--param', 'a=1', '--param', 'b=2');
+  assert.deepEqual(p.options.param, ['a=1', 'b=2']);
+  assert.equal((await cli.run('add', 'r', '--name', 'n', '--count', '7')).options.count, 7);
+  assert.equal((await cli.run('add', 'r', '--name', 'n', '--name', 'm')).options.name, 'm');
+  assert.equal((await cli.run('add', 'r', '-5', '--name', 'n')).tag, '-5');
+  const r = await cli.run('run', 'build', '--', 'make', '-j', '--help');
+  assert.deepEqual(r.cmd, ['make', '-j', '--help']);
+  assert.deepEqual((await cli.run('run', 'build')).cmd, []);
+});
+
+test('args: usage errors name the option, argument or command, with a suggestion', async () => {
+  const cli = leaf();
+  await usageError(
+    cli,
+    ['add', 'r', '--name', 'n', '--outptu', 'x'],
+    /unknown option '--outptu' \(Did you mean --output\?\)/,
+  );
+  await usageError(cli, ['add', 'r', '--name', 'n', '-z'], /unknown option '-z'/);
+  await usageError(cli, ['add', 'r'], /required option '--name <name>' not specified/);
+  await usageError(cli, ['add', '--name', 'n'], /missing required argument 'repo'/);
+  await usageError(
+    cli,
+    ['add', 'r', 't', 'extra', '--name', 'n'],
+    /too many arguments for 'add'. Expected 2 arguments but got 3/,
+  );
+  await usageError(
+    cli,
+    ['add', 'r', '--name', 'n', '--output'],
+    /option '-o, --output <file>' argument missing/,
+  );
+  await usageError(cli, ['add', 'r', '--name', 'n', '--force=yes'], /option '-f, --force' takes no value/);
+  await usageError(
+    cli,
+    ['add', 'r', '--name', 'n', '--count', 'x'],
+    /argument 'x' is invalid. expected digits/,
+  );
+  await usageError(cli, ['ad'], /unknown command 'ad' \(Did you mean add\?\)/);
+  await usageError(cli, ['--bogus'], /unknown option '--bogus'/);
+  await usageError(cli, ['help', 'nope'], /unknown command 'nope'/);
+  await assert.rejects(
+    cli.program.run(['zzzzzz']),
+    (e) => e instanceof UsageError && !/Did you mean/.test(e.message),
+  );
+  await assert.rejects(
+    cli.program.run(['add', 'r', '--name', 'n', '-z']),
+    (e) => e.command.path() === 'cnabsec add',
+  );
+});
+
+test('args: help text lists usage, arguments, options with defaults, and subcommands', () => {
+  const program = new Command('cnabsec').description('top').version('0.1.0');
+  const group = program.command('intoto').description('in-toto things');
+  group
+    .command('verify')
+    .description('verify a supply chain')
+    .argument('<layout>', 'the layout file')
+    .option('--link-dir <dir>', 'directory of the link files', '.')
+    .option('--no-prompt', 'never prompt');
+  const top = program.helpText();
+  assert.match(top, /^Usage: cnabsec \[options\] \[command\]\n\ntop\n/);
+  assert.match(top, /-V, --version +output the version number/);
+  assert.match(top, /intoto +in-toto things/);
+  assert.match(top, /help \[command\] +display help for command/);
+  const verify = group.commands[0].helpText();
+  assert.match(verify, /^Usage: cnabsec intoto verify \[options\] <layout>\n/);
+  assert.match(verify, /Arguments:\n {2}layout +the layout file/);
+  assert.match(verify, /--link-dir <dir> +directory of the link files \(default: "\."\)/);
+  assert.match(verify, /--no-prompt +never prompt\n/);
+  assert.match(verify, /-h, --help +display help for command/);
+  assert.doesNotMatch(verify, /--version/);
+  assert.match(group.helpText(), /verify \[options\] <layout> +verify a supply chain/);
+});
+
+test('args: long descriptions wrap at 80 columns under their column', () => {
+  const program = new Command('x');
+  const c = program.command('c').option('--a <v>', 'word '.repeat(30).trim());
+  const lines = c.helpText().split('\n');
+  const first = lines.findIndex((l) => l.startsWith('  --a <v>'));
+  assert.ok(
+    lines.every((l) => l.length <= 80),
+    c.helpText(),
+  );
+  const column = lines[first].indexOf('word');
+  assert.equal(lines[first + 1].indexOf('word'), column, c.helpText());
+  assert.match(lines[first + 1], /^ +word/);
+});
