@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { generateKeyPair, sslibKeyFiles, SslibSigner } from '../dist/crypto/index.js';
 import { linkFileName, newLink, serializeMetablock, signMetablock } from '../dist/intoto/index.js';
 
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/bin/cnabsec.cjs', import.meta.url));
 const PY = '/usr/bin/in-toto-verify';
 const TIME = '/usr/bin/time';
 const STEPS = 5;

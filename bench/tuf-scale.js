@@ -53,7 +53,7 @@ import {
 } from '../dist/tuf/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const CLI = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../dist/bin/cnabsec.cjs', import.meta.url));
 const NAME = 'example.com/bench/bundle';
 const PASSPHRASE = 'bench passphrase';
 const ROLES = ['root', 'targets', 'snapshot', 'timestamp'];

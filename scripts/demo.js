@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { startServe } from '../test/helpers/serve.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CLI = path.join(ROOT, 'dist', 'cli', 'main.js');
+const CLI = path.join(ROOT, 'dist', 'bin', 'cnabsec.cjs');
 const BUNDLE = path.join(ROOT, 'examples', 'bundle.json');
 const NAME = 'example.com/example-org/example-bundle';
 

@@ -18,7 +18,7 @@ test('npm run demo: record → sign → publish → verify with provenance, tamp
 });
 
 test('usage errors exit 2, help and version exit 0', () => {
-  const cli = fileURLToPath(new URL('../dist/cli/main.js', import.meta.url));
+  const cli = fileURLToPath(new URL('../dist/bin/cnabsec.cjs', import.meta.url));
   const run = (...args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', env: childEnv() });
   assert.equal(run('init').status, 2);
   assert.equal(run('bundle', 'add', 'x', 'y', '--bogus').status, 2);

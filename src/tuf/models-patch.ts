@@ -23,9 +23,16 @@ interface DelegationsStatic {
   fromJSON(data: Json): unknown;
 }
 
+/**
+ * Set on `Targets` once patched: a process may hold several copies of this module (the CLI's
+ * command group bundles each have one, ADR 0006) and the library must be patched only once.
+ */
+const PATCHED = Symbol.for('cnabsec.models-patch');
+
 function apply(): boolean {
   const version = (require('@tufjs/models/package.json') as { version: string }).version;
   if (version !== PATCHED_MODELS_VERSION) return false;
+  if (PATCHED in Targets) return true;
   const Signed = Object.getPrototypeOf(Targets) as SignedStatic;
   const { Delegations } = require('@tufjs/models/dist/delegations') as { Delegations: DelegationsStatic };
   // the library's own guards, so that validation is the same by construction
@@ -83,6 +90,7 @@ function apply(): boolean {
       return json;
     },
   });
+  Object.defineProperty(Targets, PATCHED, { value: true });
   return true;
 }
 

@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/bin/cnabsec.cjs', import.meta.url));
 
 /**
  * The environment of a child: this process's, without any CNABSEC_* variable, CI or node:test
@@ -25,7 +25,7 @@ export function childEnv(env = {}) {
 }
 
 /**
- * Run `node dist/cli/main.js ...args` and return {status, signal, stdout, stderr}.
+ * Run `node dist/bin/cnabsec.cjs ...args` and return {status, signal, stdout, stderr}.
  * stdin is a pipe (never a TTY), so the CLI can never stop at a passphrase prompt.
  */
 export function runCli(args, { env = {}, cwd = process.cwd(), input = '', timeout = 60_000 } = {}) {

@@ -92,3 +92,13 @@ test('linear: 20 000 targets parse and serialize quickly', () => {
   const md = Metadata.fromJSON(MetadataKind.Targets, big);
   assert.equal(Object.keys(md.toJSON().signed.targets).length, 20_000);
 });
+
+test('models patch: a second copy of the patch module (as in the CLI bundles) leaves the first in place', async () => {
+  const { Targets } = await import('@tufjs/models');
+  const fromJSON = Targets.fromJSON;
+  const toJSON = Targets.prototype.toJSON;
+  const copy = await import(`../../dist/tuf/models-patch.js?copy=${Date.now()}`);
+  assert.equal(copy.modelsPatched, true);
+  assert.equal(Targets.fromJSON, fromJSON);
+  assert.equal(Targets.prototype.toJSON, toJSON);
+});

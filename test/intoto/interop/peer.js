@@ -9,7 +9,7 @@ export const SKIP = HAVE_PYTHON_INTOTO
   ? false
   : 'python in-toto 1.3.1 is not installed (/usr/bin/in-toto-verify missing): run scripts/install-peers.sh';
 
-const CLI = fileURLToPath(new URL('../../../dist/cli/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../../dist/bin/cnabsec.cjs', import.meta.url));
 
 /** Run a program; resolves {code, stdout, stderr} (never rejects on a non-zero exit). */
 export function run(file, args, { cwd, input, timeout = 60000, env = {} } = {}) {
