@@ -78,10 +78,32 @@ async function main(argv: string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((e: unknown) => {
-  // Errors inside actions are printed by runAction; this is a last resort for bugs.
-  process.stderr.write(
-    `cnabsec: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-  );
-  process.exitCode = 70;
-});
+/** Resolves once everything written to `stream` so far is flushed (or the stream failed). */
+function flushed(stream: NodeJS.WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    stream.write('', () => {
+      resolve();
+    });
+  });
+}
+
+/**
+ * Run the command line, then exit once the output is flushed, without Node tearing its heap
+ * down (~12 ms after verifying links of 10 000 artifacts, bench/intoto-verify). Every action
+ * awaits all it started (serve runs until SIGINT or SIGTERM), so nothing is cut short.
+ */
+async function run(): Promise<never> {
+  try {
+    await main(process.argv.slice(2));
+  } catch (e) {
+    // Errors inside actions are printed by runAction; this is a last resort for bugs.
+    process.stderr.write(
+      `cnabsec: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    process.exitCode = 70;
+  }
+  await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit();
+}
+
+void run();
