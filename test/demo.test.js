@@ -24,4 +24,8 @@ test('usage errors exit 2, help and version exit 0', () => {
   assert.equal(run('bundle', 'add', 'x', 'y', '--bogus').status, 2);
   assert.equal(run('--version').status, 0);
   assert.equal(run('bundle', '--help').status, 0);
+  assert.equal(run('help', '-h').status, 0);
+  const keyHelp = run('help', 'key', '--help');
+  assert.equal(keyHelp.status, 0);
+  assert.match(keyHelp.stdout, /^Usage: cnabsec key /);
 });

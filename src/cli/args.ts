@@ -230,7 +230,8 @@ export class Command {
       process.stdout.write(`${this.versionText}\n`);
       return 0;
     }
-    if (first === 'help') return this.runHelp(rest);
+    // `help [command...]`; options there (`help -h`) ask for help too.
+    if (first === 'help') return this.runHelp(rest.filter((a) => !looksLikeOption(a)));
     if (looksLikeOption(first))
       throw new UsageError(`unknown option '${first}'${suggest(first, ['--help'])}`, this);
     const sub = this.commands.find((c) => c.commandName === first);
@@ -346,7 +347,8 @@ export class Command {
         const next = args[i + 1];
         set(o, next !== undefined && !looksLikeOption(next) ? args[++i] : undefined);
       }
-      if (o.variadic) variadic = o;
+      // `--opt a b` collects the words that follow; `--opt=a` and `-oa` take one value (commander).
+      if (o.variadic && inline === undefined) variadic = o;
     }
     return operands;
   }

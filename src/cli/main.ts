@@ -93,6 +93,13 @@ function flushed(stream: NodeJS.WriteStream): Promise<void> {
  * awaits all it started (serve runs until SIGINT or SIGTERM), so nothing is cut short.
  */
 async function run(): Promise<never> {
+  // A reader that stops early (`cnabsec ... | head`) is no error of the command: exit quietly.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code !== 'EPIPE') throw e;
+      process.exit();
+    });
+  }
   try {
     await main(process.argv.slice(2));
   } catch (e) {

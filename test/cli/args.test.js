@@ -80,6 +80,18 @@ test('args: variadic options, repeated options, parsers, negative numbers, --', 
     'a',
     'b',
   ]);
+  // `=` and attached values give a variadic option one value; the words after it are operands
+  const eqForm = await cli.run('add', 'r', '--name', 'n', '--layout-key=a.pub', 'v1');
+  assert.deepEqual(eqForm.options.layoutKey, ['a.pub']);
+  assert.equal(eqForm.tag, 'v1');
+  const attached = await cli.run('add', 'r', '--name', 'n', '-ka.pub', 'v2');
+  assert.deepEqual(attached.options.layoutKey, ['a.pub']);
+  assert.equal(attached.tag, 'v2');
+  assert.deepEqual((await cli.run('add', 'r', '-k=x', '--name', 'n', '-k', 'y', 'z')).options.layoutKey, [
+    '=x',
+    'y',
+    'z',
+  ]);
   const p = await cli.run('add', 'r', '--name', 'n', '--param', 'a=1', '--param', 'b=2');
   assert.deepEqual(p.options.param, ['a=1', 'b=2']);
   assert.equal((await cli.run('add', 'r', '--name', 'n', '--count', '7')).options.count, 7);

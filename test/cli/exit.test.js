@@ -54,3 +54,35 @@ test('cli exit: the exit code is the command result (1 user error, 2 usage error
   const usage = await runSlowReader(['bundle', 'canonicalize'], 0);
   assert.equal(usage.code, 2);
 });
+
+test('cli exit: a reader that closes early (| head) ends the CLI quietly, no stack trace', async (t) => {
+  const dir = await tempDir(t);
+  const parameters = {};
+  for (let i = 0; i < 50_000; i++)
+    parameters[`p${i}`] = { definition: 'string', destination: { env: `P${i}` } };
+  const file = path.join(dir, 'bundle.json');
+  await writeFile(
+    file,
+    JSON.stringify({
+      schemaVersion: 'v1.0.0',
+      name: 'big',
+      version: '0.1.0',
+      invocationImages: [{ imageType: 'docker', image: 'example.com/big:0.1.0' }],
+      definitions: { string: { type: 'string' } },
+      parameters,
+    }),
+  );
+  const r = await new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, 'bundle', 'canonicalize', file], {
+      env: childEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    child.stdout.once('data', () => child.stdout.destroy());
+    child.stderr.on('data', (c) => (err += c));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stderr: err }));
+  });
+  assert.equal(r.stderr, '');
+  assert.equal(r.code, 0);
+});

@@ -172,3 +172,25 @@ test('CLI: bad input gives a clear error with a code and exit 1, never a crash',
   assert.equal(r.code, 1);
   assert.match(r.stderr, /INTOTO_BAD_KEY/);
 });
+
+test('CLI: intoto run with --materials=x (one value) runs the command that follows', async (t) => {
+  const dir = await tempDir(t);
+  assert.equal((await cli(['intoto', 'keygen', 'k'], dir)).code, 0);
+  await writeFile(path.join(dir, 'in.txt'), 'x');
+  const r = await cli(
+    ['intoto', 'run', '-n', 'build', '-k', 'k', '--materials=in.txt', 'touch', 'out.txt', '--json'],
+    dir,
+  );
+  assert.equal(r.code, 0, r.stderr);
+  const { readFile } = await import('node:fs/promises');
+  const link = JSON.parse(await readFile(path.join(dir, JSON.parse(r.stdout).file), 'utf8'));
+  assert.deepEqual(link.signed.command, ['touch', 'out.txt']);
+  assert.deepEqual(Object.keys(link.signed.materials), ['in.txt']);
+  {
+    const signed = await cli(
+      ['intoto', 'sign', '--key=k', path.join(dir, JSON.parse(r.stdout).file), '--json'],
+      dir,
+    );
+    assert.equal(signed.code, 0, signed.stderr);
+  }
+});
