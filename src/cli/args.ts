@@ -372,6 +372,8 @@ export class Command {
   private positional(operands: string[]): unknown[] {
     const out: unknown[] = [];
     this.args.forEach((a, i) => {
+      if (a.variadic && a.required && i >= operands.length)
+        throw new UsageError(`missing required argument '${a.name}'`, this);
       if (a.variadic) out.push(operands.slice(i));
       else if (i < operands.length) out.push(operands[i]);
       else if (a.required) throw new UsageError(`missing required argument '${a.name}'`, this);

@@ -128,6 +128,9 @@ test('args: usage errors name the option, argument or command, with a suggestion
     ['add', 'r', '--name', 'n', '--count', 'x'],
     /argument 'x' is invalid. expected digits/,
   );
+  const files = new Command('x');
+  files.command('rm <files...>').action(() => {});
+  await usageError({ program: files }, ['rm'], /missing required argument 'files'/);
   await usageError(cli, ['ad'], /unknown command 'ad' \(Did you mean add\?\)/);
   await usageError(cli, ['--bogus'], /unknown option '--bogus'/);
   await usageError(cli, ['help', 'nope'], /unknown command 'nope'/);
