@@ -284,7 +284,8 @@ export class Command {
     for (const o of this.options) if (o.defaultValue !== undefined) values[o.key] = o.defaultValue;
     const seen = new Set<OptionSpec>();
     const set = (o: OptionSpec, raw: string | undefined): void => {
-      values[o.key] = this.optionValue(o, raw, seen.has(o) ? values[o.key] : o.defaultValue);
+      const repeated = seen.has(o);
+      values[o.key] = this.optionValue(o, raw, repeated ? values[o.key] : o.defaultValue, repeated);
       seen.add(o);
     };
     const operands = this.scan(argv, set);
@@ -353,7 +354,11 @@ export class Command {
     return operands;
   }
 
-  private optionValue(o: OptionSpec, raw: string | undefined, previous: unknown): unknown {
+  /**
+   * The value of option `o` given as `raw`: `previous` is its value so far (its default the
+   * first time, which a parser receives); a variadic option appends when `repeated`.
+   */
+  private optionValue(o: OptionSpec, raw: string | undefined, previous: unknown, repeated: boolean): unknown {
     if (o.value === 'none') return !o.negate;
     if (raw === undefined) return true; // `[value]` given without one
     if (o.parser !== undefined) {
@@ -365,19 +370,16 @@ export class Command {
       }
     }
     if (!o.variadic) return raw;
-    return Array.isArray(previous) && previous !== o.defaultValue ? [...(previous as unknown[]), raw] : [raw];
+    return repeated && Array.isArray(previous) ? [...(previous as unknown[]), raw] : [raw];
   }
 
   /** Operands → the action's positional parameters, checking their number. */
   private positional(operands: string[]): unknown[] {
     const out: unknown[] = [];
     this.args.forEach((a, i) => {
-      if (a.variadic && a.required && i >= operands.length)
+      if (a.required && i >= operands.length)
         throw new UsageError(`missing required argument '${a.name}'`, this);
-      if (a.variadic) out.push(operands.slice(i));
-      else if (i < operands.length) out.push(operands[i]);
-      else if (a.required) throw new UsageError(`missing required argument '${a.name}'`, this);
-      else out.push(undefined);
+      out.push(a.variadic ? operands.slice(i) : operands[i]);
     });
     const last = this.args[this.args.length - 1];
     if (last?.variadic !== true && operands.length > this.args.length) {

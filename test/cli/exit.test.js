@@ -8,8 +8,11 @@ import * as path from 'node:path';
 import { CLI, childEnv } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
-/** Run the CLI, reading its stdout only after `delayMs`, in chunks. */
-function runSlowReader(args, delayMs) {
+/**
+ * Run the CLI with its stdout piped; `onStdout(stream)` may pause or close it.
+ * Resolves to {code, stdout, stderr} when the child has exited.
+ */
+function spawnCli(args, onStdout = () => {}) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       env: childEnv(),
@@ -17,20 +20,18 @@ function runSlowReader(args, delayMs) {
     });
     const out = [];
     let err = '';
-    child.stdout.pause();
-    setTimeout(() => child.stdout.resume(), delayMs);
     child.stdout.on('data', (c) => out.push(c));
+    onStdout(child.stdout);
     child.stderr.on('data', (c) => (err += c));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: err }));
   });
 }
 
-test('cli exit: a large output reaches a slow reader whole, then the process exits 0', async (t) => {
-  const dir = await tempDir(t);
+/** A valid bundle.json with `n` parameters in `dir`: canonicalizing it prints ~70 bytes each. */
+async function bigBundle(dir, n) {
   const parameters = {};
-  for (let i = 0; i < 20_000; i++)
-    parameters[`p${i}`] = { definition: 'string', destination: { env: `P${i}` } };
+  for (let i = 0; i < n; i++) parameters[`p${i}`] = { definition: 'string', destination: { env: `P${i}` } };
   const bundle = {
     schemaVersion: 'v1.0.0',
     name: 'big',
@@ -41,47 +42,32 @@ test('cli exit: a large output reaches a slow reader whole, then the process exi
   };
   const file = path.join(dir, 'bundle.json');
   await writeFile(file, JSON.stringify(bundle));
-  const r = await runSlowReader(['bundle', 'canonicalize', file], 300);
+  return { file, bundle };
+}
+
+test('cli exit: a large output reaches a slow reader whole, then the process exits 0', async (t) => {
+  const { file, bundle } = await bigBundle(await tempDir(t), 20_000);
+  const r = await spawnCli(['bundle', 'canonicalize', file], (stdout) => {
+    stdout.pause();
+    setTimeout(() => stdout.resume(), 300);
+  });
   assert.equal(r.code, 0, r.stderr);
   assert.ok(r.stdout.length > 1_000_000, `${r.stdout.length} bytes`);
   assert.deepEqual(JSON.parse(r.stdout), bundle);
 });
 
 test('cli exit: the exit code is the command result (1 user error, 2 usage error)', async () => {
-  const missing = await runSlowReader(['bundle', 'canonicalize', '/nonexistent/bundle.json'], 0);
+  const missing = await spawnCli(['bundle', 'canonicalize', '/nonexistent/bundle.json']);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /^cnabsec: error \[[A-Z_]+\]/);
-  const usage = await runSlowReader(['bundle', 'canonicalize'], 0);
+  const usage = await spawnCli(['bundle', 'canonicalize']);
   assert.equal(usage.code, 2);
 });
 
 test('cli exit: a reader that closes early (| head) ends the CLI quietly, no stack trace', async (t) => {
-  const dir = await tempDir(t);
-  const parameters = {};
-  for (let i = 0; i < 50_000; i++)
-    parameters[`p${i}`] = { definition: 'string', destination: { env: `P${i}` } };
-  const file = path.join(dir, 'bundle.json');
-  await writeFile(
-    file,
-    JSON.stringify({
-      schemaVersion: 'v1.0.0',
-      name: 'big',
-      version: '0.1.0',
-      invocationImages: [{ imageType: 'docker', image: 'example.com/big:0.1.0' }],
-      definitions: { string: { type: 'string' } },
-      parameters,
-    }),
-  );
-  const r = await new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'bundle', 'canonicalize', file], {
-      env: childEnv(),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let err = '';
-    child.stdout.once('data', () => child.stdout.destroy());
-    child.stderr.on('data', (c) => (err += c));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stderr: err }));
+  const { file } = await bigBundle(await tempDir(t), 50_000);
+  const r = await spawnCli(['bundle', 'canonicalize', file], (stdout) => {
+    stdout.once('data', () => stdout.destroy());
   });
   assert.equal(r.stderr, '');
   assert.equal(r.code, 0);
