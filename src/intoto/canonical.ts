@@ -10,24 +10,11 @@
  * `@tufjs/canonical-json` sorts keys by UTF-16 code unit, which differs from Python's code
  * point order for keys mixing astral characters and U+E000..U+FFFF; hence this own encoder.
  */
+import { MAX_JSON_DEPTH, compareCodePoints, isWellFormedString } from '../util/json.js';
 import { FormatError } from './errors.js';
 
-/** Python str ordering (by code point) for two JS strings. */
-export function compareCodePoints(a: string, b: string): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i);
-    let y = b.charCodeAt(i);
-    if (x === y) continue;
-    // Surrogates (D800-DFFF) encode code points above FFFF: move them above E000-FFFF.
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x >= 0xe000 ? x - 0x800 : x + 0x2000;
-      y = y >= 0xe000 ? y - 0x800 : y + 0x2000;
-    }
-    return x - y;
-  }
-  return a.length - b.length;
-}
+/** Python str ordering (by code point) for two JS strings (kept exported here for users). */
+export { compareCodePoints };
 
 const NEEDS_CODEPOINT_SORT = /[\ud800-\uffff]/;
 
@@ -41,16 +28,44 @@ export function sortedKeys(obj: object): string[] {
   return keys;
 }
 
-const CANON_ESCAPE = /[\\"]/;
+/** What canonString must look at: characters it escapes, and surrogates (to refuse lone ones). */
+const CANON_SPECIAL = /[\\"\ud800-\udfff]/;
 
 function canonString(s: string): string {
-  if (!CANON_ESCAPE.test(s)) return `"${s}"`;
+  if (!CANON_SPECIAL.test(s)) return `"${s}"`;
+  if (!isWellFormedString(s)) {
+    // UTF-8 has no lone surrogates: python's encode fails, Buffer would write U+FFFD.
+    throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize a string with a lone surrogate`, {
+      details: { string: s.slice(0, 80) },
+    });
+  }
   return `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 }
 
+/**
+ * Integers within ±(2^53 − 1) only (ADR 0007): a double outside that range is not the integer
+ * a python peer read from the same text, and floats are refused by securesystemslib.
+ */
 function canonNumber(v: number): string {
-  if (!Number.isInteger(v)) throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize number ${v}`);
-  return Number.isSafeInteger(v) ? String(v) : BigInt(v).toString();
+  if (!Number.isSafeInteger(v)) {
+    throw new FormatError(
+      'INTOTO_BAD_FORMAT',
+      `cannot canonicalize number ${v}: not an integer between -(2^53-1) and 2^53-1`,
+      { hint: 'in-toto metadata signed by cnabsec holds only such integers (ADR 0007)' },
+    );
+  }
+  return String(v);
+}
+
+/** A value nested deeper than `MAX_JSON_DEPTH` (what no in-toto file parsed by cnabsec holds). */
+function tooDeep(what: string): FormatError {
+  return new FormatError(
+    'INTOTO_BAD_FORMAT',
+    `cannot ${what} a value nested deeper than ${MAX_JSON_DEPTH} levels`,
+    {
+      hint: 'in-toto metadata nests a few levels; a deeper (or circular) value is corrupt or hostile',
+    },
+  );
 }
 
 /** Appends UTF-8 text to a growing buffer (cheaper than building one huge string). */
@@ -68,7 +83,8 @@ class Writer {
   }
 }
 
-function canonObject(obj: Record<string, unknown>, w: Writer): void {
+/** `obj` is at nesting level `depth` (1 for a top-level object). */
+function canonObject(obj: Record<string, unknown>, w: Writer, depth: number): void {
   // Entries are gathered in a short string and written in pieces of a few KiB: one buffer
   // write per entry would dominate for links with many artifacts.
   let chunk = '{';
@@ -77,7 +93,7 @@ function canonObject(obj: Record<string, unknown>, w: Writer): void {
     const v = obj[k];
     chunk += first ? canonString(k) : `,${canonString(k)}`;
     first = false;
-    const leaf = typeof v === 'string' ? canonString(v) : smallObject(v);
+    const leaf = typeof v === 'string' ? canonString(v) : depth < MAX_JSON_DEPTH ? smallObject(v) : undefined;
     if (leaf !== undefined) {
       chunk += `:${leaf}`;
       if (chunk.length > 8192) {
@@ -87,7 +103,7 @@ function canonObject(obj: Record<string, unknown>, w: Writer): void {
     } else {
       w.write(`${chunk}:`);
       chunk = '';
-      canon(v, w);
+      canon(v, w, depth);
     }
   }
   w.write(`${chunk}}`);
@@ -106,27 +122,29 @@ function smallObject(v: unknown): string | undefined {
   return typeof x === 'string' ? `{${canonString(only)}:${canonString(x)}}` : undefined;
 }
 
-function canon(v: unknown, w: Writer): void {
+/** `v` is inside `outer` containers; recursion is bounded by `MAX_JSON_DEPTH`. */
+function canon(v: unknown, w: Writer, outer: number): void {
   if (typeof v === 'string') w.write(canonString(v));
   else if (v === true) w.write('true');
   else if (v === false) w.write('false');
   else if (v === null) w.write('null');
   else if (typeof v === 'number') w.write(canonNumber(v));
+  else if (typeof v === 'object' && outer >= MAX_JSON_DEPTH) throw tooDeep('canonicalize');
   else if (Array.isArray(v)) {
     w.write('[');
     for (let i = 0; i < v.length; i++) {
       if (i > 0) w.write(',');
-      canon(v[i], w);
+      canon(v[i], w, outer + 1);
     }
     w.write(']');
-  } else if (typeof v === 'object') canonObject(v as Record<string, unknown>, w);
+  } else if (typeof v === 'object') canonObject(v as Record<string, unknown>, w, outer + 1);
   else throw new FormatError('INTOTO_BAD_FORMAT', `cannot canonicalize a value of type ${typeof v}`);
 }
 
 /** The UTF-8 bytes that in-toto signs for `value` (securesystemslib encode_canonical). */
 export function canonicalBytes(value: unknown): Buffer {
   const w = new Writer();
-  canon(value, w);
+  canon(value, w, 0);
   return w.buf.subarray(0, w.len);
 }
 
@@ -168,7 +186,8 @@ function pyNumber(v: number): string {
   return String(v);
 }
 
-function dumpInto(v: unknown, indent: string, step: string, out: string[]): void {
+function dumpInto(v: unknown, indent: string, step: string, out: string[], outer = 0): void {
+  if (typeof v === 'object' && v !== null && outer >= MAX_JSON_DEPTH) throw tooDeep('serialize');
   if (typeof v === 'string') out.push(pyJsonString(v));
   else if (typeof v === 'number') out.push(pyNumber(v));
   else if (v === true) out.push('true');
@@ -183,7 +202,7 @@ function dumpInto(v: unknown, indent: string, step: string, out: string[]): void
     out.push('[');
     for (let i = 0; i < v.length; i++) {
       out.push(i === 0 ? '\n' : ',\n', inner);
-      dumpInto(v[i], inner, step, out);
+      dumpInto(v[i], inner, step, out, outer + 1);
     }
     out.push('\n', indent, ']');
   } else {
@@ -198,7 +217,7 @@ function dumpInto(v: unknown, indent: string, step: string, out: string[]): void
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i] as string;
       out.push(i === 0 ? '\n' : ',\n', inner, pyJsonString(k), ': ');
-      dumpInto(obj[k], inner, step, out);
+      dumpInto(obj[k], inner, step, out, outer + 1);
     }
     out.push('\n', indent, '}');
   }
@@ -218,12 +237,13 @@ export function pyJsonDumps(value: unknown, indent: number | null = 1): string {
   return out.join('');
 }
 
-function compactDump(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(compactDump).join(',')}]`;
+function compactDump(v: unknown, outer = 0): string {
+  if (typeof v === 'object' && v !== null && outer >= MAX_JSON_DEPTH) throw tooDeep('serialize');
+  if (Array.isArray(v)) return `[${v.map((x) => compactDump(x, outer + 1)).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const obj = v as Record<string, unknown>;
     return `{${sortedKeys(obj)
-      .map((k) => `${pyJsonString(k)}:${compactDump(obj[k])}`)
+      .map((k) => `${pyJsonString(k)}:${compactDump(obj[k], outer + 1)}`)
       .join(',')}}`;
   }
   if (typeof v === 'string') return pyJsonString(v);

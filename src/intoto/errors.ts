@@ -3,6 +3,7 @@
  * `CnabsecError`) with a stable string code; the class names follow python in-toto.
  */
 import { CnabsecError, type ErrorOptions } from '../errors.js';
+import { quote } from '../util/json.js';
 
 export type IntotoErrorCode =
   | 'INTOTO_BAD_FORMAT'
@@ -117,3 +118,30 @@ export class RuleVerificationError extends IntotoError<'INTOTO_RULE_FAILED'> {
 export class BadReturnValueError extends IntotoError<
   'INTOTO_INSPECTION_FAILED' | 'INTOTO_INSPECTION_TIMEOUT'
 > {}
+
+/**
+ * A value as a message may quote it: strings JSON-escaped, containers sketched three levels
+ * deep, the whole cut at about `max` characters. Never recursion without bound (a hostile
+ * value may nest thousands of levels or be circular), never the whole of a huge value.
+ */
+export function preview(value: unknown, max = 80): string {
+  const s = sketch(value, 0, max);
+  return s.length > max ? `${s.slice(0, max)}…` : s;
+}
+
+function sketch(v: unknown, depth: number, budget: number): string {
+  if (typeof v === 'string') return quote(v, Math.max(budget, 8));
+  if (typeof v !== 'object' || v === null) return String(v);
+  const array = Array.isArray(v);
+  if (depth >= 3) return array ? '[…]' : '{…}';
+  let out = '';
+  for (const k in v) {
+    if (out.length > budget) {
+      out += ',…';
+      break;
+    }
+    const item = sketch((v as Record<string, unknown>)[k], depth + 1, budget - out.length);
+    out += `${out === '' ? '' : ','}${array ? '' : `${quote(k, 40)}:`}${item}`;
+  }
+  return array ? `[${out}]` : `{${out}}`;
+}

@@ -10,6 +10,7 @@ import type { KeyStore } from '../crypto/keystore.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import type { Signer } from '../crypto/signer.js';
 import { SslibSigner, parseSslibPrivateKey, parseSslibPublicKey } from '../crypto/sslib.js';
+import { checkJsonScan, scanJson } from '../util/json.js';
 import { FormatError, IntotoError } from './errors.js';
 import type { LayoutKey } from './models.js';
 
@@ -32,9 +33,18 @@ async function readKeyText(file: string): Promise<string> {
   }
 }
 
+/**
+ * Refuse JSON key text nested deeper than `MAX_JSON_DEPTH` before it is parsed and walked
+ * (ADR 0007); PEM text has no brackets outside its armor and passes.
+ */
+function checkKeyTextDepth(text: string): void {
+  if (/^\s*[[{]/.test(text)) checkJsonScan(scanJson(text), { source: 'key file' });
+}
+
 /** Parse public key text (securesystemslib JSON or PEM) as a layout key. */
 export function parsePublicKey(text: string, source = 'key'): LayoutKey {
   try {
+    checkKeyTextDepth(text);
     return parseSslibPublicKey(text, source);
   } catch (e) {
     throw keyError(source, e);
@@ -70,6 +80,7 @@ export async function loadSigner(ref: string, opts: SignerOptions): Promise<Sign
     const text = await readKeyText(ref);
     const label = path.basename(ref);
     try {
+      checkKeyTextDepth(text);
       const key = await parseSslibPrivateKey(text, ref, () => opts.passphrases(label));
       return SslibSigner.fromKeyObject(key.privateKey, key.publicKey);
     } catch (e) {

@@ -7,8 +7,9 @@
  * are the same python computes; unknown fields are kept and serialized back unchanged, so
  * parse → serialize round-trips the canonical bytes of any complete document.
  */
+import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 import { pyJsonDumps } from './canonical.js';
-import { FormatError } from './errors.js';
+import { FormatError, preview } from './errors.js';
 import { unpackRule } from './rules.js';
 
 export type HashDict = Record<string, string>;
@@ -105,7 +106,7 @@ function field(o: Obj, key: string, dflt: unknown): unknown {
 
 function expectType(o: Obj, want: string, where: string): void {
   if (!('_type' in o)) return;
-  if (o._type !== want) throw fail(where, `_type must be "${want}", got ${JSON.stringify(o._type)}`);
+  if (o._type !== want) throw fail(where, `_type must be "${want}", got ${preview(o._type)}`);
 }
 
 function readArtifacts(v: unknown, where: string, what: string, checked: boolean): ArtifactMap {
@@ -113,11 +114,11 @@ function readArtifacts(v: unknown, where: string, what: string, checked: boolean
   if (checked) return v as ArtifactMap;
   for (const path of Object.keys(v)) {
     const h = v[path];
-    if (!isObj(h)) throw fail(where, `${what}[${JSON.stringify(path)}] must be a hash object`);
+    if (!isObj(h)) throw fail(where, `${what}[${quote(path)}] must be a hash object`);
     for (const alg in h) {
       const d = h[alg];
       if (typeof d !== 'string' || !HEX.test(d)) {
-        throw fail(where, `${what}[${JSON.stringify(path)}].${alg} must be a hex digest`);
+        throw fail(where, `${what}[${quote(path)}].${quote(alg)} must be a hex digest`);
       }
     }
   }
@@ -171,7 +172,7 @@ function readItem(data: unknown, type: 'step' | 'inspection', where: string): Ob
   expectType(data, type, where);
   const name = field(data, 'name', null);
   if (typeof name !== 'string') throw fail(where, `${type} name must be a string`);
-  const w = `${where}: ${type} ${JSON.stringify(name)}`;
+  const w = `${where}: ${type} ${quote(name)}`;
   return {
     ...data,
     _type: type,
@@ -184,7 +185,7 @@ function readItem(data: unknown, type: 'step' | 'inspection', where: string): Ob
 /** Check a step and fill python's defaults (python `Step.read`). */
 export function readStep(data: unknown, where = 'step'): Step {
   const s = readItem(data, 'step', where);
-  const w = `${where}: step ${JSON.stringify(s.name)}`;
+  const w = `${where}: step ${quote(s.name as string)}`;
   s.pubkeys = field(s, 'pubkeys', []);
   s.expected_command = field(s, 'expected_command', []);
   s.threshold = field(s, 'threshold', 1);
@@ -203,20 +204,19 @@ export function readInspection(data: unknown, where = 'inspection'): Inspection 
   const s = readItem(data, 'inspection', where);
   s.run = field(s, 'run', []);
   if (!Array.isArray(s.run))
-    throw fail(`${where}: inspection ${JSON.stringify(s.name)}`, 'run must be a list');
+    throw fail(`${where}: inspection ${quote(s.name as string)}`, 'run must be a list');
   return s as Inspection;
 }
 
 /** Parse an `expires` value (ISO 8601, `YYYY-MM-DDTHH:MM:SSZ`) to epoch milliseconds. */
 export function parseExpires(value: unknown, where = 'layout'): number {
   const m = typeof value === 'string' ? ISO8601.exec(value) : null;
-  if (m === null)
-    throw fail(where, `expires must look like 2030-01-01T00:00:00Z, got ${JSON.stringify(value)}`);
+  if (m === null) throw fail(where, `expires must look like 2030-01-01T00:00:00Z, got ${preview(value)}`);
   const [y, mo, d, h, mi, s] = m.slice(1).map(Number) as [number, number, number, number, number, number];
   const t = Date.UTC(y, mo - 1, d, h, mi, s);
   const back = new Date(t);
   if (back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) {
-    throw fail(where, `expires is not a valid date: ${String(value)}`);
+    throw fail(where, `expires is not a valid date: ${preview(value)}`);
   }
   return t;
 }
@@ -225,12 +225,12 @@ function readKeys(v: unknown, where: string): Record<string, LayoutKey> {
   if (!isObj(v)) throw fail(where, 'keys must be an object of key id → public key');
   for (const id in v) {
     const k = v[id];
-    if (!HEX.test(id)) throw fail(where, `key id ${JSON.stringify(id)} is not hex`);
+    if (!HEX.test(id)) throw fail(where, `key id ${quote(id)} is not hex`);
     if (!isObj(k) || typeof k.keytype !== 'string' || !isObj(k.keyval) || !('public' in k.keyval)) {
-      throw fail(where, `keys[${id}] is not a public key {keytype, scheme, keyval: {public}}`);
+      throw fail(where, `keys[${quote(id)}] is not a public key {keytype, scheme, keyval: {public}}`);
     }
     if ('private' in k.keyval && k.keyval.private !== '') {
-      throw fail(where, `keys[${id}] contains a private key`);
+      throw fail(where, `keys[${quote(id)}] contains a private key`);
     }
   }
   return v as Record<string, LayoutKey>;
@@ -251,7 +251,8 @@ export function readLayout(data: unknown, where = 'layout'): Layout {
   parseExpires(data.expires, where);
   const seen = new Set<string>();
   for (const item of [...(l.steps as Step[]), ...(l.inspect as Inspection[])]) {
-    if (seen.has(item.name)) throw fail(where, `step and inspection names must be unique: ${item.name}`);
+    if (seen.has(item.name))
+      throw fail(where, `step and inspection names must be unique: ${quote(item.name)}`);
     seen.add(item.name);
   }
   return l as Layout;
@@ -266,7 +267,7 @@ function readSignatures(v: unknown, where: string): Signature[] {
       HEX.test(s.keyid) &&
       ((typeof s.sig === 'string' && HEX.test(s.sig)) ||
         (typeof s.signature === 'string' && HEX.test(s.signature) && typeof s.other_headers === 'string'));
-    if (!ok) throw fail(where, `malformed signature ${JSON.stringify(s)}`);
+    if (!ok) throw fail(where, `malformed signature ${preview(s)}`);
   }
   return v as Signature[];
 }
@@ -279,7 +280,7 @@ export function readMetablock(data: unknown, where = 'metadata', opts: ReadOptio
   let out: Link | Layout;
   if (type === 'link') out = readLink(signed, where, opts);
   else if (type === 'layout') out = readLayout(signed, where);
-  else throw fail(where, `signed._type must be "link" or "layout", got ${JSON.stringify(type)}`);
+  else throw fail(where, `signed._type must be "link" or "layout", got ${preview(type)}`);
   return { ...data, signed: out, signatures: readSignatures(field(data, 'signatures', []), where) };
 }
 
@@ -288,15 +289,23 @@ export function parseMetablock(text: string | Uint8Array, where = 'metadata'): M
   return readMetablock(parseJson(text, where), where);
 }
 
-/** JSON.parse with a format error naming the file. */
+/**
+ * Parse in-toto metadata text (a link, a layout): bounded (ADR 0007) before `JSON.parse`, so
+ * a document nested deeper than `MAX_JSON_DEPTH` is refused before anything walks it, and
+ * integers only, within ±(2^53 − 1), since those are all that canonicalize to what a python
+ * peer signs (python in-toto accepts floats and big integers: a documented deviation,
+ * docs/intoto.md). A refusal is an `INTOTO_BAD_FORMAT` naming the file, the
+ * `JsonInputError` (`JSON_SYNTAX`, `JSON_TOO_DEEP`, `JSON_NUMBER_UNSAFE`) as its cause.
+ */
 export function parseJson(text: string | Uint8Array, where: string): unknown {
   try {
-    if (typeof text === 'string') return JSON.parse(text);
-    return JSON.parse(Buffer.from(text.buffer, text.byteOffset, text.byteLength).toString('utf8'));
+    return parseJsonBounded(text, { source: where, integersOnly: true });
   } catch (e) {
-    throw new FormatError('INTOTO_BAD_FORMAT', `${where}: malformed JSON (${(e as Error).message})`, {
+    if (!(e instanceof JsonInputError)) throw e;
+    throw new FormatError('INTOTO_BAD_FORMAT', e.message, {
       cause: e,
-      details: { source: where },
+      details: { source: where, json: e.code },
+      ...(e.hint === undefined ? {} : { hint: e.hint }),
     });
   }
 }

@@ -3,7 +3,7 @@
  * insensitive, as python's rulelib), building (`packRule`) and a POSIX `shlex.split` for rule
  * strings such as `MATCH * WITH PRODUCTS FROM build`.
  */
-import { FormatError } from './errors.js';
+import { FormatError, preview } from './errors.js';
 
 export type GenericRuleType = 'create' | 'modify' | 'delete' | 'allow' | 'disallow' | 'require';
 export type RuleType = GenericRuleType | 'match';
@@ -30,7 +30,7 @@ const MATCH_FORMAT =
   'MATCH <pattern> [IN <source-path-prefix>] WITH (MATERIALS|PRODUCTS) [IN <destination-path-prefix>] FROM <step>';
 
 function badRule(message: string, rule: unknown): FormatError {
-  return new FormatError('INTOTO_BAD_RULE', `${message}: ${JSON.stringify(rule)}`, {
+  return new FormatError('INTOTO_BAD_RULE', `${message}: ${preview(rule, 200)}`, {
     details: { rule },
     hint: `rules are CREATE|MODIFY|DELETE|ALLOW|DISALLOW|REQUIRE <pattern> or ${MATCH_FORMAT}`,
   });

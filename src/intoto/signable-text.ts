@@ -9,10 +9,12 @@
  * over it is the check over `canonicalBytes(parsed.signed)`; otherwise `undefined`, and the
  * caller canonicalizes the parsed object. Conditions, each because canonical JSON would differ:
  *  - valid UTF-8, and no lone surrogate in a `\u` escape (canonical output is UTF-8);
- *  - integers only, no `-0` (canonical writes integers; securesystemslib refuses floats);
- *  - object keys strictly increasing in every object (sorted, no duplicates; UTF-8 byte
- *    order is code point order, python's `sorted`), and no `"` or `\` in a key (canonical
- *    escapes them, which would break that order).
+ *  - integers only, within ±(2^53 − 1), no `-0` (canonical writes such integers only and
+ *    refuses other numbers, ADR 0007; `-0` is written `0`);
+ *  - object keys strictly increasing in every object (sorted, no duplicates), compared by
+ *    their decoded contents without the quotes (UTF-8 byte order is code point order,
+ *    python's `sorted`; with the closing quote, `"x "` would pass before `"x"`), and no `"`
+ *    or `\` in a key (canonical escapes them, which would break that order).
  * Escapes become what canonical JSON writes: `\"` and `\\` stay, `\n` is a raw newline,
  * `\u00e9` the UTF-8 of é, and so on.
  */
@@ -114,6 +116,26 @@ function writeUtf8(cp: number, out: Uint8Array, o: number): number {
   return 4;
 }
 
+const MAX_SAFE_DIGITS = Buffer.from(String(Number.MAX_SAFE_INTEGER));
+
+/**
+ * End of the number token at `text[i]` when it is what canonical JSON writes for its value:
+ * an integer within ±(2^53 − 1) (ADR 0007; `canonNumber` refuses others) and not `-0`
+ * (written `0`). Otherwise -1. The text is JSON, so the token has no leading zero.
+ */
+function safeIntegerEnd(text: Buffer, i: number): number {
+  const digits = text[i] === 0x2d ? i + 1 : i;
+  let j = digits;
+  let c = text[j] as number;
+  while (c >= 0x30 && c <= 0x39) c = text[++j] as number;
+  if (c === 0x2e || c === 0x65 || c === 0x45) return -1; // fraction or exponent
+  if (digits > i && text[digits] === 0x30) return -1; // -0
+  const n = j - digits;
+  if (n < MAX_SAFE_DIGITS.length) return j;
+  if (n > MAX_SAFE_DIGITS.length) return -1;
+  return text.compare(MAX_SAFE_DIGITS, 0, n, digits, j) <= 0 ? j : -1;
+}
+
 /** Where `signed` lies in the canonical output, and whether its artifact maps are valid. */
 interface Canonicalized {
   start: number;
@@ -162,7 +184,6 @@ function canonicalize(text: Buffer, out: Buffer): Canonicalized | undefined {
   let signedStart = -1;
   let signedEnd = -1;
   let signedNext = false; // the last top-level key was "signed"
-  let inNumber = false;
   // Artifact maps (signed.materials and signed.products, at depth 3; hash objects at 4):
   // whether the last key of signed named one, whether one is open, and what was seen.
   let artifactsNext = false;
@@ -184,11 +205,15 @@ function canonicalize(text: Buffer, out: Buffer): Canonicalized | undefined {
         if (rest.quoted && expectKey[depth - 1] === true) return undefined;
       }
       out[o++] = QUOTE;
-      inNumber = false;
       const d = depth - 1;
       if (expectKey[d] === true) {
+        // Keys compare without their quotes: `"x"` sorts before `"x "` (the closing quote
+        // 0x22 is above " " and "!", and must not take part in the comparison).
         const prevEnd = keyEnd[d] as number;
-        if (prevEnd > 0 && compareRanges(out, keyStart[d] as number, prevEnd, start, o) >= 0)
+        if (
+          prevEnd > 0 &&
+          compareRanges(out, (keyStart[d] as number) + 1, prevEnd - 1, start + 1, o - 1) >= 0
+        )
           return undefined;
         keyStart[d] = start;
         keyEnd[d] = o;
@@ -204,10 +229,7 @@ function canonicalize(text: Buffer, out: Buffer): Canonicalized | undefined {
       }
       continue;
     }
-    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) {
-      inNumber = false;
-      continue;
-    }
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) continue;
     if (inArtifacts || artifactsNext) {
       // only objects down to the hash objects, whose values are strings
       if (c === 0x7b) artifactsValid &&= depth < 4;
@@ -227,20 +249,19 @@ function canonicalize(text: Buffer, out: Buffer): Canonicalized | undefined {
     } else if (c === 0x7d || c === 0x5d) {
       // } or ]
       depth--;
-      inNumber = false;
       if (depth === 1 && signedStart >= 0 && signedEnd < 0) signedEnd = o + 1;
       if (depth === 2) inArtifacts = false;
     } else if (c === 0x2c) {
       // ,
-      inNumber = false;
       if (isObject[depth - 1] === true) expectKey[depth - 1] = true;
       if (depth === 1) signedNext = false;
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-      if (c === 0x2d && text[i + 1] === 0x30) return undefined; // -0, -0.x
-      inNumber = true;
-    } else if (c === 0x2e || c === 0x45 || c === 0x2b || (c === 0x65 && inNumber)) {
-      // Outside strings "." "E" "+" occur only in non-integers, "e" also in true and false.
-      return undefined;
+      // A number token, copied whole (numbers are rare in links: off the per-byte path).
+      const end = safeIntegerEnd(text, i);
+      if (end < 0) return undefined;
+      while (i < end) out[o++] = text[i++] as number;
+      i--;
+      continue;
     }
     out[o++] = c;
   }
@@ -353,6 +374,32 @@ const LINK_FIELDS = ['_type', 'name', 'materials', 'products', 'byproducts', 'co
 export const SIGNABLE_TEXT_MIN_BYTES = 1 << 17;
 
 /**
+ * TEST ONLY: the environment variable that sets the threshold for a whole process (read once,
+ * when this module loads), so that tests can send every link, however small, through the
+ * fast path (`=0`), including in a spawned CLI. Not a tuning knob: the verdict is the same at
+ * every threshold (the fast path yields the canonical bytes or nothing), only speed changes.
+ */
+export const SIGNABLE_TEXT_MIN_BYTES_ENV = 'CNABSEC_TEST_SIGNABLE_TEXT_MIN_BYTES';
+
+function thresholdFromEnv(): number {
+  const v = process.env[SIGNABLE_TEXT_MIN_BYTES_ENV];
+  return v !== undefined && /^\d{1,15}$/.test(v) ? Number(v) : SIGNABLE_TEXT_MIN_BYTES;
+}
+
+let minBytesDefault = thresholdFromEnv();
+
+/**
+ * TEST ONLY: set the default threshold of `parseMetablockWithSignable` (and so of `verifyLayout`)
+ * for this process; without an argument, back to `SIGNABLE_TEXT_MIN_BYTES`. Returns the
+ * previous value.
+ */
+export function setSignableTextMinBytes(bytes: number = SIGNABLE_TEXT_MIN_BYTES): number {
+  const previous = minBytesDefault;
+  minBytesDefault = Math.max(0, Math.floor(bytes));
+  return previous;
+}
+
+/**
  * Parse a metadata file (as `parseMetablock`) and, for a link of at least `minBytes` whose
  * text is canonical up to whitespace and escapes, also return its signable bytes from the
  * text: for large links this replaces canonicalizing the parsed artifact maps, and the same
@@ -361,7 +408,7 @@ export const SIGNABLE_TEXT_MIN_BYTES = 1 << 17;
 export function parseMetablockWithSignable(
   bytes: Uint8Array,
   where = 'metadata',
-  minBytes = SIGNABLE_TEXT_MIN_BYTES,
+  minBytes = minBytesDefault,
 ): { mb: Metablock; signable: Buffer | undefined } {
   const data = parseJson(bytes, where);
   const raw = isObj(data) ? data.signed : undefined;

@@ -6,7 +6,7 @@
 import { verifySslibSignature } from '../crypto/sslib.js';
 import type { Signer } from '../crypto/signer.js';
 import { canonicalBytes } from './canonical.js';
-import { FormatError, SignatureVerificationError } from './errors.js';
+import { FormatError, SignatureVerificationError, preview } from './errors.js';
 import type { Layout, LayoutKey, Link, Metablock, Signature } from './models.js';
 
 /** The bytes that are signed: canonical JSON of `signed`. */
@@ -52,7 +52,7 @@ export function verifyMetablockSignature(
   const keyid = keyIdOfLayoutKey(key, fallbackKeyId);
   const subkeys = key.subkeys !== undefined && key.subkeys !== null ? Object.keys(key.subkeys) : [];
   const signature = mb.signatures.find((s) => s.keyid === keyid || subkeys.includes(s.keyid));
-  const what = mb.signed._type === 'layout' ? 'layout' : `link ${JSON.stringify(mb.signed.name)}`;
+  const what = mb.signed._type === 'layout' ? 'layout' : `link ${preview(mb.signed.name)}`;
   if (signature === undefined) {
     throw new SignatureVerificationError(`No signature found for key '${keyid}' on the ${what}`, {
       details: { keyid },

@@ -5,7 +5,8 @@
  * replaced, `{{` and `}}` are literal braces, an unknown name is an error. Conversions,
  * format specs and attribute/index access are not supported (an error, never a guess).
  */
-import { FormatError, IntotoError } from './errors.js';
+import { quote } from '../util/json.js';
+import { FormatError, IntotoError, preview } from './errors.js';
 import type { Inspection, Layout, Rule, Step } from './models.js';
 
 const KEY = /^[a-zA-Z0-9_-]+$/;
@@ -23,12 +24,12 @@ export function pyFormat(s: string, params: Readonly<Record<string, string>>): s
         continue;
       }
       const end = s.indexOf('}', i + 1);
-      if (end < 0) throw new FormatError('INTOTO_BAD_FORMAT', `unclosed "{" in ${JSON.stringify(s)}`);
+      if (end < 0) throw new FormatError('INTOTO_BAD_FORMAT', `unclosed "{" in ${quote(s)}`);
       const field = s.slice(i + 1, end);
       if (field === '' || /^\d+$/.test(field) || /[.[!:{]/.test(field)) {
         throw new FormatError(
           'INTOTO_BAD_FORMAT',
-          `unsupported substitution field {${field}} in ${JSON.stringify(s)}`,
+          `unsupported substitution field {${field.slice(0, 80)}} in ${quote(s)}`,
           {
             hint: 'parameters are written {NAME}; write {{ and }} for literal braces',
           },
@@ -37,7 +38,7 @@ export function pyFormat(s: string, params: Readonly<Record<string, string>>): s
       if (!Object.prototype.hasOwnProperty.call(params, field)) {
         throw new IntotoError(
           'INTOTO_PARAMETER_MISSING',
-          `no value for parameter {${field}} (in ${JSON.stringify(s)})`,
+          `no value for parameter {${field.slice(0, 80)}} (in ${quote(s)})`,
           {
             details: { parameter: field },
             hint: `pass --param ${field}=VALUE`,
@@ -47,8 +48,7 @@ export function pyFormat(s: string, params: Readonly<Record<string, string>>): s
       out += params[field] as string;
       i = end + 1;
     } else if (c === '}') {
-      if (s.charAt(i + 1) !== '}')
-        throw new FormatError('INTOTO_BAD_FORMAT', `single "}" in ${JSON.stringify(s)}`);
+      if (s.charAt(i + 1) !== '}') throw new FormatError('INTOTO_BAD_FORMAT', `single "}" in ${quote(s)}`);
       out += '}';
       i += 2;
     } else {
@@ -62,7 +62,7 @@ export function pyFormat(s: string, params: Readonly<Record<string, string>>): s
 function formatList(list: unknown[], params: Readonly<Record<string, string>>): string[] {
   return list.map((x) => {
     if (typeof x !== 'string')
-      throw new FormatError('INTOTO_BAD_FORMAT', `cannot substitute in ${JSON.stringify(x)}`);
+      throw new FormatError('INTOTO_BAD_FORMAT', `cannot substitute in ${preview(x)}`);
     return pyFormat(x, params);
   });
 }
@@ -75,7 +75,7 @@ function formatRules(rules: Rule[], params: Readonly<Record<string, string>>): R
 export function substituteParameters(layout: Layout, params: Readonly<Record<string, string>>): Layout {
   for (const k of Object.keys(params)) {
     if (!KEY.test(k))
-      throw new FormatError('INTOTO_BAD_FORMAT', `parameter name ${JSON.stringify(k)} is not [a-zA-Z0-9_-]+`);
+      throw new FormatError('INTOTO_BAD_FORMAT', `parameter name ${quote(k)} is not [a-zA-Z0-9_-]+`);
   }
   const steps: Step[] = layout.steps.map((s) => ({
     ...s,

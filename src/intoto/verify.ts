@@ -16,6 +16,7 @@ import {
   LinkNotFoundError,
   SignatureVerificationError,
   ThresholdVerificationError,
+  preview,
 } from './errors.js';
 import type { InspectionOptions, InspectionRunner } from './inspect.js';
 import {
@@ -303,7 +304,7 @@ async function verifyRecursive(
       const command = (link.signed as Link).command;
       if (!sameCommand(command, step.expected_command)) {
         ctx.warn(
-          `Run command ${JSON.stringify(command)} of ${linkFileName(step.name, keyid)} differs from expected command ${JSON.stringify(step.expected_command)}`,
+          `Run command ${preview(command, 200)} of ${linkFileName(step.name, keyid)} differs from expected command ${preview(step.expected_command, 200)}`,
         );
       }
     }
