@@ -2,6 +2,7 @@
 // links/ into t.dir and may return overrides ({verifyWith, linkDir, params, inspectionTimeout}).
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
+import { encodeCanonical, newLink } from '../../../dist/intoto/index.js';
 
 const R = (s) => s.split(' ');
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
@@ -34,6 +35,29 @@ async function withInspection(t, io, inspection, files = {}) {
     ...inspection,
   };
   await t.writeLayout(t.layout(steps, t.functionaries(), { inspect: [insp] }));
+}
+
+/**
+ * The standard chain, whose build link is then replaced by one signed over `bytes(canonical)`:
+ * the canonical bytes of the standard build link with byproducts {"n": 1, "x": 2, "x ": 3},
+ * edited by the case (a non-canonical key order, a number python reads exactly and we cannot).
+ * The file is the compact text `{"signatures":[...],"signed":<signed bytes>}`, which every
+ * cnabsec threshold sends through the fast path of signable-text.ts.
+ */
+async function signedOver(t, io, edit) {
+  await standard(t);
+  const signed = newLink('build', {
+    materials: t.src,
+    products: { ...t.src, app: t.app },
+    command: ['make'],
+    byproducts: { n: 1, x: 2, 'x ': 3 },
+  });
+  const canonical = encodeCanonical(signed);
+  const bytes = edit(canonical);
+  if (bytes === canonical) throw new Error('the edit changed nothing');
+  const sig = Buffer.from(await t.K.bob.signer.sign(Buffer.from(bytes))).toString('hex');
+  const text = `{"signatures":[{"keyid":"${t.K.bob.keyid}","sig":"${sig}"}],"signed":${bytes}}`;
+  await io.writeFile(t.linkFile('build', t.K.bob), text);
 }
 
 export const CASES = [
@@ -453,6 +477,31 @@ export const CASES = [
       buildProducts(t, { app: t.app }, ['CREATE {OUT}', 'DISALLOW *']).then(() => ({
         params: { OUT: 'other' },
       })),
+  },
+  {
+    name: 'link signed over keys "x " before "x" (sorted only if the closing quote is compared)',
+    expect: 'fail',
+    code: 'INTOTO_THRESHOLD_NOT_MET',
+    build: (t, io) => signedOver(t, io, (c) => c.replace('"x":2,"x ":3', '"x ":3,"x":2')),
+  },
+  {
+    name: 'link signed over keys "x!" before "x"',
+    expect: 'fail',
+    code: 'INTOTO_THRESHOLD_NOT_MET',
+    build: (t, io) => signedOver(t, io, (c) => c.replace('"x":2,"x ":3', '"x!":3,"x":2')),
+  },
+  {
+    name: 'link with a float in byproducts, signed over its text (securesystemslib cannot encode it)',
+    expect: 'fail',
+    code: 'INTOTO_BAD_FORMAT',
+    build: (t, io) => signedOver(t, io, (c) => c.replace('"n":1,', '"n":1.5,')),
+  },
+  {
+    name: 'DEVIATION: link with 2^53+1 in byproducts, signed over its exact digits (python verifies it)',
+    expect: 'fail',
+    python: 'pass',
+    code: 'INTOTO_BAD_FORMAT',
+    build: (t, io) => signedOver(t, io, (c) => c.replace('"n":1,', '"n":9007199254740993,')),
   },
   {
     name: 'parameter missing',
