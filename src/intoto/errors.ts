@@ -72,7 +72,7 @@ const TRACE_LIST_MAX = 50;
 
 function listText(list: string[]): string {
   const sorted = [...list].sort();
-  const shown = sorted.slice(0, TRACE_LIST_MAX).map((s) => JSON.stringify(s));
+  const shown = sorted.slice(0, TRACE_LIST_MAX).map((s) => quote(s, 200));
   if (sorted.length > TRACE_LIST_MAX) shown.push(`... ${sorted.length - TRACE_LIST_MAX} more`);
   return `[${shown.join(', ')}]`;
 }

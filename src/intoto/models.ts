@@ -7,6 +7,7 @@
  * are the same python computes; unknown fields are kept and serialized back unchanged, so
  * parse → serialize round-trips the canonical bytes of any complete document.
  */
+import { isUtf8 } from 'node:buffer';
 import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 import { pyJsonDumps } from './canonical.js';
 import { FormatError, preview } from './errors.js';
@@ -298,6 +299,13 @@ export function parseMetablock(text: string | Uint8Array, where = 'metadata'): M
  * `JsonInputError` (`JSON_SYNTAX`, `JSON_TOO_DEEP`, `JSON_NUMBER_UNSAFE`) as its cause.
  */
 export function parseJson(text: string | Uint8Array, where: string): unknown {
+  if (typeof text !== 'string' && !isUtf8(text)) {
+    // python reads metadata files as UTF-8 and fails; decoding with U+FFFD would verify.
+    throw new FormatError('INTOTO_BAD_FORMAT', `${where}: not valid UTF-8`, {
+      details: { source: where },
+      hint: 'in-toto metadata files are UTF-8 JSON',
+    });
+  }
   try {
     return parseJsonBounded(text, { source: where, integersOnly: true });
   } catch (e) {

@@ -67,8 +67,9 @@ export function verifyMetablockSignature(
     });
   }
   if (typeof signature.sig === 'string' && typeof key.keyval.public === 'string') {
+    const signed = data ?? signableBytes(mb.signed); // a document it refuses is no key error
     try {
-      valid = verifySslibSignature(key, data ?? signableBytes(mb.signed), Buffer.from(signature.sig, 'hex'));
+      valid = verifySslibSignature(key, signed, Buffer.from(signature.sig, 'hex'));
     } catch (e) {
       throw new FormatError('INTOTO_BAD_KEY', `cannot verify with key ${keyid}: ${(e as Error).message}`, {
         cause: e,

@@ -9,6 +9,7 @@
  * Each rule is one pass over the queue with a compiled pattern and hash-map lookups, so the
  * cost is O(rules × artifacts).
  */
+import { quote } from '../util/json.js';
 import { RuleVerificationError, IntotoError, type RuleTrace } from './errors.js';
 import { compileFnmatch } from './fnmatch.js';
 import type { ArtifactMap, HashDict, Link, Rule } from './models.js';
@@ -62,13 +63,9 @@ function verifyMatch(rule: MatchRule, queue: string[], source: ArtifactMap, link
     const fullDest = rule.destPrefix ? pyJoin(rule.destPrefix, path).replace(/\\/g, '/') : path;
     if (!own(source, fullSource)) {
       // python raises KeyError here (and so fails verification).
-      throw new IntotoError(
-        'INTOTO_BAD_FORMAT',
-        `artifact ${JSON.stringify(fullSource)} cannot be resolved`,
-        {
-          hint: 'an artifact path and a MATCH source prefix combine to a path that is not in the link',
-        },
-      );
+      throw new IntotoError('INTOTO_BAD_FORMAT', `artifact ${quote(fullSource, 200)} cannot be resolved`, {
+        hint: 'an artifact path and a MATCH source prefix combine to a path that is not in the link',
+      });
     }
     if (!own(destArtifacts, fullDest)) continue;
     if (!hashesEqual(source[fullSource] as HashDict, destArtifacts[fullDest] as HashDict)) continue;
@@ -100,7 +97,7 @@ function buildTrace(
 
 function quoteList(list: Iterable<string>, max = 20): string {
   const all = [...list].sort();
-  const shown = all.slice(0, max).map((s) => JSON.stringify(s));
+  const shown = all.slice(0, max).map((s) => quote(s, 200));
   if (all.length > max) shown.push(`... ${all.length - max} more`);
   return `[${shown.join(', ')}]`;
 }
@@ -117,7 +114,7 @@ export function verifyItemRules(
   links: LinkMap,
 ): void {
   const link = links.get(item);
-  if (link === undefined) throw new IntotoError('INTOTO_LINK_MISSING', `no link for ${JSON.stringify(item)}`);
+  if (link === undefined) throw new IntotoError('INTOTO_LINK_MISSING', `no link for ${quote(item)}`);
   const { materials, products } = link;
   const artifacts = link[sourceType];
   let queue = Object.keys(artifacts);

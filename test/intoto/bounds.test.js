@@ -21,6 +21,7 @@ import {
   signMetablock,
   substituteParameters,
   verifyLayout,
+  verifyMetablockSignature,
 } from '../../dist/intoto/index.js';
 import { tempDir } from '../helpers/tmp.js';
 import { layout, makeKey, sha, step, writeLayout } from './helpers.js';
@@ -85,6 +86,26 @@ test('parseMetablock: only integers within ±(2^53-1) in links and layouts (ADR 
     const mb = parseMetablock(linkText(`{"n": ${n}}`), 'f.link');
     assert.equal(encodeCanonical(mb.signed.byproducts), `{"n":${n === '-0' ? '0' : n}}`);
   }
+});
+
+test('parseMetablock: bytes that are not UTF-8 are refused (python cannot read them)', () => {
+  const text = Buffer.from(linkText('{"s": "\ufffd"}'));
+  const at = text.indexOf(Buffer.from('\ufffd'));
+  const bad = Buffer.concat([text.subarray(0, at), Buffer.from([0xff]), text.subarray(at + 3)]);
+  assert.ok(parseMetablock(text, 'f.link'));
+  assert.throws(() => parseMetablock(bad, 'f.link'), {
+    code: 'INTOTO_BAD_FORMAT',
+    message: /f\.link: not valid UTF-8/,
+  });
+});
+
+test('verifying a document canonicalBytes refuses is a format error, not a key error', async (t) => {
+  const key = await makeKey(await tempDir(t), 'k');
+  const mb = {
+    signed: newLink('s', { byproducts: { s: '\ud83d' } }),
+    signatures: [{ keyid: key.keyid, sig: 'ab' }],
+  };
+  assert.throws(() => verifyMetablockSignature(mb, key.pub), { code: 'INTOTO_BAD_FORMAT' });
 });
 
 test('canonicalBytes: no BigInt digits; unsafe numbers, lone surrogates, deep and circular values refused', async (t) => {

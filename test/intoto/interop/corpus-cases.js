@@ -42,9 +42,10 @@ async function withInspection(t, io, inspection, files = {}) {
  * the canonical bytes of the standard build link with byproducts {"n": 1, "x": 2, "x ": 3},
  * edited by the case (a non-canonical key order, a number python reads exactly and we cannot).
  * The file is the compact text `{"signatures":[...],"signed":<signed bytes>}`, which every
- * cnabsec threshold sends through the fast path of signable-text.ts.
+ * cnabsec threshold sends through the fast path of signable-text.ts; `fileEdit` may then
+ * change the file text (not the signed bytes).
  */
-async function signedOver(t, io, edit) {
+async function signedOver(t, io, edit, fileEdit = (text) => text) {
   await standard(t);
   const signed = newLink('build', {
     materials: t.src,
@@ -57,7 +58,7 @@ async function signedOver(t, io, edit) {
   if (bytes === canonical) throw new Error('the edit changed nothing');
   const sig = Buffer.from(await t.K.bob.signer.sign(Buffer.from(bytes))).toString('hex');
   const text = `{"signatures":[{"keyid":"${t.K.bob.keyid}","sig":"${sig}"}],"signed":${bytes}}`;
-  await io.writeFile(t.linkFile('build', t.K.bob), text);
+  await io.writeFile(t.linkFile('build', t.K.bob), fileEdit(text));
 }
 
 export const CASES = [
@@ -502,6 +503,33 @@ export const CASES = [
     python: 'pass',
     code: 'INTOTO_BAD_FORMAT',
     build: (t, io) => signedOver(t, io, (c) => c.replace('"n":1,', '"n":9007199254740993,')),
+  },
+  {
+    name: 'link with a lone surrogate (\\ud83d), signed over U+FFFD in its place',
+    expect: 'fail',
+    code: 'INTOTO_BAD_FORMAT',
+    build: (t, io) =>
+      signedOver(
+        t,
+        io,
+        (c) => c.replace('"n":1,', '"n":"\ufffd",'),
+        (text) => text.replace('\ufffd', '\\ud83d'),
+      ),
+  },
+  {
+    name: 'link with an invalid UTF-8 byte, signed over its U+FFFD decoding',
+    expect: 'fail',
+    code: 'INTOTO_BAD_FORMAT',
+    async build(t, io) {
+      await signedOver(t, io, (c) => c.replace('"n":1,', '"n":"\ufffd",'));
+      const f = t.linkFile('build', t.K.bob);
+      const bytes = await io.readFile(f);
+      const at = bytes.indexOf(Buffer.from('\ufffd'));
+      await io.writeFile(
+        f,
+        Buffer.concat([bytes.subarray(0, at), Buffer.from([0xff]), bytes.subarray(at + 3)]),
+      );
+    },
   },
   {
     name: 'parameter missing',
