@@ -23,6 +23,7 @@ import {
   type ExpiryPolicy,
 } from './policy.js';
 import type { MetadataStore } from './store.js';
+import type { LockOptions } from './lock.js';
 import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const SPEC_VERSION = '1.0.31';
@@ -139,6 +140,28 @@ export class LocalRepository {
     await store.write(CONFIG_FILE, encoder.encode(JSON.stringify(config, null, 2) + '\n'));
     await repo.saveStaged();
     return repo;
+  }
+
+  /**
+   * Run `fn` holding the store's exclusive writer lock (./lock.ts; REPOSITORY_LOCKED when
+   * another process holds it). Every command that stages or publishes runs in one of these.
+   */
+  static async locked<T>(store: MetadataStore, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
+    const release = await store.lock?.(options);
+    try {
+      return await fn();
+    } finally {
+      await release?.();
+    }
+  }
+
+  /** Lock, then open (the state is read under the lock), then `fn`: a read-modify-write. */
+  static transaction<T>(
+    store: MetadataStore,
+    fn: (repo: LocalRepository) => Promise<T>,
+    options?: LockOptions,
+  ): Promise<T> {
+    return LocalRepository.locked(store, async () => fn(await LocalRepository.open(store)), options);
   }
 
   static async open(store: MetadataStore): Promise<LocalRepository> {
