@@ -27,7 +27,7 @@ export function withRepository<T>(dir: string, fn: (repo: LocalRepository) => Pr
 
 /** Hold the writer lock of `dir` (created if missing) while `fn` runs: `init`. */
 export function withRepositoryDirLocked<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  return LocalRepository.locked(new FsMetadataStore(dir), fn, { waitMs: lockWaitMs() });
+  return LocalRepository.locked(new FsMetadataStore(dir), fn, { waitMs: lockWaitMs(), create: true });
 }
 
 /** Collect a repeatable option into an array. */

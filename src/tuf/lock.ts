@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
-import { RepositoryError } from './errors.js';
+import { RepositoryError, TufError } from './errors.js';
 import { quote } from '../util/json.js';
 
 export const LOCK_FILE = '.cnabsec.lock';
@@ -32,6 +32,8 @@ export interface LockOwner {
 export interface LockOptions {
   /** Keep trying this long (ms) while another live process holds the lock; default 0 (fail fast). */
   waitMs?: number;
+  /** Create the directory when missing (`init`); else a missing directory is REPO_NOT_FOUND. */
+  create?: boolean;
 }
 
 export type ReleaseLock = () => Promise<void>;
@@ -134,11 +136,22 @@ async function tryOnce(file: string, me: LockOwner, attempts = 4): Promise<Repos
 }
 
 /**
- * Take the exclusive lock of the repository directory `dir` (created if missing). Throws
+ * Take the exclusive lock of the repository directory `dir`. Throws
  * REPOSITORY_LOCKED naming the owner and the lock path when it is held after `waitMs`.
  */
 export async function acquireRepositoryLock(dir: string, options: LockOptions = {}): Promise<ReleaseLock> {
-  await fsp.mkdir(dir, { recursive: true });
+  if (options.create === true) await fsp.mkdir(dir, { recursive: true });
+  else if (
+    !(await fsp.stat(dir).then(
+      (st) => st.isDirectory(),
+      () => false,
+    ))
+  ) {
+    throw new TufError('REPO_NOT_FOUND', `no cnabsec repository at ${dir}`, {
+      details: { path: dir },
+      hint: 'create one with `cnabsec init <dir> --name <bundle repository>`',
+    });
+  }
   const file = path.join(dir, LOCK_FILE);
   const me: LockOwner = {
     pid: process.pid,

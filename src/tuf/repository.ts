@@ -24,6 +24,7 @@ import {
 } from './policy.js';
 import type { MetadataStore } from './store.js';
 import type { LockOptions } from './lock.js';
+import { checkPublishedFiles, incomplete, versionsOnDisk } from './completeness.js';
 import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const SPEC_VERSION = '1.0.31';
@@ -99,6 +100,8 @@ function checkThreshold(role: string, spec: RoleKeys): void {
 export class LocalRepository {
   readonly published = new Map<string, AnyMetadata>();
   readonly staged = new Map<string, AnyMetadata>();
+  /** Highest version of each role among the published files (./completeness.ts). */
+  private onDisk = new Map<string, number>();
 
   private constructor(
     readonly store: MetadataStore,
@@ -201,25 +204,23 @@ export class LocalRepository {
 
   private async readMetadata(role: string, file: string): Promise<AnyMetadata> {
     const bytes = await this.store.read(file);
-    if (bytes === undefined) {
-      throw new RepositoryError('REPO_CORRUPT', `published ${role} metadata ${file} is missing`, {
-        details: { role, path: file },
-        hint: 'a published file was deleted or moved; restore the metadata directory from a backup',
-      });
-    }
+    if (bytes === undefined) throw incomplete(this.store.location, file, `the published chain lists ${role}`);
     return parseMetadata(role, bytes, `${this.store.location}/${file}`);
   }
 
   /** Load the published state the way a client sees it: newest root, then timestamp → snapshot → targets. */
   private async loadPublished(): Promise<void> {
     const files = await this.store.list(METADATA_DIR);
-    const rootVersions = files.map((f) => /^(\d+)\.root\.json$/.exec(f)?.[1]).filter((v) => v !== undefined);
-    if (rootVersions.length === 0) return;
-    const latest = Math.max(...rootVersions.map(Number));
-    this.published.set(
-      'root',
-      await this.readMetadata('root', `${METADATA_DIR}/${metadataFileName('root', latest)}`),
-    );
+    checkPublishedFiles(this.store.location, files);
+    this.onDisk = versionsOnDisk(files);
+    const latest = this.onDisk.get('root');
+    if (latest !== undefined) {
+      this.published.set(
+        'root',
+        await this.readMetadata('root', `${METADATA_DIR}/${metadataFileName('root', latest)}`),
+      );
+    }
+    // A timestamp without a root: a first publish interrupted before its root was written.
     if (!files.includes('timestamp.json')) return;
     const timestamp = await this.readMetadata('timestamp', `${METADATA_DIR}/timestamp.json`);
     this.published.set('timestamp', timestamp);
@@ -271,6 +272,15 @@ export class LocalRepository {
   }
 
   // ---- state -----------------------------------------------------------------------------
+
+  /**
+   * The version a new `role` metadata gets: above the published one and above any
+   * `<version>.<role>.json` on disk (left by an interrupted publish): a version number once
+   * written is never reused. Root versions are consecutive (its newest file is the published one).
+   */
+  nextVersion(role: string): number {
+    return Math.max(this.published.get(role)?.signed.version ?? 0, this.onDisk.get(role) ?? 0) + 1;
+  }
 
   /** The role's metadata as the next publish would have it: staged, else published. */
   current(role: string): AnyMetadata | undefined {
@@ -386,8 +396,7 @@ export class LocalRepository {
     const base = this.current(role);
     if (base === undefined) throw this.unknownRole(role);
     const json = base.toJSON() as { signed: SignedJson; signatures: unknown[] };
-    const pub = this.published.get(role);
-    json.signed.version = this.staged.has(role) ? base.signed.version : (pub?.signed.version ?? 0) + 1;
+    json.signed.version = this.staged.has(role) ? base.signed.version : this.nextVersion(role);
     json.signed.expires = expiresAfter(
       options.now ?? new Date(),
       options.expiresIn ?? expiryPeriod(this.config.expiry, role),
