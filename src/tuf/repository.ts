@@ -24,13 +24,21 @@ import {
 } from './policy.js';
 import type { MetadataStore } from './store.js';
 import type { LockOptions } from './lock.js';
+import {
+  CONFIG_FILE,
+  METADATA_DIR,
+  STAGED_DIR,
+  parseConfig,
+  parseMetadata,
+  serialize,
+  stagedPath,
+} from './repository-io.js';
+
+export { CONFIG_FILE, METADATA_DIR, STAGED_DIR, parseMetadata, serialize, stagedPath };
 import { checkPublishedFiles, incomplete, versionsOnDisk } from './completeness.js';
 import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const SPEC_VERSION = '1.0.31';
-export const CONFIG_FILE = 'cnabsec.json';
-export const METADATA_DIR = 'metadata';
-export const STAGED_DIR = 'staged';
 
 export interface RepositoryConfig {
   _type: 'cnabsec-repository';
@@ -61,28 +69,6 @@ export interface CreateOptions {
 type SignedJson = Record<string, unknown> & { version: number; expires: string };
 
 const encoder = new TextEncoder();
-
-export function serialize(md: AnyMetadata): Uint8Array {
-  return encoder.encode(JSON.stringify(md.toJSON()));
-}
-
-export function parseMetadata(role: string, bytes: Uint8Array, where: string): AnyMetadata {
-  try {
-    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as JSONObject;
-    const md = Metadata.fromJSON(kindOf(role) as never, json) as AnyMetadata;
-    return md;
-  } catch (e) {
-    throw new RepositoryError('REPO_CORRUPT', `${where} is not valid ${role} metadata`, {
-      cause: e,
-      details: { role, path: where },
-      hint: 'the file is truncated or was edited by hand; restore it from a backup or re-publish',
-    });
-  }
-}
-
-export function stagedPath(role: string): string {
-  return `${STAGED_DIR}/${encodeURIComponent(role)}.json`;
-}
 
 function checkThreshold(role: string, spec: RoleKeys): void {
   if (!Number.isInteger(spec.threshold) || spec.threshold < 1) {
@@ -175,27 +161,7 @@ export class LocalRepository {
         hint: 'create one with `cnabsec init <dir> --name <bundle repository>`',
       });
     }
-    let config: RepositoryConfig;
-    try {
-      config = JSON.parse(Buffer.from(raw).toString('utf8')) as RepositoryConfig;
-      if (config._type !== 'cnabsec-repository' || typeof config.name !== 'string')
-        throw new Error('bad _type');
-      const expiry = config.expiry as Partial<Record<string, unknown>> | null | undefined;
-      for (const k of Object.keys(DEFAULT_EXPIRY)) {
-        const v = expiry?.[k];
-        if (typeof v !== 'number' || !(v > 0)) throw new Error(`expiry.${k} is not a positive number`);
-      }
-    } catch (e) {
-      throw new TufError(
-        'REPO_CORRUPT',
-        `${store.location}/${CONFIG_FILE} is not a cnabsec repository configuration`,
-        {
-          cause: e,
-          details: { path: `${store.location}/${CONFIG_FILE}` },
-          hint: `the file is truncated or was edited by hand; restore it from a backup (it holds _type, version, name, expiry and serverManaged)`,
-        },
-      );
-    }
+    const config = parseConfig(raw, store.location);
     const repo = new LocalRepository(store, config);
     await repo.loadPublished();
     await repo.loadStaged();
