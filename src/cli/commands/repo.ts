@@ -234,6 +234,7 @@ export function register(program: Command): void {
           const result = await publish(repo, { signers });
           if (opts.json) printJson(result);
           else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+          for (const w of result.warnings ?? []) warn(w);
           warnExpiring(repo);
         });
       }),
