@@ -10,6 +10,7 @@ import {
   FsMetadataStore,
   publish,
   addTarget,
+  rotateKeys,
   FileFetcher,
   TrustClient,
 } from '../../dist/tuf/index.js';
@@ -136,3 +137,32 @@ for (const failAt of ['2.root.json', 'root.json']) {
     assert.deepEqual(copy, await readFile(path.join(dir, 'metadata', '2.root.json')), 'root.json repaired');
   });
 }
+
+test('a new root re-keying timestamp: the new timestamp is also signed by the old key (transition); without it, a warning', async (t) => {
+  for (const oldKeyAvailable of [true, false]) {
+    const { dir, provider, signers } = await setup(t);
+    const [fresh] = newSigners(1);
+    const repo = await LocalRepository.open(new FsMetadataStore(dir));
+    rotateKeys(repo, 'timestamp', { add: [fresh.publicKey], remove: [signers[3].keyid] });
+    const signersNow = async (role, keyid) =>
+      keyid === fresh.keyid
+        ? fresh
+        : !oldKeyAvailable && keyid === signers[3].keyid
+          ? undefined
+          : provider(role, keyid);
+    const result = await publish(repo, { signers: signersNow });
+    const ts = JSON.parse(await readFile(path.join(dir, 'metadata', 'timestamp.json'), 'utf8'));
+    const sigs = ts.signatures.map((s) => s.keyid).sort();
+    if (oldKeyAvailable) {
+      assert.deepEqual(sigs, [fresh.keyid, signers[3].keyid].sort());
+      assert.equal(result.warnings, undefined);
+    } else {
+      assert.deepEqual(sigs, [fresh.keyid]);
+      assert.match(
+        result.warnings.join('\n'),
+        /timestamp v2: 0\/1 signatures of root v1; an interrupted publish/,
+      );
+    }
+    assert.equal((await clientSees(t, dir, 'example.com/org/bundle:v1')).length, 3);
+  }
+});
