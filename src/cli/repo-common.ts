@@ -14,6 +14,22 @@ export function openRepository(dir: string): Promise<LocalRepository> {
   return LocalRepository.open(new FsMetadataStore(dir));
 }
 
+/** How long a writer waits for the repository lock: CNABSEC_LOCK_WAIT seconds (default 10). */
+export function lockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = Number(env.CNABSEC_LOCK_WAIT ?? '10');
+  return Number.isFinite(v) && v >= 0 ? Math.min(v, 3600) * 1000 : 10_000;
+}
+
+/** Open `dir` under its writer lock and run `fn` (every command that stages or publishes). */
+export function withRepository<T>(dir: string, fn: (repo: LocalRepository) => Promise<T>): Promise<T> {
+  return LocalRepository.transaction(new FsMetadataStore(dir), fn, { waitMs: lockWaitMs() });
+}
+
+/** Hold the writer lock of `dir` (created if missing) while `fn` runs: `init`. */
+export function withRepositoryDirLocked<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  return LocalRepository.locked(new FsMetadataStore(dir), fn, { waitMs: lockWaitMs(), create: true });
+}
+
 /** Collect a repeatable option into an array. */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];

@@ -22,6 +22,10 @@ export type TufErrorCode =
   | 'TARGET_NOT_DELEGATED'
   | 'BAD_SIGNATURE'
   | 'PUBLISH_FAILED'
+  // concurrent writers and lost files (ADR 0003)
+  | 'REPOSITORY_LOCKED'
+  | 'REPOSITORY_INCOMPLETE'
+  | 'PUBLISHED_FILE_EXISTS'
   // key rotation, delegations, recovery (issue 4)
   | 'KEY_NOT_IN_ROLE'
   | 'KEY_ALREADY_IN_ROLE'

@@ -16,4 +16,5 @@ export * from './consistency.js';
 export * from './delegation.js';
 export * from './recovery.js';
 export * from './advisory.js';
+export * from './lock.js';
 export { modelsPatched } from './models-patch.js';

@@ -1,22 +1,23 @@
 /**
  * Publishing (CNAB-Sec doc 302 "New or updated bundles" and the periodic timestamp/snapshot
  * refresh): sign the changed roles until their thresholds are met, make new snapshot and
- * timestamp versions, and write them so that a reader always sees a complete repository.
- *
- * Write order: new versioned files first (delegated roles, targets, root, snapshot), the
- * `root.json` copy next, the unversioned `timestamp.json` last. Clients enter through the
- * timestamp, so until it is renamed into place the previous state is what they see; a failure
- * before that removes the new files and restores `root.json`.
+ * timestamp versions, and write them (./publish-write.ts) so that every prefix of the writes
+ * is the old or the new state for clients. Run it under the repository lock
+ * (`LocalRepository.transaction`), so that no other writer changes the state meanwhile.
  */
 import { createHash } from 'node:crypto';
-import type { AuthorityStatus } from './authority.js';
-import { RepositoryError, TufError } from './errors.js';
+import { authorityStatus, type AuthorityStatus } from './authority.js';
+import { TufError } from './errors.js';
 import { metadataFileName } from './policy.js';
-import { METADATA_DIR, serialize, stagedPath, type LocalRepository } from './repository.js';
+import { METADATA_DIR, STAGED_DIR, serialize, stagedPath, type LocalRepository } from './repository.js';
 import { signUntilThreshold, type SignerProvider } from './signing.js';
 import type { AnyMetadata } from './authority.js';
 import { assertClientsCanUpdate, withPublishedView } from './consistency.js';
 import { clearStagedFiles, stagedFiles } from './files.js';
+import { incomplete, removeLeftoverTemps } from './completeness.js';
+import { writePublish, type Pending } from './publish-write.js';
+import { Signature, type Root, type Metadata } from '@tufjs/models';
+import { canonicalize } from '@tufjs/canonical-json';
 
 export interface PublishOptions {
   signers: SignerProvider;
@@ -27,13 +28,8 @@ export interface PublishOptions {
 
 export interface PublishResult {
   published: { role: string; version: number }[];
-}
-
-interface Pending {
-  role: string;
-  md: AnyMetadata;
-  /** The signed metadata as written: serialized once, used for lengths, hashes and the file. */
-  bytes: Uint8Array;
+  /** Roles a new root re-keys that could not also be signed by the old root's keys (see `transitionSign`). */
+  warnings?: string[];
 }
 
 /** Sign `items` up to their thresholds, then serialize each once. */
@@ -87,10 +83,6 @@ function checkNotExpired(repo: LocalRepository, now: Date, replaced: Set<string>
   }
 }
 
-function nextVersion(repo: LocalRepository, role: string): number {
-  return (repo.published.get(role)?.signed.version ?? 0) + 1;
-}
-
 /**
  * The new snapshot: version and length of every targets role (TUF §4.4). Lengths let clients
  * download targets metadata of any size (without them tuf-js caps it at 5 MB). `signedBytes`
@@ -120,7 +112,7 @@ async function makeSnapshot(
       signedBytes(role) ?? (await repo.store.read(`${METADATA_DIR}/${metadataFileName(role, version)}`));
     meta[`${role}.json`] = { version, ...(bytes === undefined ? {} : { length: bytes.length }) };
   }
-  return repo.newMetadata('snapshot', now, { meta }, nextVersion(repo, 'snapshot'));
+  return repo.newMetadata('snapshot', now, { meta }, repo.nextVersion('snapshot'));
 }
 
 function makeTimestamp(
@@ -138,9 +130,58 @@ function makeTimestamp(
     'timestamp',
     now,
     { meta: { 'snapshot.json': snapshotMeta } },
-    nextVersion(repo, 'timestamp'),
+    repo.nextVersion('timestamp'),
   );
 }
+
+/**
+ * While a publish writes a new root, clients still verify the new timestamp, snapshot and
+ * targets with the OLD root until `N+1.root.json` is in place (TUF §5.3: they look for the next
+ * root, and use the trusted one when there is none). So those roles are also signed up to the
+ * old root's threshold, with its keys where this machine has them: any prefix of the publish
+ * then verifies under both roots. Extra signatures are ignored by clients (TUF §5.4.2). When
+ * an old key is gone (lost), the role is listed in `warnings`: a crash between the new
+ * timestamp and the new root would leave clients refusing until the publish is run again.
+ */
+async function transitionSign(
+  repo: LocalRepository,
+  role: string,
+  md: AnyMetadata,
+  signers: SignerProvider,
+): Promise<void> {
+  const trusted = repo.published.get('root') as Metadata<Root> | undefined;
+  const r = trusted?.signed.roles[role];
+  if (!TRANSITION_ROLES.has(role) || !repo.staged.has('root') || trusted === undefined || r === undefined)
+    return;
+  const authority = {
+    source: `root v${trusted.signed.version}`,
+    keys: trusted.signed.keys,
+    keyIDs: r.keyIDs,
+    threshold: r.threshold,
+  };
+  let status = authorityStatus(md, authority);
+  const data = Buffer.from(canonicalize(md.signed.toJSON()));
+  for (const keyid of status.missing) {
+    if (status.valid.length >= status.threshold) break;
+    const signer = await signers(role, keyid);
+    if (signer === undefined) continue;
+    md.signatures[keyid] = new Signature({
+      keyID: keyid,
+      sig: Buffer.from(await signer.sign(data)).toString('hex'),
+    });
+    status = authorityStatus(md, authority);
+  }
+  if (!status.met)
+    transitionWarnings
+      .get(repo)
+      ?.push(
+        `${role} v${md.signed.version}: ${status.valid.length}/${status.threshold} signatures of ${authority.source}; an interrupted publish would leave clients of ${authority.source} refusing until it is run again`,
+      );
+}
+
+// root itself: never by the old keys in a recovery (./recovery.ts), else authoritiesFor has both
+const TRANSITION_ROLES = new Set(['targets', 'snapshot', 'timestamp']);
+const transitionWarnings = new WeakMap<LocalRepository, string[]>();
 
 /** Sign every pending role up to threshold; throw THRESHOLD_NOT_MET listing what is missing. */
 async function signAll(
@@ -152,6 +193,7 @@ async function signAll(
   const needed: Record<string, string[]> = {};
   for (const { role, md } of pending) {
     const statuses = await signUntilThreshold(repo, role, md, signers);
+    await transitionSign(repo, role, md, signers);
     const missing = missingMessage(role, statuses);
     if (missing.length > 0) {
       problems.push(...missing);
@@ -165,52 +207,6 @@ async function signAll(
       details: { needed },
       hint: 'sign with `cnabsec sign <repo> <role> --key <id>` (or payload + add-signature), or set the passphrase variables of those keys',
     });
-  }
-}
-
-/** Write the files; on failure remove what was written and restore root.json. */
-async function writeAll(
-  repo: LocalRepository,
-  pending: Pending[],
-  options: PublishOptions,
-  targetFiles: { file: string; data: Uint8Array }[] = [],
-): Promise<void> {
-  const order = ['delegated', 'targets', 'root', 'snapshot', 'timestamp'];
-  const rank = (r: string): number =>
-    order.indexOf(['targets', 'root', 'snapshot', 'timestamp'].includes(r) ? r : 'delegated');
-  const files: [string, Uint8Array][] = [...pending]
-    .sort((a, b) => rank(a.role) - rank(b.role))
-    .map(({ role, md, bytes }) => [`${METADATA_DIR}/${metadataFileName(role, md.signed.version)}`, bytes]);
-  const root = pending.find((p) => p.role === 'root');
-  if (root !== undefined) files.splice(files.length - 1, 0, [`${METADATA_DIR}/root.json`, root.bytes]);
-  // Target files (layouts, keys, links) first: content-addressed, new names only, so a
-  // rollback never removes a file an earlier publish wrote.
-  const fresh: [string, Uint8Array][] = [];
-  for (const t of targetFiles)
-    if ((await repo.store.read(t.file)) === undefined) fresh.push([t.file, t.data]);
-  files.unshift(...fresh);
-  const previousRootCopy = await repo.store.read(`${METADATA_DIR}/root.json`);
-  const written: string[] = [];
-  try {
-    for (const [file, data] of files) {
-      options.beforeWrite?.(file);
-      await repo.store.write(file, data);
-      written.push(file);
-    }
-  } catch (e) {
-    for (const file of written.reverse()) {
-      if (file.endsWith('/root.json') && previousRootCopy !== undefined)
-        await repo.store.write(file, previousRootCopy);
-      else await repo.store.remove(file);
-    }
-    throw new RepositoryError(
-      'PUBLISH_FAILED',
-      `publishing to ${repo.store.location} failed; nothing was changed`,
-      {
-        cause: e,
-        hint: 'fix the cause (disk space, permissions) and run publish again; staged changes are kept',
-      },
-    );
   }
 }
 
@@ -228,16 +224,22 @@ async function commit(
 ): Promise<PublishResult> {
   const ts = makeTimestamp(repo, now, snapshot.md, snapshot.bytes);
   const all = [...pending, await signedOne(repo, 'timestamp', ts, options.signers)];
-  await writeAll(repo, all, options, targetFiles);
+  await writePublish(repo, all, targetFiles, options.beforeWrite);
   for (const { role, md } of all) {
     repo.published.set(role, md);
     if (repo.staged.delete(role)) await repo.store.remove(stagedPath(role));
   }
-  return { published: all.map(({ role, md }) => ({ role, version: md.signed.version })) };
+  const warnings = transitionWarnings.get(repo) ?? [];
+  return {
+    published: all.map(({ role, md }) => ({ role, version: md.signed.version })),
+    ...(warnings.length === 0 ? {} : { warnings }),
+  };
 }
 
 /** Publish every staged role with new snapshot and timestamp versions. */
 export async function publish(repo: LocalRepository, options: PublishOptions): Promise<PublishResult> {
+  transitionWarnings.set(repo, []);
+  await removeLeftoverTemps(repo.store, [METADATA_DIR, STAGED_DIR]);
   const now = options.now ?? new Date();
   const staged = new Set(repo.staged.keys());
   checkNotExpired(repo, now, staged);
@@ -277,6 +279,8 @@ export function refresh(repo: LocalRepository, options: RefreshOptions): Promise
 }
 
 async function refreshPublished(repo: LocalRepository, options: RefreshOptions): Promise<PublishResult> {
+  transitionWarnings.set(repo, []);
+  await removeLeftoverTemps(repo.store, [METADATA_DIR, STAGED_DIR]);
   const now = options.now ?? new Date();
   const ts = repo.published.get('timestamp');
   const snap = repo.published.get('snapshot');
@@ -301,10 +305,6 @@ async function refreshPublished(repo: LocalRepository, options: RefreshOptions):
   // Only a new timestamp: it lists the published snapshot file's own bytes.
   const file = `${METADATA_DIR}/${metadataFileName('snapshot', snap.signed.version)}`;
   const bytes = await repo.store.read(file);
-  if (bytes === undefined) {
-    throw new RepositoryError('REPO_CORRUPT', `published snapshot ${file} is missing`, {
-      details: { path: file },
-    });
-  }
+  if (bytes === undefined) throw incomplete(repo.store.location, file, `timestamp.json lists it`);
   return commit(repo, [], { md: snap, bytes }, now, options);
 }

@@ -23,12 +23,22 @@ import {
   type ExpiryPolicy,
 } from './policy.js';
 import type { MetadataStore } from './store.js';
+import type { LockOptions } from './lock.js';
+import {
+  CONFIG_FILE,
+  METADATA_DIR,
+  STAGED_DIR,
+  parseConfig,
+  parseMetadata,
+  serialize,
+  stagedPath,
+} from './repository-io.js';
+
+export { CONFIG_FILE, METADATA_DIR, STAGED_DIR, parseMetadata, serialize, stagedPath };
+import { checkPublishedFiles, incomplete, versionsOnDisk } from './completeness.js';
 import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const SPEC_VERSION = '1.0.31';
-export const CONFIG_FILE = 'cnabsec.json';
-export const METADATA_DIR = 'metadata';
-export const STAGED_DIR = 'staged';
 
 export interface RepositoryConfig {
   _type: 'cnabsec-repository';
@@ -60,28 +70,6 @@ type SignedJson = Record<string, unknown> & { version: number; expires: string }
 
 const encoder = new TextEncoder();
 
-export function serialize(md: AnyMetadata): Uint8Array {
-  return encoder.encode(JSON.stringify(md.toJSON()));
-}
-
-export function parseMetadata(role: string, bytes: Uint8Array, where: string): AnyMetadata {
-  try {
-    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as JSONObject;
-    const md = Metadata.fromJSON(kindOf(role) as never, json) as AnyMetadata;
-    return md;
-  } catch (e) {
-    throw new RepositoryError('REPO_CORRUPT', `${where} is not valid ${role} metadata`, {
-      cause: e,
-      details: { role, path: where },
-      hint: 'the file is truncated or was edited by hand; restore it from a backup or re-publish',
-    });
-  }
-}
-
-export function stagedPath(role: string): string {
-  return `${STAGED_DIR}/${encodeURIComponent(role)}.json`;
-}
-
 function checkThreshold(role: string, spec: RoleKeys): void {
   if (!Number.isInteger(spec.threshold) || spec.threshold < 1) {
     throw new TufError('INVALID_ARGUMENT', `threshold of ${role} must be a positive integer`);
@@ -98,6 +86,8 @@ function checkThreshold(role: string, spec: RoleKeys): void {
 export class LocalRepository {
   readonly published = new Map<string, AnyMetadata>();
   readonly staged = new Map<string, AnyMetadata>();
+  /** Highest version of each role among the published files (./completeness.ts). */
+  private onDisk = new Map<string, number>();
 
   private constructor(
     readonly store: MetadataStore,
@@ -141,6 +131,28 @@ export class LocalRepository {
     return repo;
   }
 
+  /**
+   * Run `fn` holding the store's exclusive writer lock (./lock.ts; REPOSITORY_LOCKED when
+   * another process holds it). Every command that stages or publishes runs in one of these.
+   */
+  static async locked<T>(store: MetadataStore, fn: () => Promise<T>, options?: LockOptions): Promise<T> {
+    const release = await store.lock?.(options);
+    try {
+      return await fn();
+    } finally {
+      await release?.();
+    }
+  }
+
+  /** Lock, then open (the state is read under the lock), then `fn`: a read-modify-write. */
+  static transaction<T>(
+    store: MetadataStore,
+    fn: (repo: LocalRepository) => Promise<T>,
+    options?: LockOptions,
+  ): Promise<T> {
+    return LocalRepository.locked(store, async () => fn(await LocalRepository.open(store)), options);
+  }
+
   static async open(store: MetadataStore): Promise<LocalRepository> {
     const raw = await store.read(CONFIG_FILE);
     if (raw === undefined) {
@@ -149,27 +161,7 @@ export class LocalRepository {
         hint: 'create one with `cnabsec init <dir> --name <bundle repository>`',
       });
     }
-    let config: RepositoryConfig;
-    try {
-      config = JSON.parse(Buffer.from(raw).toString('utf8')) as RepositoryConfig;
-      if (config._type !== 'cnabsec-repository' || typeof config.name !== 'string')
-        throw new Error('bad _type');
-      const expiry = config.expiry as Partial<Record<string, unknown>> | null | undefined;
-      for (const k of Object.keys(DEFAULT_EXPIRY)) {
-        const v = expiry?.[k];
-        if (typeof v !== 'number' || !(v > 0)) throw new Error(`expiry.${k} is not a positive number`);
-      }
-    } catch (e) {
-      throw new TufError(
-        'REPO_CORRUPT',
-        `${store.location}/${CONFIG_FILE} is not a cnabsec repository configuration`,
-        {
-          cause: e,
-          details: { path: `${store.location}/${CONFIG_FILE}` },
-          hint: `the file is truncated or was edited by hand; restore it from a backup (it holds _type, version, name, expiry and serverManaged)`,
-        },
-      );
-    }
+    const config = parseConfig(raw, store.location);
     const repo = new LocalRepository(store, config);
     await repo.loadPublished();
     await repo.loadStaged();
@@ -178,25 +170,23 @@ export class LocalRepository {
 
   private async readMetadata(role: string, file: string): Promise<AnyMetadata> {
     const bytes = await this.store.read(file);
-    if (bytes === undefined) {
-      throw new RepositoryError('REPO_CORRUPT', `published ${role} metadata ${file} is missing`, {
-        details: { role, path: file },
-        hint: 'a published file was deleted or moved; restore the metadata directory from a backup',
-      });
-    }
+    if (bytes === undefined) throw incomplete(this.store.location, file, `the published chain lists ${role}`);
     return parseMetadata(role, bytes, `${this.store.location}/${file}`);
   }
 
   /** Load the published state the way a client sees it: newest root, then timestamp → snapshot → targets. */
   private async loadPublished(): Promise<void> {
     const files = await this.store.list(METADATA_DIR);
-    const rootVersions = files.map((f) => /^(\d+)\.root\.json$/.exec(f)?.[1]).filter((v) => v !== undefined);
-    if (rootVersions.length === 0) return;
-    const latest = Math.max(...rootVersions.map(Number));
-    this.published.set(
-      'root',
-      await this.readMetadata('root', `${METADATA_DIR}/${metadataFileName('root', latest)}`),
-    );
+    checkPublishedFiles(this.store.location, files);
+    this.onDisk = versionsOnDisk(files);
+    const latest = this.onDisk.get('root');
+    if (latest !== undefined) {
+      this.published.set(
+        'root',
+        await this.readMetadata('root', `${METADATA_DIR}/${metadataFileName('root', latest)}`),
+      );
+    }
+    // A timestamp without a root: a first publish interrupted before its root was written.
     if (!files.includes('timestamp.json')) return;
     const timestamp = await this.readMetadata('timestamp', `${METADATA_DIR}/timestamp.json`);
     this.published.set('timestamp', timestamp);
@@ -248,6 +238,15 @@ export class LocalRepository {
   }
 
   // ---- state -----------------------------------------------------------------------------
+
+  /**
+   * The version a new `role` metadata gets: above the published one and above any
+   * `<version>.<role>.json` on disk (left by an interrupted publish): a version number once
+   * written is never reused. Root versions are consecutive (its newest file is the published one).
+   */
+  nextVersion(role: string): number {
+    return Math.max(this.published.get(role)?.signed.version ?? 0, this.onDisk.get(role) ?? 0) + 1;
+  }
 
   /** The role's metadata as the next publish would have it: staged, else published. */
   current(role: string): AnyMetadata | undefined {
@@ -363,8 +362,7 @@ export class LocalRepository {
     const base = this.current(role);
     if (base === undefined) throw this.unknownRole(role);
     const json = base.toJSON() as { signed: SignedJson; signatures: unknown[] };
-    const pub = this.published.get(role);
-    json.signed.version = this.staged.has(role) ? base.signed.version : (pub?.signed.version ?? 0) + 1;
+    json.signed.version = this.staged.has(role) ? base.signed.version : this.nextVersion(role);
     json.signed.expires = expiresAfter(
       options.now ?? new Date(),
       options.expiresIn ?? expiryPeriod(this.config.expiry, role),

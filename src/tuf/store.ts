@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic, readFileIfExists } from '../util/fs.js';
+import { acquireRepositoryLock, type LockOptions, type ReleaseLock } from './lock.js';
 
 export interface MetadataStore {
   /** A human-readable location for messages. */
@@ -16,6 +17,8 @@ export interface MetadataStore {
   remove(file: string): Promise<void>;
   /** File names directly inside `dir` (not recursive); empty when it does not exist. */
   list(dir: string): Promise<string[]>;
+  /** Take the exclusive writer lock of the store (./lock.ts); stores without one need none. */
+  lock?(options?: LockOptions): Promise<ReleaseLock>;
 }
 
 export class FsMetadataStore implements MetadataStore {
@@ -27,6 +30,10 @@ export class FsMetadataStore implements MetadataStore {
 
   read(file: string): Promise<Uint8Array | undefined> {
     return readFileIfExists(this.abs(file));
+  }
+
+  lock(options?: LockOptions): Promise<ReleaseLock> {
+    return acquireRepositoryLock(this.location, options);
   }
 
   async write(file: string, data: Uint8Array): Promise<void> {

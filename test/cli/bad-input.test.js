@@ -314,7 +314,7 @@ const CASES = [
   },
   {
     title: 'missing published metadata file',
-    code: 'REPO_CORRUPT',
+    code: 'REPOSITORY_INCOMPLETE',
     prepare: async ({ repo }) => {
       await unlink(path.join(repo, 'metadata', '1.snapshot.json'));
       return { args: ['status', repo], names: ['metadata/1.snapshot.json'] };

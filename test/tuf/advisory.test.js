@@ -86,9 +86,11 @@ test('advisory: revocation shows as no longer listed; targets key compromise; er
   await s2.publish();
   const b = await advisory(s2.repo, { since: '1' });
   assert.deepEqual(b.keyids, [s2.keys.targets[0].keyid]);
+  // targets v2 is also signed by the old key: the transition signature that keeps clients of
+  // the old root updating while the new root is being written (ADR 0003)
   assert.deepEqual(
     b.targets.map((t) => [t.target, t.role, t.versions]),
-    [[T1.name, 'targets', [1]]],
+    [[T1.name, 'targets', [1, 2]]],
   );
 
   await assert.rejects(advisory(sim.repo, { since: 'yesterday-ish' }), { code: 'INVALID_ARGUMENT' });

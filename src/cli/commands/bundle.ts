@@ -9,12 +9,13 @@ import {
 } from '../../cnab/bundle.js';
 import { readThickBundle } from '../../cnab/archive.js';
 import { progressBar } from '../progress.js';
-import { addBundleWithProvenance, addLayout, readLinkDir } from '../../cnab/provenance.js';
+import { addBundleWithProvenance, addLayout, readLinkDir, type LinkFile } from '../../cnab/provenance.js';
 import { readLayoutInput, withLayoutOptions, type LayoutOptions } from '../provenance-options.js';
 import { TufError } from '../../tuf/errors.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
-import { openRepository } from '../repo-common.js';
+import { openRepository, withRepository } from '../repo-common.js';
+import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 
 interface AddOptions extends KeyOptions {
@@ -47,16 +48,29 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
       'give exactly one of --thin <bundle.json> or --thick <bundle.tgz>',
     );
   }
-  const repo = await openRepository(dir);
-  const name = bundleTargetName(repo.config.name, tag);
+  // Read the inputs first, then lock and read the repository state: a read-modify-write.
   const digest: Digest =
     opts.thin !== undefined
       ? await thinBundleDigest(opts.thin)
       : (await readThickBundle(opts.thick ?? '', progressBar(opts.thick ?? ''))).digest;
   const custom = await customData(opts.custom);
+  const links = opts.links === undefined ? undefined : await readLinkDir(opts.links);
+  await withRepository(dir, (repo) => stageBundle(repo, dir, tag, digest, custom, links, opts));
+}
+
+async function stageBundle(
+  repo: LocalRepository,
+  dir: string,
+  tag: string,
+  digest: Digest,
+  custom: Record<string, unknown> | undefined,
+  links: LinkFile[] | undefined,
+  opts: AddOptions,
+): Promise<void> {
+  const name = bundleTargetName(repo.config.name, tag);
   const role =
-    opts.links !== undefined
-      ? await addBundleWithProvenance(repo, name, digest, await readLinkDir(opts.links), {
+    links !== undefined
+      ? await addBundleWithProvenance(repo, name, digest, links, {
           ...(opts.layout === undefined ? {} : { layout: opts.layout }),
           ...(custom === undefined ? {} : { custom }),
         })
@@ -109,9 +123,12 @@ export function register(program: Command): void {
     )
     .action(
       runAction(async (dir: string, layoutName: string, opts: KeyOptions & LayoutOptions) => {
-        const repo = await openRepository(dir);
-        const target = await addLayout(repo, await readLayoutInput(opts, layoutName));
-        await repo.saveStaged();
+        const input = await readLayoutInput(opts, layoutName);
+        const target = await withRepository(dir, async (repo) => {
+          const t = await addLayout(repo, input);
+          await repo.saveStaged();
+          return t;
+        });
         if (opts.json) printJson({ target });
         else printLine(`staged layout ${target} in targets; run cnabsec publish ${dir}`);
       }),
@@ -121,12 +138,13 @@ export function register(program: Command): void {
     .description('stage the removal of a bundle version (revocation)')
     .action(
       runAction(async (dir: string, tag: string, opts: KeyOptions) => {
-        const repo = await openRepository(dir);
-        const name = bundleTargetName(repo.config.name, tag);
-        const roles = removeTarget(repo, name);
-        await repo.saveStaged();
-        if (opts.json) printJson({ target: name, roles });
-        else printLine(`staged removal of ${name} from ${roles.join(', ')}; run cnabsec publish ${dir}`);
+        await withRepository(dir, async (repo) => {
+          const name = bundleTargetName(repo.config.name, tag);
+          const roles = removeTarget(repo, name);
+          await repo.saveStaged();
+          if (opts.json) printJson({ target: name, roles });
+          else printLine(`staged removal of ${name} from ${roles.join(', ')}; run cnabsec publish ${dir}`);
+        });
       }),
     );
 

@@ -2,7 +2,8 @@
 import type { Command } from '../args.js';
 import { addDelegationRole, listDelegations, removeDelegation } from '../../tuf/delegation.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, openRepository, positiveInt } from '../repo-common.js';
+import { collect, openRepository, positiveInt, withRepository } from '../repo-common.js';
+import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { keysAfterValidation, warnExpiring } from '../rotation-common.js';
 import { stagedTransaction } from '../../tuf/rotation.js';
@@ -19,8 +20,11 @@ interface AddOptions extends KeyOptions {
   keyType?: string;
 }
 
-async function add(dir: string, role: string, opts: AddOptions): Promise<void> {
-  const repo = await openRepository(dir);
+function add(dir: string, role: string, opts: AddOptions): Promise<void> {
+  return withRepository(dir, (repo) => addLocked(repo, dir, role, opts));
+}
+
+async function addLocked(repo: LocalRepository, dir: string, role: string, opts: AddOptions): Promise<void> {
   const refs = opts.key ?? [];
   const spec = (keys: PublicKeyJson[]): DelegationSpec => ({
     name: role,
@@ -75,15 +79,16 @@ export function register(program: Command): void {
   withCommon(d.command('remove <repo> <role>'))
     .description('remove a delegation (its targets are no longer trusted); signed by the delegator')
     .action(
-      runAction(async (dir: string, role: string, opts: KeyOptions) => {
-        const repo = await openRepository(dir);
-        const removed = removeDelegation(repo, role);
-        for (const r of removed) await repo.discardStaged(r);
-        await repo.saveStaged();
-        if (opts.json) printJson({ removed });
-        else printLine(`staged removal of ${removed.join(', ')}; next: cnabsec publish ${dir}`);
-        warnExpiring(repo);
-      }),
+      runAction((dir: string, role: string, opts: KeyOptions) =>
+        withRepository(dir, async (repo) => {
+          const removed = removeDelegation(repo, role);
+          for (const r of removed) await repo.discardStaged(r);
+          await repo.saveStaged();
+          if (opts.json) printJson({ removed });
+          else printLine(`staged removal of ${removed.join(', ')}; next: cnabsec publish ${dir}`);
+          warnExpiring(repo);
+        }),
+      ),
     );
 
   rotateOptions(d.command('rotate <repo> <role>'))

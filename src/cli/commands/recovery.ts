@@ -14,7 +14,8 @@ import {
 } from '../../tuf/recovery.js';
 import type { PublicKeyJson } from '../../crypto/keys.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, openRepository, positiveInt, storeSigners } from '../repo-common.js';
+import { collect, openRepository, positiveInt, storeSigners, withRepository } from '../repo-common.js';
+import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { printChanges, resolveKeyRefs, warnExpiring } from '../rotation-common.js';
 
@@ -66,8 +67,11 @@ async function rotatedKeys(
   return out;
 }
 
-async function recover(dir: string, opts: RecoverOptions): Promise<void> {
-  const repo = await openRepository(dir);
+function recover(dir: string, opts: RecoverOptions): Promise<void> {
+  return withRepository(dir, (repo) => recoverLocked(repo, dir, opts));
+}
+
+async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOptions): Promise<void> {
   if (opts.packageOnly === true) {
     const p = await writeRecoveryPackage(repo, opts.out ?? `recovery-root-v${repo.root.signed.version}`);
     if (opts.json) printJson(p);

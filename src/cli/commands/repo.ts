@@ -12,7 +12,15 @@ import { appendSignature, payload, signRole } from '../../tuf/signing.js';
 import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, openRepository, positiveInt, resolvePublicKey, storeSigners } from '../repo-common.js';
+import {
+  collect,
+  openRepository,
+  positiveInt,
+  resolvePublicKey,
+  storeSigners,
+  withRepository,
+  withRepositoryDirLocked,
+} from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { warnExpiring } from '../rotation-common.js';
 import { setupProvenance, type LayoutInput } from '../../cnab/provenance.js';
@@ -118,6 +126,7 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
   const generated: string[] = [];
   let repo: LocalRepository;
   let existedBefore: boolean | undefined;
+  let created = false;
   try {
     for (const p of plan) roles[p.role] = await roleKeys(store, p.role, p, type, passphrases, generated);
     const releases =
@@ -125,16 +134,21 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
         ? undefined
         : await roleKeys(store, 'targets/releases', inToto, type, passphrases, generated);
     existedBefore = await pathExists(dir);
-    repo = await LocalRepository.create(fsStore, {
-      name,
-      roles,
-      expiry,
-      serverManaged: opts.serverManaged === true,
+    // Created under the writer lock: a concurrent init gets REPO_EXISTS (or REPOSITORY_LOCKED).
+    repo = await withRepositoryDirLocked(dir, async () => {
+      const r = await LocalRepository.create(fsStore, {
+        name,
+        roles,
+        expiry,
+        serverManaged: opts.serverManaged === true,
+      });
+      created = true;
+      if (inToto !== undefined && releases !== undefined) {
+        await setupProvenance(r, { ...inToto.layout, releases });
+        await r.saveStaged();
+      }
+      return r;
     });
-    if (inToto !== undefined && releases !== undefined) {
-      await setupProvenance(repo, { ...inToto.layout, releases });
-      await repo.saveStaged();
-    }
   } catch (e) {
     for (const keyid of generated) await rm(path.join(store.dir, `${keyid}.key`), { force: true });
     // a key directory this init created stays only if it holds other keys (rmdir needs it empty)
@@ -142,8 +156,9 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
       await rmdir(store.dir).catch(() => undefined);
       await rmdir(path.dirname(store.dir)).catch(() => undefined);
     }
-    if (existedBefore === false) await rm(dir, { recursive: true, force: true });
-    else if (existedBefore === true) {
+    if (existedBefore === false && created) await rm(dir, { recursive: true, force: true });
+    else if (existedBefore === false) await rmdir(dir).catch(() => undefined);
+    else if (existedBefore === true && created) {
       for (const f of ['cnabsec.json', 'staged'])
         await rm(path.join(dir, f), { recursive: true, force: true });
     }
@@ -214,11 +229,14 @@ export function register(program: Command): void {
     .description('sign changed roles, make new snapshot and timestamp versions, write atomically')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
-        const repo = await openRepository(dir);
-        const result = await publish(repo, { signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)) });
-        if (opts.json) printJson(result);
-        else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
-        warnExpiring(repo);
+        await withRepository(dir, async (repo) => {
+          const signers = storeSigners(keyStoreOf(opts), passphrasesOf(opts));
+          const result = await publish(repo, { signers });
+          if (opts.json) printJson(result);
+          else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+          for (const w of result.warnings ?? []) warn(w);
+          warnExpiring(repo);
+        });
       }),
     );
 
@@ -231,16 +249,18 @@ export function register(program: Command): void {
     .option('--force', 'renew the timestamp now')
     .action(
       runAction(async (dir: string, opts: KeyOptions & { ifExpiringWithin?: string; force?: boolean }) => {
-        const repo = await openRepository(dir);
-        const result = await refresh(repo, {
-          signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)),
-          ...(opts.ifExpiringWithin === undefined ? {} : { within: parseDuration(opts.ifExpiringWithin) }),
-          force: opts.force === true,
+        const within = opts.ifExpiringWithin === undefined ? undefined : parseDuration(opts.ifExpiringWithin);
+        await withRepository(dir, async (repo) => {
+          const result = await refresh(repo, {
+            signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)),
+            ...(within === undefined ? {} : { within }),
+            force: opts.force === true,
+          });
+          if (opts.json) printJson(result);
+          else if (result.published.length === 0) printLine('nothing to refresh');
+          else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+          warnExpiring(repo);
         });
-        if (opts.json) printJson(result);
-        else if (result.published.length === 0) printLine('nothing to refresh');
-        else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
-        warnExpiring(repo);
       }),
     );
 
@@ -248,44 +268,46 @@ export function register(program: Command): void {
     .description('stage a new version of a role with a renewed expiry (works after it expired)')
     .option('--expires <duration>', 'expiry period for this version (default: the policy)')
     .action(
-      runAction(async (dir: string, role: string, opts: KeyOptions & { expires?: string }) => {
-        const repo = await openRepository(dir);
-        if (!repo.roleNames().includes(role) || role === 'snapshot' || role === 'timestamp') {
-          throw repo.roleNames().includes(role)
-            ? new TufError('INVALID_ARGUMENT', `${role} is renewed by publish/refresh`, {
-                hint: `run cnabsec refresh ${dir} --force`,
-              })
-            : repo.unknownRole(role);
-        }
-        const md = repo.edit(
-          role,
-          () => undefined,
-          opts.expires === undefined ? {} : { expiresIn: parseDuration(opts.expires) },
-        );
-        await repo.saveStaged();
-        if (opts.json) printJson({ role, version: md.signed.version, expires: md.signed.expires });
-        else
-          printLine(
-            `staged ${role} v${md.signed.version}, expires ${md.signed.expires}; publish to sign and release it`,
+      runAction((dir: string, role: string, opts: KeyOptions & { expires?: string }) =>
+        withRepository(dir, async (repo) => {
+          if (!repo.roleNames().includes(role) || role === 'snapshot' || role === 'timestamp') {
+            throw repo.roleNames().includes(role)
+              ? new TufError('INVALID_ARGUMENT', `${role} is renewed by publish/refresh`, {
+                  hint: `run cnabsec refresh ${dir} --force`,
+                })
+              : repo.unknownRole(role);
+          }
+          const md = repo.edit(
+            role,
+            () => undefined,
+            opts.expires === undefined ? {} : { expiresIn: parseDuration(opts.expires) },
           );
-        warnExpiring(repo);
-      }),
+          await repo.saveStaged();
+          if (opts.json) printJson({ role, version: md.signed.version, expires: md.signed.expires });
+          else
+            printLine(
+              `staged ${role} v${md.signed.version}, expires ${md.signed.expires}; publish to sign and release it`,
+            );
+          warnExpiring(repo);
+        }),
+      ),
     );
 
   withCommon(program.command('sign <repo> <role>'))
     .description('add one signature by a key-store key to a staged role (threshold signing)')
     .requiredOption('-k, --key <id>', 'key id (or unique prefix) in the key store')
     .action(
-      runAction(async (dir: string, role: string, opts: KeyOptions & { key: string }) => {
-        const repo = await openRepository(dir);
-        const store = keyStoreOf(opts);
-        await signRole(repo, role, await store.signer(opts.key, passphrasesOf(opts), role));
-        await repo.saveStaged();
-        if (!opts.json)
-          printLine(`signed staged ${role} with ${(await store.resolveId(opts.key)).slice(0, 8)}`);
-        else printJson({ role, keyid: await store.resolveId(opts.key) });
-        warnExpiring(repo);
-      }),
+      runAction((dir: string, role: string, opts: KeyOptions & { key: string }) =>
+        withRepository(dir, async (repo) => {
+          const store = keyStoreOf(opts);
+          await signRole(repo, role, await store.signer(opts.key, passphrasesOf(opts), role));
+          await repo.saveStaged();
+          if (!opts.json)
+            printLine(`signed staged ${role} with ${(await store.resolveId(opts.key)).slice(0, 8)}`);
+          else printJson({ role, keyid: await store.resolveId(opts.key) });
+          warnExpiring(repo);
+        }),
+      ),
     );
 
   withCommon(program.command('payload <repo> <role>'))
@@ -302,22 +324,23 @@ export function register(program: Command): void {
   withCommon(program.command('add-signature <repo> <role> <sigfile>'))
     .description('append a detached signature {"keyid","sig"} (hex) to a staged role after verifying it')
     .action(
-      runAction(async (dir: string, role: string, file: string, opts: KeyOptions) => {
-        const repo = await openRepository(dir);
-        let sig: { keyid: string; sig: string };
-        try {
-          sig = JSON.parse(await readFile(file, 'utf8')) as { keyid: string; sig: string };
-        } catch (e) {
-          throw new TufError('BAD_SIGNATURE', `${file} is not a JSON signature file`, {
-            cause: e,
-            hint: 'expected {"keyid": "...", "sig": "<hex>"}',
-          });
-        }
-        appendSignature(repo, role, sig);
-        await repo.saveStaged();
-        if (opts.json) printJson({ role, keyid: sig.keyid });
-        else printLine(`added signature by ${sig.keyid.slice(0, 8)} to staged ${role}`);
-        warnExpiring(repo);
-      }),
+      runAction((dir: string, role: string, file: string, opts: KeyOptions) =>
+        withRepository(dir, async (repo) => {
+          let sig: { keyid: string; sig: string };
+          try {
+            sig = JSON.parse(await readFile(file, 'utf8')) as { keyid: string; sig: string };
+          } catch (e) {
+            throw new TufError('BAD_SIGNATURE', `${file} is not a JSON signature file`, {
+              cause: e,
+              hint: 'expected {"keyid": "...", "sig": "<hex>"}',
+            });
+          }
+          appendSignature(repo, role, sig);
+          await repo.saveStaged();
+          if (opts.json) printJson({ role, keyid: sig.keyid });
+          else printLine(`added signature by ${sig.keyid.slice(0, 8)} to staged ${role}`);
+          warnExpiring(repo);
+        }),
+      ),
     );
 }

@@ -6,7 +6,8 @@ import type { KeyChange } from '../../tuf/keyset.js';
 import type { PublicKeyJson } from '../../crypto/keys.js';
 import { rotateDelegation } from '../../tuf/delegation.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, openRepository, positiveInt } from '../repo-common.js';
+import { collect, positiveInt, withRepository } from '../repo-common.js';
+import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, runAction } from '../output.js';
 import { keysAfterValidation, printPlan, warnExpiring } from '../rotation-common.js';
 
@@ -19,8 +20,16 @@ export interface RotateCliOptions extends KeyOptions {
 }
 
 /** Shared by `key rotate` and `delegation rotate`. */
-export async function rotateAction(dir: string, role: string, opts: RotateCliOptions): Promise<void> {
-  const repo = await openRepository(dir);
+export function rotateAction(dir: string, role: string, opts: RotateCliOptions): Promise<void> {
+  return withRepository(dir, (repo) => rotateLocked(repo, dir, role, opts));
+}
+
+async function rotateLocked(
+  repo: LocalRepository,
+  dir: string,
+  role: string,
+  opts: RotateCliOptions,
+): Promise<void> {
   if (!repo.roleNames().includes(role)) throw repo.unknownRole(role);
   const change = (add: PublicKeyJson[]): KeyChange => ({
     add,

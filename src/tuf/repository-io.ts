@@ -1,0 +1,61 @@
+/** Bytes of repository files: metadata (de)serialization, staged file names, the configuration. */
+import { Metadata } from '@tufjs/models';
+import type { JSONObject } from '@tufjs/models/dist/utils/types.js';
+import type { AnyMetadata } from './authority.js';
+import { RepositoryError, TufError } from './errors.js';
+import { DEFAULT_EXPIRY, kindOf } from './policy.js';
+import type { RepositoryConfig } from './repository.js';
+
+export const CONFIG_FILE = 'cnabsec.json';
+export const METADATA_DIR = 'metadata';
+export const STAGED_DIR = 'staged';
+
+const encoder = new TextEncoder();
+
+export function serialize(md: AnyMetadata): Uint8Array {
+  return encoder.encode(JSON.stringify(md.toJSON()));
+}
+
+export function parseMetadata(role: string, bytes: Uint8Array, where: string): AnyMetadata {
+  try {
+    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as JSONObject;
+    const md = Metadata.fromJSON(kindOf(role) as never, json) as AnyMetadata;
+    return md;
+  } catch (e) {
+    throw new RepositoryError('REPO_CORRUPT', `${where} is not valid ${role} metadata`, {
+      cause: e,
+      details: { role, path: where },
+      hint: 'the file is truncated or was edited by hand; restore it from a backup or re-publish',
+    });
+  }
+}
+
+export function stagedPath(role: string): string {
+  return `${STAGED_DIR}/${encodeURIComponent(role)}.json`;
+}
+
+/** Parse and check `cnabsec.json`; REPO_CORRUPT naming it otherwise. */
+export function parseConfig(raw: Uint8Array, location: string): RepositoryConfig {
+  let config: RepositoryConfig;
+  try {
+    config = JSON.parse(Buffer.from(raw).toString('utf8')) as RepositoryConfig;
+    if (config._type !== 'cnabsec-repository' || typeof config.name !== 'string')
+      throw new Error('bad _type');
+    const expiry = config.expiry as Partial<Record<string, unknown>> | null | undefined;
+    for (const k of Object.keys(DEFAULT_EXPIRY)) {
+      const v = expiry?.[k];
+      if (typeof v !== 'number' || !(v > 0)) throw new Error(`expiry.${k} is not a positive number`);
+    }
+  } catch (e) {
+    throw new TufError(
+      'REPO_CORRUPT',
+      `${location}/${CONFIG_FILE} is not a cnabsec repository configuration`,
+      {
+        cause: e,
+        details: { path: `${location}/${CONFIG_FILE}` },
+        hint: `the file is truncated or was edited by hand; restore it from a backup (it holds _type, version, name, expiry and serverManaged)`,
+      },
+    );
+  }
+  return config;
+}
