@@ -36,6 +36,7 @@ export type TufErrorCode =
   | 'TRUST_NOT_FOUND'
   | 'TRUST_EXISTS'
   | 'TRUST_STORE_IO'
+  | 'TRUST_STORE_CORRUPT'
   | 'MAP_INVALID'
   | 'MAP_NO_MATCH'
   | 'MAP_THRESHOLD_NOT_MET'

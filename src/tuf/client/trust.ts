@@ -18,7 +18,9 @@ import { wrapClientError } from './errors.js';
 import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
 import { pathExists, writeFileAtomic } from '../../util/fs.js';
-import { messageOf } from '../../errors.js';
+import { isCnabsecError, messageOf } from '../../errors.js';
+import { describeErrno, errnoOf, isNotFound } from '../../util/errno.js';
+import { parseJsonBounded } from '../../util/json.js';
 
 export interface TrustEntry {
   name: string;
@@ -190,22 +192,52 @@ export async function addTrust(
   return entry;
 }
 
+function trustStoreIo(op: string, p: string, e: unknown): TufError {
+  return new TufError('TRUST_STORE_IO', `cannot ${op} ${p}: ${describeErrno(e)}`, {
+    cause: e,
+    details: { path: p, errno: errnoOf(e) },
+    hint: `check ${p}: the trust store is a directory you can read, with one <name>/trust.json per trusted repository`,
+  });
+}
+
+/** One trust entry; undefined when `dir` holds none (absent, or a stray file in trust/). */
+async function readTrustEntry(dir: string): Promise<TrustEntry | undefined> {
+  const file = path.join(dir, 'trust.json');
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (e) {
+    if (isNotFound(e) || errnoOf(e) === 'ENOTDIR') return undefined;
+    throw trustStoreIo('read', file, e);
+  }
+  let entry: Partial<TrustEntry> | undefined;
+  try {
+    entry = parseJsonBounded(bytes, { source: file, maxBytes: 64 * 1024 }) as Partial<TrustEntry>;
+  } catch (e) {
+    if (!isCnabsecError(e)) throw e;
+  }
+  if (typeof entry?.name !== 'string' || typeof entry.url !== 'string') {
+    throw new TufError('TRUST_STORE_CORRUPT', `${file} is not a trust entry`, {
+      details: { path: file },
+      hint: 'it holds {name, url, added}; run `cnabsec trust add` again for that repository',
+    });
+  }
+  return entry as TrustEntry;
+}
+
 export async function listTrust(home: string): Promise<TrustEntry[]> {
+  const dir = path.join(home, 'trust');
   let names: string[] = [];
   try {
-    names = await fsp.readdir(path.join(home, 'trust'));
-  } catch {
-    return [];
+    names = await fsp.readdir(dir);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw trustStoreIo('list', dir, e);
   }
   const out: TrustEntry[] = [];
   for (const n of names) {
-    try {
-      out.push(
-        JSON.parse(await fsp.readFile(path.join(home, 'trust', n, 'trust.json'), 'utf8')) as TrustEntry,
-      );
-    } catch {
-      /* not a trust entry */
-    }
+    const entry = await readTrustEntry(path.join(dir, n));
+    if (entry !== undefined) out.push(entry);
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
