@@ -27,7 +27,7 @@ export const SSLIB_MAX_PBKDF2_ITERATIONS = 10 * SSLIB_PBKDF2_ITERATIONS;
 export const SSLIB_MAX_ENCRYPTED_CHARS = 128 * 1024;
 const DELIM = '@@@@';
 
-interface Encrypted {
+export interface SslibEncrypted {
   salt: Buffer;
   iterations: number;
   mac: Buffer;
@@ -65,7 +65,7 @@ function hexField(source: string, field: string, value: string, min: number, max
 }
 
 /** Parse and check every field of an encrypted key, before anything is derived from it. */
-export function parseSslibEncrypted(text: string, source = 'encrypted key'): Encrypted {
+export function parseSslibEncrypted(text: string, source = 'encrypted key'): SslibEncrypted {
   const t = text.trim();
   if (t.length > SSLIB_MAX_ENCRYPTED_CHARS) {
     throw invalid(source, '(document)', `${t.length} characters`, `at most ${SSLIB_MAX_ENCRYPTED_CHARS}`);
@@ -111,7 +111,11 @@ export function sslibEncrypt(
  * first), WRONG_PASSPHRASE when the HMAC does not match.
  */
 export function sslibDecrypt(text: string, password: string, source?: string): string {
-  const e = parseSslibEncrypted(text, source);
+  return sslibDecryptParsed(parseSslibEncrypted(text, source), password, source);
+}
+
+/** Decrypt an encrypted key already checked by `parseSslibEncrypted`. */
+export function sslibDecryptParsed(e: SslibEncrypted, password: string, source?: string): string {
   const key = deriveKey(password, e.salt, e.iterations);
   const want = createHmac('sha256', key).update(e.ciphertext).digest();
   if (!timingSafeEqual(e.mac, want)) {

@@ -27,7 +27,12 @@ import { CryptoError } from './errors.js';
 import { keyTypeOf, publicKeyObject, type KeyType } from './keys.js';
 import { checkPemEncryption } from './pem-encryption.js';
 import type { Signer } from './signer.js';
-import { isSslibEncrypted, sslibDecrypt, sslibEncrypt } from './sslib-encrypted.js';
+import {
+  isSslibEncrypted,
+  parseSslibEncrypted,
+  sslibDecryptParsed,
+  sslibEncrypt,
+} from './sslib-encrypted.js';
 import { JsonInputError, parseJsonBounded } from '../util/json.js';
 
 export {
@@ -36,7 +41,9 @@ export {
   isSslibEncrypted,
   parseSslibEncrypted,
   sslibDecrypt,
+  sslibDecryptParsed,
   sslibEncrypt,
+  type SslibEncrypted,
 } from './sslib-encrypted.js';
 
 /** Largest in-toto key file read (JSON, PEM or encrypted). */
@@ -209,7 +216,10 @@ export async function parseSslibPrivateKey(
   let t = text.trim();
   // Every field of an encrypted file is checked (sslibDecrypt, checkPemEncryption) before
   // the password is asked and before any key derivation.
-  if (isSslibEncrypted(t)) t = sslibDecrypt(t, await password(), source).trim();
+  if (isSslibEncrypted(t)) {
+    const encrypted = parseSslibEncrypted(t, source);
+    t = sslibDecryptParsed(encrypted, await password(), source).trim();
+  }
   if (t.startsWith('{')) {
     return privateFromJson(parseKeyJson(t, source), source);
   }
