@@ -4,10 +4,17 @@
 // TRUST_STORE_IO with the path and errno, never "not published", "no repository" or a crash.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmod, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { KeyStore } from '../../dist/crypto/index.js';
-import { FsMetadataStore, LocalRepository, TufError, listTrust, publish } from '../../dist/tuf/index.js';
+import {
+  FsMetadataStore,
+  LocalRepository,
+  TufError,
+  addTrust,
+  listTrust,
+  publish,
+} from '../../dist/tuf/index.js';
 import { tempDir, fixedPassphrases } from '../helpers/tmp.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -133,5 +140,29 @@ test('trust store: only a missing store or entry is absent', async (t) => {
   assert.deepEqual(
     (await listTrust(home)).map((e) => e.name),
     ['example.com/a'],
+  );
+});
+
+test('trust add: a trust entry path that is not a directory is TRUST_STORE_IO, not a crash', async (t) => {
+  const { repoDir } = await published(t);
+  const home = await tempDir(t);
+  const root = await readFile(path.join(repoDir, 'metadata', '1.root.json'));
+  const name = 'example.com/a/b';
+  await mkdir(path.join(home, 'trust'));
+  const entry = path.join(home, 'trust', encodeURIComponent(name));
+  await writeFile(entry, 'a file where the entry directory should be');
+  for (const replace of [false, true]) {
+    await assert.rejects(addTrust(home, name, root, 'file:///x', replace), (e) => {
+      assert.equal(e.code, 'TRUST_STORE_IO', e.message);
+      assert.equal(e.details.errno, 'ENOTDIR', e.message);
+      assert.ok(e.message.includes(entry), e.message);
+      return true;
+    });
+  }
+  await rm(entry);
+  assert.equal((await addTrust(home, name, root, 'file:///x')).name, name);
+  assert.deepEqual(
+    (await listTrust(home)).map((e) => e.name),
+    [name],
   );
 });

@@ -17,7 +17,7 @@ import { kindOf } from '../policy.js';
 import { wrapClientError } from './errors.js';
 import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
-import { pathExists, writeFileAtomic } from '../../util/fs.js';
+import { writeFileAtomic } from '../../util/fs.js';
 import { isCnabsecError, messageOf } from '../../errors.js';
 import { describeErrno, errnoOf, isNotFound } from '../../util/errno.js';
 import { parseJsonBounded } from '../../util/json.js';
@@ -178,17 +178,22 @@ export async function addTrust(
     });
   }
   checkRootBytes(rootBytes, 'the given root');
-  if (!replace && (await pathExists(path.join(dir, 'trust.json')))) {
+  if (!replace && (await trustEntryExists(path.join(dir, 'trust.json')))) {
     throw new TufError('TRUST_EXISTS', `${name} is already trusted`, {
       details: { repository: name },
       hint: 'to re-pin a root distributed out of band, use `cnabsec trust reset`',
     });
   }
-  await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
-  await fsp.mkdir(path.join(dir, 'metadata'), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path.join(dir, 'metadata', 'root.json'), rootBytes);
   const entry: TrustEntry = { name, url: url.replace(/\/+$/, ''), added: new Date().toISOString() };
-  await writeFileAtomic(path.join(dir, 'trust.json'), JSON.stringify(entry, null, 2) + '\n');
+  try {
+    await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
+    await fsp.mkdir(path.join(dir, 'metadata'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path.join(dir, 'metadata', 'root.json'), rootBytes);
+    await writeFileAtomic(path.join(dir, 'trust.json'), JSON.stringify(entry, null, 2) + '\n');
+  } catch (e) {
+    if (errnoOf(e) === undefined) throw e;
+    throw trustStoreIo('write', dir, e);
+  }
   return entry;
 }
 
@@ -198,6 +203,17 @@ function trustStoreIo(op: string, p: string, e: unknown): TufError {
     details: { path: p, errno: errnoOf(e) },
     hint: `check ${p}: the trust store is a directory you can read, with one <name>/trust.json per trusted repository`,
   });
+}
+
+/** Whether a trust entry exists (ENOENT: no; any other failure: TRUST_STORE_IO). */
+async function trustEntryExists(file: string): Promise<boolean> {
+  try {
+    await fsp.lstat(file);
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw trustStoreIo('read', file, e);
+  }
 }
 
 /** One trust entry; undefined when `dir` holds none (absent, or a stray file in trust/). */
