@@ -15,33 +15,27 @@ import {
 } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { CryptoError } from './errors.js';
-import { keyIdOf, toPublicKeyJson, type PublicKeyJson } from './keys.js';
+import {
+  IV_BYTES,
+  KEY_BYTES,
+  KEY_FILE_MAX_BYTES,
+  KEY_FILE_TYPE,
+  SALT_BYTES,
+  SCRYPT,
+  checkKeyFile,
+  type KeyFile,
+} from './keyfile-check.js';
+import { keyIdOf, toPublicKeyJson } from './keys.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
+import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 
-export const KEY_FILE_TYPE = 'cnabsec-encrypted-key';
+export { KEY_FILE_MAX_BYTES, KEY_FILE_TYPE, checkKeyFile, type KeyFile } from './keyfile-check.js';
 
-export interface KeyFile {
-  _type: typeof KEY_FILE_TYPE;
-  version: 1;
-  keyid: string;
-  label: string;
-  created: string;
-  public: PublicKeyJson;
-  kdf: { name: 'scrypt'; N: number; r: number; p: number; salt: string };
-  cipher: { name: 'aes-256-gcm'; iv: string; tag: string };
-  ciphertext: string;
-}
-
-// scrypt cost: N=2^15, r=8, p=1 (~32 MiB, ~0.1 s): OWASP's recommended minimum.
-const SCRYPT = { N: 1 << 15, r: 8, p: 1 };
-
-function deriveKey(
-  passphrase: string,
-  salt: Buffer,
-  params: { N: number; r: number; p: number },
-): Promise<Buffer> {
+/** scrypt with cnabsec's fixed cost (never a cost read from a file). */
+function deriveKey(passphrase: string, salt: Buffer): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    scryptCb(passphrase, salt, 32, { ...params, maxmem: 128 * params.N * params.r * 2 }, (err, key) => {
+    scryptCb(passphrase, salt, KEY_BYTES, { ...SCRYPT, maxmem: 256 * SCRYPT.N * SCRYPT.r }, (err, key) => {
       if (err) reject(err);
       else resolve(key);
     });
@@ -51,9 +45,9 @@ function deriveKey(
 export async function encryptKey(privateKey: KeyObject, passphrase: string, label: string): Promise<KeyFile> {
   const pub = toPublicKeyJson(privateKey);
   const keyid = keyIdOf(pub);
-  const salt = randomBytes(16);
-  const iv = randomBytes(12);
-  const key = await deriveKey(passphrase, salt, SCRYPT);
+  const salt = randomBytes(SALT_BYTES);
+  const iv = randomBytes(IV_BYTES);
+  const key = await deriveKey(passphrase, salt);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(keyid));
   const der = privateKey.export({ format: 'der', type: 'pkcs8' });
@@ -71,28 +65,56 @@ export async function encryptKey(privateKey: KeyObject, passphrase: string, labe
   };
 }
 
-export async function decryptKey(file: KeyFile, passphrase: string): Promise<KeyObject> {
-  const key = await deriveKey(passphrase, Buffer.from(file.kdf.salt, 'base64'), file.kdf);
-  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(file.cipher.iv, 'base64'));
-  decipher.setAAD(Buffer.from(file.keyid));
-  decipher.setAuthTag(Buffer.from(file.cipher.tag, 'base64'));
+/**
+ * Decrypt a key file. Every field is checked first (`checkKeyFile`, KEY_FILE_INVALID), so a
+ * file cannot choose the scrypt cost or feed bad sizes to the cipher; the key is then derived
+ * with cnabsec's own parameters.
+ */
+export async function decryptKey(file: KeyFile, passphrase: string, source?: string): Promise<KeyObject> {
+  const f = checkKeyFile(
+    file,
+    source ?? `for key ${String((file as { keyid?: unknown }).keyid).slice(0, 64)}`,
+  );
+  const key = await deriveKey(passphrase, Buffer.from(f.kdf.salt, 'base64'));
+  const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(f.cipher.iv, 'base64'));
+  decipher.setAAD(Buffer.from(f.keyid));
+  decipher.setAuthTag(Buffer.from(f.cipher.tag, 'base64'));
   let der: Buffer;
   try {
-    der = Buffer.concat([decipher.update(Buffer.from(file.ciphertext, 'base64')), decipher.final()]);
+    der = Buffer.concat([decipher.update(Buffer.from(f.ciphertext, 'base64')), decipher.final()]);
   } catch {
-    throw new CryptoError('WRONG_PASSPHRASE', `wrong passphrase for key ${file.keyid} (${file.label})`, {
-      details: { keyid: file.keyid, label: file.label },
-      hint: `check CNABSEC_PASSPHRASE_${envSuffix(file.label)} or CNABSEC_PASSPHRASE`,
+    throw new CryptoError('WRONG_PASSPHRASE', `wrong passphrase for key ${f.keyid} (${quote(f.label)})`, {
+      details: { keyid: f.keyid, label: f.label },
+      hint: `check CNABSEC_PASSPHRASE_${envSuffix(f.label)} or CNABSEC_PASSPHRASE`,
     });
   }
-  const priv = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
-  if (keyIdOf(toPublicKeyJson(priv)) !== file.keyid) {
-    throw new CryptoError(
-      'KEY_FILE_CORRUPT',
-      `key file ${file.keyid}: private key does not match its key id`,
-    );
+  let priv: KeyObject;
+  try {
+    priv = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+  } catch (e) {
+    throw corrupt(source ?? f.keyid, 'the decrypted private key is not PKCS#8', e);
+  }
+  if (keyIdOf(toPublicKeyJson(priv)) !== f.keyid) {
+    throw corrupt(source ?? f.keyid, 'private key does not match its key id');
   }
   return priv;
+}
+
+function corrupt(source: string, what: string, cause?: unknown): CryptoError {
+  return new CryptoError('KEY_FILE_CORRUPT', `key file ${source}: ${what}`, {
+    cause,
+    details: { path: source },
+    hint: 'the key file was edited or is not a cnabsec key; restore it from a backup of the key store',
+  });
+}
+
+/** KEY_STORE_IO: a key store path exists but cannot be read or written. */
+export function keyStoreIoError(op: string, file: string, e: unknown): CryptoError {
+  return new CryptoError('KEY_STORE_IO', `cannot ${op} ${file}: ${describeErrno(e)}`, {
+    cause: e,
+    details: { path: file, errno: errnoOf(e) },
+    hint: `check ${file}: the key store holds regular key files you own, in a directory you own`,
+  });
 }
 
 /** Environment-variable suffix for a role or label: `targets/releases` → `TARGETS_RELEASES`. */
@@ -104,53 +126,67 @@ export function envSuffix(label: string): string {
 }
 
 export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
-  await writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
-}
-
-function isKeyFile(v: unknown): v is KeyFile {
-  const f = v as Partial<KeyFile> | null;
-  return (
-    typeof f === 'object' &&
-    f !== null &&
-    f._type === KEY_FILE_TYPE &&
-    typeof f.keyid === 'string' &&
-    typeof f.public === 'object' &&
-    typeof f.kdf?.salt === 'string' &&
-    typeof f.cipher?.iv === 'string' &&
-    typeof f.ciphertext === 'string'
-  );
-}
-
-/** Read and check a key file: permissions 0600 (POSIX), well-formed, key id matches. */
-export async function readKeyFile(path: string): Promise<KeyFile> {
-  let stat;
   try {
-    stat = await fsp.stat(path);
+    await writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
   } catch (e) {
-    throw new CryptoError('KEY_NOT_FOUND', `key file ${path} not found`, { cause: e });
+    if (errnoOf(e) === undefined) throw e;
+    throw keyStoreIoError('write', path, e);
   }
-  if (process.platform !== 'win32' && (stat.mode & 0o077) !== 0) {
+}
+
+/** Refuse a key file others may read or write, or that someone else owns (POSIX). */
+function checkFileMode(path: string, stat: { mode: number; uid: number }): void {
+  if (process.platform === 'win32') return;
+  if ((stat.mode & 0o077) !== 0) {
     throw new CryptoError(
       'KEY_FILE_PERMISSIONS',
       `key file ${path} is readable by others (mode ${(stat.mode & 0o777).toString(8)})`,
       { details: { path }, hint: `run: chmod 600 ${path}` },
     );
   }
+  const uid = process.getuid?.();
+  if (uid !== undefined && stat.uid !== uid) {
+    throw new CryptoError(
+      'KEY_FILE_PERMISSIONS',
+      `key file ${path} is owned by uid ${stat.uid}, not by you (uid ${uid})`,
+      {
+        details: { path, uid: stat.uid },
+        hint: `only use key files you own: run chown ${uid} ${path} if you trust its content`,
+      },
+    );
+  }
+}
+
+/**
+ * Read and check a key file: a regular file you own with mode 0600 (POSIX), at most
+ * KEY_FILE_MAX_BYTES, bounded JSON, every field as cnabsec writes it, key id matching.
+ */
+export async function readKeyFile(path: string): Promise<KeyFile> {
+  let stat;
+  try {
+    stat = await fsp.stat(path);
+  } catch (e) {
+    if (isNotFound(e)) throw new CryptoError('KEY_NOT_FOUND', `key file ${path} not found`, { cause: e });
+    throw keyStoreIoError('read', path, e);
+  }
+  if (!stat.isFile()) throw corrupt(path, 'is not a regular file');
+  checkFileMode(path, stat);
+  if (stat.size > KEY_FILE_MAX_BYTES)
+    throw corrupt(path, `${stat.size} bytes, more than ${KEY_FILE_MAX_BYTES}`);
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(path);
+  } catch (e) {
+    throw keyStoreIoError('read', path, e);
+  }
   let parsed: unknown;
   try {
-    parsed = JSON.parse(await fsp.readFile(path, 'utf8'));
+    parsed = parseJsonBounded(bytes, { source: path, maxBytes: KEY_FILE_MAX_BYTES, integersOnly: true });
   } catch (e) {
-    throw new CryptoError('KEY_FILE_CORRUPT', `key file ${path} is not valid JSON`, {
-      cause: e,
-      details: { path },
-      hint: 'the key file is truncated or was edited; restore it from a backup of the key store',
-    });
+    if (!(e instanceof JsonInputError)) throw e;
+    throw corrupt(path, `not valid JSON (${e.code})`, e);
   }
-  if (!isKeyFile(parsed) || keyIdOf(parsed.public) !== parsed.keyid) {
-    throw new CryptoError('KEY_FILE_CORRUPT', `key file ${path} is not a cnabsec encrypted key`, {
-      details: { path },
-      hint: 'the key file was edited or is not a cnabsec key; restore it from a backup of the key store',
-    });
-  }
-  return parsed;
+  const file = checkKeyFile(parsed, path);
+  if (keyIdOf(file.public) !== file.keyid) throw corrupt(path, 'its public key does not match its key id');
+  return file;
 }

@@ -2,16 +2,29 @@
  * The key store: one encrypted key file per private key under `$CNABSEC_HOME/keys`
  * (default `~/.cnabsec/keys`, directory mode 0700), named `<keyid>.key`. Keys are referred
  * to by their full key id or any unique prefix of at least 8 hex digits.
+ *
+ * The store is refused (KEY_STORE_UNSAFE) when its directory, or the directory a `keys`
+ * symlink points to, is writable by group or others or owned by another user: whoever can
+ * write it can plant keys. Only a missing directory is an empty store; any other failure to
+ * read it is KEY_STORE_IO with the path and errno.
  */
 import { promises as fsp } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { CryptoError } from './errors.js';
-import { decryptKey, encryptKey, readKeyFile, writeKeyFile, type KeyFile } from './keyfile.js';
+import {
+  decryptKey,
+  encryptKey,
+  keyStoreIoError,
+  readKeyFile,
+  writeKeyFile,
+  type KeyFile,
+} from './keyfile.js';
 import { generateKeyPair, type KeyType, type PublicKeyJson } from './keys.js';
 import type { PassphraseSource } from './passphrase.js';
 import { KeyObjectSigner, type Signer } from './signer.js';
 import { createPrivateKey } from 'node:crypto';
+import { isNotFound } from '../util/errno.js';
 
 export interface KeyInfo {
   keyid: string;
@@ -49,7 +62,79 @@ export class KeyStore {
   }
 
   private async ensureDir(): Promise<void> {
-    await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    try {
+      await fsp.mkdir(this.dir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw keyStoreIoError('create the key store directory', this.dir, e);
+    }
+    await this.checkDir();
+  }
+
+  /**
+   * Check the store directory (following a symlink): false when it does not exist; throws
+   * KEY_STORE_IO when it is not a readable directory, KEY_STORE_UNSAFE when it is writable
+   * by group or others or owned by another user (POSIX).
+   */
+  private async checkDir(): Promise<boolean> {
+    let st;
+    try {
+      st = await fsp.stat(this.dir);
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw keyStoreIoError('open the key store', this.dir, e);
+    }
+    if (!st.isDirectory()) {
+      throw new CryptoError('KEY_STORE_IO', `key store ${this.dir} is not a directory`, {
+        details: { path: this.dir },
+        hint: `move ${this.dir} away; the key store is a directory of key files (mode 0700)`,
+      });
+    }
+    const uid = process.platform === 'win32' ? undefined : process.getuid?.();
+    if (uid === undefined) return true;
+    const real = await fsp.realpath(this.dir).catch(() => this.dir);
+    const where = real === this.dir ? this.dir : `${this.dir} (-> ${real})`;
+    if ((st.mode & 0o022) !== 0) {
+      throw new CryptoError(
+        'KEY_STORE_UNSAFE',
+        `key store ${where} is writable by group or others (mode ${(st.mode & 0o7777).toString(8)})`,
+        { details: { path: this.dir, realPath: real }, hint: `run: chmod 700 ${real}` },
+      );
+    }
+    if (st.uid !== uid) {
+      throw new CryptoError(
+        'KEY_STORE_UNSAFE',
+        `key store ${where} is owned by uid ${st.uid}, not by you (uid ${uid})`,
+        {
+          details: { path: this.dir, realPath: real, uid: st.uid },
+          hint: 'use a key store directory you own (set CNABSEC_HOME)',
+        },
+      );
+    }
+    return true;
+  }
+
+  /** The `.key` file names of the store ([] when it does not exist). */
+  private async names(): Promise<string[]> {
+    if (!(await this.checkDir())) return [];
+    try {
+      return (await fsp.readdir(this.dir)).filter((n) => n.endsWith('.key'));
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw keyStoreIoError('list', this.dir, e);
+    }
+  }
+
+  /** Read the key file of a full key id; its content must carry that key id. */
+  private async readFile(keyid: string): Promise<KeyFile> {
+    const file = this.fileOf(keyid);
+    const f = await readKeyFile(file);
+    if (f.keyid !== keyid) {
+      throw new CryptoError('KEY_FILE_CORRUPT', `key file ${file} holds key ${f.keyid}, not ${keyid}`, {
+        details: { path: file, keyid: f.keyid },
+        hint: 'a key file was renamed or replaced; restore the key store from a backup',
+      });
+    }
+    return f;
   }
 
   /** Generate a key, encrypt it with a passphrase for `label`, store it; returns its info. */
@@ -82,14 +167,8 @@ export class KeyStore {
   }
 
   async list(): Promise<KeyInfo[]> {
-    let names: string[];
-    try {
-      names = await fsp.readdir(this.dir);
-    } catch {
-      return [];
-    }
     const out: KeyInfo[] = [];
-    for (const n of names.filter((x) => x.endsWith('.key')).sort()) {
+    for (const n of (await this.names()).sort()) {
       out.push(info(await readKeyFile(path.join(this.dir, n))));
     }
     return out;
@@ -103,13 +182,7 @@ export class KeyStore {
         hint: 'give a key id or a prefix of at least 8 hex digits; `cnabsec key list` shows them',
       });
     }
-    let names: string[] = [];
-    try {
-      names = await fsp.readdir(this.dir);
-    } catch {
-      /* empty store */
-    }
-    const hits = names.filter((n) => n.endsWith('.key') && n.startsWith(r)).map((n) => n.slice(0, -4));
+    const hits = (await this.names()).filter((n) => n.startsWith(r)).map((n) => n.slice(0, -4));
     if (hits.length === 1 && hits[0] !== undefined) return hits[0];
     if (hits.length > 1) {
       throw new CryptoError('KEY_AMBIGUOUS', `key id prefix ${ref} matches ${hits.length} keys`, {
@@ -125,22 +198,29 @@ export class KeyStore {
 
   /** Whether the store holds the private key `keyid` (full id). */
   async has(keyid: string): Promise<boolean> {
+    if (!(await this.checkDir())) return false;
     try {
       await fsp.access(this.fileOf(keyid));
       return true;
-    } catch {
-      return false;
+    } catch (e) {
+      if (isNotFound(e)) return false;
+      throw keyStoreIoError('open', this.fileOf(keyid), e);
     }
   }
 
   async info(ref: string): Promise<KeyInfo> {
-    return info(await readKeyFile(this.fileOf(await this.resolveId(ref))));
+    return info(await this.readFile(await this.resolveId(ref)));
   }
 
   /** Decrypt a stored key and return a signer for it. */
   async signer(ref: string, passphrases: PassphraseSource, label?: string): Promise<Signer> {
-    const file = await readKeyFile(this.fileOf(await this.resolveId(ref)));
-    const key = await decryptKey(file, await passphrases(label ?? file.label, file.keyid, false));
+    const keyid = await this.resolveId(ref);
+    const file = await this.readFile(keyid);
+    const key = await decryptKey(
+      file,
+      await passphrases(label ?? file.label, file.keyid, false),
+      this.fileOf(keyid),
+    );
     return new KeyObjectSigner(key, file.public);
   }
 }

@@ -16,22 +16,38 @@
 import { canonicalize } from '@tufjs/canonical-json';
 import {
   constants,
-  createCipheriv,
-  createDecipheriv,
   createHash,
-  createHmac,
   createPrivateKey,
   createPublicKey,
-  pbkdf2Sync,
-  randomBytes,
   sign as nodeSign,
-  timingSafeEqual,
   verify as nodeVerify,
   type KeyObject,
 } from 'node:crypto';
 import { CryptoError } from './errors.js';
 import { keyTypeOf, publicKeyObject, type KeyType } from './keys.js';
+import { checkPemEncryption } from './pem-encryption.js';
 import type { Signer } from './signer.js';
+import {
+  isSslibEncrypted,
+  parseSslibEncrypted,
+  sslibDecryptParsed,
+  sslibEncrypt,
+} from './sslib-encrypted.js';
+import { JsonInputError, parseJsonBounded } from '../util/json.js';
+
+export {
+  SSLIB_MAX_PBKDF2_ITERATIONS,
+  SSLIB_PBKDF2_ITERATIONS,
+  isSslibEncrypted,
+  parseSslibEncrypted,
+  sslibDecrypt,
+  sslibDecryptParsed,
+  sslibEncrypt,
+  type SslibEncrypted,
+} from './sslib-encrypted.js';
+
+/** Largest in-toto key file read (JSON, PEM or encrypted). */
+export const SSLIB_KEY_MAX_BYTES = 64 * 1024;
 
 export const SSLIB_KEYID_HASH_ALGORITHMS: readonly string[] = ['sha256', 'sha512'];
 const SCHEME: Record<KeyType, string> = {
@@ -41,8 +57,6 @@ const SCHEME: Record<KeyType, string> = {
 };
 const ED25519_SPKI = Buffer.from('302a300506032b6570032100', 'hex');
 const ED25519_PKCS8 = Buffer.from('302e020100300506032b657004220420', 'hex');
-const PBKDF2_ITERATIONS = 100000;
-const DELIM = '@@@@';
 
 /** A public key in securesystemslib form (unknown fields are kept). */
 export interface SslibPublicKey {
@@ -139,9 +153,10 @@ function publicFromJson(obj: unknown, source: string): SslibPublicKey {
 
 function parseKeyJson(text: string, source: string): unknown {
   try {
-    return JSON.parse(text);
+    return parseJsonBounded(text, { source, maxBytes: SSLIB_KEY_MAX_BYTES });
   } catch (e) {
-    throw bad(`${source}: invalid JSON`, e);
+    if (!(e instanceof JsonInputError)) throw e;
+    throw bad(`${source}: invalid JSON (${e.code})`, e);
   }
 }
 
@@ -164,47 +179,9 @@ export function parseSslibPublicKey(text: string, source = 'key'): SslibPublicKe
   return sslibPublicKeyOf(obj);
 }
 
-/** Is this key file text a securesystemslib password-encrypted key? */
-export function isSslibEncrypted(text: string): boolean {
-  return /^[0-9a-f]+@@@@[0-9]+@@@@[0-9a-f]+@@@@[0-9a-f]+@@@@[0-9a-f]+$/.test(text.trim());
-}
-
 /** Does a key file need a password (encrypted JSON or encrypted PEM)? */
 export function sslibKeyNeedsPassword(text: string): boolean {
   return isSslibEncrypted(text) || text.includes('ENCRYPTED');
-}
-
-function deriveKeys(password: string, salt: Buffer, iterations: number): Buffer {
-  return pbkdf2Sync(Buffer.from(password, 'utf8'), salt, iterations, 32, 'sha256');
-}
-
-/** securesystemslib encrypt_key: AES-256-CTR + HMAC-SHA256, key from PBKDF2-HMAC-SHA256. */
-export function sslibEncrypt(plaintext: string, password: string, iterations = PBKDF2_ITERATIONS): string {
-  const salt = randomBytes(16);
-  const iv = randomBytes(16);
-  const key = deriveKeys(password, salt, iterations);
-  const c = createCipheriv('aes-256-ctr', key, iv);
-  const ct = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
-  const mac = createHmac('sha256', key).update(ct).digest('hex');
-  return [salt.toString('hex'), String(iterations), mac, iv.toString('hex'), ct.toString('hex')].join(DELIM);
-}
-
-/** securesystemslib decrypt_key; throws WRONG_PASSPHRASE when the HMAC does not match. */
-export function sslibDecrypt(text: string, password: string): string {
-  const parts = text.trim().split(DELIM);
-  if (parts.length !== 5) throw bad('invalid encrypted key file');
-  const [salt, iter, mac, iv, ct] = parts as [string, string, string, string, string];
-  const key = deriveKeys(password, Buffer.from(salt, 'hex'), Number.parseInt(iter, 10));
-  const ctBytes = Buffer.from(ct, 'hex');
-  const want = createHmac('sha256', key).update(ctBytes).digest();
-  const got = Buffer.from(mac, 'hex');
-  if (got.length !== want.length || !timingSafeEqual(got, want)) {
-    throw new CryptoError('WRONG_PASSPHRASE', 'wrong password for the encrypted in-toto key', {
-      hint: 'the password given when the key was made with in-toto-keygen -p',
-    });
-  }
-  const d = createDecipheriv('aes-256-ctr', key, Buffer.from(iv, 'hex'));
-  return Buffer.concat([d.update(ctBytes), d.final()]).toString('utf8');
 }
 
 function privateFromJson(obj: unknown, source: string): SslibPrivateKey {
@@ -237,16 +214,21 @@ export async function parseSslibPrivateKey(
   password: () => Promise<string>,
 ): Promise<SslibPrivateKey> {
   let t = text.trim();
-  if (isSslibEncrypted(t)) t = sslibDecrypt(t, await password()).trim();
+  // Every field of an encrypted file is checked (sslibDecrypt, checkPemEncryption) before
+  // the password is asked and before any key derivation.
+  if (isSslibEncrypted(t)) {
+    const encrypted = parseSslibEncrypted(t, source);
+    t = sslibDecryptParsed(encrypted, await password(), source).trim();
+  }
   if (t.startsWith('{')) {
     return privateFromJson(parseKeyJson(t, source), source);
   }
   if (!t.includes('PRIVATE KEY')) throw bad(`${source}: not a private key`);
+  const encrypted = t.includes('ENCRYPTED');
+  if (encrypted) checkPemEncryption(t, source);
   let privateKey: KeyObject;
   try {
-    privateKey = t.includes('ENCRYPTED')
-      ? createPrivateKey({ key: t, passphrase: await password() })
-      : createPrivateKey(t);
+    privateKey = encrypted ? createPrivateKey({ key: t, passphrase: await password() }) : createPrivateKey(t);
   } catch (e) {
     if (e instanceof CryptoError) throw e;
     throw new CryptoError('WRONG_PASSPHRASE', `${source}: cannot decrypt or parse the PEM private key`, {

@@ -9,8 +9,14 @@ import { CryptoError } from '../crypto/errors.js';
 import type { KeyStore } from '../crypto/keystore.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import type { Signer } from '../crypto/signer.js';
-import { SslibSigner, parseSslibPrivateKey, parseSslibPublicKey } from '../crypto/sslib.js';
+import {
+  SSLIB_KEY_MAX_BYTES,
+  SslibSigner,
+  parseSslibPrivateKey,
+  parseSslibPublicKey,
+} from '../crypto/sslib.js';
 import { checkJsonScan, scanJson } from '../util/json.js';
+import { isNotFound } from '../util/errno.js';
 import { FormatError, IntotoError } from './errors.js';
 import type { LayoutKey } from './models.js';
 
@@ -22,10 +28,29 @@ function keyError(file: string, e: unknown): FormatError {
   });
 }
 
+/** A key file's text, at most SSLIB_KEY_MAX_BYTES (read no further). */
 async function readKeyText(file: string): Promise<string> {
   try {
-    return await fsp.readFile(file, 'utf8');
+    const handle = await fsp.open(file, 'r');
+    try {
+      const buf = Buffer.alloc(SSLIB_KEY_MAX_BYTES + 1);
+      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
+      if (bytesRead > SSLIB_KEY_MAX_BYTES) {
+        throw new FormatError(
+          'INTOTO_BAD_KEY',
+          `key file ${file} is larger than ${SSLIB_KEY_MAX_BYTES} bytes`,
+          {
+            details: { path: file },
+            hint: 'give an in-toto-keygen key file (JSON for ed25519/ecdsa, PEM for rsa)',
+          },
+        );
+      }
+      return buf.subarray(0, bytesRead).toString('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (e) {
+    if (e instanceof FormatError) throw e;
     throw new IntotoError('INTOTO_IO', `cannot read key file ${file}: ${(e as Error).message}`, {
       cause: e,
       details: { path: file },
@@ -75,7 +100,14 @@ export interface SignerOptions {
  * in the cnabsec key store. Its key id is the securesystemslib one.
  */
 export async function loadSigner(ref: string, opts: SignerOptions): Promise<Signer> {
-  const st = await fsp.stat(ref).catch(() => undefined);
+  // Only a path that does not exist is taken for a key id; any other failure is reported.
+  const st = await fsp.stat(ref).catch((e: unknown) => {
+    if (isNotFound(e) || (e as { code?: unknown }).code === 'ENAMETOOLONG') return undefined;
+    throw new IntotoError('INTOTO_IO', `cannot read key file ${ref}: ${(e as Error).message}`, {
+      cause: e,
+      details: { path: ref },
+    });
+  });
   if (st?.isFile() === true) {
     const text = await readKeyText(ref);
     const label = path.basename(ref);
@@ -84,7 +116,10 @@ export async function loadSigner(ref: string, opts: SignerOptions): Promise<Sign
       const key = await parseSslibPrivateKey(text, ref, () => opts.passphrases(label));
       return SslibSigner.fromKeyObject(key.privateKey, key.publicKey);
     } catch (e) {
-      if (e instanceof CryptoError && (e.code === 'WRONG_PASSPHRASE' || e.code === 'PASSPHRASE_REQUIRED'))
+      if (
+        e instanceof CryptoError &&
+        (e.code === 'WRONG_PASSPHRASE' || e.code === 'PASSPHRASE_REQUIRED' || e.code === 'KEY_FILE_INVALID')
+      )
         throw e;
       throw keyError(ref, e);
     }

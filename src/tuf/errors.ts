@@ -11,6 +11,7 @@ export type TufErrorCode =
   | 'REPO_NOT_FOUND'
   | 'REPO_EXISTS'
   | 'REPO_CORRUPT'
+  | 'STORE_IO'
   | 'INVALID_ARGUMENT'
   | 'INVALID_DURATION'
   | 'ROLE_UNKNOWN'
@@ -38,6 +39,8 @@ export type TufErrorCode =
   // client side (TUF client workflow, spec §5)
   | 'TRUST_NOT_FOUND'
   | 'TRUST_EXISTS'
+  | 'TRUST_STORE_IO'
+  | 'TRUST_STORE_CORRUPT'
   | 'MAP_INVALID'
   | 'MAP_NO_MATCH'
   | 'MAP_THRESHOLD_NOT_MET'

@@ -6,16 +6,23 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { writeFileAtomic, readFileIfExists } from '../util/fs.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
+import { TufError } from './errors.js';
 import { acquireRepositoryLock, type LockOptions, type ReleaseLock } from './lock.js';
 
 export interface MetadataStore {
   /** A human-readable location for messages. */
   readonly location: string;
+  /** The file's bytes; undefined only when it does not exist (any other failure: STORE_IO). */
   read(file: string): Promise<Uint8Array | undefined>;
   write(file: string, data: Uint8Array): Promise<void>;
   remove(file: string): Promise<void>;
-  /** File names directly inside `dir` (not recursive); empty when it does not exist. */
+  /**
+   * Names of the entries directly inside `dir` (not recursive); empty when it does not exist.
+   * Entries of any type are listed, so that a directory in place of a metadata file is read,
+   * and reported, instead of being taken for an unpublished role.
+   */
   list(dir: string): Promise<string[]>;
   /** Take the exclusive writer lock of the store (./lock.ts); stores without one need none. */
   lock?(options?: LockOptions): Promise<ReleaseLock>;
@@ -28,8 +35,14 @@ export class FsMetadataStore implements MetadataStore {
     return path.join(this.location, ...file.split('/'));
   }
 
-  read(file: string): Promise<Uint8Array | undefined> {
-    return readFileIfExists(this.abs(file));
+  async read(file: string): Promise<Uint8Array | undefined> {
+    const abs = this.abs(file);
+    try {
+      return await fsp.readFile(abs);
+    } catch (e) {
+      if (isNotFound(e)) return undefined;
+      throw storeIoError('read', abs, e);
+    }
   }
 
   lock(options?: LockOptions): Promise<ReleaseLock> {
@@ -38,23 +51,45 @@ export class FsMetadataStore implements MetadataStore {
 
   async write(file: string, data: Uint8Array): Promise<void> {
     const abs = this.abs(file);
-    await fsp.mkdir(path.dirname(abs), { recursive: true });
-    await writeFileAtomic(abs, data);
+    try {
+      await fsp.mkdir(path.dirname(abs), { recursive: true });
+      await writeFileAtomic(abs, data);
+    } catch (e) {
+      if (errnoOf(e) === undefined) throw e;
+      throw storeIoError('write', abs, e);
+    }
   }
 
   async remove(file: string): Promise<void> {
-    await fsp.rm(this.abs(file), { force: true });
+    const abs = this.abs(file);
+    try {
+      await fsp.rm(abs, { force: true });
+    } catch (e) {
+      if (errnoOf(e) === undefined) throw e;
+      throw storeIoError('remove', abs, e);
+    }
   }
 
   async list(dir: string): Promise<string[]> {
+    const abs = this.abs(dir);
     try {
-      return (await fsp.readdir(this.abs(dir), { withFileTypes: true }))
-        .filter((d) => d.isFile())
-        .map((d) => d.name);
-    } catch {
-      return [];
+      return await fsp.readdir(abs);
+    } catch (e) {
+      if (isNotFound(e)) return [];
+      throw storeIoError('list', abs, e);
     }
   }
+}
+
+/** STORE_IO: the store exists but a file or directory of it cannot be read (not "absent"). */
+export function storeIoError(op: 'read' | 'list' | 'write' | 'remove', abs: string, e: unknown): TufError {
+  const what = op === 'list' ? 'a directory' : 'a regular file';
+  const can = op === 'read' || op === 'list' ? 'read' : 'write';
+  return new TufError('STORE_IO', `cannot ${op} ${abs}: ${describeErrno(e)}`, {
+    cause: e,
+    details: { path: abs, errno: errnoOf(e), operation: op },
+    hint: `the repository is damaged or not accessible to you: ${abs} must be ${what} you can ${can} (restore it from a backup)`,
+  });
 }
 
 export class MemoryMetadataStore implements MetadataStore {

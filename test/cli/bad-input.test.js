@@ -9,12 +9,24 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync, sign as nodeSign } from 'node:crypto';
-import { chmod, cp, mkdir, mkdtemp, readFile, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  cp,
+  mkdir,
+  mkdtemp,
+  readFile,
+  rename,
+  rm,
+  symlink,
+  truncate,
+  unlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { canonicalize } from '@tufjs/canonical-json';
-import { KeyStore } from '../../dist/crypto/index.js';
+import { KeyStore, generateKeyPair, sslibKeyFiles } from '../../dist/crypto/index.js';
 import { FsMetadataStore, LocalRepository, publish } from '../../dist/tuf/index.js';
 import { cliOk, runCli, snapshotTree } from '../helpers/cli.js';
 import { fixedPassphrases } from '../helpers/tmp.js';
@@ -108,6 +120,35 @@ before(async () => {
       now: past,
       signers: async (_role, keyid) => ((await store.has(keyid)) ? store.signer(keyid, pp) : undefined),
     });
+  }
+
+  // Frozen repositories, published two days ago: in each, one role had a one-day expiry (the
+  // others ten days), so a client sees exactly that role expired (a freeze attack).
+  ctx.frozen = {};
+  {
+    const store = new KeyStore(w('frozen-home'));
+    const pp = fixedPassphrases(PASS);
+    const key = await store.generate('ed25519', 'all', pp);
+    const roles = {};
+    for (const role of ['root', 'targets', 'snapshot', 'timestamp'])
+      roles[role] = { keys: [key.publicKey], threshold: 1 };
+    const past = new Date(Date.now() - 2 * DAY_MS);
+    for (const expired of ['root', 'targets', 'snapshot', 'timestamp']) {
+      const expiry = {
+        root: 864_000,
+        targets: 864_000,
+        snapshot: 864_000,
+        timestamp: 864_000,
+        [expired]: 86_400,
+      };
+      const dir = w(`frozen-${expired}`);
+      const name = `example.com/org/frozen-${expired}`;
+      const repo = await LocalRepository.create(new FsMetadataStore(dir), { name, roles, expiry, now: past });
+      await publish(repo, { now: past, signers: async () => store.signer(key.keyid, pp) });
+      const file = { root: '1.root.json', timestamp: 'timestamp.json' }[expired] ?? `1.${expired}.json`;
+      const md = JSON.parse(await readFile(path.join(dir, 'metadata', file), 'utf8'));
+      ctx.frozen[expired] = { dir, name, expires: md.signed.expires };
+    }
   }
 
   // The shared repository: 2-of-3 root, published with bundle v1, v2 staged; trusted by the
@@ -612,6 +653,127 @@ const CASES = [
       names: ['5q'],
     }),
   },
+  // ---- a broken disk: only "does not exist" means absent ------------------------------------
+  ...[
+    ['cnabsec.json', ['status']],
+    ['cnabsec.json', ['publish']],
+    ['cnabsec.json', ['bundle', 'add', null, 'v3', '--thin', 'BUNDLE']],
+    ['metadata/timestamp.json', ['status']], // was: exit 0, "timestamp not published"
+    ['metadata/timestamp.json', ['publish']],
+    ['metadata/1.snapshot.json', ['status']],
+    ['metadata/1.root.json', ['status']],
+    ['staged/targets.json', ['publish']],
+  ].map(([file, cmd]) => ({
+    title: `${file} replaced by a directory: ${cmd.filter((a) => a !== null).join(' ')}`,
+    code: 'STORE_IO',
+    prepare: async ({ repo }) => {
+      const abs = path.join(repo, ...file.split('/'));
+      await rm(abs);
+      await mkdir(abs);
+      const args = [...cmd];
+      const at = args.indexOf(null);
+      if (at === -1) args.push(repo);
+      else args[at] = repo;
+      return { args: args.map((a) => (a === 'BUNDLE' ? ctx.bundle : a)), names: [abs, 'EISDIR'] };
+    },
+  })),
+  {
+    title: 'staged/ replaced by a regular file: status',
+    code: 'STORE_IO',
+    prepare: async ({ repo }) => {
+      const abs = path.join(repo, 'staged');
+      await rm(abs, { recursive: true });
+      await writeFile(abs, 'not a directory');
+      return { args: ['status', repo], names: [abs, 'ENOTDIR'] };
+    },
+  },
+  ...[
+    ['publish', 'REPO'],
+    ['key', 'list'],
+    ['key', 'generate', '--label', 'x'],
+  ].map((cmd) => ({
+    title: `$CNABSEC_HOME/keys a regular file: ${cmd.filter((a) => a !== 'REPO').join(' ')}`,
+    code: 'KEY_STORE_IO',
+    prepare: async ({ repo, home }) => {
+      const keys = path.join(home, 'keys');
+      await rm(keys, { recursive: true });
+      await writeFile(keys, 'not a directory');
+      return { args: cmd.map((a) => (a === 'REPO' ? repo : a)), names: [keys] };
+    },
+  })),
+  ...[['publish'], ['sign', 'targets', '--key', 'TARGETS']].map((cmd) => ({
+    title: `$CNABSEC_HOME/keys a symlink to a world-writable directory: ${cmd[0]}`,
+    code: 'KEY_STORE_UNSAFE',
+    prepare: async ({ dir, repo, home }) => {
+      const keys = path.join(home, 'keys');
+      const shared = path.join(dir, 'shared-keys');
+      await rename(keys, shared);
+      await chmod(shared, 0o777);
+      await symlink(shared, keys);
+      const args = [cmd[0], repo, ...cmd.slice(1).map((a) => (a === 'TARGETS' ? ctx.targetsId : a))];
+      return { args, names: [keys, shared, '777'], hint: /chmod 700/ };
+    },
+  })),
+  ...[
+    ['kdf.N', 3],
+    ['kdf.N', 2 ** 30],
+    ['kdf.N', 2 ** 20],
+    ['kdf.N', 'x'],
+    ['kdf.r', null],
+    ['kdf.p', 64],
+    ['cipher.tag', 'AA=='],
+    ['cipher.tag', 'AAAAAAAAAAA='], // truncated auth tag (8 bytes)
+    ['cipher.iv', ''],
+  ].map(([field, value]) => ({
+    title: `key file with ${field} = ${JSON.stringify(value)}: sign`,
+    code: 'KEY_FILE_INVALID',
+    prepare: async ({ repo, home }) => {
+      const file = keyFile(home, ctx.targetsId);
+      const json = JSON.parse(await readFile(file, 'utf8'));
+      const [obj, key] = field.split('.');
+      json[obj][key] = value;
+      await writeFile(file, JSON.stringify(json), { mode: 0o600 });
+      return { args: ['sign', repo, 'targets', '--key', ctx.targetsId], names: [file, field] };
+    },
+  })),
+  {
+    title: 'in-toto key encrypted with 10 000 000 PBKDF2 iterations: intoto run',
+    code: 'KEY_FILE_INVALID',
+    prepare: async ({ dir }) => {
+      const parts = sslibKeyFiles(generateKeyPair('ed25519').privateKey, PASS).private.split('@@@@');
+      parts[1] = '10000000';
+      const file = path.join(dir, 'functionary');
+      await writeFile(file, parts.join('@@@@'), { mode: 0o600 });
+      return {
+        args: ['intoto', 'run', '-n', 'build', '-k', file, '--', 'true'],
+        names: [file, 'iterations'],
+      };
+    },
+  },
+  {
+    title: '$CNABSEC_HOME/trust a regular file: lookup',
+    code: 'TRUST_STORE_IO',
+    prepare: async ({ home }) => {
+      const trust = path.join(home, 'trust');
+      await rm(trust, { recursive: true });
+      await writeFile(trust, 'not a directory');
+      return { args: ['lookup', `${NAME}:v1`], names: [trust, 'ENOTDIR'] };
+    },
+  },
+
+  // ---- freeze: the client names the role that expired and when -------------------------------
+  ...['root', 'targets', 'snapshot', 'timestamp'].map((role) => ({
+    title: `freeze: ${role} expired, seen by the client (lookup)`,
+    code: 'TUF_EXPIRED_METADATA',
+    prepare: ({ home }) => {
+      const f = ctx.frozen[role];
+      const root = path.join(f.dir, 'metadata', '1.root.json');
+      const url = pathToFileURL(path.join(f.dir, 'metadata')).href;
+      cliOk(['trust', 'add', f.name, '--root', root, '--url', url], { env: envFor(home) });
+      return { args: ['lookup', `${f.name}:v1`], names: [`${role} v1`, f.expires], watch: [] };
+    },
+  })),
+
   {
     title: 'init over an existing repository',
     code: 'REPO_EXISTS',

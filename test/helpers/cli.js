@@ -1,7 +1,7 @@
 // Running the cnabsec CLI as a child process, and snapshots of directory trees, for CLI tests.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, readlink } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -53,8 +53,8 @@ export function cliOk(args, options) {
 }
 
 /**
- * Every file and directory under `dir`, relative path → "dir" or the sha256 of the contents
- * (missing `dir` → {}). Two equal snapshots mean nothing was created, removed or changed.
+ * Every file and directory under `dir`, relative path → "dir", "symlink:<target>" (not
+ * followed) or the sha256 of the contents (missing `dir` → {}). Two equal snapshots mean nothing was created, removed or changed.
  */
 export async function snapshotTree(dir) {
   const out = {};
@@ -69,7 +69,9 @@ export async function snapshotTree(dir) {
     for (const d of entries.sort((a, b) => a.name.localeCompare(b.name))) {
       const a = path.join(abs, d.name);
       const r = rel === '' ? d.name : `${rel}/${d.name}`;
-      if (d.isDirectory()) {
+      if (d.isSymbolicLink()) {
+        out[r] = `symlink:${await readlink(a)}`;
+      } else if (d.isDirectory()) {
         out[`${r}/`] = 'dir';
         await walk(a, r);
       } else {

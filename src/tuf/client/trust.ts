@@ -17,8 +17,10 @@ import { kindOf } from '../policy.js';
 import { wrapClientError } from './errors.js';
 import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
-import { pathExists, writeFileAtomic } from '../../util/fs.js';
-import { messageOf } from '../../errors.js';
+import { writeFileAtomic } from '../../util/fs.js';
+import { isCnabsecError, messageOf } from '../../errors.js';
+import { describeErrno, errnoOf, isNotFound } from '../../util/errno.js';
+import { parseJsonBounded } from '../../util/json.js';
 
 export interface TrustEntry {
   name: string;
@@ -176,36 +178,82 @@ export async function addTrust(
     });
   }
   checkRootBytes(rootBytes, 'the given root');
-  if (!replace && (await pathExists(path.join(dir, 'trust.json')))) {
+  if (!replace && (await trustEntryExists(path.join(dir, 'trust.json')))) {
     throw new TufError('TRUST_EXISTS', `${name} is already trusted`, {
       details: { repository: name },
       hint: 'to re-pin a root distributed out of band, use `cnabsec trust reset`',
     });
   }
-  await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
-  await fsp.mkdir(path.join(dir, 'metadata'), { recursive: true, mode: 0o700 });
-  await writeFileAtomic(path.join(dir, 'metadata', 'root.json'), rootBytes);
   const entry: TrustEntry = { name, url: url.replace(/\/+$/, ''), added: new Date().toISOString() };
-  await writeFileAtomic(path.join(dir, 'trust.json'), JSON.stringify(entry, null, 2) + '\n');
+  try {
+    await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
+    await fsp.mkdir(path.join(dir, 'metadata'), { recursive: true, mode: 0o700 });
+    await writeFileAtomic(path.join(dir, 'metadata', 'root.json'), rootBytes);
+    await writeFileAtomic(path.join(dir, 'trust.json'), JSON.stringify(entry, null, 2) + '\n');
+  } catch (e) {
+    if (errnoOf(e) === undefined) throw e;
+    throw trustStoreIo('write', dir, e);
+  }
   return entry;
 }
 
+function trustStoreIo(op: string, p: string, e: unknown): TufError {
+  return new TufError('TRUST_STORE_IO', `cannot ${op} ${p}: ${describeErrno(e)}`, {
+    cause: e,
+    details: { path: p, errno: errnoOf(e) },
+    hint: `check ${p}: the trust store is a directory you can read, with one <name>/trust.json per trusted repository`,
+  });
+}
+
+/** Whether a trust entry exists (ENOENT: no; any other failure: TRUST_STORE_IO). */
+async function trustEntryExists(file: string): Promise<boolean> {
+  try {
+    await fsp.lstat(file);
+    return true;
+  } catch (e) {
+    if (isNotFound(e)) return false;
+    throw trustStoreIo('read', file, e);
+  }
+}
+
+/** One trust entry; undefined when `dir` holds none (absent, or a stray file in trust/). */
+async function readTrustEntry(dir: string): Promise<TrustEntry | undefined> {
+  const file = path.join(dir, 'trust.json');
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (e) {
+    if (isNotFound(e) || errnoOf(e) === 'ENOTDIR') return undefined;
+    throw trustStoreIo('read', file, e);
+  }
+  let entry: Partial<TrustEntry> | undefined;
+  try {
+    entry = parseJsonBounded(bytes, { source: file, maxBytes: 64 * 1024 }) as Partial<TrustEntry>;
+  } catch (e) {
+    if (!isCnabsecError(e)) throw e;
+  }
+  if (typeof entry?.name !== 'string' || typeof entry.url !== 'string') {
+    throw new TufError('TRUST_STORE_CORRUPT', `${file} is not a trust entry`, {
+      details: { path: file },
+      hint: 'it holds {name, url, added}; run `cnabsec trust add` again for that repository',
+    });
+  }
+  return entry as TrustEntry;
+}
+
 export async function listTrust(home: string): Promise<TrustEntry[]> {
+  const dir = path.join(home, 'trust');
   let names: string[] = [];
   try {
-    names = await fsp.readdir(path.join(home, 'trust'));
-  } catch {
-    return [];
+    names = await fsp.readdir(dir);
+  } catch (e) {
+    if (isNotFound(e)) return [];
+    throw trustStoreIo('list', dir, e);
   }
   const out: TrustEntry[] = [];
   for (const n of names) {
-    try {
-      out.push(
-        JSON.parse(await fsp.readFile(path.join(home, 'trust', n, 'trust.json'), 'utf8')) as TrustEntry,
-      );
-    } catch {
-      /* not a trust entry */
-    }
+    const entry = await readTrustEntry(path.join(dir, n));
+    if (entry !== undefined) out.push(entry);
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }
