@@ -16,4 +16,4 @@ export * from './consistency.js';
 export * from './delegation.js';
 export * from './recovery.js';
 export * from './advisory.js';
-export { modelsPatched } from './models-patch.js';
+export { modelsPatched, modelsPatchStatus, PATCHED_MODELS_VERSION } from './models-patch.js';
