@@ -34,6 +34,7 @@ export type TufErrorCode =
   // client side (TUF client workflow, spec §5)
   | 'TRUST_NOT_FOUND'
   | 'TRUST_EXISTS'
+  | 'TRUST_CORRUPT'
   | 'MAP_INVALID'
   | 'MAP_NO_MATCH'
   | 'MAP_THRESHOLD_NOT_MET'
@@ -43,7 +44,9 @@ export type TufErrorCode =
   | 'TUF_ROLLBACK'
   | 'TUF_HASH_MISMATCH'
   | 'TUF_DOWNLOAD_FAILED'
-  | 'TUF_DOWNLOAD_TOO_LONG';
+  | 'TUF_DOWNLOAD_TOO_LONG'
+  | 'TUF_DOWNLOAD_TIMEOUT'
+  | 'TUF_METADATA_INVALID';
 
 export class TufError extends CnabsecError<TufErrorCode> {}
 
