@@ -54,9 +54,11 @@ export class TrustClient {
   private pinnedRootError(e: unknown): TufError {
     const file = path.join(this.options.cacheDir, 'root.json');
     const missing = (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    const problem = e instanceof TufError ? e.details.problem : undefined;
+    const why = typeof problem === 'string' ? problem : quote(messageOf(e), 200);
     return new TufError(
       'TRUST_CORRUPT',
-      `${this.name}: the pinned root ${file} ${missing ? 'is missing' : `cannot be loaded: ${quote(messageOf(e), 200)}`}`,
+      `${this.name}: the pinned root ${file} ${missing ? 'is missing' : `cannot be loaded: ${why}`}`,
       {
         cause: e,
         details: { repository: this.name, path: file },
