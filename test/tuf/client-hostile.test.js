@@ -5,8 +5,13 @@
 // bounded message; "ends" is asserted only through the test timeout (generous), not as speed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import {
+  FileFetcher,
   HttpFetcher,
   TrustClient,
   wrapClientError,
@@ -17,6 +22,7 @@ import { ExpiredMetadataError, RuntimeError } from 'tuf-js/dist/error.js';
 import { ValueError } from '@tufjs/models';
 import { createRequire } from 'node:module';
 import { Sim, NAME } from '../helpers/sim.js';
+import { tempDir } from '../helpers/tmp.js';
 
 const require = createRequire(import.meta.url);
 const TIMEOUT = { timeout: 120_000 };
@@ -198,6 +204,28 @@ test(
         },
       },
     ),
+);
+
+test(
+  'hostile file:// repository: a FIFO where timestamp.json should be is refused, not waited on',
+  TIMEOUT,
+  async (t) => {
+    const sim = await Sim.create(t);
+    const dir = await tempDir(t);
+    await writeFile(path.join(dir, '1.root.json'), sim.file('1.root.json'));
+    execFileSync('mkfifo', [path.join(dir, 'timestamp.json')]);
+    const client = new TrustClient({
+      name: NAME,
+      metadataUrl: pathToFileURL(dir).href,
+      cacheDir: await sim.cacheDir(),
+      fetcher: new FileFetcher(),
+    });
+    await assert.rejects(client.refresh(), (e) => {
+      assert.equal(e.code, 'TUF_DOWNLOAD_FAILED', e.message);
+      assert.match(e.message, /not a regular file/);
+      return true;
+    });
+  },
 );
 
 test(
