@@ -145,9 +145,13 @@ function hintFor(code: TufErrorCode): string {
 export function wrapClientError(
   e: unknown,
   name: string,
-  context: ClientFailureContext,
+  from: ClientFailureContext | readonly Fetched[],
   cached?: (role: string) => Buffer | undefined,
 ): TufError {
+  // a fetcher (its downloads and last attempt), or only the downloads (the former signature)
+  const context: ClientFailureContext = Array.isArray(from)
+    ? { fetched: from as readonly Fetched[] }
+    : (from as ClientFailureContext);
   const { error, attempt } = effective(e, context.lastAttempt);
   if (error instanceof TufError) return error;
   const [Cls, code, what] = classify(error, attempt);
