@@ -257,6 +257,8 @@ test(
       assert.equal(wrapped.code, code);
       if (lastAttempt) assert.equal(wrapped.details.role, 'snapshot');
     }
+    // the former signature (a list of downloads) still works
+    assert.equal(wrapClientError(new ValueError('bad'), NAME, fetched).code, 'TUF_METADATA_INVALID');
   },
 );
 
