@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { TrustClient } from '../../dist/tuf/index.js';
+import { TrustClient, resetTrust } from '../../dist/tuf/index.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { Sim, NAME } from '../helpers/sim.js';
@@ -89,4 +89,15 @@ test('cnabsec lookup / verify with a corrupt pinned root: exit 1, [TRUST_CORRUPT
     }
     await rm(home, { recursive: true, force: true });
   }
+});
+
+test('the hint works: trust reset over a corrupt pinned root re-pins it and the client loads', async (t) => {
+  const sim = await Sim.create(t);
+  const home = await homeWithPinnedRoot(t, CORRUPT['nested 100 000 deep']);
+  const reset = await resetTrust(home, NAME, sim.file('1.root.json'));
+  assert.equal(reset.previous, null, 'the corrupt root is not described');
+  assert.equal(reset.current.version, 1);
+  const cacheDir = path.join(home, 'trust', encodeURIComponent(NAME), 'metadata');
+  const client = new TrustClient({ name: NAME, metadataUrl: 'https://tuf.example/metadata', cacheDir });
+  assert.equal(client.name, NAME);
 });
