@@ -41,6 +41,7 @@ export type TufErrorCode =
   | 'TRUST_EXISTS'
   | 'TRUST_STORE_IO'
   | 'TRUST_STORE_CORRUPT'
+  | 'TRUST_CORRUPT'
   | 'MAP_INVALID'
   | 'MAP_NO_MATCH'
   | 'MAP_THRESHOLD_NOT_MET'
@@ -50,7 +51,9 @@ export type TufErrorCode =
   | 'TUF_ROLLBACK'
   | 'TUF_HASH_MISMATCH'
   | 'TUF_DOWNLOAD_FAILED'
-  | 'TUF_DOWNLOAD_TOO_LONG';
+  | 'TUF_DOWNLOAD_TOO_LONG'
+  | 'TUF_DOWNLOAD_TIMEOUT'
+  | 'TUF_METADATA_INVALID';
 
 export class TufError extends CnabsecError<TufErrorCode> {}
 

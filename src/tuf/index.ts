@@ -17,4 +17,4 @@ export * from './delegation.js';
 export * from './recovery.js';
 export * from './advisory.js';
 export * from './lock.js';
-export { modelsPatched } from './models-patch.js';
+export { modelsPatched, modelsPatchStatus, PATCHED_MODELS_VERSION } from './models-patch.js';

@@ -7,7 +7,15 @@
  * This module replaces `Targets.fromJSON` and `Targets.prototype.toJSON` with linear versions
  * that build the same objects in the same key order, with the same validation and errors. It is
  * applied once, only to the exact version it was written against; with any other version the
- * library is left untouched.
+ * library is left untouched and `modelsPatchStatus().applied` is false, which
+ * test/tuf/models-patch.test.js asserts against: bumping @tufjs/models fails the tests instead
+ * of bringing the quadratic parse back unnoticed (ADR 0005 names the upstream change that would
+ * let this module go).
+ *
+ * The targets maps (parsed and serialized) have no prototype (`Object.create(null)`): a target
+ * named `__proto__` is an own entry like any other (assigning it on a `{}` would set the
+ * prototype and drop the target), and a lookup of an unsigned name such as `constructor` or
+ * `toString` finds nothing instead of an `Object.prototype` member.
  */
 import { createRequire } from 'node:module';
 import { TargetFile, Targets } from '@tufjs/models';
@@ -29,9 +37,13 @@ interface DelegationsStatic {
  */
 const PATCHED = Symbol.for('cnabsec.models-patch');
 
+/** The version of @tufjs/models that this process loaded. */
+export function installedModelsVersion(): string {
+  return (require('@tufjs/models/package.json') as { version: string }).version;
+}
+
 function apply(): boolean {
-  const version = (require('@tufjs/models/package.json') as { version: string }).version;
-  if (version !== PATCHED_MODELS_VERSION) return false;
+  if (installedModelsVersion() !== PATCHED_MODELS_VERSION) return false;
   if (PATCHED in Targets) return true;
   const Signed = Object.getPrototypeOf(Targets) as SignedStatic;
   const { Delegations } = require('@tufjs/models/dist/delegations') as { Delegations: DelegationsStatic };
@@ -47,7 +59,7 @@ function apply(): boolean {
   const targetsFromJSON = (data: unknown): Record<string, TargetFile> | undefined => {
     if (!guard.isDefined(data)) return undefined;
     if (!guard.isObjectRecord(data)) throw new TypeError('targets must be an object');
-    const out: Record<string, TargetFile> = {};
+    const out = Object.create(null) as Record<string, TargetFile>;
     for (const [path, target] of Object.entries(data as Json))
       out[path] = TargetFile.fromJSON(path, target as never);
     return out;
@@ -76,7 +88,7 @@ function apply(): boolean {
     configurable: true,
     writable: true,
     value: function toJSON(this: Targets): Json {
-      const targets: Json = {};
+      const targets = Object.create(null) as Json;
       for (const [path, target] of Object.entries(this.targets)) targets[path] = target.toJSON();
       const json: Json = {
         _type: this.type,
@@ -90,9 +102,30 @@ function apply(): boolean {
       return json;
     },
   });
-  Object.defineProperty(Targets, PATCHED, { value: true });
+  const method = (o: object, k: string): unknown => Object.getOwnPropertyDescriptor(o, k)?.value;
+  Object.defineProperty(Targets, PATCHED, { value: method(Targets, 'fromJSON') });
+  Object.defineProperty(Targets.prototype, PATCHED, { value: method(Targets.prototype, 'toJSON') });
   return true;
 }
 
 /** Whether the linear (de)serialization is in place. */
 export const modelsPatched: boolean = apply();
+
+export interface ModelsPatchStatus {
+  /** The version this patch was written against, and the one installed. */
+  expected: string;
+  installed: string;
+  /** The patch was applied (the versions are equal) and both methods are still ours. */
+  applied: boolean;
+}
+
+/** Whether the patch is applied and still in place (`Targets` methods are the patched ones). */
+export function modelsPatchStatus(): ModelsPatchStatus {
+  const marks = Targets as unknown as Record<symbol | string, unknown>;
+  const protoMarks = Targets.prototype as unknown as Record<symbol | string, unknown>;
+  return {
+    expected: PATCHED_MODELS_VERSION,
+    installed: installedModelsVersion(),
+    applied: modelsPatched && marks[PATCHED] === marks.fromJSON && protoMarks[PATCHED] === protoMarks.toJSON,
+  };
+}

@@ -99,6 +99,99 @@ test('invalid map files are refused with MAP_INVALID', () => {
   for (const m of bad) assert.throws(() => parseMapFile(m), { code: 'MAP_INVALID' }, JSON.stringify(m));
 });
 
+test('map files of any wrong shape are MAP_INVALID, never a TypeError', () => {
+  const ok = { paths: ['*'], repositories: ['A'], threshold: 1, terminating: true };
+  const repositories = { A: ['https://a.example/metadata'] };
+  const bad = [
+    [],
+    'map',
+    { repositories: null, mapping: [ok] },
+    { repositories: [['A', ['u']]], mapping: [ok] },
+    { repositories: { A: null }, mapping: [ok] },
+    { repositories: { A: [null] }, mapping: [ok] },
+    { repositories: { A: [''] }, mapping: [ok] },
+    { repositories, mapping: null },
+    { repositories, mapping: [] },
+    { repositories, mapping: [null] },
+    { repositories, mapping: [5] },
+    { repositories, mapping: [[ok]] },
+    { repositories, mapping: [{ ...ok, paths: null }] },
+    { repositories, mapping: [{ ...ok, paths: [null] }] },
+    { repositories, mapping: [{ ...ok, paths: [] }] },
+    { repositories, mapping: [{ ...ok, repositories: 'A' }] },
+    { repositories, mapping: [{ ...ok, repositories: ['A', 'A'], threshold: 2 }] },
+    { repositories, mapping: [{ ...ok, threshold: '1' }] },
+    { repositories, mapping: [{ ...ok, threshold: 1.5 }] },
+    { repositories, mapping: [{ ...ok, threshold: Number.NaN }] },
+    { repositories, mapping: [{ ...ok, terminating: 'yes' }] },
+    // inherited members are not repositories
+    { repositories, mapping: [{ ...ok, repositories: ['constructor'] }] },
+    { repositories, mapping: [{ ...ok, repositories: ['toString'] }] },
+    { repositories, mapping: [{ ...ok, repositories: ['__proto__'] }] },
+    { repositories: { A: Array(17).fill('u') }, mapping: [ok] },
+    { repositories, mapping: [{ ...ok, paths: ['x'.repeat(5000)] }] },
+  ];
+  for (const m of bad) {
+    assert.throws(
+      () => parseMapFile(m),
+      (e) => e.code === 'MAP_INVALID' && typeof e.hint === 'string',
+      JSON.stringify(m).slice(0, 200),
+    );
+  }
+});
+
+test('a repository named __proto__ or constructor is an own entry of the map', async () => {
+  const m = parseMapFile(
+    JSON.parse(
+      '{"repositories":{"__proto__":["https://p.example/m"],"constructor":["https://c.example/m"]},' +
+        '"mapping":[{"paths":["*"],"repositories":["__proto__","constructor"],"threshold":2,"terminating":true}]}',
+    ),
+  );
+  assert.deepEqual(Object.keys(m.repositories), ['__proto__', 'constructor']);
+  const info = { length: 1, hashes: { sha256: 'ab'.repeat(32) } };
+  const seen = [];
+  const r = await resolveWithMap(m, 'x', async (name, urls) => {
+    seen.push([name, urls]);
+    return info;
+  });
+  assert.deepEqual(r.repositories, ['__proto__', 'constructor']);
+  assert.deepEqual(seen, [
+    ['__proto__', ['https://p.example/m']],
+    ['constructor', ['https://c.example/m']],
+  ]);
+});
+
+test('patterns are fnmatch globs, not regular expressions: no injection, no syntax error', () => {
+  assert.ok(pathMatches('[', '['), 'an unclosed [ is literal');
+  assert.ok(!pathMatches('[', 'a'));
+  assert.ok(pathMatches('a[', 'a['));
+  assert.ok(pathMatches('v[0-9]', 'v7'));
+  assert.ok(!pathMatches('v[0-9]', 'vx'));
+  assert.ok(pathMatches('v[!0-9]', 'vx'));
+  assert.ok(pathMatches('[]]', ']'));
+  assert.ok(pathMatches('(a|b)', '(a|b)'));
+  assert.ok(!pathMatches('(a|b)', 'a'));
+  assert.ok(pathMatches('a.*', 'a.b'));
+  assert.ok(!pathMatches('a.*', 'ab'));
+  assert.ok(pathMatches('\\d+', '\\d+'));
+  assert.ok(!pathMatches('\\d+', '1'));
+  assert.ok(pathMatches('$^', '$^'));
+  assert.ok(pathMatches('**', 'abc'));
+  assert.ok(pathMatches('a*b*c', 'aXbYc'));
+  assert.ok(!pathMatches('a*b*c', 'aXbY'));
+});
+
+test(
+  'patterns that backtrack catastrophically as regular expressions match at once',
+  { timeout: 60_000 },
+  () => {
+    const pattern = `${'*a'.repeat(25)}*b`;
+    const target = 'a'.repeat(20_000);
+    assert.equal(pathMatches(pattern, target), false);
+    assert.equal(pathMatches(pattern, `${target}b`), true);
+  },
+);
+
 test('verifyBundle with a map: agreed target verifies; a mismatching file is refused', async (t) => {
   const { lookup } = await repos(t, { A: 'bundle bytes', B: 'bundle bytes' });
   const dir = await tempDir(t);

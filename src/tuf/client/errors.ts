@@ -1,6 +1,12 @@
 /**
  * Wrap errors of the tuf-js Updater in our error tree: same class family (python-tuf names),
  * plus our `code`, the role and version concerned and where the metadata came from.
+ *
+ * Failures are classified by the class of the error object (tuf-js and @tufjs/models classes,
+ * ./upstream.ts) and the role recorded when it was thrown (./hooks.ts, ./fetcher.ts), never by
+ * matching their messages: those repeat values from the metadata, which an attacker chooses,
+ * and a regular expression over them can take time quadratic in their length. What is quoted
+ * from them into our message is bounded (`quote`).
  */
 import {
   BadVersionError,
@@ -16,99 +22,120 @@ import {
   type TufErrorCode,
 } from '../errors.js';
 import { messageOf } from '../../errors.js';
-import type { Fetched } from './fetcher.js';
+import { parseJsonBounded, quote } from '../../util/json.js';
+import type { Attempt, Fetched } from './fetcher.js';
+import { roleOfFileName } from './guard.js';
+import * as up from './upstream.js';
 
 type Ctor = new (code: TufErrorCode, message: string, options?: object) => TufError;
+type Upstream = abstract new (...args: never[]) => Error;
 
-const BY_NAME: Record<string, [Ctor, TufErrorCode, string]> = {
-  ExpiredMetadataError: [
+/** Most specific class first. */
+const BY_CLASS: [Upstream, Ctor, TufErrorCode, string][] = [
+  [
+    up.TufjsExpiredMetadataError,
     ExpiredMetadataError,
     'TUF_EXPIRED_METADATA',
     'metadata has expired (freeze attack or a repository that was not refreshed)',
   ],
-  UnsignedMetadataError: [
+  [
+    up.ModelsUnsignedMetadataError,
     UnsignedMetadataError,
     'TUF_UNSIGNED_METADATA',
     'metadata is not signed by a threshold of trusted keys',
   ],
-  EqualVersionError: [
+  [
+    up.TufjsEqualVersionError,
     EqualVersionError,
     'TUF_ROLLBACK',
     'metadata version did not increase (rollback or replay)',
   ],
-  BadVersionError: [
+  [
+    up.TufjsBadVersionError,
     BadVersionError,
     'TUF_ROLLBACK',
     'metadata version is older than trusted (rollback attack)',
   ],
-  LengthOrHashMismatchError: [
+  [
+    up.ModelsLengthOrHashMismatchError,
     LengthOrHashMismatchError,
     'TUF_HASH_MISMATCH',
     'metadata does not match the length or hash that signed metadata lists',
   ],
-  DownloadLengthMismatchError: [
+  [
+    up.TufjsDownloadLengthMismatchError,
     DownloadLengthMismatchError,
     'TUF_DOWNLOAD_TOO_LONG',
     'a download exceeded its allowed length',
   ],
-  DownloadHTTPError: [DownloadHTTPError, 'TUF_DOWNLOAD_FAILED', 'the metadata server did not serve a file'],
-  DownloadError: [DownloadError, 'TUF_DOWNLOAD_FAILED', 'a download failed'],
-};
-
-const ROLE_PATTERNS = [
-  /Unable to load (snapshot) metadata/,
-  /New (timestamp|snapshot) version/,
-  /(?:Final )?([A-Za-z0-9%/._-]+?)\.json is expired/,
-  /of ([A-Za-z0-9%/._-]+) does not match snapshot/,
-  /Missing ([A-Za-z0-9%/._-]+?)\.json/,
-  /^([A-Za-z0-9%/._-]+) was signed by/,
-  /Snapshot version doesn't match/,
+  [
+    up.TufjsDownloadHTTPError,
+    DownloadHTTPError,
+    'TUF_DOWNLOAD_FAILED',
+    'the metadata server did not serve a file',
+  ],
+  [up.TufjsDownloadError, DownloadError, 'TUF_DOWNLOAD_FAILED', 'a download failed'],
+  [up.TufjsRepositoryError, RepositoryError, 'TUF_METADATA_INVALID', 'metadata is not valid'],
+  [up.ModelsRepositoryError, RepositoryError, 'TUF_METADATA_INVALID', 'metadata is not valid'],
+  [up.ModelsValueError, RepositoryError, 'TUF_METADATA_INVALID', 'metadata is not valid'],
 ];
 
-function roleFromMessage(msg: string): string | undefined {
-  for (const p of ROLE_PATTERNS) {
-    const m = p.exec(msg);
-    if (m !== null) return m[1] === undefined ? 'snapshot' : decodeURIComponent(m[1]);
+/** Errors that, thrown while metadata was verified, mean the metadata is malformed. */
+const MALFORMED: Upstream[] = [TypeError, SyntaxError, RangeError, up.ModelsCryptoError];
+
+const GENERIC: [Ctor, TufErrorCode, string] = [RepositoryError, 'TUF_UPDATE_FAILED', 'the TUF update failed'];
+
+/**
+ * The error that really happened: tuf-js replaces failures while loading snapshot and targets
+ * by a `RuntimeError`; the recorded attempt still has the original.
+ */
+function effective(e: unknown, attempt: Attempt | undefined): { error: unknown; attempt?: Attempt } {
+  const failed = attempt?.error;
+  if (failed !== undefined && (failed === e || e instanceof up.TufjsRuntimeError))
+    return { error: failed, attempt };
+  return { error: e };
+}
+
+function classify(error: unknown, attempt: Attempt | undefined): [Ctor, TufErrorCode, string] {
+  const hit = BY_CLASS.find(([cls]) => error instanceof cls);
+  if (hit !== undefined) return [hit[1], hit[2], hit[3]];
+  if (attempt?.kind === 'verify' && MALFORMED.some((cls) => error instanceof cls)) {
+    return [RepositoryError, 'TUF_METADATA_INVALID', 'metadata is not valid'];
   }
-  if (/root/i.test(msg)) return 'root';
-  return undefined;
+  return GENERIC;
 }
 
-function roleOfUrl(url: string): { role: string; version?: number } | undefined {
-  const m = /(?:^|\/)(?:(\d+)\.)?([^/]+)\.json$/.exec(url);
-  if (m?.[2] === undefined) return undefined;
-  return { role: decodeURIComponent(m[2]), ...(m[1] === undefined ? {} : { version: Number(m[1]) }) };
-}
-
-function describe(fetched: Fetched | undefined): { version?: number; expires?: string } {
-  if (fetched?.bytes === undefined) return {};
+function describe(bytes: Buffer | undefined): { version?: number; expires?: string } {
+  if (bytes === undefined) return {};
   try {
-    const signed = (
-      JSON.parse(fetched.bytes.toString('utf8')) as { signed: { version: number; expires: string } }
-    ).signed;
-    return { version: signed.version, expires: signed.expires };
+    const json = parseJsonBounded(bytes, { source: 'metadata' }) as { signed?: Record<string, unknown> };
+    const version = json.signed?.version;
+    const expires = json.signed?.expires;
+    return {
+      ...(Number.isSafeInteger(version) ? { version: version as number } : {}),
+      ...(typeof expires === 'string' ? { expires: expires.slice(0, 40) } : {}),
+    };
   } catch {
     return {};
   }
 }
 
-/**
- * tuf-js re-throws failures while loading snapshot and targets as a RuntimeError that carries
- * only the inner error's text ("Unable to load snapshot metadata error Error: ..."): classify
- * by that text.
- */
-const INNER: [RegExp, string][] = [
-  [/expired/i, 'ExpiredMetadataError'],
-  [/signed by|signature|threshold/i, 'UnsignedMetadataError'],
-  [/Max length reached|length|hash/i, 'LengthOrHashMismatchError'],
-  [/version/i, 'BadVersionError'],
-];
+/** A role name or URL as is when short and printable, else quoted (bounded, escaped). */
+function shown(s: string, max = 200): string {
+  return s.length <= max && /^[\x21-\x7e]*$/.test(s) ? s : quote(s, max);
+}
 
-function classify(e: unknown): string {
-  const errName = e instanceof Error ? e.constructor.name : 'Error';
-  if (errName !== 'RuntimeError') return errName;
-  const msg = messageOf(e);
-  return INNER.find(([p]) => p.test(msg))?.[1] ?? errName;
+export interface ClientFailureContext {
+  fetched: readonly Fetched[];
+  lastAttempt?: Attempt | undefined;
+}
+
+function hintFor(code: TufErrorCode): string {
+  if (code === 'TUF_EXPIRED_METADATA')
+    return 'the repository owner must refresh or re-sign it (`cnabsec refresh` / `cnabsec resign`); do not trust it meanwhile';
+  if (code === 'TUF_DOWNLOAD_FAILED')
+    return 'check the metadata URL given to `cnabsec trust add` and that the server is up';
+  return 'do not use this repository until its owner has fixed it; if the root was replaced out of band, run `cnabsec trust reset`';
 }
 
 /**
@@ -118,48 +145,46 @@ function classify(e: unknown): string {
 export function wrapClientError(
   e: unknown,
   name: string,
-  fetched: readonly Fetched[],
+  from: ClientFailureContext | readonly Fetched[],
   cached?: (role: string) => Buffer | undefined,
 ): TufError {
-  if (e instanceof TufError) return e;
-  const errName = classify(e);
-  const [Cls, code, what] = BY_NAME[errName] ?? [
-    RepositoryError,
-    'TUF_UPDATE_FAILED',
-    'the TUF update failed',
-  ];
-  const msg = messageOf(e);
-  const lastUrl = fetched.at(-1)?.url;
-  const role = roleFromMessage(msg) ?? (lastUrl === undefined ? undefined : roleOfUrl(lastUrl)?.role);
+  // a fetcher (its downloads and last attempt), or only the downloads (the former signature)
+  const context: ClientFailureContext = Array.isArray(from)
+    ? { fetched: from as readonly Fetched[] }
+    : (from as ClientFailureContext);
+  const { error, attempt } = effective(e, context.lastAttempt);
+  if (error instanceof TufError) return error;
+  const [Cls, code, what] = classify(error, attempt);
+  const { fetched } = context;
+  const lastUrl = attempt?.url ?? fetched.at(-1)?.url;
+  const role = attempt?.role ?? (lastUrl === undefined ? undefined : roleOfFileName(lastUrl)?.role);
   // Only a download that returned bytes counts as "from the remote" (a 404 is not).
   const fromRemote =
     role === undefined
       ? undefined
-      : fetched.findLast((f) => f.bytes !== undefined && roleOfUrl(f.url)?.role === role);
+      : fetched.findLast((f) => f.bytes !== undefined && roleOfFileName(f.url)?.role === role);
   const source = fromRemote !== undefined ? 'remote' : role === undefined ? 'unknown' : 'cache';
   const fromCache = role === undefined || fromRemote !== undefined ? undefined : cached?.(role);
-  const info = describe(
-    fromRemote ?? (fromCache === undefined ? undefined : { url: 'cache', bytes: fromCache }),
-  );
-  const where = fromRemote !== undefined ? `remote ${fromRemote.url}` : source;
+  const info = describe(fromRemote?.bytes ?? fromCache);
+  const where = fromRemote !== undefined ? `remote ${shown(fromRemote.url)}` : source;
   const v = info.version === undefined ? '' : ` v${info.version}`;
-  const exp = info.expires === undefined ? '' : `, expires ${info.expires}`;
-  return new Cls(code, `${name}: ${role ?? 'metadata'}${v} from ${where}${exp}: ${what} (${msg})`, {
-    cause: e,
-    details: {
-      repository: name,
-      role,
-      version: info.version,
-      expires: info.expires,
-      source,
-      url: fromRemote?.url,
-      tufError: errName,
+  const exp = info.expires === undefined ? '' : `, expires ${shown(info.expires)}`;
+  const detail = quote(messageOf(error), 200);
+  return new Cls(
+    code,
+    `${shown(name)}: ${role === undefined ? 'metadata' : shown(role)}${v} from ${where}${exp}: ${what} (${detail})`,
+    {
+      cause: error,
+      details: {
+        repository: name,
+        role,
+        version: info.version,
+        expires: info.expires,
+        source,
+        url: fromRemote?.url,
+        tufError: error instanceof Error ? error.constructor.name : typeof error,
+      },
+      hint: hintFor(code),
     },
-    hint:
-      code === 'TUF_EXPIRED_METADATA'
-        ? 'the repository owner must refresh or re-sign it (`cnabsec refresh` / `cnabsec resign`); do not trust it meanwhile'
-        : code === 'TUF_DOWNLOAD_FAILED'
-          ? 'check the metadata URL given to `cnabsec trust add` and that the server is up'
-          : 'do not use this repository until its owner has fixed it; if the root was replaced out of band, run `cnabsec trust reset`',
-  });
+  );
 }

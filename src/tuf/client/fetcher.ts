@@ -2,19 +2,39 @@
  * Fetchers for the tuf-js Updater: `file://` and `http(s)://` URLs, and an in-memory one for
  * the repository simulator. A missing file is a `DownloadHTTPError` 404, which is how the
  * TUF client learns that the newest root was reached (spec §5.3.3). Every fetcher records
- * what it fetched, so errors can say whether the bad metadata came from the remote or the cache.
+ * what it fetched, so errors can say whether the bad metadata came from the remote or the cache,
+ * and the last attempt (download or verification) with the error it ended in, so that errors
+ * are classified by their class and not by their text (./errors.ts).
+ *
+ * Bounds (ADR 0008-client): tuf-js caps the length of every download; HTTP downloads also have
+ * a total-time budget (`timeoutMs` plus the allowed length at `minBytesPerSecond`), so an endless
+ * or slowly dripping body ends; and every metadata file passes `checkMetadataBytes` (./guard.ts:
+ * bounded depth, expected `_type`, bounded map sizes) before tuf-js parses it.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { BaseFetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
-import { TufError } from '../errors.js';
+import { DownloadError, TufError } from '../errors.js';
+import { messageOf } from '../../errors.js';
+import { quote } from '../../util/json.js';
+import { checkMetadataBytes } from './guard.js';
+import { ModelsLengthOrHashMismatchError, TufjsDownloadLengthMismatchError } from './upstream.js';
 
 export interface Fetched {
   url: string;
   /** Bytes of small metadata files (< 1 MiB), to describe failures. */
   bytes?: Buffer;
+}
+
+/** The last thing the client did: download a URL, or verify metadata of a role (./hooks.ts). */
+export interface Attempt {
+  kind: 'download' | 'verify';
+  url?: string;
+  role?: string;
+  /** What it failed with; undefined while running or after success. */
+  error?: unknown;
 }
 
 type WebStream = ReadableStream<Uint8Array<ArrayBuffer>>;
@@ -29,18 +49,68 @@ export function keepEncodedSlash(url: string): string {
   return url.replace(/%2F/gi, '%252F');
 }
 
+/** Errors tuf-js itself relies on (a 404 ends the root walk) or that ./errors.ts classifies. */
+function isKnownUpstream(e: unknown): boolean {
+  return (
+    e instanceof DownloadHTTPError ||
+    e instanceof TufjsDownloadLengthMismatchError ||
+    e instanceof ModelsLengthOrHashMismatchError
+  );
+}
+
 export abstract class RecordingFetcher extends BaseFetcher {
   readonly fetched: Fetched[] = [];
+  lastAttempt: Attempt | undefined;
 
+  override async downloadFile<T>(
+    url: string,
+    maxLength: number,
+    handler: (file: string) => Promise<T>,
+  ): Promise<T> {
+    const attempt: Attempt = { kind: 'download', url };
+    this.lastAttempt = attempt;
+    try {
+      return await this.withBudget(url, maxLength, () => super.downloadFile(url, maxLength, handler));
+    } catch (e) {
+      attempt.error = this.translate(e, url);
+      throw attempt.error;
+    }
+  }
+
+  /** Metadata only (tuf-js downloads targets with `downloadFile`): checked before tuf-js parses it. */
   override async downloadBytes(url: string, maxLength: number): Promise<Buffer> {
     const bytes = await super.downloadBytes(url, maxLength);
     const last = this.fetched.findLast((f) => f.url === url);
     if (last !== undefined && bytes.length < KEEP_LIMIT) last.bytes = bytes;
+    try {
+      checkMetadataBytes(url, bytes);
+    } catch (e) {
+      if (this.lastAttempt !== undefined) this.lastAttempt.error = e;
+      throw e;
+    }
     return bytes;
+  }
+
+  /** Run one download within a time budget; the base class has none. */
+  protected withBudget<T>(_url: string, _maxLength: number, run: () => Promise<T>): Promise<T> {
+    return run();
   }
 
   protected record(url: string): void {
     this.fetched.push({ url });
+  }
+
+  private translate(e: unknown, url: string): unknown {
+    if (e instanceof TufError || isKnownUpstream(e)) return e;
+    return new DownloadError(
+      'TUF_DOWNLOAD_FAILED',
+      `${quote(url, 200)}: download failed: ${quote(messageOf(e), 200)}`,
+      {
+        cause: e,
+        details: { url: url.slice(0, 1000) },
+        hint: 'check the metadata URL given to `cnabsec trust add` and that the server is up',
+      },
+    );
   }
 }
 
@@ -53,26 +123,76 @@ export class FileFetcher extends RecordingFetcher {
   async fetch(url: string): Promise<WebStream> {
     this.record(url);
     const file = fileURLToPath(keepEncodedSlash(url));
+    let stat;
     try {
-      await fsp.access(file);
-    } catch {
-      throw new DownloadHTTPError(`${file} not found`, 404);
+      stat = await fsp.stat(file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') throw new DownloadHTTPError(`${file} not found`, 404);
+      throw e;
     }
-    return Readable.toWeb(createReadStream(file));
+    // a FIFO or device would never end (or end where tuf-js's length cap stops it)
+    if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+    return Readable.toWeb(createReadStream(file)) as WebStream;
   }
 }
 
+export interface HttpFetcherOptions {
+  /** Time for one file, before its length allowance; default 30 s. */
+  timeoutMs?: number;
+  /** Slowest accepted transfer rate: a file of n bytes may take n / rate more; default 64 KiB/s. */
+  minBytesPerSecond?: number;
+}
+
 export class HttpFetcher extends RecordingFetcher {
-  constructor(private readonly timeoutMs = 30_000) {
+  private readonly timeoutMs: number;
+  private readonly minBytesPerSecond: number;
+  private signal: AbortSignal | undefined;
+
+  constructor(options: HttpFetcherOptions | number = {}) {
     super();
+    const o = typeof options === 'number' ? { timeoutMs: options } : options;
+    this.timeoutMs = o.timeoutMs ?? 30_000;
+    this.minBytesPerSecond = o.minBytesPerSecond ?? 64 * 1024;
+  }
+
+  /**
+   * The whole download (headers and body) must end within the budget: the abort errors the
+   * body stream that tuf-js is reading, with a TUF_DOWNLOAD_TIMEOUT error.
+   */
+  protected override async withBudget<T>(url: string, maxLength: number, run: () => Promise<T>): Promise<T> {
+    const budgetMs = this.timeoutMs + Math.ceil((maxLength / this.minBytesPerSecond) * 1000);
+    const ctl = new AbortController();
+    const timer = setTimeout(() => {
+      ctl.abort(
+        new DownloadError(
+          'TUF_DOWNLOAD_TIMEOUT',
+          `${quote(url, 200)}: not downloaded within ${budgetMs} ms`,
+          {
+            details: { url: url.slice(0, 1000), budgetMs, maxLength },
+            hint: 'the metadata server is too slow or hostile; try again later or use another mirror',
+          },
+        ),
+      );
+    }, budgetMs);
+    this.signal = ctl.signal;
+    try {
+      return await run();
+    } catch (e) {
+      throw ctl.signal.aborted ? (ctl.signal.reason as Error) : e;
+    } finally {
+      clearTimeout(timer);
+      this.signal = undefined;
+    }
   }
 
   async fetch(url: string): Promise<WebStream> {
     this.record(url);
-    const res = await fetch(url, { signal: AbortSignal.timeout(this.timeoutMs), redirect: 'follow' });
+    const signal = this.signal ?? AbortSignal.timeout(this.timeoutMs);
+    const res = await fetch(url, { signal, redirect: 'follow' });
     if (!res.ok || res.body === null) {
       await res.body?.cancel();
-      throw new DownloadHTTPError(`GET ${url}: HTTP ${res.status}`, res.status);
+      throw new DownloadHTTPError(`GET ${quote(url, 200)}: HTTP ${res.status}`, res.status);
     }
     return res.body as WebStream;
   }
@@ -100,8 +220,8 @@ export class MemoryFetcher extends RecordingFetcher {
 export function fetcherFor(url: string): RecordingFetcher {
   if (url.startsWith('file:')) return new FileFetcher();
   if (url.startsWith('http:') || url.startsWith('https:')) return new HttpFetcher();
-  throw new TufError('INVALID_ARGUMENT', `unsupported URL scheme in ${url}`, {
-    details: { url },
+  throw new TufError('INVALID_ARGUMENT', `unsupported URL scheme in ${quote(url, 200)}`, {
+    details: { url: url.slice(0, 1000) },
     hint: 'metadata URLs are file://, http:// or https://; re-add the repository with `cnabsec trust add`',
   });
 }

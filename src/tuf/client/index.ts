@@ -4,3 +4,5 @@ export * from './trust.js';
 export * from './map.js';
 export * from './fastforward.js';
 export * from './reset.js';
+export * from './guard.js';
+export { hookUpdater, tufjsHooksApplicable, installedTufjsVersion, HOOKED_TUFJS_VERSION } from './hooks.js';

@@ -17,10 +17,12 @@ import { kindOf } from '../policy.js';
 import { wrapClientError } from './errors.js';
 import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
+import { checkMetadataBytes, ROOT_MAX_BYTES } from './guard.js';
+import { hookUpdater } from './hooks.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { isCnabsecError, messageOf } from '../../errors.js';
 import { describeErrno, errnoOf, isNotFound } from '../../util/errno.js';
-import { parseJsonBounded } from '../../util/json.js';
+import { parseJsonBounded, quote } from '../../util/json.js';
 
 export interface TrustEntry {
   name: string;
@@ -42,10 +44,28 @@ export class TrustClient {
   private updater: Updater;
   private refreshed = false;
 
+  /** Throws TRUST_CORRUPT when the pinned root in the cache cannot be loaded (TUF §5.2). */
   constructor(private readonly options: TrustClientOptions) {
     this.name = options.name;
     this.fetcher = options.fetcher ?? fetcherFor(options.metadataUrl);
     this.updater = this.newUpdater();
+  }
+
+  /** The pinned root must be readable, bounded TUF root metadata (tuf-js reads it in its constructor). */
+  private pinnedRootError(e: unknown): TufError {
+    const file = path.join(this.options.cacheDir, 'root.json');
+    const missing = (e as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+    const problem = e instanceof TufError ? e.details.problem : undefined;
+    const why = typeof problem === 'string' ? problem : quote(messageOf(e), 200);
+    return new TufError(
+      'TRUST_CORRUPT',
+      `${this.name}: the pinned root ${file} ${missing ? 'is missing' : `cannot be loaded: ${why}`}`,
+      {
+        cause: e,
+        details: { repository: this.name, path: file },
+        hint: `get root metadata of ${this.name} from its owner through a channel you trust and re-pin it: \`cnabsec trust reset ${this.name} --root root.json\``,
+      },
+    );
   }
 
   /** The cached (trusted) metadata of a role, for error messages. */
@@ -59,15 +79,29 @@ export class TrustClient {
 
   private newUpdater(): Updater {
     const options = this.options;
-    return new Updater({
-      metadataDir: options.cacheDir,
-      metadataBaseUrl: options.metadataUrl,
-      // Target files (layouts, keys, links) live under <metadata URL>/targets, as on the
-      // metadata repository server (design.md §5).
-      targetBaseUrl: options.targetBaseUrl ?? `${options.metadataUrl.replace(/\/+$/, '')}/targets`,
-      targetDir: path.join(options.cacheDir, 'targets'),
-      fetcher: this.fetcher,
-    });
+    let updater: Updater;
+    try {
+      checkMetadataBytes(
+        path.join(options.cacheDir, 'root.json'),
+        readFileSync(path.join(options.cacheDir, 'root.json')),
+        'root',
+      );
+      updater = new Updater({
+        metadataDir: options.cacheDir,
+        metadataBaseUrl: options.metadataUrl,
+        // Target files (layouts, keys, links) live under <metadata URL>/targets, as on the
+        // metadata repository server (design.md §5).
+        targetBaseUrl: options.targetBaseUrl ?? `${options.metadataUrl.replace(/\/+$/, '')}/targets`,
+        targetDir: path.join(options.cacheDir, 'targets'),
+        fetcher: this.fetcher,
+        // a new root is parsed before its signatures are checked: keep it small (ADR 0008-client)
+        config: { rootMaxLength: ROOT_MAX_BYTES },
+      });
+    } catch (e) {
+      throw this.pinnedRootError(e);
+    }
+    hookUpdater(updater, this.fetcher);
+    return updater;
   }
 
   /**
@@ -77,18 +111,19 @@ export class TrustClient {
    */
   async refresh(): Promise<void> {
     const before = await trustedKeysSnapshot(this.options.cacheDir);
+    this.fetcher.lastAttempt = undefined;
     try {
       await this.updater.refresh();
       this.refreshed = true;
     } catch (e) {
       if (!(await discardIfRotated(this.options.cacheDir, before)))
-        throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
+        throw wrapClientError(e, this.name, this.fetcher, this.cached);
       this.updater = this.newUpdater();
       try {
         await this.updater.refresh();
         this.refreshed = true;
       } catch (e2) {
-        throw wrapClientError(e2, this.name, this.fetcher.fetched, this.cached);
+        throw wrapClientError(e2, this.name, this.fetcher, this.cached);
       }
     }
   }
@@ -97,10 +132,11 @@ export class TrustClient {
   async getTarget(targetName: string): Promise<TargetFile> {
     if (!this.refreshed) await this.refresh();
     let info: TargetFile | undefined;
+    this.fetcher.lastAttempt = undefined;
     try {
       info = await this.updater.getTargetInfo(targetName);
     } catch (e) {
-      throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
+      throw wrapClientError(e, this.name, this.fetcher, this.cached);
     }
     if (info === undefined) {
       throw new TufError('TARGET_NOT_FOUND', `${targetName} is not a signed target of ${this.name}`, {
@@ -113,10 +149,11 @@ export class TrustClient {
 
   /** Download a target file through TUF (verifies length and hashes) into `dest`. */
   async downloadTarget(info: TargetFile, dest: string): Promise<string> {
+    this.fetcher.lastAttempt = undefined;
     try {
       return await this.updater.downloadTarget(info, dest);
     } catch (e) {
-      throw wrapClientError(e, this.name, this.fetcher.fetched, this.cached);
+      throw wrapClientError(e, this.name, this.fetcher, this.cached);
     }
   }
 }
@@ -131,12 +168,9 @@ export function trustDir(home: string, name: string): string {
 export function checkRootBytes(bytes: Uint8Array, where: string): Metadata<Root> {
   let root: Metadata<Root>;
   try {
-    root = Metadata.fromJSON(
-      kindOf('root') as never,
-      JSON.parse(Buffer.from(bytes).toString('utf8')) as never,
-    );
+    root = Metadata.fromJSON(kindOf('root') as never, checkMetadataBytes(where, bytes, 'root') as never);
   } catch (e) {
-    throw new TufError('REPO_CORRUPT', `${where} is not TUF root metadata: ${messageOf(e)}`, {
+    throw new TufError('REPO_CORRUPT', `${where} is not TUF root metadata: ${quote(messageOf(e), 200)}`, {
       cause: e,
       hint: 'the file is truncated or is not a root.json; get the root metadata again from the repository owner',
     });
