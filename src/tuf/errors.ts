@@ -13,6 +13,10 @@ export type TufErrorCode =
   | 'REPO_CORRUPT'
   | 'INVALID_ARGUMENT'
   | 'INVALID_DURATION'
+  // names and signable values (ADR 0008-names)
+  | 'INVALID_NAME'
+  | 'INVALID_ROLE_NAME'
+  | 'UNSIGNABLE_VALUE'
   | 'ROLE_UNKNOWN'
   | 'ROLE_EXPIRED'
   | 'ROLE_NOT_STAGED'

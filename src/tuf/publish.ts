@@ -11,7 +11,7 @@
 import { createHash } from 'node:crypto';
 import type { AuthorityStatus } from './authority.js';
 import { RepositoryError, TufError } from './errors.js';
-import { metadataFileName } from './policy.js';
+import { decodedMetadataFileName, metadataFileName } from './policy.js';
 import { METADATA_DIR, serialize, stagedPath, type LocalRepository } from './repository.js';
 import { signUntilThreshold, type SignerProvider } from './signing.js';
 import type { AnyMetadata } from './authority.js';
@@ -180,7 +180,15 @@ async function writeAll(
     order.indexOf(['targets', 'root', 'snapshot', 'timestamp'].includes(r) ? r : 'delegated');
   const files: [string, Uint8Array][] = [...pending]
     .sort((a, b) => rank(a.role) - rank(b.role))
-    .map(({ role, md, bytes }) => [`${METADATA_DIR}/${metadataFileName(role, md.signed.version)}`, bytes]);
+    .flatMap(({ role, md, bytes }) => {
+      // A delegated role also where %2F-decoding static hosts look (policy.ts): same bytes.
+      const decoded = decodedMetadataFileName(role, md.signed.version);
+      const file: [string, Uint8Array] = [
+        `${METADATA_DIR}/${metadataFileName(role, md.signed.version)}`,
+        bytes,
+      ];
+      return decoded === undefined ? [file] : [file, [`${METADATA_DIR}/${decoded}`, bytes]];
+    });
   const root = pending.find((p) => p.role === 'root');
   if (root !== undefined) files.splice(files.length - 1, 0, [`${METADATA_DIR}/root.json`, root.bytes]);
   // Target files (layouts, keys, links) first: content-addressed, new names only, so a

@@ -23,6 +23,9 @@ import {
   type ExpiryPolicy,
 } from './policy.js';
 import type { MetadataStore } from './store.js';
+import { checkRepositoryName, isRoleName } from './names.js';
+import { assertSignable } from './signable.js';
+import { quote } from '../util/json.js';
 import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const SPEC_VERSION = '1.0.31';
@@ -113,6 +116,7 @@ export class LocalRepository {
         hint: 'choose another directory, or use the existing repository',
       });
     }
+    checkRepositoryName(options.name);
     for (const [role, spec] of Object.entries(options.roles)) checkThreshold(role, spec);
     const config: RepositoryConfig = {
       _type: 'cnabsec-repository',
@@ -222,6 +226,7 @@ export class LocalRepository {
       let role: string;
       try {
         role = decodeURIComponent(file.slice(0, -5));
+        if (!isRoleName(role)) throw new Error('not a role name (ADR 0008-names)');
       } catch (e) {
         throw new RepositoryError(
           'REPO_CORRUPT',
@@ -270,7 +275,7 @@ export class LocalRepository {
   }
 
   unknownRole(role: string): TufError {
-    return new TufError('ROLE_UNKNOWN', `role ${role} does not exist in ${this.config.name}`, {
+    return new TufError('ROLE_UNKNOWN', `role ${quote(role)} does not exist in ${quote(this.config.name)}`, {
       details: { role },
       hint: `roles: ${this.roleNames().join(', ')}`,
     });
@@ -347,6 +352,7 @@ export class LocalRepository {
   }
 
   stage(role: string, md: AnyMetadata): void {
+    assertSignable(role, md.signed.toJSON());
     this.staged.set(role, md);
   }
 
@@ -371,6 +377,7 @@ export class LocalRepository {
     );
     json.signatures = [];
     mutate(json.signed);
+    assertSignable(role, json.signed);
     let md: AnyMetadata;
     try {
       md = Metadata.fromJSON(kindOf(role) as never, json as unknown as JSONObject);

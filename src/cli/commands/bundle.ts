@@ -12,6 +12,9 @@ import { progressBar } from '../progress.js';
 import { addBundleWithProvenance, addLayout, readLinkDir } from '../../cnab/provenance.js';
 import { readLayoutInput, withLayoutOptions, type LayoutOptions } from '../provenance-options.js';
 import { TufError } from '../../tuf/errors.js';
+import { checkRoleName } from '../../tuf/names.js';
+import { SIGNABLE_HINT } from '../../tuf/signable.js';
+import { findUnsignableValue, parseJsonBounded, quote } from '../../util/json.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { openRepository } from '../repo-common.js';
@@ -26,17 +29,47 @@ interface AddOptions extends KeyOptions {
   role?: string;
 }
 
+/** Largest --custom file read (custom data is signed into targets metadata). */
+const MAX_CUSTOM_BYTES = 1 << 20;
+
+/**
+ * The --custom JSON object, refused unless every TUF peer reads it the same way (ADR 0007):
+ * bounded parse, only safe integers (checked on the text, before JSON.parse rounds them),
+ * valid Unicode and keys whose UTF-16 and code-point orders agree.
+ */
 async function customData(file: string | undefined): Promise<Record<string, unknown> | undefined> {
   if (file === undefined) return undefined;
-  let value: unknown;
+  let bytes: Buffer;
   try {
-    value = JSON.parse(await readFile(file, 'utf8'));
+    bytes = await readFile(file);
   } catch (e) {
-    throw new TufError('INVALID_ARGUMENT', `--custom ${file} is not a JSON file`, { cause: e });
+    throw new TufError('INVALID_ARGUMENT', `cannot read --custom ${quote(file)}`, {
+      cause: e,
+      details: { path: file },
+      hint: 'give the path of a JSON file holding one object',
+    });
   }
+  const source = `--custom ${quote(file)}`;
+  const value = parseJsonBounded(bytes, { source, maxBytes: MAX_CUSTOM_BYTES });
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TufError('INVALID_ARGUMENT', `--custom ${file} must hold a JSON object`);
+    throw new TufError('INVALID_ARGUMENT', `${source} must hold a JSON object`, {
+      details: { path: file },
+      hint: 'custom target metadata is one JSON object, e.g. {"description": "..."}',
+    });
   }
+  const bad = findUnsignableValue(value);
+  if (bad !== undefined) {
+    throw new TufError(
+      'UNSIGNABLE_VALUE',
+      `${source}: value at ${quote(bad.path || '/', 120)} cannot be signed: ${bad.reason}`,
+      {
+        details: { path: file, at: bad.path.slice(0, 240) },
+        hint: SIGNABLE_HINT,
+      },
+    );
+  }
+  // Numbers JSON.parse made look safe (1.0, 1e2): refused on the text, before signing.
+  parseJsonBounded(bytes, { source, maxBytes: MAX_CUSTOM_BYTES, integersOnly: true });
   return value as Record<string, unknown>;
 }
 
@@ -47,13 +80,14 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
       'give exactly one of --thin <bundle.json> or --thick <bundle.tgz>',
     );
   }
+  if (opts.role !== undefined) checkRoleName(opts.role);
+  const custom = await customData(opts.custom);
   const repo = await openRepository(dir);
   const name = bundleTargetName(repo.config.name, tag);
   const digest: Digest =
     opts.thin !== undefined
       ? await thinBundleDigest(opts.thin)
       : (await readThickBundle(opts.thick ?? '', progressBar(opts.thick ?? ''))).digest;
-  const custom = await customData(opts.custom);
   const role =
     opts.links !== undefined
       ? await addBundleWithProvenance(repo, name, digest, await readLinkDir(opts.links), {

@@ -9,6 +9,7 @@ import { stagedTransaction } from '../../tuf/rotation.js';
 import type { DelegationSpec } from '../../tuf/targets.js';
 import type { PublicKeyJson } from '../../crypto/keys.js';
 import { rotateAction, rotateOptions } from './rotation.js';
+import { checkRoleName } from '../../tuf/names.js';
 
 interface AddOptions extends KeyOptions {
   paths: string[];
@@ -20,6 +21,8 @@ interface AddOptions extends KeyOptions {
 }
 
 async function add(dir: string, role: string, opts: AddOptions): Promise<void> {
+  checkRoleName(role);
+  checkRoleName(opts.parent);
   const repo = await openRepository(dir);
   const refs = opts.key ?? [];
   const spec = (keys: PublicKeyJson[]): DelegationSpec => ({
@@ -76,6 +79,7 @@ export function register(program: Command): void {
     .description('remove a delegation (its targets are no longer trusted); signed by the delegator')
     .action(
       runAction(async (dir: string, role: string, opts: KeyOptions) => {
+        checkRoleName(role);
         const repo = await openRepository(dir);
         const removed = removeDelegation(repo, role);
         for (const r of removed) await repo.discardStaged(r);

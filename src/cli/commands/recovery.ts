@@ -17,6 +17,8 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { collect, openRepository, positiveInt, storeSigners } from '../repo-common.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { printChanges, resolveKeyRefs, warnExpiring } from '../rotation-common.js';
+import { checkRoleName } from '../../tuf/names.js';
+import { quote } from '../../util/json.js';
 
 interface RecoverOptions extends KeyOptions {
   newRootKey?: string[];
@@ -46,7 +48,7 @@ async function rotatedKeys(
     if (!ROTATABLE.includes(role)) {
       throw new TufError(
         'INVALID_ARGUMENT',
-        `--rotate ${role}: only ${ROTATABLE.join(', ')} can be rotated here`,
+        `--rotate ${quote(role)}: only ${ROTATABLE.join(', ')} can be rotated here`,
         {
           hint: 'delegated roles are rotated with `cnabsec delegation rotate` after the recovery',
         },
@@ -166,6 +168,7 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'also write the advisory text to a file')
     .action(
       runAction(async (dir: string, opts: AdvisoryOptions) => {
+        if (opts.role !== undefined) checkRoleName(opts.role);
         const a = await advisory(await openRepository(dir), {
           since: opts.since,
           ...(opts.key === undefined ? {} : { keyids: opts.key }),

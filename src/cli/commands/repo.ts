@@ -11,6 +11,8 @@ import { publish, refresh } from '../../tuf/publish.js';
 import { appendSignature, payload, signRole } from '../../tuf/signing.js';
 import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
+import { checkRepositoryName, checkRoleName } from '../../tuf/names.js';
+import { quote } from '../../util/json.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, openRepository, positiveInt, resolvePublicKey, storeSigners } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
@@ -110,7 +112,10 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
     if (exp !== undefined) expiry[role] = parseDuration(exp);
   }
   if (typeof opts.expiresDelegated === 'string') expiry.delegated = parseDuration(opts.expiresDelegated);
-  const name = opts.name ?? path.basename(path.resolve(dir));
+  const name = checkRepositoryName(
+    opts.name ?? path.basename(path.resolve(dir)),
+    opts.name === undefined ? 'repository name (the directory name; give --name)' : 'repository name',
+  );
   const inToto = opts.inToto === true ? await provenancePlan(opts) : undefined;
 
   // Resolve given keys, generate the others; if anything fails, remove the keys generated here.
@@ -249,10 +254,11 @@ export function register(program: Command): void {
     .option('--expires <duration>', 'expiry period for this version (default: the policy)')
     .action(
       runAction(async (dir: string, role: string, opts: KeyOptions & { expires?: string }) => {
+        checkRoleName(role);
         const repo = await openRepository(dir);
         if (!repo.roleNames().includes(role) || role === 'snapshot' || role === 'timestamp') {
           throw repo.roleNames().includes(role)
-            ? new TufError('INVALID_ARGUMENT', `${role} is renewed by publish/refresh`, {
+            ? new TufError('INVALID_ARGUMENT', `${quote(role)} is renewed by publish/refresh`, {
                 hint: `run cnabsec refresh ${dir} --force`,
               })
             : repo.unknownRole(role);
@@ -277,6 +283,7 @@ export function register(program: Command): void {
     .requiredOption('-k, --key <id>', 'key id (or unique prefix) in the key store')
     .action(
       runAction(async (dir: string, role: string, opts: KeyOptions & { key: string }) => {
+        checkRoleName(role);
         const repo = await openRepository(dir);
         const store = keyStoreOf(opts);
         await signRole(repo, role, await store.signer(opts.key, passphrasesOf(opts), role));
@@ -293,6 +300,7 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(
       runAction(async (dir: string, role: string, opts: KeyOptions & { output?: string }) => {
+        checkRoleName(role);
         const bytes = payload(await openRepository(dir), role);
         if (opts.output === undefined) process.stdout.write(bytes);
         else await writeFile(opts.output, bytes);
@@ -303,12 +311,13 @@ export function register(program: Command): void {
     .description('append a detached signature {"keyid","sig"} (hex) to a staged role after verifying it')
     .action(
       runAction(async (dir: string, role: string, file: string, opts: KeyOptions) => {
+        checkRoleName(role);
         const repo = await openRepository(dir);
         let sig: { keyid: string; sig: string };
         try {
           sig = JSON.parse(await readFile(file, 'utf8')) as { keyid: string; sig: string };
         } catch (e) {
-          throw new TufError('BAD_SIGNATURE', `${file} is not a JSON signature file`, {
+          throw new TufError('BAD_SIGNATURE', `${quote(file)} is not a JSON signature file`, {
             cause: e,
             hint: 'expected {"keyid": "...", "sig": "<hex>"}',
           });

@@ -9,6 +9,7 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { collect, openRepository, positiveInt } from '../repo-common.js';
 import { printJson, runAction } from '../output.js';
 import { keysAfterValidation, printPlan, warnExpiring } from '../rotation-common.js';
+import { checkRoleName } from '../../tuf/names.js';
 
 export interface RotateCliOptions extends KeyOptions {
   addKey?: string[];
@@ -20,6 +21,7 @@ export interface RotateCliOptions extends KeyOptions {
 
 /** Shared by `key rotate` and `delegation rotate`. */
 export async function rotateAction(dir: string, role: string, opts: RotateCliOptions): Promise<void> {
+  checkRoleName(role);
   const repo = await openRepository(dir);
   if (!repo.roleNames().includes(role)) throw repo.unknownRole(role);
   const change = (add: PublicKeyJson[]): KeyChange => ({
