@@ -16,4 +16,6 @@ export * from './consistency.js';
 export * from './delegation.js';
 export * from './recovery.js';
 export * from './advisory.js';
+export * from './names.js';
+export * from './signable.js';
 export { modelsPatched } from './models-patch.js';
