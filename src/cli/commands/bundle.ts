@@ -14,7 +14,7 @@ import { readLayoutInput, withLayoutOptions, type LayoutOptions } from '../prove
 import { TufError } from '../../tuf/errors.js';
 import { checkRoleName } from '../../tuf/names.js';
 import { SIGNABLE_HINT } from '../../tuf/signable.js';
-import { findUnsignableValue, parseJsonBounded, quote } from '../../util/json.js';
+import { findUnsignableValue, JsonInputError, parseJsonBounded, quote } from '../../util/json.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { openRepository } from '../repo-common.js';
@@ -50,7 +50,17 @@ async function customData(file: string | undefined): Promise<Record<string, unkn
     });
   }
   const source = `--custom ${quote(file)}`;
-  const value = parseJsonBounded(bytes, { source, maxBytes: MAX_CUSTOM_BYTES });
+  let value: unknown;
+  try {
+    value = parseJsonBounded(bytes, { source, maxBytes: MAX_CUSTOM_BYTES });
+  } catch (e) {
+    if (!(e instanceof JsonInputError) || e.hint !== undefined) throw e;
+    throw new JsonInputError(e.code, e.message, {
+      cause: e.cause,
+      details: e.details,
+      hint: 'the --custom file must hold one JSON object (it may be truncated)',
+    });
+  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new TufError('INVALID_ARGUMENT', `${source} must hold a JSON object`, {
       details: { path: file },
