@@ -6,7 +6,9 @@
  * Write order: new versioned files first (delegated roles, targets, root, snapshot), the
  * `root.json` copy next, the unversioned `timestamp.json` last. Clients enter through the
  * timestamp, so until it is renamed into place the previous state is what they see; a failure
- * before that removes the new files and restores `root.json`.
+ * before that removes the new files and restores `root.json`. A delegated role is written under
+ * its URL-encoded name and, same bytes, decoded (`N.targets/releases.json`) for static hosts that
+ * decode `%2F` (policy.ts `decodedMetadataFileName`, ADR 0008-names).
  */
 import { createHash } from 'node:crypto';
 import type { AuthorityStatus } from './authority.js';
