@@ -15,6 +15,7 @@ export type TufErrorCode =
   | 'INVALID_DURATION'
   // names and signable values (ADR 0008-names)
   | 'INVALID_NAME'
+  | 'INVALID_TAG'
   | 'INVALID_ROLE_NAME'
   | 'UNSIGNABLE_VALUE'
   | 'ROLE_UNKNOWN'

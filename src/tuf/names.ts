@@ -72,6 +72,29 @@ export function isTag(tag: string): boolean {
   return TAG.test(tag);
 }
 
+/**
+ * Split a bundle reference `<repository>:<tag>` (doc 301 target name) at the last `:` after the
+ * last `/` (a registry port is part of the repository); INVALID_NAME / INVALID_TAG otherwise.
+ */
+export function checkBundleReference(ref: string): { repository: string; tag: string } {
+  const colon = ref.lastIndexOf(':');
+  if (colon <= ref.lastIndexOf('/')) {
+    throw new TufError('INVALID_NAME', `${quote(ref)} is not <repository>:<tag>`, {
+      details: { reference: ref.slice(0, REPOSITORY_NAME_MAX + TAG_MAX + 2) },
+      hint: `name a bundle version as <repository>:<tag>, e.g. example.com/org/bundle:v1; ${TAG_GRAMMAR}`,
+    });
+  }
+  const repository = checkRepositoryName(ref.slice(0, colon));
+  const tag = ref.slice(colon + 1);
+  if (!isTag(tag)) {
+    throw new TufError('INVALID_TAG', `tag ${quote(tag)} of ${quote(ref)} is refused`, {
+      details: { tag: tag.slice(0, TAG_MAX + 1) },
+      hint: TAG_GRAMMAR,
+    });
+  }
+  return { repository, tag };
+}
+
 /** Why `role` is not a role name, or undefined when it is one. */
 export function roleNameProblem(role: string): string | undefined {
   if (role.length === 0) return 'it is empty';

@@ -114,6 +114,17 @@ test('lookup: a target that is no trusted name is one quoted line', async () => 
   for (const n of BAD_NAMES) await refused(['lookup', `${n}:v1`], 'TRUST_NOT_FOUND');
 });
 
+test('verify: a reference that is not <repository>:<tag> is refused before anything is read', async () => {
+  for (const n of BAD_NAMES) await refused(['verify', `${n}:v1`, '--thin', FIXTURE], 'INVALID_NAME');
+  // a tag holding / or : does not split as <repository>:<tag>
+  for (const t of BAD_TAGS)
+    await refused(
+      ['verify', `${NAME}:${t}`, '--thin', FIXTURE],
+      t.includes('/') || t.includes(':') ? 'INVALID_NAME' : 'INVALID_TAG',
+    );
+  await refused(['verify', NAME, '--thin', FIXTURE], 'INVALID_NAME');
+});
+
 test('bundle add / remove: tags outside [\\w][\\w.-]{0,127} are refused with INVALID_TAG', async () => {
   for (const t of BAD_TAGS) {
     const [line, hint] = await refused(['bundle', 'add', ctx.repo, t, '--thin', FIXTURE], 'INVALID_TAG');

@@ -12,6 +12,7 @@ import {
   MemoryMetadataStore,
   addDelegation,
   addTarget,
+  checkBundleReference,
   isRepositoryName,
   isRoleName,
   isTag,
@@ -94,6 +95,17 @@ test('tags follow [\\w][\\w.-]{0,127}; bundle target names refuse the others wit
     );
   }
   assert.equal(bundleTargetName(NAME, 'A'), `${NAME}:A`);
+});
+
+test('bundle references split at the last : after the last /', () => {
+  assert.deepEqual(checkBundleReference('localhost:5000/org/app:v1'), {
+    repository: 'localhost:5000/org/app',
+    tag: 'v1',
+  });
+  assert.throws(() => checkBundleReference('localhost:5000/org/app'), code('INVALID_NAME'));
+  assert.throws(() => checkBundleReference('../x:v1'), code('INVALID_NAME'));
+  assert.throws(() => checkBundleReference('org/app:v1\n'), code('INVALID_TAG'));
+  assert.throws(() => checkBundleReference('org/app:'), code('INVALID_TAG'));
 });
 
 test('role names: no empty, . or .. segment, no control character, %, space or backslash', () => {
