@@ -166,6 +166,14 @@ test('the error printer escapes control characters of any message (defence in de
   assert.ok(line.includes('no\\nsuch\\u001b[31m\\u2028repo'), line);
 });
 
+test('usage errors quoting an argument are one line too', () => {
+  const r = runCli(['init', path.join(ctx.work, 'u'), '--root-keys', 'a\nerror: forged'], { env: ctx.env });
+  assert.equal(r.status, 2, r.stderr);
+  const lines = r.stderr.split('\n');
+  assert.equal(lines.length, 3, r.stderr);
+  assert.ok(lines[0].includes('a\\nerror: forged'), lines[0]);
+});
+
 test('valid names still work: tag A, role targets/releases', async (t) => {
   const repo = path.join(ctx.work, 'ok-repo');
   t.after(() => rm(repo, { recursive: true, force: true }));
