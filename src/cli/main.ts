@@ -5,6 +5,7 @@
  * such as `cnabsec intoto verify` starts without loading TUF, the server or the registry.
  */
 import { Command, UsageError } from './args.js';
+import { escapeControl } from './output.js';
 
 /**
  * The command group modules, in the order their commands are listed in `--help`. Literal
@@ -73,7 +74,9 @@ async function main(argv: string[]): Promise<void> {
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     // Usage errors exit 2 (ADR 0002).
-    process.stderr.write(`error: ${e.message}\n(run \`${e.command.path()} --help\` for usage)\n`);
+    process.stderr.write(
+      `error: ${escapeControl(e.message)}\n(run \`${e.command.path()} --help\` for usage)\n`,
+    );
     process.exitCode = 2;
   }
 }

@@ -21,16 +21,32 @@ export function printLine(line = ''): void {
   process.stdout.write(line + '\n');
 }
 
+// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * `text` with every control character written as a JSON-style escape (`\n`, `\u001b`), so
+ * that a message quoting user input is always one line and cannot move the cursor or forge
+ * another log line (defence in depth: values are also `quote()`d where they are put in).
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => {
+    const json = JSON.stringify(c).slice(1, -1);
+    return json.length > 1 ? json : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
 export function warn(line: string): void {
-  process.stderr.write(`cnabsec: warning: ${line}\n`);
+  process.stderr.write(`cnabsec: warning: ${escapeControl(line)}\n`);
 }
 
 export function reportError(e: unknown, json: boolean): number {
   if (isCnabsecError(e)) {
     if (json) printJson({ error: e.toJSON() });
     else {
-      process.stderr.write(`cnabsec: error [${e.code}]: ${e.message}\n`);
-      if (e.hint !== undefined) process.stderr.write(`  hint: ${e.hint}\n`);
+      process.stderr.write(`cnabsec: error [${escapeControl(e.code)}]: ${escapeControl(e.message)}\n`);
+      if (e.hint !== undefined) process.stderr.write(`  hint: ${escapeControl(e.hint)}\n`);
     }
     return EXIT_USER_ERROR;
   }

@@ -10,19 +10,20 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { CnabError } from './errors.js';
 import { messageOf } from '../errors.js';
 import { validateBundle } from './schema.js';
+import { isTag, TAG_GRAMMAR } from '../tuf/names.js';
+import { quote } from '../util/json.js';
 
 export interface Digest {
   length: number;
   sha256: string;
 }
 
-const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
-
 /** The TUF target name of a bundle version: `<repository>:<tag>` (doc 301). */
 export function bundleTargetName(repository: string, tag: string): string {
-  if (!TAG.test(tag)) {
-    throw new CnabError('INVALID_TAG', `"${tag}" is not a valid tag`, {
-      hint: 'a tag is 1-128 characters of letters, digits, _ . -, not starting with . or -',
+  if (!isTag(tag)) {
+    throw new CnabError('INVALID_TAG', `tag ${quote(tag)} is refused: not in the OCI tag grammar`, {
+      details: { tag: tag.slice(0, 129) },
+      hint: TAG_GRAMMAR,
     });
   }
   return `${repository}:${tag}`;

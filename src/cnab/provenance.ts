@@ -29,6 +29,7 @@ import { parsePublicKey } from '../intoto/keys.js';
 import { verifyLayoutExpiration, verifyLayoutSignatures } from '../intoto/verify.js';
 import type { Digest } from './bundle.js';
 import { CnabError } from './errors.js';
+import { quote } from '../util/json.js';
 
 export const RELEASES_ROLE = 'targets/releases';
 
@@ -80,7 +81,7 @@ export function checkLayout(input: LayoutInput): LayoutKey[] {
 export async function addLayout(repo: LocalRepository, input: LayoutInput): Promise<string> {
   const name = input.name ?? 'root';
   if (!/^[A-Za-z0-9_.-]+$/.test(name) || name.startsWith('.')) {
-    throw new TufError('INVALID_ARGUMENT', `layout name ${name} must be one path segment`, {
+    throw new TufError('INVALID_ARGUMENT', `layout name ${quote(name)} must be one path segment`, {
       hint: 'e.g. root, v2',
     });
   }

@@ -1,8 +1,11 @@
 /**
  * A read-only HTTP server for a local repository's published metadata (and target files),
  * laid out as TUF clients request them: `/<N>.<role>.json`, `/timestamp.json`,
- * `/targets/<dir>/<sha256>.<name>`. For development, demos and tests; the CNAB-Sec metadata
- * repository server (design.md §5) is a separate component. Listens on 127.0.0.1 by default.
+ * `/targets/<dir>/<sha256>.<name>`. A delegated role's file exists twice (ADR 0008-names):
+ * `N.targets%2Freleases.json`, served here (`%2F` kept literal), and the same bytes at
+ * `N.targets/releases.json` for hosts that decode `%2F`; directories answer 404. For
+ * development, demos and tests; the CNAB-Sec metadata repository server (design.md §5) is a
+ * separate component. Listens on 127.0.0.1 by default.
  */
 import { createReadStream, promises as fsp } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

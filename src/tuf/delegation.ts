@@ -12,6 +12,8 @@ import { isTopLevel, kindOf } from './policy.js';
 import type { LocalRepository } from './repository.js';
 import { signingOf, stagedTransaction, type RotateOptions, type RotationPlan } from './rotation.js';
 import { addDelegation, type DelegationSpec } from './targets.js';
+import { checkRoleName } from './names.js';
+import { quote } from '../util/json.js';
 import { checkKeySet, planKeySetChange, type KeyChange, type KeySetChange } from './keyset.js';
 
 export interface DelegationInfo {
@@ -51,11 +53,15 @@ export function listDelegations(repo: LocalRepository): DelegationInfo[] {
 
 function notFound(repo: LocalRepository, role: string): TufError {
   const names = [...repo.delegationParents().keys()];
-  return new TufError('DELEGATION_NOT_FOUND', `${role} is not a delegated role of ${repo.config.name}`, {
-    details: { role, delegations: names },
-    hint:
-      names.length === 0 ? 'add one with `cnabsec delegation add`' : `delegated roles: ${names.join(', ')}`,
-  });
+  return new TufError(
+    'DELEGATION_NOT_FOUND',
+    `${quote(role)} is not a delegated role of ${quote(repo.config.name)}`,
+    {
+      details: { role, delegations: names },
+      hint:
+        names.length === 0 ? 'add one with `cnabsec delegation add`' : `delegated roles: ${names.join(', ')}`,
+    },
+  );
 }
 
 /** The delegating role of `role`; DELEGATION_NOT_FOUND for top-level or unknown roles. */
@@ -72,11 +78,16 @@ export function addDelegationRole(
   parent = 'targets',
   now?: Date,
 ): void {
+  checkRoleName(spec.name);
   if (isTopLevel(spec.name) || repo.roleNames().includes(spec.name)) {
-    throw new TufError('DELEGATION_EXISTS', `role ${spec.name} already exists in ${repo.config.name}`, {
-      details: { role: spec.name },
-      hint: `change its keys with \`cnabsec delegation rotate <repo> ${spec.name}\`, or remove it first`,
-    });
+    throw new TufError(
+      'DELEGATION_EXISTS',
+      `role ${quote(spec.name)} already exists in ${quote(repo.config.name)}`,
+      {
+        details: { role: spec.name },
+        hint: `change its keys with \`cnabsec delegation rotate <repo> ${spec.name}\`, or remove it first`,
+      },
+    );
   }
   if (kindOf(parent) !== kindOf('targets') || !repo.roleNames().includes(parent))
     throw repo.unknownRole(parent);

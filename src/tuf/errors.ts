@@ -14,6 +14,11 @@ export type TufErrorCode =
   | 'STORE_IO'
   | 'INVALID_ARGUMENT'
   | 'INVALID_DURATION'
+  // names and signable values (ADR 0008-names)
+  | 'INVALID_NAME'
+  | 'INVALID_TAG'
+  | 'INVALID_ROLE_NAME'
+  | 'UNSIGNABLE_VALUE'
   | 'ROLE_UNKNOWN'
   | 'ROLE_EXPIRED'
   | 'ROLE_NOT_STAGED'

@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { TufError } from './errors.js';
+import { quote } from '../util/json.js';
 import { addTarget } from './targets.js';
 import { STAGED_DIR, type LocalRepository } from './repository.js';
 
@@ -34,7 +35,7 @@ function checkFileName(name: string): void {
     segments.some((s) => s === '' || s === '.' || s === '..') ||
     name.includes('\\')
   ) {
-    throw new TufError('INVALID_ARGUMENT', `target file name ${name} is not a clean relative path`, {
+    throw new TufError('INVALID_ARGUMENT', `target file name ${quote(name)} is not a clean relative path`, {
       details: { target: name },
       hint: 'use names like <repository>/in-toto-metadata/root.layout (no empty, . or .. segments)',
     });

@@ -18,3 +18,5 @@ export * from './recovery.js';
 export * from './advisory.js';
 export * from './lock.js';
 export { modelsPatched, modelsPatchStatus, PATCHED_MODELS_VERSION } from './models-patch.js';
+export * from './names.js';
+export * from './signable.js';

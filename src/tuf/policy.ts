@@ -6,6 +6,7 @@
  */
 import { MetadataKind } from '@tufjs/models';
 import { TufError } from './errors.js';
+import { isRoleName } from './names.js';
 
 export const TOP_LEVEL_ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
 export type TopLevelRole = (typeof TOP_LEVEL_ROLES)[number];
@@ -34,6 +35,17 @@ export function kindOf(role: string): MetadataKind {
  */
 export function metadataFileName(role: string, version: number): string {
   return role === 'timestamp' ? 'timestamp.json' : `${version}.${encodeURIComponent(role)}.json`;
+}
+
+/**
+ * Where a static host that decodes `%2F` (nginx, S3 and others map the request path
+ * `/1.targets%2Freleases.json` to the file `1.targets/releases.json`) looks for a delegated
+ * role's file: the same bytes are also written there (ADR 0008-names). Undefined when the
+ * role name has no `/` (one file serves every host) or is outside the role grammar.
+ */
+export function decodedMetadataFileName(role: string, version: number): string | undefined {
+  if (role === 'timestamp' || !role.includes('/') || !isRoleName(role)) return undefined;
+  return `${version}.${role}.json`;
 }
 
 export type ExpiryPolicy = Record<TopLevelRole | 'delegated', number>;

@@ -3,8 +3,9 @@
  * state for any client (ours and tuf-js, which probe `N+1.root.json` first, then read
  * `timestamp.json`):
  *
- * 1. target files, delegated roles, targets, snapshot: new versioned names no timestamp lists
- *    yet, invisible to clients;
+ * 1. target files, delegated roles (under their URL-encoded name and, same bytes, decoded as
+ *    `N.targets/releases.json` for static hosts that decode `%2F`), targets, snapshot: new
+ *    versioned names no timestamp lists yet, invisible to clients;
  * 2. `timestamp.json`: the commit point, the new state becomes visible;
  * 3. `N+1.root.json`, then the `root.json` copy. Until the new root appears, clients verify the
  *    new timestamp, snapshot and targets with the OLD root: publish signs them with the keys of
@@ -15,7 +16,7 @@
  * The checks run under the repository lock, before anything is written.
  */
 import { RepositoryError } from './errors.js';
-import { metadataFileName } from './policy.js';
+import { decodedMetadataFileName, metadataFileName } from './policy.js';
 import { METADATA_DIR, type LocalRepository } from './repository.js';
 import type { AnyMetadata } from './authority.js';
 
@@ -51,6 +52,9 @@ async function plan(
   for (const { role, md, bytes } of [...pending].sort((a, b) => rank(a.role) - rank(b.role))) {
     const file = `${METADATA_DIR}/${metadataFileName(role, md.signed.version)}`;
     out.push({ file, data: bytes, versioned: role !== 'timestamp' });
+    // A delegated role also where %2F-decoding static hosts look (ADR 0008-names): same bytes.
+    const decoded = decodedMetadataFileName(role, md.signed.version);
+    if (decoded !== undefined) out.push({ file: `${METADATA_DIR}/${decoded}`, data: bytes, versioned: true });
   }
   const root = pending.find((p) => p.role === 'root');
   const latest = repo.published.get('root');

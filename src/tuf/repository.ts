@@ -36,6 +36,9 @@ import {
 
 export { CONFIG_FILE, METADATA_DIR, STAGED_DIR, parseMetadata, serialize, stagedPath };
 import { checkPublishedFiles, incomplete, versionsOnDisk } from './completeness.js';
+import { checkRepositoryName, isRoleName } from './names.js';
+import { assertSignable } from './signable.js';
+import { quote } from '../util/json.js';
 import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const SPEC_VERSION = '1.0.31';
@@ -103,6 +106,7 @@ export class LocalRepository {
         hint: 'choose another directory, or use the existing repository',
       });
     }
+    checkRepositoryName(options.name);
     for (const [role, spec] of Object.entries(options.roles)) checkThreshold(role, spec);
     const config: RepositoryConfig = {
       _type: 'cnabsec-repository',
@@ -212,6 +216,7 @@ export class LocalRepository {
       let role: string;
       try {
         role = decodeURIComponent(file.slice(0, -5));
+        if (!isRoleName(role)) throw new Error('not a role name (ADR 0008-names)');
       } catch (e) {
         throw new RepositoryError(
           'REPO_CORRUPT',
@@ -269,7 +274,7 @@ export class LocalRepository {
   }
 
   unknownRole(role: string): TufError {
-    return new TufError('ROLE_UNKNOWN', `role ${role} does not exist in ${this.config.name}`, {
+    return new TufError('ROLE_UNKNOWN', `role ${quote(role)} does not exist in ${quote(this.config.name)}`, {
       details: { role },
       hint: `roles: ${this.roleNames().join(', ')}`,
     });
@@ -346,6 +351,7 @@ export class LocalRepository {
   }
 
   stage(role: string, md: AnyMetadata): void {
+    assertSignable(role, md.signed.toJSON());
     this.staged.set(role, md);
   }
 
@@ -369,6 +375,7 @@ export class LocalRepository {
     );
     json.signatures = [];
     mutate(json.signed);
+    assertSignable(role, json.signed);
     let md: AnyMetadata;
     try {
       md = Metadata.fromJSON(kindOf(role) as never, json as unknown as JSONObject);

@@ -7,6 +7,7 @@ import { canonicalize } from '@tufjs/canonical-json';
 import { Signature } from '@tufjs/models';
 import { authorityStatus, validSigners, type AnyMetadata, type AuthorityStatus } from './authority.js';
 import { TufError } from './errors.js';
+import { assertSignable } from './signable.js';
 import type { LocalRepository } from './repository.js';
 import type { Signer } from '../crypto/signer.js';
 
@@ -27,7 +28,9 @@ export function stagedOrThrow(repo: LocalRepository, role: string): AnyMetadata 
 
 /** The exact bytes a signature over `role`'s staged metadata must cover. */
 export function payload(repo: LocalRepository, role: string): Buffer {
-  return Buffer.from(canonicalize(stagedOrThrow(repo, role).signed.toJSON()));
+  const signed = stagedOrThrow(repo, role).signed.toJSON();
+  assertSignable(role, signed);
+  return Buffer.from(canonicalize(signed));
 }
 
 export function signatureStatus(repo: LocalRepository, role: string, md?: AnyMetadata): AuthorityStatus[] {
@@ -100,7 +103,9 @@ export async function signUntilThreshold(
   md: AnyMetadata,
   provider: SignerProvider,
 ): Promise<AuthorityStatus[]> {
-  const data = Buffer.from(canonicalize(md.signed.toJSON()));
+  const signed = md.signed.toJSON();
+  assertSignable(role, signed); // a value staged by hand: typed error, never a crash
+  const data = Buffer.from(canonicalize(signed));
   for (const authority of repo.authoritiesFor(role)) {
     const status = authorityStatus(md, authority);
     let have = status.valid.length;

@@ -10,6 +10,8 @@ import { writeFileAtomic } from '../util/fs.js';
 import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
 import { TufError } from './errors.js';
 import { acquireRepositoryLock, type LockOptions, type ReleaseLock } from './lock.js';
+import { quote } from '../util/json.js';
+import { RepositoryError } from './errors.js';
 
 export interface MetadataStore {
   /** A human-readable location for messages. */
@@ -31,8 +33,17 @@ export interface MetadataStore {
 export class FsMetadataStore implements MetadataStore {
   constructor(readonly location: string) {}
 
+  /** Absolute path of `file`; never outside the store, whatever the name (defence in depth). */
   private abs(file: string): string {
-    return path.join(this.location, ...file.split('/'));
+    const root = path.resolve(this.location);
+    const abs = path.resolve(root, ...file.split('/'));
+    if (abs === root || !abs.startsWith(root + path.sep) || file.includes('\0')) {
+      throw new RepositoryError('REPO_CORRUPT', `store path ${quote(file)} is outside ${root}`, {
+        details: { path: file.slice(0, 240) },
+        hint: 'a role or file name with . or .. segments reached the store: report this, it should have been refused',
+      });
+    }
+    return abs;
   }
 
   async read(file: string): Promise<Uint8Array | undefined> {

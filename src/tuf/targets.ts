@@ -7,6 +7,8 @@ import type { Metadata, Targets } from '@tufjs/models';
 import { toKey } from './authority.js';
 import { TufError } from './errors.js';
 import type { LocalRepository } from './repository.js';
+import { checkRoleName } from './names.js';
+import { quote } from '../util/json.js';
 import type { PublicKeyJson } from '../crypto/keys.js';
 
 export interface TargetInfo {
@@ -56,10 +58,14 @@ export function addTarget(
   const signer = role ?? roleForTarget(repo, name);
   repo.targetsOf(signer);
   if (!isTrustedFor(repo, signer, name)) {
-    throw new TufError('TARGET_NOT_DELEGATED', `role ${signer} is not trusted for target ${name}`, {
-      details: { role: signer, target: name },
-      hint: 'add the target to the role whose delegation paths match it',
-    });
+    throw new TufError(
+      'TARGET_NOT_DELEGATED',
+      `role ${quote(signer)} is not trusted for target ${quote(name)}`,
+      {
+        details: { role: signer, target: name },
+        hint: 'add the target to the role whose delegation paths match it',
+      },
+    );
   }
   repo.edit(
     signer,
@@ -86,7 +92,7 @@ function rolesListing(repo: LocalRepository, name: string): string[] {
 export function removeTarget(repo: LocalRepository, name: string, now?: Date): string[] {
   const roles = rolesListing(repo, name);
   if (roles.length === 0) {
-    throw new TufError('TARGET_NOT_FOUND', `target ${name} is not in ${repo.config.name}`, {
+    throw new TufError('TARGET_NOT_FOUND', `target ${quote(name)} is not in ${quote(repo.config.name)}`, {
       details: { target: name },
       hint: 'list targets with `cnabsec bundle list`',
     });
@@ -130,6 +136,7 @@ export interface DelegationSpec {
 
 /** Delegate `spec.paths` from `parent` to a new role (signed by `parent`); stages its empty metadata. */
 export function addDelegation(repo: LocalRepository, parent: string, spec: DelegationSpec, now?: Date): void {
+  checkRoleName(spec.name); // the name becomes metadata file names (./names.ts)
   if (repo.roleNames().includes(spec.name)) {
     throw new TufError('INVALID_ARGUMENT', `role ${spec.name} already exists`, {
       details: { role: spec.name },

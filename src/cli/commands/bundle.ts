@@ -12,6 +12,9 @@ import { progressBar } from '../progress.js';
 import { addBundleWithProvenance, addLayout, readLinkDir, type LinkFile } from '../../cnab/provenance.js';
 import { readLayoutInput, withLayoutOptions, type LayoutOptions } from '../provenance-options.js';
 import { TufError } from '../../tuf/errors.js';
+import { checkRoleName } from '../../tuf/names.js';
+import { SIGNABLE_HINT } from '../../tuf/signable.js';
+import { findUnsignableValue, JsonInputError, parseJsonBounded, quote } from '../../util/json.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { openRepository, withRepository } from '../repo-common.js';
@@ -27,17 +30,57 @@ interface AddOptions extends KeyOptions {
   role?: string;
 }
 
+/** Largest --custom file read (custom data is signed into targets metadata). */
+const MAX_CUSTOM_BYTES = 1 << 20;
+
+/**
+ * The --custom JSON object, refused unless every TUF peer reads it the same way (ADR 0007):
+ * bounded parse, only safe integers (checked on the text, before JSON.parse rounds them),
+ * valid Unicode and keys whose UTF-16 and code-point orders agree.
+ */
 async function customData(file: string | undefined): Promise<Record<string, unknown> | undefined> {
   if (file === undefined) return undefined;
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (e) {
+    throw new TufError('INVALID_ARGUMENT', `cannot read --custom ${quote(file)}`, {
+      cause: e,
+      details: { path: file },
+      hint: 'give the path of a JSON file holding one object',
+    });
+  }
+  const source = `--custom ${quote(file)}`;
   let value: unknown;
   try {
-    value = JSON.parse(await readFile(file, 'utf8'));
+    value = parseJsonBounded(bytes, { source, maxBytes: MAX_CUSTOM_BYTES });
   } catch (e) {
-    throw new TufError('INVALID_ARGUMENT', `--custom ${file} is not a JSON file`, { cause: e });
+    if (!(e instanceof JsonInputError) || e.hint !== undefined) throw e;
+    throw new JsonInputError(e.code, e.message, {
+      cause: e.cause,
+      details: e.details,
+      hint: 'the --custom file must hold one JSON object (it may be truncated)',
+    });
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new TufError('INVALID_ARGUMENT', `--custom ${file} must hold a JSON object`);
+    throw new TufError('INVALID_ARGUMENT', `${source} must hold a JSON object`, {
+      details: { path: file },
+      hint: 'custom target metadata is one JSON object, e.g. {"description": "..."}',
+    });
   }
+  const bad = findUnsignableValue(value);
+  if (bad !== undefined) {
+    throw new TufError(
+      'UNSIGNABLE_VALUE',
+      `${source}: value at ${quote(bad.path || '/', 120)} cannot be signed: ${bad.reason}`,
+      {
+        details: { path: file, at: bad.path.slice(0, 240) },
+        hint: SIGNABLE_HINT,
+      },
+    );
+  }
+  // Numbers JSON.parse made look safe (1.0, 1e2): refused on the text, before signing.
+  parseJsonBounded(bytes, { source, maxBytes: MAX_CUSTOM_BYTES, integersOnly: true });
   return value as Record<string, unknown>;
 }
 
@@ -48,6 +91,7 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
       'give exactly one of --thin <bundle.json> or --thick <bundle.tgz>',
     );
   }
+  if (opts.role !== undefined) checkRoleName(opts.role);
   // Read the inputs first, then lock and read the repository state: a read-modify-write.
   const digest: Digest =
     opts.thin !== undefined

@@ -10,6 +10,7 @@ import { stagedTransaction } from '../../tuf/rotation.js';
 import type { DelegationSpec } from '../../tuf/targets.js';
 import type { PublicKeyJson } from '../../crypto/keys.js';
 import { rotateAction, rotateOptions } from './rotation.js';
+import { checkRoleName } from '../../tuf/names.js';
 
 interface AddOptions extends KeyOptions {
   paths: string[];
@@ -21,6 +22,8 @@ interface AddOptions extends KeyOptions {
 }
 
 function add(dir: string, role: string, opts: AddOptions): Promise<void> {
+  checkRoleName(role);
+  checkRoleName(opts.parent);
   return withRepository(dir, (repo) => addLocked(repo, dir, role, opts));
 }
 
@@ -79,16 +82,17 @@ export function register(program: Command): void {
   withCommon(d.command('remove <repo> <role>'))
     .description('remove a delegation (its targets are no longer trusted); signed by the delegator')
     .action(
-      runAction((dir: string, role: string, opts: KeyOptions) =>
-        withRepository(dir, async (repo) => {
+      runAction((dir: string, role: string, opts: KeyOptions) => {
+        checkRoleName(role);
+        return withRepository(dir, async (repo) => {
           const removed = removeDelegation(repo, role);
           for (const r of removed) await repo.discardStaged(r);
           await repo.saveStaged();
           if (opts.json) printJson({ removed });
           else printLine(`staged removal of ${removed.join(', ')}; next: cnabsec publish ${dir}`);
           warnExpiring(repo);
-        }),
-      ),
+        });
+      }),
     );
 
   rotateOptions(d.command('rotate <repo> <role>'))

@@ -18,6 +18,8 @@ import { collect, openRepository, positiveInt, storeSigners, withRepository } fr
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { printChanges, resolveKeyRefs, warnExpiring } from '../rotation-common.js';
+import { checkRoleName } from '../../tuf/names.js';
+import { quote } from '../../util/json.js';
 
 interface RecoverOptions extends KeyOptions {
   newRootKey?: string[];
@@ -47,7 +49,7 @@ async function rotatedKeys(
     if (!ROTATABLE.includes(role)) {
       throw new TufError(
         'INVALID_ARGUMENT',
-        `--rotate ${role}: only ${ROTATABLE.join(', ')} can be rotated here`,
+        `--rotate ${quote(role)}: only ${ROTATABLE.join(', ')} can be rotated here`,
         {
           hint: 'delegated roles are rotated with `cnabsec delegation rotate` after the recovery',
         },
@@ -170,6 +172,7 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'also write the advisory text to a file')
     .action(
       runAction(async (dir: string, opts: AdvisoryOptions) => {
+        if (opts.role !== undefined) checkRoleName(opts.role);
         const a = await advisory(await openRepository(dir), {
           since: opts.since,
           ...(opts.key === undefined ? {} : { keyids: opts.key }),

@@ -11,6 +11,8 @@ import { publish, refresh } from '../../tuf/publish.js';
 import { appendSignature, payload, signRole } from '../../tuf/signing.js';
 import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
+import { checkRepositoryName, checkRoleName } from '../../tuf/names.js';
+import { quote } from '../../util/json.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import {
   collect,
@@ -118,7 +120,10 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
     if (exp !== undefined) expiry[role] = parseDuration(exp);
   }
   if (typeof opts.expiresDelegated === 'string') expiry.delegated = parseDuration(opts.expiresDelegated);
-  const name = opts.name ?? path.basename(path.resolve(dir));
+  const name = checkRepositoryName(
+    opts.name ?? path.basename(path.resolve(dir)),
+    opts.name === undefined ? 'repository name (the directory name; give --name)' : 'repository name',
+  );
   const inToto = opts.inToto === true ? await provenancePlan(opts) : undefined;
 
   // Resolve given keys, generate the others; if anything fails, remove the keys generated here.
@@ -268,11 +273,12 @@ export function register(program: Command): void {
     .description('stage a new version of a role with a renewed expiry (works after it expired)')
     .option('--expires <duration>', 'expiry period for this version (default: the policy)')
     .action(
-      runAction((dir: string, role: string, opts: KeyOptions & { expires?: string }) =>
-        withRepository(dir, async (repo) => {
+      runAction((dir: string, role: string, opts: KeyOptions & { expires?: string }) => {
+        checkRoleName(role);
+        return withRepository(dir, async (repo) => {
           if (!repo.roleNames().includes(role) || role === 'snapshot' || role === 'timestamp') {
             throw repo.roleNames().includes(role)
-              ? new TufError('INVALID_ARGUMENT', `${role} is renewed by publish/refresh`, {
+              ? new TufError('INVALID_ARGUMENT', `${quote(role)} is renewed by publish/refresh`, {
                   hint: `run cnabsec refresh ${dir} --force`,
                 })
               : repo.unknownRole(role);
@@ -289,16 +295,17 @@ export function register(program: Command): void {
               `staged ${role} v${md.signed.version}, expires ${md.signed.expires}; publish to sign and release it`,
             );
           warnExpiring(repo);
-        }),
-      ),
+        });
+      }),
     );
 
   withCommon(program.command('sign <repo> <role>'))
     .description('add one signature by a key-store key to a staged role (threshold signing)')
     .requiredOption('-k, --key <id>', 'key id (or unique prefix) in the key store')
     .action(
-      runAction((dir: string, role: string, opts: KeyOptions & { key: string }) =>
-        withRepository(dir, async (repo) => {
+      runAction((dir: string, role: string, opts: KeyOptions & { key: string }) => {
+        checkRoleName(role);
+        return withRepository(dir, async (repo) => {
           const store = keyStoreOf(opts);
           await signRole(repo, role, await store.signer(opts.key, passphrasesOf(opts), role));
           await repo.saveStaged();
@@ -306,8 +313,8 @@ export function register(program: Command): void {
             printLine(`signed staged ${role} with ${(await store.resolveId(opts.key)).slice(0, 8)}`);
           else printJson({ role, keyid: await store.resolveId(opts.key) });
           warnExpiring(repo);
-        }),
-      ),
+        });
+      }),
     );
 
   withCommon(program.command('payload <repo> <role>'))
@@ -315,6 +322,7 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write to a file instead of stdout')
     .action(
       runAction(async (dir: string, role: string, opts: KeyOptions & { output?: string }) => {
+        checkRoleName(role);
         const bytes = payload(await openRepository(dir), role);
         if (opts.output === undefined) process.stdout.write(bytes);
         else await writeFile(opts.output, bytes);
@@ -324,13 +332,14 @@ export function register(program: Command): void {
   withCommon(program.command('add-signature <repo> <role> <sigfile>'))
     .description('append a detached signature {"keyid","sig"} (hex) to a staged role after verifying it')
     .action(
-      runAction((dir: string, role: string, file: string, opts: KeyOptions) =>
-        withRepository(dir, async (repo) => {
+      runAction((dir: string, role: string, file: string, opts: KeyOptions) => {
+        checkRoleName(role);
+        return withRepository(dir, async (repo) => {
           let sig: { keyid: string; sig: string };
           try {
             sig = JSON.parse(await readFile(file, 'utf8')) as { keyid: string; sig: string };
           } catch (e) {
-            throw new TufError('BAD_SIGNATURE', `${file} is not a JSON signature file`, {
+            throw new TufError('BAD_SIGNATURE', `${quote(file)} is not a JSON signature file`, {
               cause: e,
               hint: 'expected {"keyid": "...", "sig": "<hex>"}',
             });
@@ -340,7 +349,7 @@ export function register(program: Command): void {
           if (opts.json) printJson({ role, keyid: sig.keyid });
           else printLine(`added signature by ${sig.keyid.slice(0, 8)} to staged ${role}`);
           warnExpiring(repo);
-        }),
-      ),
+        });
+      }),
     );
 }

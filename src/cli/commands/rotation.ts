@@ -10,6 +10,7 @@ import { collect, positiveInt, withRepository } from '../repo-common.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, runAction } from '../output.js';
 import { keysAfterValidation, printPlan, warnExpiring } from '../rotation-common.js';
+import { checkRoleName } from '../../tuf/names.js';
 
 export interface RotateCliOptions extends KeyOptions {
   addKey?: string[];
@@ -21,6 +22,7 @@ export interface RotateCliOptions extends KeyOptions {
 
 /** Shared by `key rotate` and `delegation rotate`. */
 export function rotateAction(dir: string, role: string, opts: RotateCliOptions): Promise<void> {
+  checkRoleName(role);
   return withRepository(dir, (repo) => rotateLocked(repo, dir, role, opts));
 }
 

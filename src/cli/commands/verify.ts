@@ -10,6 +10,7 @@ import { parseMapFile } from '../../tuf/client/map.js';
 import { TufError } from '../../tuf/errors.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { canonicalize } from '@tufjs/canonical-json';
+import { checkBundleReference } from '../../tuf/names.js';
 
 async function readJson(file: string): Promise<unknown> {
   try {
@@ -49,6 +50,7 @@ interface VerifyCliOptions extends KeyOptions {
 }
 
 async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
+  checkBundleReference(target); // <repository>:<tag>, before anything is read
   const map = opts.map === undefined ? undefined : parseMapFile(await readJson(opts.map));
   const bar = opts.thick === undefined ? undefined : progressBar(opts.thick, 'verifying');
   const r = await verifyBundle({

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { TufError } from '../errors.js';
+import { quote } from '../../util/json.js';
 import { addTrust, checkRootBytes, trustDir, type TrustEntry } from './trust.js';
 
 export interface RootSummary {
@@ -37,12 +38,11 @@ function summary(bytes: Uint8Array, where: string): RootSummary {
 }
 
 export async function readTrustEntry(home: string, name: string): Promise<TrustEntry> {
+  const dir = trustDir(home, name); // INVALID_NAME before any file is read
   try {
-    return JSON.parse(
-      await fsp.readFile(path.join(trustDir(home, name), 'trust.json'), 'utf8'),
-    ) as TrustEntry;
+    return JSON.parse(await fsp.readFile(path.join(dir, 'trust.json'), 'utf8')) as TrustEntry;
   } catch (e) {
-    throw new TufError('TRUST_NOT_FOUND', `${name} is not a trusted repository`, {
+    throw new TufError('TRUST_NOT_FOUND', `${quote(name)} is not a trusted repository`, {
       cause: e,
       details: { repository: name },
       hint: `trust it first: \`cnabsec trust add ${name} --root root.json --url <metadata url>\``,

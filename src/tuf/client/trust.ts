@@ -23,6 +23,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { isCnabsecError, messageOf } from '../../errors.js';
 import { describeErrno, errnoOf, isNotFound } from '../../util/errno.js';
 import { parseJsonBounded, quote } from '../../util/json.js';
+import { checkRepositoryName, REPOSITORY_GRAMMAR } from '../names.js';
 
 export interface TrustEntry {
   name: string;
@@ -160,8 +161,22 @@ export class TrustClient {
 
 // ---- trust store ------------------------------------------------------------------------
 
+/**
+ * The directory of trust name `name`: `<home>/trust/<url-encoded name>`. The name must be a
+ * repository name (./names.ts); and, should that check ever be bypassed, the directory must
+ * still be a child of `<home>/trust` (encodeURIComponent keeps `.` and `..`).
+ */
 export function trustDir(home: string, name: string): string {
-  return path.join(home, 'trust', encodeURIComponent(name));
+  checkRepositoryName(name, 'trust name');
+  const base = path.resolve(home, 'trust');
+  const dir = path.resolve(base, encodeURIComponent(name));
+  if (path.dirname(dir) !== base || dir === base) {
+    throw new TufError('INVALID_NAME', `trust name ${quote(name)} would leave ${base}`, {
+      details: { name: name.slice(0, 256) },
+      hint: REPOSITORY_GRAMMAR,
+    });
+  }
+  return dir;
 }
 
 /** Parse root metadata and check it is signed by a threshold of its own root keys. */
@@ -206,14 +221,14 @@ export async function addTrust(
 ): Promise<TrustEntry> {
   const dir = trustDir(home, name);
   if (!/^(file|https?):\/\//i.test(url)) {
-    throw new TufError('INVALID_ARGUMENT', `cannot fetch metadata from ${url}`, {
+    throw new TufError('INVALID_ARGUMENT', `cannot fetch metadata from ${quote(url)}`, {
       details: { url },
       hint: 'give a file://, http:// or https:// URL of the metadata directory',
     });
   }
   checkRootBytes(rootBytes, 'the given root');
   if (!replace && (await trustEntryExists(path.join(dir, 'trust.json')))) {
-    throw new TufError('TRUST_EXISTS', `${name} is already trusted`, {
+    throw new TufError('TRUST_EXISTS', `${quote(name)} is already trusted`, {
       details: { repository: name },
       hint: 'to re-pin a root distributed out of band, use `cnabsec trust reset`',
     });
@@ -299,7 +314,7 @@ export async function trustFor(home: string, target: string): Promise<TrustEntry
     (e) => target.startsWith(`${e.name}:`) || target.startsWith(`${e.name}/`) || target === e.name,
   );
   if (hit === undefined) {
-    throw new TufError('TRUST_NOT_FOUND', `no trusted repository for ${target}`, {
+    throw new TufError('TRUST_NOT_FOUND', `no trusted repository for ${quote(target)}`, {
       details: { target },
       hint: 'trust the repository first: `cnabsec trust add <name> --root root.json --url <metadata url>`',
     });
