@@ -79,14 +79,14 @@ function signalNumber(signal: NodeJS.Signals): number {
 }
 
 /** Check the limits (a NaN limit would disable them) and clamp the time limit to setTimeout's. */
-function checkLimits(o: ExecOptions): { timeoutMs: number; max: number; grace: number } {
+function checkLimits(o: ExecOptions): { timeoutMs: number; max: number; grace: number } | FormatError {
   const bad = (what: string, v: unknown): FormatError =>
     new FormatError('INTOTO_BAD_FORMAT', `${what} must be a positive number, got ${String(v)}`);
-  if (typeof o.timeoutMs !== 'number' || !(o.timeoutMs > 0)) throw bad('the time limit', o.timeoutMs);
+  if (typeof o.timeoutMs !== 'number' || !(o.timeoutMs > 0)) return bad('the time limit', o.timeoutMs);
   const max = o.maxOutputBytes ?? DEFAULT_MAX_OUTPUT;
-  if (!Number.isSafeInteger(max) || max < 0) throw bad('the output cap', max);
+  if (!Number.isSafeInteger(max) || max < 0) return bad('the output cap', max);
   const grace = o.outputGraceMs ?? DEFAULT_OUTPUT_GRACE_MS;
-  if (!(grace >= 0)) throw bad('the output grace period', grace);
+  if (!(grace >= 0)) return bad('the output grace period', grace);
   return { timeoutMs: Math.min(o.timeoutMs, MAX_TIMEOUT_MS), max, grace: Math.min(grace, MAX_TIMEOUT_MS) };
 }
 
@@ -105,6 +105,7 @@ export function execCommand(argv: readonly string[], options: ExecOptions): Prom
     return Promise.reject(new IntotoError('INTOTO_COMMAND_FAILED', 'no command to run'));
   }
   const limits = checkLimits(options);
+  if (limits instanceof FormatError) return Promise.reject(limits);
   const inherit = options.inheritStdin === true;
   const ownGroup = !(inherit && process.stdin.isTTY);
   const marker = randomBytes(16).toString('hex');
