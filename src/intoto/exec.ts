@@ -16,6 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import { FormatError, IntotoError } from './errors.js';
 import { BOX_MARKER_VAR, killBox, type Box } from './proctree.js';
+import { quote } from '../util/json.js';
 
 export interface ExecOptions {
   cwd?: string;
@@ -91,7 +92,7 @@ function checkLimits(o: ExecOptions): { timeoutMs: number; max: number; grace: n
 }
 
 function startError(cmd: string, argv: readonly string[], e: NodeJS.ErrnoException): IntotoError {
-  return new IntotoError('INTOTO_COMMAND_FAILED', `cannot run ${JSON.stringify(cmd)}: ${e.message}`, {
+  return new IntotoError('INTOTO_COMMAND_FAILED', `cannot run ${quote(cmd)}: ${e.code ?? quote(e.message)}`, {
     cause: e,
     details: { command: argv },
     hint: e.code === 'ENOENT' ? 'the command is not installed or not on PATH' : undefined,

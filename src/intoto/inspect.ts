@@ -24,6 +24,7 @@ import { BadReturnValueError, IntotoError } from './errors.js';
 import { DEFAULT_MAX_OUTPUT, execCommand } from './exec.js';
 import { copyInspectionDir, type CopyLimits } from './inspect-dir.js';
 import { newLink, type Inspection, type Link } from './models.js';
+import { quote } from '../util/json.js';
 
 export interface InspectionOptions extends CopyLimits {
   /** Time limit per inspection in milliseconds (default 60 000). */
@@ -87,14 +88,14 @@ export class InspectionRunner {
     } catch (e) {
       throw new BadReturnValueError(
         'INTOTO_INSPECTION_FAILED',
-        `inspection '${inspection.name}' could not run: ${(e as Error).message}`,
+        `inspection ${quote(inspection.name)} could not run: ${(e as Error).message}`,
         { cause: e, details: { inspection: inspection.name, command: argv } },
       );
     }
     if (result.timedOut) {
       throw new BadReturnValueError(
         'INTOTO_INSPECTION_TIMEOUT',
-        `inspection '${inspection.name}' did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(argv)}`,
+        `inspection ${quote(inspection.name)} did not finish within ${timeoutMs / 1000} s and was killed with everything it started: ${quote(argv.join(' '))}`,
         {
           details: { inspection: inspection.name, command: argv, timeoutMs },
           hint: 'raise the limit with --inspection-timeout <seconds> if the inspection is slow, not stuck',
@@ -105,7 +106,7 @@ export class InspectionRunner {
     if (result.returnValue !== 0) {
       throw new BadReturnValueError(
         'INTOTO_INSPECTION_FAILED',
-        `Got non-zero return value '${result.returnValue}' from command '${argv.join(' ')}' (inspection '${inspection.name}')`,
+        `Got non-zero return value '${result.returnValue}' from command ${quote(argv.join(' '))} (inspection ${quote(inspection.name)})`,
         {
           details: {
             inspection: inspection.name,
