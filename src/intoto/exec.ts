@@ -11,9 +11,10 @@
  * `outputGraceMs` after its exit (or after the kill): a leftover child that inherited stdout
  * or stderr cannot hold the caller past the limit.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import { FormatError, IntotoError } from './errors.js';
 import { BOX_MARKER_VAR, killBox, type Box } from './proctree.js';
 import { quote } from '../util/json.js';
@@ -99,14 +100,17 @@ function startError(cmd: string, argv: readonly string[], e: NodeJS.ErrnoExcepti
   });
 }
 
-/** Run `argv` (no shell) and collect what it printed and returned. */
-export function execCommand(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
-  const [cmd, ...args] = argv;
-  if (cmd === undefined || cmd === '') {
-    return Promise.reject(new IntotoError('INTOTO_COMMAND_FAILED', 'no command to run'));
-  }
-  const limits = checkLimits(options);
-  if (limits instanceof FormatError) return Promise.reject(limits);
+type Limits = Exclude<ReturnType<typeof checkLimits>, FormatError>;
+
+interface Running {
+  child: ChildProcessByStdio<null, Readable, Readable>;
+  box: Box | undefined;
+  out: Capture;
+  err: Capture;
+}
+
+/** Spawn the command in its box and start capturing its output. */
+function start(cmd: string, args: string[], options: ExecOptions, limits: Limits): Running {
   const inherit = options.inheritStdin === true;
   const ownGroup = !(inherit && process.stdin.isTTY);
   const marker = randomBytes(16).toString('hex');
@@ -126,36 +130,50 @@ export function execCommand(argv: readonly string[], options: ExecOptions): Prom
     err.add(b);
     if (options.tee === true) process.stderr.write(b);
   });
+  const box =
+    child.pid === undefined
+      ? undefined
+      : {
+          leader: child.pid,
+          ownGroup,
+          marker,
+          ...(options.boxDir === undefined ? {} : { dir: options.boxDir }),
+        };
+  return { child, box, out, err };
+}
+
+/**
+ * The result: at 'close', or at most `limits.grace` after the exit or the kill at the limit
+ * (a leftover holding the pipes does not hold us). The box is killed at the limit, and at the
+ * exit with `killLeftovers`.
+ */
+function settle(r: Running, options: ExecOptions, limits: Limits, fail: (e: Error) => IntotoError) {
+  const { child, out, err } = r;
   return new Promise<ExecResult>((resolve, reject) => {
     let timedOut = false;
     let exit: number | undefined;
     let done = false;
     let grace: NodeJS.Timeout | undefined;
-    const box = (): Box | undefined =>
-      child.pid === undefined
-        ? undefined
-        : {
-            leader: child.pid,
-            ownGroup,
-            marker,
-            ...(options.boxDir === undefined ? {} : { dir: options.boxDir }),
-          };
     const kill = (): void => {
-      const b = box();
-      if (b !== undefined) killBox(b);
+      if (r.box !== undefined) killBox(r.box);
     };
-    const finish = (): void => {
-      if (done) return;
+    const end = (): boolean => {
+      if (done) return false;
       done = true;
       clearTimeout(timer);
       clearTimeout(grace);
+      return true;
+    };
+    const finish = (): void => {
+      if (!end()) return;
       child.stdout.destroy();
       child.stderr.destroy();
       child.unref();
+      const returnValue = exit ?? -signalNumber('SIGKILL');
       resolve({
         stdout: out.text(),
         stderr: err.text(),
-        returnValue: exit ?? -signalNumber('SIGKILL'),
+        returnValue,
         timedOut,
         truncated: out.truncated || err.truncated,
       });
@@ -169,11 +187,7 @@ export function execCommand(argv: readonly string[], options: ExecOptions): Prom
       waitForOutput();
     }, limits.timeoutMs);
     child.on('error', (e: NodeJS.ErrnoException) => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      clearTimeout(grace);
-      reject(startError(cmd, argv, e));
+      if (end()) reject(fail(e));
     });
     child.on('exit', (code, signal) => {
       exit = code ?? (signal === null ? -1 : -signalNumber(signal));
@@ -183,4 +197,15 @@ export function execCommand(argv: readonly string[], options: ExecOptions): Prom
     });
     child.on('close', finish);
   });
+}
+
+/** Run `argv` (no shell) and collect what it printed and returned. */
+export function execCommand(argv: readonly string[], options: ExecOptions): Promise<ExecResult> {
+  const [cmd, ...args] = argv;
+  if (cmd === undefined || cmd === '') {
+    return Promise.reject(new IntotoError('INTOTO_COMMAND_FAILED', 'no command to run'));
+  }
+  const limits = checkLimits(options);
+  if (limits instanceof FormatError) return Promise.reject(limits);
+  return settle(start(cmd, args, options, limits), options, limits, (e) => startError(cmd, argv, e));
 }
