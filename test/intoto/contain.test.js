@@ -157,3 +157,18 @@ test('exec: limits that would disable the bounds are refused', async () => {
   assert.equal(r.timedOut, false);
   assert.equal(r.stdout, 'ok\n');
 });
+
+test('run: a background child that keeps stdout open does not hold a finished step', FINISHED, async (t) => {
+  const dir = await tempDir(t);
+  const key = await makeKey(dir, 'k');
+  const pidFile = path.join(dir, 'pid');
+  const run = `setsid ${sleeper(pidFile)} & while [ ! -s ${pidFile} ]; do sleep 0.05; done; echo built`;
+  const r = await runStep('build', ['sh', '-c', run], key.signer, {
+    timeoutMs: 60_000,
+    tee: false,
+    metadataDirectory: dir,
+  });
+  pidIn(t, pidFile); // left running by design (a step may start daemons); killed after the test
+  assert.equal(r.link.signed.byproducts['return-value'], 0);
+  assert.equal(r.link.signed.byproducts.stdout, 'built\n');
+});
