@@ -150,7 +150,8 @@ export async function verifyProvenance(o: ProvenanceOptions): Promise<Provenance
       const r = await verifyLayout(mb, keys, {
         linkDir,
         inspections: {
-          sourceDir,
+          // A private directory of this verification: the inspections run in it, no copy.
+          workDir: sourceDir,
           ...(o.inspectionTimeoutMs === undefined ? {} : { timeoutMs: o.inspectionTimeoutMs }),
         },
         ...(o.warn === undefined ? {} : { warn: o.warn }),

@@ -23,6 +23,7 @@ export type IntotoErrorCode =
   | 'INTOTO_COMMAND_FAILED'
   | 'INTOTO_COMMAND_TIMEOUT'
   | 'INTOTO_RECORD_NOT_STARTED'
+  | 'INTOTO_INSPECTION_DIR_TOO_LARGE'
   | 'INTOTO_IO';
 
 /** Base of all in-toto errors. */

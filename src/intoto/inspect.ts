@@ -6,12 +6,14 @@
  * Inspections are arbitrary commands, so they run
  * - in a working directory of their own: a temporary directory, shared by the inspections of
  *   one verification (python runs them one after another in one directory too) and removed
- *   afterwards, holding a symlink to every entry of the source directory (default: the
- *   current directory). Recording follows those links, so the artifacts have the names they
- *   would have in the source directory, while files the inspections create stay out of it;
- * - with a time limit (default 60 s) that kills the inspection's whole process group; running
- *   out of time is `INTOTO_INSPECTION_TIMEOUT`, a non-zero return value or a command that
- *   cannot start `INTOTO_INSPECTION_FAILED`;
+ *   afterwards, holding a bounded COPY of the source directory (default: the current
+ *   directory; `inspect-dir.ts`). The artifacts have the names they have in the source
+ *   directory; what the inspections write stays in the copy, and their products are what they
+ *   leave there (in-toto: an inspection's products are its working directory);
+ * - in a box (`exec.ts`, `proctree.ts`) with a time limit (default 60 s): at the limit, and
+ *   when the inspection exits, everything it started is killed, also children that left its
+ *   process group; running out of time is `INTOTO_INSPECTION_TIMEOUT`, a non-zero return
+ *   value or a command that cannot start `INTOTO_INSPECTION_FAILED`;
  * - with stdin closed and at most `maxOutputBytes` of stdout and of stderr kept.
  */
 import { promises as fsp } from 'node:fs';
@@ -20,15 +22,22 @@ import * as path from 'node:path';
 import { recordArtifacts } from './artifacts.js';
 import { BadReturnValueError, IntotoError } from './errors.js';
 import { DEFAULT_MAX_OUTPUT, execCommand } from './exec.js';
+import { copyInspectionDir, type CopyLimits } from './inspect-dir.js';
 import { newLink, type Inspection, type Link } from './models.js';
+import { quote } from '../util/json.js';
 
-export interface InspectionOptions {
+export interface InspectionOptions extends CopyLimits {
   /** Time limit per inspection in milliseconds (default 60 000). */
   timeoutMs?: number;
   /** Bytes of stdout and of stderr kept per inspection (default 1 MiB). */
   maxOutputBytes?: number;
-  /** Directory whose entries the inspections see (default: the current directory). */
+  /** Directory the inspections see a copy of (default: the current directory). */
   sourceDir?: string;
+  /**
+   * A private directory the caller made for the inspections (and removes): they run in it
+   * as it is, nothing is copied and `sourceDir` is not used.
+   */
+  workDir?: string;
 }
 
 export const DEFAULT_INSPECTION_TIMEOUT_MS = 60_000;
@@ -37,6 +46,7 @@ export const DEFAULT_INSPECTION_TIMEOUT_MS = 60_000;
 export class InspectionRunner {
   readonly #opts: InspectionOptions;
   #workdir: string | undefined;
+  #owned = false;
 
   constructor(opts: InspectionOptions = {}) {
     this.#opts = opts;
@@ -45,18 +55,18 @@ export class InspectionRunner {
   /** The working directory (created on first use). */
   async workdir(): Promise<string> {
     if (this.#workdir !== undefined) return this.#workdir;
-    const source = path.resolve(this.#opts.sourceDir ?? '.');
-    let names: string[];
-    try {
-      names = await fsp.readdir(source);
-    } catch (e) {
-      throw new IntotoError('INTOTO_IO', `cannot read the inspection source directory ${source}`, {
-        cause: e,
+    if (this.#opts.workDir !== undefined) {
+      this.#workdir = await fsp.realpath(this.#opts.workDir).catch((e: unknown) => {
+        throw new IntotoError('INTOTO_IO', `cannot use the inspection directory ${this.#opts.workDir}`, {
+          cause: e,
+        });
       });
+      return this.#workdir;
     }
-    const dir = await fsp.mkdtemp(path.join(tmpdir(), 'cnabsec-inspect-'));
+    const dir = await fsp.realpath(await fsp.mkdtemp(path.join(tmpdir(), 'cnabsec-inspect-')));
     this.#workdir = dir;
-    await Promise.all(names.map((n) => fsp.symlink(path.join(source, n), path.join(dir, n))));
+    this.#owned = true;
+    await copyInspectionDir(path.resolve(this.#opts.sourceDir ?? '.'), dir, this.#opts);
     return dir;
   }
 
@@ -71,19 +81,21 @@ export class InspectionRunner {
       result = await execCommand(argv, {
         cwd,
         timeoutMs,
+        killLeftovers: true,
+        boxDir: cwd,
         maxOutputBytes: this.#opts.maxOutputBytes ?? DEFAULT_MAX_OUTPUT,
       });
     } catch (e) {
       throw new BadReturnValueError(
         'INTOTO_INSPECTION_FAILED',
-        `inspection '${inspection.name}' could not run: ${(e as Error).message}`,
+        `inspection ${quote(inspection.name)} could not run: ${(e as Error).message}`,
         { cause: e, details: { inspection: inspection.name, command: argv } },
       );
     }
     if (result.timedOut) {
       throw new BadReturnValueError(
         'INTOTO_INSPECTION_TIMEOUT',
-        `inspection '${inspection.name}' did not finish within ${timeoutMs / 1000} s: ${JSON.stringify(argv)}`,
+        `inspection ${quote(inspection.name)} did not finish within ${timeoutMs / 1000} s and was killed with everything it started: ${quote(argv.join(' '))}`,
         {
           details: { inspection: inspection.name, command: argv, timeoutMs },
           hint: 'raise the limit with --inspection-timeout <seconds> if the inspection is slow, not stuck',
@@ -94,7 +106,7 @@ export class InspectionRunner {
     if (result.returnValue !== 0) {
       throw new BadReturnValueError(
         'INTOTO_INSPECTION_FAILED',
-        `Got non-zero return value '${result.returnValue}' from command '${argv.join(' ')}' (inspection '${inspection.name}')`,
+        `Got non-zero return value '${result.returnValue}' from command ${quote(argv.join(' '))} (inspection ${quote(inspection.name)})`,
         {
           details: {
             inspection: inspection.name,
@@ -115,7 +127,9 @@ export class InspectionRunner {
 
   /** Remove the working directory. */
   async close(): Promise<void> {
-    if (this.#workdir !== undefined) await fsp.rm(this.#workdir, { recursive: true, force: true });
+    if (this.#workdir !== undefined && this.#owned)
+      await fsp.rm(this.#workdir, { recursive: true, force: true });
     this.#workdir = undefined;
+    this.#owned = false;
   }
 }

@@ -10,6 +10,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Signer } from '../crypto/signer.js';
 import { writeFileAtomic } from '../util/fs.js';
+import { quote } from '../util/json.js';
 import { recordArtifacts, type RecordOptions } from './artifacts.js';
 import { IntotoError } from './errors.js';
 import { execCommand } from './exec.js';
@@ -23,7 +24,10 @@ import {
 } from './models.js';
 import { signMetablock, verifyMetablockSignature } from './signing.js';
 
-/** Default time limit of a step command (python's is 10 s, too short for builds). */
+/**
+ * Default time limit of a step command (python's is 10 s, too short for builds). The command
+ * runs in a box (`exec.ts`): at the limit it is killed with everything it started.
+ */
 export const DEFAULT_RUN_TIMEOUT_MS = 3_600_000;
 
 export interface RunOptions extends RecordOptions {
@@ -73,10 +77,12 @@ export async function runStep(
       maxOutputBytes: opts.maxOutputBytes ?? 16 * 1024 * 1024,
     });
     if (r.timedOut) {
-      throw new IntotoError('INTOTO_COMMAND_TIMEOUT', `command ${JSON.stringify(command)} timed out`, {
-        details: { command, timeoutMs: opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS },
-        hint: 'raise the limit with --timeout <seconds>',
-      });
+      const timeoutMs = opts.timeoutMs ?? DEFAULT_RUN_TIMEOUT_MS;
+      throw new IntotoError(
+        'INTOTO_COMMAND_TIMEOUT',
+        `command ${quote(command.join(' '))} did not finish within ${timeoutMs / 1000} s and was killed with everything it started`,
+        { details: { command, timeoutMs }, hint: 'raise the limit with --timeout <seconds>' },
+      );
     }
     byproducts = { stdout: r.stdout, stderr: r.stderr, 'return-value': r.returnValue };
   }

@@ -69,9 +69,14 @@ const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: DAY, w: 7 * DAY
 export function parseDuration(text: string): number {
   const m = /^(\d+)\s*([smhdwy])$/.exec(text.trim());
   const unit = m?.[2] === undefined ? undefined : UNITS[m[2]];
-  if (m?.[1] === undefined || unit === undefined || Number(m[1]) <= 0) {
+  // At most 1000 years: far longer periods give no valid Date (RangeError at expiresAfter).
+  if (
+    m?.[1] === undefined ||
+    unit === undefined ||
+    !(Number(m[1]) > 0 && Number(m[1]) * unit <= 1000 * 365 * DAY)
+  ) {
     throw new TufError('INVALID_DURATION', `"${text}" is not a duration`, {
-      hint: 'write a positive number with a unit: s, m, h, d, w or y (e.g. 30d, 12h)',
+      hint: 'write a positive number with a unit: s, m, h, d, w or y (e.g. 30d, 12h), at most 1000y',
     });
   }
   return Number(m[1]) * unit;

@@ -7,6 +7,7 @@
 import type { Command } from '../args.js';
 import type { KeyOptions } from '../common.js';
 import { FormatError } from '../../intoto/errors.js';
+import { quote } from '../../util/json.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
@@ -40,12 +41,35 @@ interface RecordCliOptions extends KeyOptions {
   timeout?: string;
 }
 
-function seconds(v: string | undefined, name: string, dflt: number): number {
-  if (v === undefined) return dflt;
-  const n = Number(v);
+/** A time limit option in seconds (or its default in seconds), as milliseconds. */
+function seconds(v: string | undefined, name: string, dfltSeconds: number): number {
+  const n = v === undefined ? dfltSeconds : Number(v);
   if (!Number.isFinite(n) || n <= 0)
-    throw new FormatError('INTOTO_BAD_FORMAT', `${name} must be a positive number of seconds`);
+    throw new FormatError(
+      'INTOTO_BAD_FORMAT',
+      `${name} must be a positive number of seconds, got ${quote(v ?? '')}`,
+    );
   return n * 1000;
+}
+
+/** A byte count option: a non-negative integer. */
+function bytes(v: string | undefined, name: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0)
+    throw new FormatError('INTOTO_BAD_FORMAT', `${name} must be a number of bytes, got ${quote(v)}`);
+  return n;
+}
+
+/** A day count option (positive, at most 100 years), as milliseconds. */
+function days(v: string, name: string): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n <= 0 || n > 36_525)
+    throw new FormatError(
+      'INTOTO_BAD_FORMAT',
+      `${name} must be a positive number of days up to 36525, got ${quote(v)}`,
+    );
+  return n * 86_400_000;
 }
 
 function keyValues(list: string[] | undefined, what: string): Record<string, string> {
@@ -234,7 +258,7 @@ function registerVerify(intoto: Command): void {
         if (!isLayoutBlock(mb))
           throw new FormatError('INTOTO_BAD_FORMAT', `${o.layout} is a link, not a layout`);
         const params = o.param.length > 0 ? keyValues(o.param, '--param') : undefined;
-        const maxOut = o.maxInspectionOutput === undefined ? undefined : Number(o.maxInspectionOutput);
+        const maxOut = bytes(o.maxInspectionOutput, '--max-inspection-output');
         const result = await verifyLayout(mb, keys, {
           linkDir: o.linkDir,
           ...(params === undefined ? {} : { params }),
@@ -331,9 +355,9 @@ async function layoutNew(o: LayoutNewOptions): Promise<void> {
   const thresholds = Object.fromEntries(
     Object.entries(keyValues(o.threshold, '--threshold')).map(([k, v]) => [k, Number(v)]),
   );
-  const days = Number(o.expiresInDays);
   const expires =
-    o.expires ?? new Date(Date.now() + days * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    o.expires ??
+    new Date(Date.now() + days(o.expiresInDays, '--expires-in-days')).toISOString().replace(/\.\d{3}Z$/, 'Z');
   models.parseExpires(expires, '--expires');
   const layout = layoutFromTemplate(o.template as 'cnab' | 'minimal', {
     functionaries,
