@@ -7,7 +7,7 @@
  * The whole tar is read, not just up to `bundle.json`, because a second `bundle.json` (or any
  * duplicated path) later in the archive would be what `tar x` leaves on disk: duplicates are
  * refused. Decompression stops at the end-of-archive block, and is bounded by
- * `maxUnpackedBytes` (default: 16 times the archive, at least 256 MiB: a gzip bomb stops
+ * `maxUnpackedBytes` (default: 10 times the archive, at least 256 MiB: a gzip bomb stops
  * there with ARCHIVE_TOO_LARGE) and by `timeoutMs` (default 10 minutes, ARCHIVE_TIMEOUT).
  */
 import { createGunzip, type Gunzip } from 'node:zlib';
@@ -20,13 +20,13 @@ import { messageOf } from '../errors.js';
 export { DEFAULT_TAR_LIMITS, normalizeEntryPath, type TarLimits } from './tar.js';
 
 /** Decompressed size accepted by default: this many times the archive's size... */
-export const DEFAULT_UNPACK_RATIO = 16;
+export const DEFAULT_UNPACK_RATIO = 10;
 /** ...and at least this much. */
 export const DEFAULT_MIN_UNPACKED_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_ARCHIVE_TIMEOUT_MS = 10 * 60 * 1000;
 
 export interface ArchiveLimits extends Partial<TarLimits> {
-  /** Most decompressed bytes read (default max(256 MiB, 16 × archive size)). */
+  /** Most decompressed bytes read (default max(256 MiB, 10 × archive size)). */
   maxUnpackedBytes?: number;
   /** Time limit of the whole scan in milliseconds (default 10 minutes). */
   timeoutMs?: number;

@@ -32,6 +32,8 @@ export interface TarLimits {
   maxNameBytes: number;
   /** Largest pax or GNU long-name record. */
   maxMetaBytes: number;
+  /** All pax and GNU long-name records of the archive together. */
+  maxMetaTotalBytes: number;
 }
 
 export const DEFAULT_TAR_LIMITS: TarLimits = {
@@ -39,6 +41,7 @@ export const DEFAULT_TAR_LIMITS: TarLimits = {
   maxBundleJsonBytes: 16 * 1024 * 1024,
   maxNameBytes: 4096,
   maxMetaBytes: 1024 * 1024,
+  maxMetaTotalBytes: 32 * 1024 * 1024,
 };
 
 const HINT = 'a thick bundle is a .tgz with one bundle.json at its root (CNAB doc 104); rebuild it with tar';
@@ -55,6 +58,13 @@ const REGULAR = new Set(['0', '\0', '7']);
 const NO_DATA = new Set(['1', '2', '3', '4', '5', '6']);
 const META = new Set(['x', 'g', 'L', 'K']);
 
+/** An entry path (bytes as a latin1 string) quoted for a message. */
+function show(name: string): string {
+  return quote(Buffer.from(name, 'latin1').toString('utf8'));
+}
+
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
 /** An octal (NUL/space terminated) or GNU base-256 number field; throws on anything else. */
 function numberField(h: Buffer, start: number, len: number, field: string, at: number): number {
   const first = h[start] ?? 0;
@@ -66,30 +76,43 @@ function numberField(h: Buffer, start: number, len: number, field: string, at: n
       throw tarError('ARCHIVE_BAD_ENTRY', `tar header at ${at}: ${field} too large`);
     return n;
   }
-  const text = h.toString('latin1', start, start + len);
-  const m = /^ *([0-7]*)[ \0]*$/.exec(text);
-  if (m === null) {
-    throw tarError(
-      'ARCHIVE_BAD_ENTRY',
-      `tar header at ${at}: ${field} ${quote(text, 20)} is not an octal number`,
-      {
-        offset: at,
-      },
-    );
+  // octal digits after optional spaces, then only spaces and NULs (python's nti, GNU tar)
+  let i = start;
+  const end = start + len;
+  while (i < end && h[i] === 0x20) i++;
+  let n = 0;
+  for (; i < end; i++) {
+    const c = h[i] ?? 0;
+    if (c < 0x30 || c > 0x37) break;
+    n = n * 8 + (c - 0x30);
   }
-  return m[1] === '' ? 0 : parseInt(m[1] ?? '0', 8);
+  for (; i < end; i++) {
+    const c = h[i];
+    if (c !== 0 && c !== 0x20) {
+      const text = h.toString('latin1', start, end);
+      throw tarError(
+        'ARCHIVE_BAD_ENTRY',
+        `tar header at ${at}: ${field} ${quote(text, 20)} is not an octal number`,
+        {
+          offset: at,
+        },
+      );
+    }
+  }
+  return n;
 }
 
 function checksumOk(h: Buffer, at: number): boolean {
   const stored = numberField(h, 148, 8, 'checksum', at);
-  let unsigned = 0;
-  let signed = 0;
+  let unsigned = 8 * 0x20; // the checksum field counts as spaces
+  let high = 0;
   for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : (h[i] ?? 0);
+    if (i === 148) i = 156;
+    const b = h[i] ?? 0;
     unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+    if (b > 127) high++;
   }
-  return stored === unsigned || stored === signed; // GNU tar accepts both
+  return stored === unsigned || stored === unsigned - 256 * high; // GNU tar accepts both sums
 }
 
 function cstring(h: Buffer, start: number, len: number): string {
@@ -104,41 +127,57 @@ function cstring(h: Buffer, start: number, len: number): string {
  * Absolute paths and `..` segments are refused. Names are compared as bytes (latin1 strings).
  */
 export function normalizeEntryPath(name: string, maxBytes = DEFAULT_TAR_LIMITS.maxNameBytes): string {
-  const shown = quote(Buffer.from(name, 'latin1').toString('utf8'));
+  const shown = (): string => show(name);
   if (name === '') throw tarError('ARCHIVE_BAD_ENTRY', 'an archive entry has an empty name');
   if (name.length > maxBytes) {
-    throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown} has a name over ${maxBytes} bytes`);
+    throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown()} has a name over ${maxBytes} bytes`);
   }
   if (name.includes('\0'))
-    throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown} has a NUL in its name`);
-  if (name.startsWith('/')) throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown} is an absolute path`);
+    throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown()} has a NUL in its name`);
+  if (name.startsWith('/'))
+    throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown()} is an absolute path`);
   const segments = name.split('/').filter((s) => s !== '' && s !== '.');
   if (segments.includes('..')) {
-    throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown} has a ".." segment`);
+    throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown()} has a ".." segment`);
   }
   return segments.join('/');
 }
 
-/** Records of a pax extended header (`<len> <key>=<value>\n`), strictly parsed. */
+/** pax keys whose value is read; the others are checked for form and skipped. */
+const PAX_USED = new Set(['path', 'size']);
+const MAX_PAX_KEY = 256;
+
+/**
+ * Records of a pax extended header (`<len> <key>=<value>\n`), strictly parsed: the values of
+ * `path` and `size` only (no copy of the others), each key at most once, no sparse-file keys.
+ */
 function paxRecords(body: Buffer, at: number): Map<string, string> {
   const out = new Map<string, string>();
+  const keys = new Set<string>();
   const bad = (why: string): CnabError =>
     tarError('ARCHIVE_BAD_ENTRY', `pax header at ${at}: ${why}`, { offset: at });
   let i = 0;
   while (i < body.length) {
-    if (body[i] === 0 && body.subarray(i).every((b) => b === 0)) break; // NUL padding
-    const sp = body.indexOf(0x20, i);
-    if (sp === -1 || sp - i > 12) throw bad('a record has no length');
-    const lenText = body.toString('latin1', i, sp);
-    if (!/^[1-9][0-9]*$/.test(lenText)) throw bad(`record length ${quote(lenText, 12)} is not a number`);
-    const end = i + Number(lenText);
-    if (end > body.length || body[end - 1] !== 0x0a) throw bad('a record overruns the header');
-    const rec = body.toString('latin1', sp + 1, end - 1);
-    const eq = rec.indexOf('=');
-    if (eq <= 0) throw bad('a record has no key');
-    const key = rec.slice(0, eq);
-    if (out.has(key)) throw bad(`record ${quote(key, 40)} is repeated`);
-    out.set(key, rec.slice(eq + 1));
+    if (body[i] === 0 && body.subarray(i).equals(Buffer.alloc(body.length - i))) break; // NUL padding
+    let len = 0;
+    let j = i;
+    for (; j < body.length && j - i <= 12 && body[j] !== 0x20; j++) {
+      const c = body[j] ?? 0;
+      if (c < 0x30 || c > 0x39 || (j === i && c === 0x30)) throw bad('a record length is not a number');
+      len = len * 10 + (c - 0x30);
+    }
+    if (body[j] !== 0x20 || j === i) throw bad('a record has no length');
+    const end = i + len;
+    if (end > body.length || end <= j + 1 || body[end - 1] !== 0x0a)
+      throw bad('a record overruns the header');
+    const eq = body.indexOf(0x3d, j + 1);
+    if (eq <= j + 1 || eq >= end || eq - j - 1 > MAX_PAX_KEY)
+      throw bad('a record has no key, or a key too long');
+    const key = body.toString('latin1', j + 1, eq);
+    if (keys.has(key)) throw bad(`record ${quote(key, 40)} is repeated`);
+    if (key.startsWith('GNU.sparse.')) throw bad('sparse files are not supported');
+    keys.add(key);
+    if (PAX_USED.has(key)) out.set(key, body.toString('latin1', eq + 1, end - 1));
     i = end;
   }
   return out;
@@ -171,6 +210,7 @@ export class TarScanner {
   private pending: Pending = { seen: new Set() };
   private readonly names = new Set<string>();
   private offset = 0;
+  private metaBytes = 0;
   entries = 0;
   bundleJson: Buffer | undefined;
   ended = false;
@@ -202,7 +242,7 @@ export class TarScanner {
       const take = Math.min(e.remaining, chunk.length - off);
       if (e.body !== undefined && e.collected < e.size) {
         const keep = Math.min(take, e.size - e.collected);
-        e.body.push(Buffer.from(chunk.subarray(off, off + keep)));
+        e.body.push(chunk.subarray(off, off + keep));
         e.collected += keep;
       }
       off += take;
@@ -224,7 +264,7 @@ export class TarScanner {
 
   private header(h: Buffer): void {
     const at = this.offset;
-    if (h.every((b) => b === 0)) {
+    if (h.equals(ZERO_BLOCK)) {
       if (this.pending.seen.size > 0) {
         throw tarError('ARCHIVE_BAD_ENTRY', `tar metadata record with no entry before the end (at ${at})`);
       }
@@ -288,9 +328,9 @@ export class TarScanner {
   /** Path, type and size checks of a file entry; returns its normalized path. */
   private checkEntry(type: string, raw: string, size: number, at: number): string {
     const name = normalizeEntryPath(raw, this.limits.maxNameBytes);
-    const shown = quote(Buffer.from(raw, 'latin1').toString('utf8'));
+    const shown = (): string => show(raw);
     if (!REGULAR.has(type) && !NO_DATA.has(type)) {
-      throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown} has unsupported type ${quote(type, 4)}`, {
+      throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown()} has unsupported type ${quote(type, 4)}`, {
         offset: at,
       });
     }
@@ -299,17 +339,17 @@ export class TarScanner {
     if ((NO_DATA.has(type) || directory) && size !== 0) {
       throw tarError(
         'ARCHIVE_BAD_ENTRY',
-        `archive entry ${shown} is not a regular file but has ${size} bytes of data`,
+        `archive entry ${shown()} is not a regular file but has ${size} bytes of data`,
       );
     }
     if (name === '' && !directory)
-      throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown} names the root`);
+      throw tarError('ARCHIVE_BAD_ENTRY', `archive entry ${shown()} names the root`);
     const key =
       name.length <= 64 ? name : `\0${createHash('sha256').update(name, 'latin1').digest('base64')}`;
     if (this.names.has(key)) {
       throw tarError(
         'ARCHIVE_DUPLICATE_ENTRY',
-        `the archive has ${shown} more than once (paths compared normalized)`,
+        `the archive has ${shown()} more than once (paths compared normalized)`,
         {
           entry: Buffer.from(name, 'latin1').toString('utf8').slice(0, 200),
         },
@@ -348,6 +388,14 @@ export class TarScanner {
         { offset: at, size },
       );
     }
+    this.metaBytes += size;
+    if (this.metaBytes > this.limits.maxMetaTotalBytes) {
+      throw tarError(
+        'ARCHIVE_TOO_LARGE',
+        `the archive's pax and long-name records exceed ${this.limits.maxMetaTotalBytes} bytes in all`,
+        { limit: this.limits.maxMetaTotalBytes },
+      );
+    }
     if (type !== 'g') this.pending.seen.add(type);
     this.begin('', type, size, at);
   }
@@ -372,9 +420,9 @@ export class TarScanner {
     if (e.body === undefined) return;
     const body = Buffer.concat(e.body);
     if (e.type === 'L') this.pending.longName = cstring(body, 0, body.length);
-    else if (e.type === 'x') this.pending.pax = this.checkPax(paxRecords(body, e.at), e.at);
+    else if (e.type === 'x') this.pending.pax = paxRecords(body, e.at);
     else if (e.type === 'g') {
-      const g = this.checkPax(paxRecords(body, e.at), e.at);
+      const g = paxRecords(body, e.at);
       if (g.has('path') || g.has('size')) {
         throw tarError(
           'ARCHIVE_BAD_ENTRY',
@@ -384,14 +432,5 @@ export class TarScanner {
     } else if (e.type === 'K') {
       /* long link name: not needed */
     } else this.bundleJson = body;
-  }
-
-  private checkPax(records: Map<string, string>, at: number): Map<string, string> {
-    for (const key of records.keys()) {
-      if (key.startsWith('GNU.sparse.')) {
-        throw tarError('ARCHIVE_BAD_ENTRY', `pax header at ${at}: sparse files are not supported`);
-      }
-    }
-    return records;
   }
 }
