@@ -125,6 +125,22 @@ async function extracted(dir, tgzFile) {
   return readFile(path.join(out, 'bundle.json'));
 }
 
+const PY_EXTRACT = `
+import os, sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    ms = [m for m in t.getmembers() if os.path.normpath(m.name) == 'bundle.json']
+    sys.stdout.buffer.write(t.extractfile(ms[-1]).read())  # the last one: what extraction leaves
+`;
+
+/** The bundle.json python tarfile extracts (undefined without python3). */
+function pythonExtracted(tgzFile) {
+  try {
+    return execFileSync('python3', ['-c', PY_EXTRACT, tgzFile], { stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch {
+    return undefined;
+  }
+}
+
 test('crafted archives are refused with their code (bundle add path)', { timeout: 120_000 }, async (t) => {
   const dir = await tempDir(t);
   for (const [i, [what, parts, code, opts]] of refused.entries()) {
@@ -162,12 +178,18 @@ test('accepted archives: bundle.json is the one GNU tar extracts', { timeout: 12
     ['global pax comment (git archive)', [pax({ comment: 'abc' }, 'g'), file('bundle.json', B)]],
     // tar stops at the end-of-archive block: what follows is not extracted
     ['entries after the end block', [file('bundle.json', B), END, file('bundle.json', EVIL)]],
+    [
+      'entries after a lone zero block',
+      [file('bundle.json', B), END.subarray(0, 512), file('bundle.json', EVIL)],
+    ],
   ];
   for (const [i, [what, parts]] of accepted.entries()) {
     const f = await write(dir, `a${i}.tgz`, tgz(parts));
     const r = await readThickBundle(f);
     assert.deepEqual(r.bundleJson, B, what);
     assert.deepEqual(await extracted(dir, f), B, `${what}: GNU tar agrees`);
+    const py = pythonExtracted(f);
+    if (py !== undefined) assert.deepEqual(py, B, `${what}: python tarfile agrees`);
   }
 });
 
