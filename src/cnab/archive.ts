@@ -164,8 +164,20 @@ export async function scanThickBundle(
     timeoutMs,
   );
   // Hash every byte; decompress only while the answer is not known.
-  const digest = await fileDigest(file, onProgress, (buf) => inflater.write(buf));
-  await inflater.end();
+  const deadline = Date.now() + timeoutMs;
+  let digest: Digest;
+  try {
+    digest = await fileDigest(file, onProgress, (buf) => {
+      if (Date.now() >= deadline) {
+        throw tarError('ARCHIVE_TIMEOUT', `reading ${file} took more than ${timeoutMs} ms`, {
+          limit: timeoutMs,
+        });
+      }
+      return inflater.write(buf);
+    });
+  } finally {
+    await inflater.end();
+  }
   const problem = problemOf(file, inflater.error, inflater.tar);
   if (problem !== undefined) return { digest, problem };
   return {

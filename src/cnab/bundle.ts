@@ -29,10 +29,22 @@ export function bundleTargetName(repository: string, tag: string): string {
   return `${repository}:${tag}`;
 }
 
+/** Size of `file`, refusing anything but a regular file (a FIFO or /dev/zero never ends). */
+async function regularFile(file: string): Promise<number> {
+  const st = await fsp.stat(file);
+  if (!st.isFile()) {
+    throw new CnabError('BUNDLE_NOT_FOUND', `${file} is not a regular file`, {
+      details: { path: file },
+      hint: 'give the path of a bundle file, not a directory, device or pipe',
+    });
+  }
+  return st.size;
+}
+
 async function readBundleFile(file: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
-    const { size } = await fsp.stat(file);
+    const size = await regularFile(file);
     if (size > MAX_BUNDLE_JSON_BYTES) {
       throw new CnabError(
         'BUNDLE_INVALID',
@@ -144,6 +156,7 @@ export async function fileDigest(
   const hash = createHash('sha256');
   let length = 0;
   try {
+    await regularFile(file);
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
       const buf = chunk as Buffer;
       hash.update(buf);
@@ -152,6 +165,7 @@ export async function fileDigest(
       if (onChunk !== undefined) await onChunk(buf);
     }
   } catch (e) {
+    if (e instanceof CnabError) throw e; // from onChunk
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
       cause: e,
       details: { path: file },

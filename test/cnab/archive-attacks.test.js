@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { readThickBundle, scanThickBundle, verifyBundle } from '../../dist/cnab/index.js';
+import { readThickBundle, scanThickBundle, thinBundleDigest, verifyBundle } from '../../dist/cnab/index.js';
 import { addTarget } from '../../dist/tuf/index.js';
 import { Sim, NAME } from '../helpers/sim.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -261,5 +261,17 @@ test(
       ),
     );
     await assert.rejects(verify('good', swapped), { code: 'BUNDLE_HASH_MISMATCH' });
+  },
+);
+
+test(
+  'a device or directory given as the bundle is refused, not read forever',
+  { timeout: 60_000 },
+  async (t) => {
+    const dir = await tempDir(t);
+    for (const f of ['/dev/zero', dir]) {
+      await assert.rejects(readThickBundle(f), { code: 'BUNDLE_NOT_FOUND' }, f);
+      await assert.rejects(thinBundleDigest(f), { code: 'BUNDLE_NOT_FOUND' }, f);
+    }
   },
 );
