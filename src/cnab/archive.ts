@@ -1,207 +1,200 @@
 /**
  * Thick bundles (CNAB doc 104): a gzipped tar with `bundle.json` at its root. One streamed
  * pass computes the SHA-256 and length of the archive bytes (the thick bundle's TUF target
- * hash, doc 301) and decompresses only until `bundle.json` has been read: constant memory,
- * and for large archives the cost is the hash alone.
+ * hash, doc 301) and decompresses the tar once, reading its headers only (./tar.ts): the data
+ * of every entry but `bundle.json` is skipped, so memory is constant and time linear.
+ *
+ * The whole tar is read, not just up to `bundle.json`, because a second `bundle.json` (or any
+ * duplicated path) later in the archive would be what `tar x` leaves on disk: duplicates are
+ * refused. Decompression stops at the end-of-archive block, and is bounded by
+ * `maxUnpackedBytes` (default: 10 times the archive, at least 256 MiB: a gzip bomb stops
+ * there with ARCHIVE_TOO_LARGE) and by `timeoutMs` (default 10 minutes, ARCHIVE_TIMEOUT).
  */
 import { createGunzip, type Gunzip } from 'node:zlib';
+import { stat } from 'node:fs/promises';
 import { CnabError } from './errors.js';
 import { checkThinBundle, fileDigest, type Digest } from './bundle.js';
+import { TarScanner, tarError, type TarLimits } from './tar.js';
 import { messageOf } from '../errors.js';
 
-const BLOCK = 512;
-const MAX_BUNDLE_JSON = 16 * 1024 * 1024;
+export { DEFAULT_TAR_LIMITS, normalizeEntryPath, type TarLimits } from './tar.js';
+
+/** Decompressed size accepted by default: this many times the archive's size... */
+export const DEFAULT_UNPACK_RATIO = 10;
+/** ...and at least this much. */
+export const DEFAULT_MIN_UNPACKED_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_ARCHIVE_TIMEOUT_MS = 10 * 60 * 1000;
+
+export interface ArchiveLimits extends Partial<TarLimits> {
+  /** Most decompressed bytes read (default max(256 MiB, 10 × archive size)). */
+  maxUnpackedBytes?: number;
+  /** Time limit of the whole scan in milliseconds (default 10 minutes). */
+  timeoutMs?: number;
+}
 
 export interface ThickBundle {
   digest: Digest;
   /** Raw bytes of the archive's root `bundle.json`, when the archive is readable and has one. */
   bundleJson?: Buffer;
-  /** Why `bundleJson` is missing (not a gzipped tar, no bundle.json, ...). */
+  /** Why `bundleJson` is missing (not a gzipped tar, no bundle.json, duplicated entry, ...). */
   problem?: CnabError;
 }
 
-function octal(buf: Buffer, start: number, len: number): number {
-  const text = buf
-    .subarray(start, start + len)
-    .toString('latin1')
-    .replace(/\0.*$/, '')
-    .trim();
-  return text === '' ? 0 : parseInt(text, 8);
+/** Input is given to gunzip in slices this big, so that a bomb stops within one slice's output. */
+const SLICE = 64 * 1024;
+
+/** Resolve on `event`, an error or close, whichever comes first (a corrupt stream may never drain). */
+function settled(stream: Gunzip, event: 'drain' | 'end'): Promise<void> {
+  if (stream.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      for (const ev of [event, 'error', 'close']) stream.off(ev, done);
+      resolve();
+    };
+    for (const ev of [event, 'error', 'close']) stream.once(ev, done);
+  });
 }
 
-function cstring(buf: Buffer, start: number, len: number): string {
-  const s = buf.subarray(start, start + len);
-  const nul = s.indexOf(0);
-  return (nul === -1 ? s : s.subarray(0, nul)).toString('utf8');
+/** gunzip feeding a TarScanner, stopped at the end of the tar, on the first error or a limit. */
+class Inflater {
+  private readonly gunzip: Gunzip = createGunzip({ chunkSize: 256 * 1024 });
+  error: unknown;
+  private unpacked = 0;
+
+  constructor(
+    readonly tar: TarScanner,
+    private readonly maxUnpacked: number,
+    private readonly deadline: number,
+    private readonly timeoutMs: number,
+  ) {
+    this.gunzip.on('data', (d: Buffer) => {
+      this.guard(() => {
+        this.unpacked += d.length;
+        if (this.unpacked > this.maxUnpacked) {
+          throw tarError(
+            'ARCHIVE_TOO_LARGE',
+            `the archive decompresses to more than ${this.maxUnpacked} bytes (a gzip bomb, or raise maxUnpackedBytes)`,
+            { limit: this.maxUnpacked },
+          );
+        }
+        this.tar.push(d);
+        if (this.tar.ended) this.gunzip.destroy(); // the answer is known: stop decompressing
+      });
+    });
+    this.gunzip.on('error', (e) => (this.error ??= e));
+  }
+
+  get active(): boolean {
+    return this.error === undefined && !this.tar.ended;
+  }
+
+  private guard(f: () => void): void {
+    if (!this.active) return;
+    try {
+      if (Date.now() >= this.deadline) {
+        throw tarError('ARCHIVE_TIMEOUT', `reading the archive took more than ${this.timeoutMs} ms`, {
+          limit: this.timeoutMs,
+        });
+      }
+      f();
+    } catch (e) {
+      this.error ??= e;
+      this.gunzip.destroy();
+    }
+  }
+
+  async write(buf: Buffer): Promise<void> {
+    for (let i = 0; i < buf.length && this.active; i += SLICE) {
+      let more = true;
+      this.guard(() => (more = this.gunzip.write(buf.subarray(i, i + SLICE))));
+      if (!more && this.active) await settled(this.gunzip, 'drain');
+    }
+  }
+
+  async end(): Promise<void> {
+    if (this.active) {
+      this.gunzip.end();
+      await settled(this.gunzip, 'end');
+    }
+    this.guard(() => {
+      this.tar.end();
+    });
+    this.gunzip.destroy();
+  }
 }
 
-/** Path from a PAX extended header body (`<len> path=<value>\n` records). */
-function paxPath(body: Buffer): string | undefined {
-  let i = 0;
-  while (i < body.length) {
-    const sp = body.indexOf(0x20, i);
-    if (sp === -1) break;
-    const len = parseInt(body.subarray(i, sp).toString('latin1'), 10);
-    if (!Number.isFinite(len) || len <= 0) break;
-    const rec = body.subarray(sp + 1, i + len - 1).toString('utf8');
-    if (rec.startsWith('path=')) return rec.slice(5);
-    i += len;
+function problemOf(file: string, error: unknown, tar: TarScanner): CnabError | undefined {
+  const hint = 'a thick bundle is a .tgz with bundle.json at its root (CNAB doc 104)';
+  if (error instanceof CnabError) return error;
+  if (error !== undefined) {
+    return new CnabError('BUNDLE_INVALID', `${file} is not a gzipped tar archive: ${messageOf(error)}`, {
+      cause: error,
+      details: { path: file },
+      hint,
+    });
+  }
+  if (tar.bundleJson === undefined) {
+    return new CnabError('BUNDLE_INVALID', `${file} has no bundle.json at its root`, {
+      details: { path: file },
+      hint,
+    });
   }
   return undefined;
 }
 
-/** A minimal streaming tar reader: finds the root `bundle.json` entry. */
-class TarScanner {
-  private buf: Buffer = Buffer.alloc(0);
-  private entry:
-    { name: string; size: number; type: string; remaining: number; chunks: Buffer[] } | undefined;
-  private nextName: string | undefined;
-  found: Buffer | undefined;
-  ended = false;
-
-  push(chunk: Buffer): void {
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    while (!this.ended && this.found === undefined && this.step()) {
-      /* keep parsing */
-    }
-  }
-
-  /** Parse one header or one piece of entry data; false when more input is needed. */
-  private step(): boolean {
-    if (this.entry === undefined) {
-      if (this.buf.length < BLOCK) return false;
-      const h = this.buf.subarray(0, BLOCK);
-      this.buf = this.buf.subarray(BLOCK);
-      if (h.every((b) => b === 0)) {
-        this.ended = true;
-        return false;
-      }
-      if (h.toString('latin1', 257, 262) !== 'ustar' && !/^[0-7 \0]+$/.test(h.toString('latin1', 124, 136))) {
-        throw new CnabError('BUNDLE_INVALID', 'the archive is not a tar file (bad header)', {
-          hint: 'a thick bundle is a gzipped tar (CNAB doc 104)',
-        });
-      }
-      const prefix = cstring(h, 345, 155);
-      const base = cstring(h, 0, 100);
-      const name = this.nextName ?? (prefix === '' ? base : `${prefix}/${base}`);
-      this.nextName = undefined;
-      const size = octal(h, 124, 12);
-      this.entry = {
-        name,
-        size,
-        type: String.fromCharCode(h[156] ?? 48),
-        remaining: Math.ceil(size / BLOCK) * BLOCK,
-        chunks: [],
-      };
-      return true;
-    }
-    const e = this.entry;
-    if (e.remaining > 0 && this.buf.length === 0) return false;
-    const take = Math.min(e.remaining, this.buf.length);
-    const wanted = e.type === 'x' || e.type === 'L' || this.isBundleJson(e);
-    if (wanted) {
-      if (e.size > MAX_BUNDLE_JSON) {
-        throw new CnabError(
-          'BUNDLE_INVALID',
-          `${e.name} in the archive is ${e.size} bytes, over the 16 MiB limit`,
-        );
-      }
-      e.chunks.push(this.buf.subarray(0, take));
-    }
-    this.buf = this.buf.subarray(take);
-    e.remaining -= take;
-    if (e.remaining > 0) return false;
-    this.entry = undefined;
-    const body = wanted ? Buffer.concat(e.chunks).subarray(0, e.size) : undefined;
-    if (body !== undefined) {
-      if (e.type === 'x') this.nextName = paxPath(body) ?? this.nextName;
-      else if (e.type === 'L') this.nextName = body.toString('utf8').replace(/\0+$/, '');
-      else this.found = Buffer.from(body);
-    }
-    return true;
-  }
-
-  private isBundleJson(e: { name: string; type: string }): boolean {
-    return (e.type === '0' || e.type === '\0') && (e.name === 'bundle.json' || e.name === './bundle.json');
-  }
-}
-
-/**
- * Wait for `event` or for an error, whichever comes first: a corrupt stream may error instead
- * of draining or finishing, and waiting for the event alone would hang.
- */
-function settled(stream: Gunzip, event: 'drain' | 'finish'): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      stream.off(event, done);
-      stream.off('error', done);
-      resolve();
-    };
-    stream.once(event, done);
-    stream.once('error', done);
-  });
-}
-
 /**
  * Read a thick bundle: streamed digest of the whole archive, and its root bundle.json. A
- * malformed archive is reported in `problem` (not thrown) so that a verifier can first compare
- * the digest: an archive that is not the signed one is a hash mismatch, whatever its content.
+ * malformed archive is reported in `problem` (not thrown) so that a caller can compare the
+ * digest first: an archive that is not the signed one is a hash mismatch, whatever its content.
  */
 export async function scanThickBundle(
   file: string,
   onProgress?: (bytes: number) => void,
+  limits: ArchiveLimits = {},
 ): Promise<ThickBundle> {
-  const tar = new TarScanner();
-  const gunzip: Gunzip = createGunzip();
-  let inflateError: unknown;
-  gunzip.on('data', (d: Buffer) => {
-    try {
-      tar.push(d);
-    } catch (e) {
-      inflateError ??= e;
-    }
-  });
-  gunzip.on('error', (e) => (inflateError ??= e));
-  const digest = await fileDigest(file, onProgress, async (buf) => {
-    // Decompress only while bundle.json is still to be found.
-    if (tar.found === undefined && !tar.ended && inflateError === undefined) {
-      if (!gunzip.write(buf)) await settled(gunzip, 'drain');
-    }
-  });
-  if (tar.found === undefined && inflateError === undefined) {
-    gunzip.end();
-    await settled(gunzip, 'finish');
+  const size = await stat(file).then(
+    (s) => s.size,
+    () => 0, // fileDigest reports the unreadable file
+  );
+  const timeoutMs = limits.timeoutMs ?? DEFAULT_ARCHIVE_TIMEOUT_MS;
+  const inflater = new Inflater(
+    new TarScanner(limits),
+    limits.maxUnpackedBytes ?? Math.max(DEFAULT_MIN_UNPACKED_BYTES, DEFAULT_UNPACK_RATIO * size),
+    Date.now() + timeoutMs,
+    timeoutMs,
+  );
+  // Hash every byte; decompress only while the answer is not known.
+  const deadline = Date.now() + timeoutMs;
+  let digest: Digest;
+  try {
+    digest = await fileDigest(file, onProgress, (buf) => {
+      if (Date.now() >= deadline) {
+        throw tarError('ARCHIVE_TIMEOUT', `reading ${file} took more than ${timeoutMs} ms`, {
+          limit: timeoutMs,
+        });
+      }
+      return inflater.write(buf);
+    });
+  } finally {
+    await inflater.end();
   }
-  gunzip.destroy();
-  if (tar.found !== undefined) return { digest, bundleJson: tar.found };
-  const hint = 'a thick bundle is a .tgz with bundle.json at its root (CNAB doc 104)';
-  const problem =
-    inflateError instanceof CnabError
-      ? inflateError
-      : inflateError !== undefined
-        ? new CnabError(
-            'BUNDLE_INVALID',
-            `${file} is not a gzipped tar archive: ${messageOf(inflateError)}`,
-            {
-              cause: inflateError,
-              details: { path: file },
-              hint,
-            },
-          )
-        : new CnabError('BUNDLE_INVALID', `${file} has no bundle.json at its root`, {
-            details: { path: file },
-            hint,
-          });
-  return { digest, problem };
+  const problem = problemOf(file, inflater.error, inflater.tar);
+  if (problem !== undefined) return { digest, problem };
+  return {
+    digest,
+    ...(inflater.tar.bundleJson === undefined ? {} : { bundleJson: inflater.tar.bundleJson }),
+  };
 }
 
 /** Scan a thick bundle and check its bundle.json (canonical, CNAB schema); throws on any problem. */
 export async function readThickBundle(
   file: string,
   onProgress?: (bytes: number) => void,
-): Promise<{ digest: Digest; bundle: Record<string, unknown> }> {
-  const scan = await scanThickBundle(file, onProgress);
+  limits: ArchiveLimits = {},
+): Promise<{ digest: Digest; bundle: Record<string, unknown>; bundleJson: Buffer }> {
+  const scan = await scanThickBundle(file, onProgress, limits);
   if (scan.bundleJson === undefined)
     throw scan.problem ?? new CnabError('BUNDLE_INVALID', `${file} has no bundle.json`);
-  return { digest: scan.digest, bundle: checkThinBundle(scan.bundleJson, `${file}:bundle.json`).bundle };
+  const { bundle } = checkThinBundle(scan.bundleJson, `${file}:bundle.json`);
+  return { digest: scan.digest, bundle, bundleJson: scan.bundleJson };
 }

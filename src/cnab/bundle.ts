@@ -11,7 +11,7 @@ import { CnabError } from './errors.js';
 import { messageOf } from '../errors.js';
 import { validateBundle } from './schema.js';
 import { isTag, TAG_GRAMMAR } from '../tuf/names.js';
-import { quote } from '../util/json.js';
+import { findUnsignableValue, JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 
 export interface Digest {
   length: number;
@@ -29,16 +29,79 @@ export function bundleTargetName(repository: string, tag: string): string {
   return `${repository}:${tag}`;
 }
 
+/** Size of `file`, refusing anything but a regular file (a FIFO or /dev/zero never ends). */
+async function regularFile(file: string): Promise<number> {
+  const st = await fsp.stat(file);
+  if (!st.isFile()) {
+    throw new CnabError('BUNDLE_NOT_FOUND', `${file} is not a regular file`, {
+      details: { path: file },
+      hint: 'give the path of a bundle file, not a directory, device or pipe',
+    });
+  }
+  return st.size;
+}
+
 async function readBundleFile(file: string): Promise<Buffer> {
+  let bytes: Buffer;
   try {
-    return await fsp.readFile(file);
+    const size = await regularFile(file);
+    if (size > MAX_BUNDLE_JSON_BYTES) {
+      throw new CnabError(
+        'BUNDLE_INVALID',
+        `${file} is ${size} bytes, over the bundle.json limit of 16 MiB`,
+        {
+          details: { path: file, size },
+          hint: 'a bundle.json is a small JSON document: give the bundle.json, not an archive or image',
+        },
+      );
+    }
+    bytes = await fsp.readFile(file);
   } catch (e) {
+    if (e instanceof CnabError) throw e;
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
       cause: e,
       details: { path: file },
       hint: 'check the path of the bundle.json and that it is readable',
     });
   }
+  return bytes;
+}
+
+/** Largest bundle.json read (thin, or in an archive: see `TarLimits.maxBundleJsonBytes`). */
+export const MAX_BUNDLE_JSON_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Parse a bundle.json behind the size and depth bounds (ADR 0007); JSON errors become
+ * BUNDLE_INVALID_JSON (syntax) or BUNDLE_INVALID (too large, too deep), with the JSON code.
+ */
+function parseBundleJson(bytes: Uint8Array | string, where: string): unknown {
+  try {
+    return parseJsonBounded(bytes, { source: where, maxBytes: MAX_BUNDLE_JSON_BYTES });
+  } catch (e) {
+    if (!(e instanceof JsonInputError)) throw e;
+    throw new CnabError(e.code === 'JSON_SYNTAX' ? 'BUNDLE_INVALID_JSON' : 'BUNDLE_INVALID', e.message, {
+      cause: e,
+      details: { path: where, jsonCode: e.code },
+      hint:
+        e.code === 'JSON_SYNTAX'
+          ? 'the file is truncated or not a bundle.json; a CNAB bundle.json is a canonical JSON object (doc 101)'
+          : (e.hint ?? 'the file is not a bundle.json'),
+    });
+  }
+}
+
+/**
+ * Refuse what canonical JSON (OLPC, CNAB doc 101) cannot represent or what peers would
+ * canonicalize differently: non-integer or unsafe numbers (`0.5`, `1e309`), lone surrogates,
+ * keys whose UTF-16 and code-point orders differ (cnab-go sorts by bytes).
+ */
+function checkCanonicalizable(value: unknown, where: string): void {
+  const bad = findUnsignableValue(value);
+  if (bad === undefined) return;
+  throw new CnabError('BUNDLE_NOT_CANONICAL', `${where}: ${bad.path || '/'}: ${bad.reason}`, {
+    details: { path: where, pointer: bad.path },
+    hint: 'canonical JSON (CNAB doc 101) holds only integers and valid Unicode: change the value, e.g. to a string',
+  });
 }
 
 /**
@@ -49,16 +112,7 @@ export function checkThinBundle(
   bytes: Uint8Array,
   where: string,
 ): { bundle: Record<string, unknown>; digest: Digest } {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(bytes).toString('utf8'));
-  } catch (e) {
-    throw new CnabError('BUNDLE_INVALID_JSON', `${where} is not JSON: ${messageOf(e)}`, {
-      cause: e,
-      details: { path: where },
-      hint: 'the file is truncated or not a bundle.json; a CNAB bundle.json is a canonical JSON object (doc 101)',
-    });
-  }
+  const parsed = parseBundleJson(bytes, where);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CnabError('BUNDLE_INVALID', `${where} is not a JSON object`, {
       details: { path: where },
@@ -66,6 +120,7 @@ export function checkThinBundle(
     });
   }
   const bundle = parsed as Record<string, unknown>;
+  checkCanonicalizable(bundle, where);
   validateBundle(bundle, where);
   const canonical = Buffer.from(canonicalize(bundle));
   if (!canonical.equals(Buffer.from(bytes))) {
@@ -86,16 +141,9 @@ export async function thinBundleDigest(file: string): Promise<Digest> {
 
 /** The canonical form of any JSON bundle file (for `bundle canonicalize`). */
 export async function canonicalizeBundleFile(file: string): Promise<Buffer> {
-  const bytes = await readBundleFile(file);
-  try {
-    return Buffer.from(canonicalize(JSON.parse(bytes.toString('utf8'))));
-  } catch (e) {
-    throw new CnabError('BUNDLE_INVALID_JSON', `${file} is not JSON: ${messageOf(e)}`, {
-      cause: e,
-      details: { path: file },
-      hint: 'only a JSON file can be canonicalized; the file may be truncated',
-    });
-  }
+  const value = parseBundleJson(await readBundleFile(file), file);
+  checkCanonicalizable(value, file);
+  return Buffer.from(canonicalize(value));
 }
 
 /** Streamed SHA-256 and length of a file (thick bundle archive): constant memory. */
@@ -108,6 +156,7 @@ export async function fileDigest(
   const hash = createHash('sha256');
   let length = 0;
   try {
+    await regularFile(file);
     for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) {
       const buf = chunk as Buffer;
       hash.update(buf);
@@ -116,6 +165,7 @@ export async function fileDigest(
       if (onChunk !== undefined) await onChunk(buf);
     }
   } catch (e) {
+    if (e instanceof CnabError) throw e; // from onChunk
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
       cause: e,
       details: { path: file },

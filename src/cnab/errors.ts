@@ -6,6 +6,11 @@ export type CnabErrorCode =
   | 'BUNDLE_INVALID'
   | 'BUNDLE_NOT_CANONICAL'
   | 'INVALID_TAG'
+  // thick bundle archives (doc 104): see archive.ts and tar.ts
+  | 'ARCHIVE_BAD_ENTRY'
+  | 'ARCHIVE_DUPLICATE_ENTRY'
+  | 'ARCHIVE_TOO_LARGE'
+  | 'ARCHIVE_TIMEOUT'
   // verification workflow (doc 303), one code per step
   | 'TUF_UPDATE_FAILED'
   | 'TARGET_NOT_FOUND'

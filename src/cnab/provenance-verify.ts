@@ -19,6 +19,8 @@ import { parsePublicKey } from '../intoto/keys.js';
 import { isLayoutBlock, parseMetablock, type LayoutKey } from '../intoto/models.js';
 import { verifyLayout } from '../intoto/verify.js';
 import { CnabError } from './errors.js';
+import { fileDigest } from './bundle.js';
+import { quote } from '../util/json.js';
 
 export interface ProvenanceOptions {
   client: TrustClient;
@@ -128,9 +130,36 @@ async function layoutKeys(
   return keys;
 }
 
+/** The name the inspections see the bundle under: one plain file name in their directory. */
+function inspectedName(name: string): string {
+  if (name === '' || name === '.' || name === '..' || /[/\\\0]/.test(name) || name.length > 255) {
+    throw new CnabError('BUNDLE_INVALID', `bundle file name ${quote(name)} is not a plain file name`, {
+      details: { name: name.slice(0, 255) },
+      hint: 'give --bundle-file-name a file name without / (e.g. bundle.tgz)',
+    });
+  }
+  return name;
+}
+
+/**
+ * Copy the bundle for the inspections and hash the copy: what they inspect is the signed
+ * archive byte for byte, even if the original file changed after step 3.
+ */
+async function copyInspected(o: ProvenanceOptions, dest: string): Promise<void> {
+  await copyFile(o.bundlePath, dest);
+  const d = await fileDigest(dest);
+  if (d.length !== o.info.length || d.sha256 !== o.info.hashes.sha256) {
+    throw new CnabError('BUNDLE_HASH_MISMATCH', `${o.target}: ${o.bundlePath} changed during verification`, {
+      details: { target: o.target, step: 5, observed: d },
+      hint: 'the bundle file was modified while it was verified: obtain it again and keep it unchanged',
+    });
+  }
+}
+
 /** Steps 4 and 5. Everything is fetched into and verified in a temporary directory, removed afterwards. */
 export async function verifyProvenance(o: ProvenanceOptions): Promise<ProvenanceResult> {
   const { repo, layout, links } = provenanceNames(o.target, o.info);
+  const fileName = inspectedName(o.bundleFileName);
   const work = await mkdtemp(path.join(tmpdir(), 'cnabsec-verify-'));
   try {
     // Step 4: layout, keys and links through TUF.
@@ -144,7 +173,7 @@ export async function verifyProvenance(o: ProvenanceOptions): Promise<Provenance
     await mkdir(sourceDir);
     for (const name of links)
       await fetchTarget(o.client, name, path.join(linkDir, path.posix.basename(name)));
-    await copyFile(o.bundlePath, path.join(sourceDir, o.bundleFileName));
+    await copyInspected(o, path.join(sourceDir, fileName));
     // Step 5: in-toto verification with bounded inspections.
     try {
       const r = await verifyLayout(mb, keys, {

@@ -12,11 +12,11 @@
  * Every failure has its own code and keeps the underlying error as `cause`.
  */
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type { TargetFile } from '@tufjs/models';
 import { CnabError, type CnabErrorCode } from './errors.js';
-import { checkThinBundle, type Digest } from './bundle.js';
-import { scanThickBundle } from './archive.js';
+import { checkThinBundle, fileDigest, type Digest } from './bundle.js';
+import { scanThickBundle, type ArchiveLimits } from './archive.js';
 import { verifyProvenance } from './provenance-verify.js';
 import { isCnabsecError, messageOf } from '../errors.js';
 import { clientFor, listTrust, trustFor, type TrustClient } from '../tuf/client/trust.js';
@@ -41,6 +41,8 @@ export interface VerifyOptions {
   mapClient?: (name: string) => TrustClient | undefined;
   /** Name of the bundle in the inspections' directory (default bundle.tgz / bundle.json). */
   bundleFileName?: string;
+  /** Bounds of the thick archive scan (decompressed size, entries, time): see archive.ts. */
+  archiveLimits?: ArchiveLimits;
   /** Time limit per in-toto inspection (default 60 s). */
   inspectionTimeoutMs?: number;
   warn?: (message: string) => void;
@@ -117,57 +119,82 @@ async function trustedTarget(options: VerifyOptions): Promise<{ info: TargetFile
   }
 }
 
-/** Steps 2-3: obtain the bundle and compare it with the trusted length and sha256. */
+/** Step 3: length first (cheap), then every trusted hash we can compute. */
+function checkDigest(options: VerifyOptions, info: TargetFile, digest: Digest, why?: string): void {
+  const trusted = info.hashes.sha256;
+  if (digest.length === info.length && trusted !== undefined && trusted === digest.sha256) return;
+  throw new CnabError(
+    'BUNDLE_HASH_MISMATCH',
+    `${options.target}: the bundle does not match its signed metadata${why === undefined ? '' : ` (${why})`}`,
+    {
+      details: {
+        target: options.target,
+        step: 3,
+        trusted: { length: info.length, sha256: trusted ?? null },
+        observed: digest,
+      },
+      hint: 'the bundle was altered or is another version: discard it and obtain it again from its registry',
+    },
+  );
+}
+
+async function sizeOf(file: string): Promise<number> {
+  try {
+    return (await stat(file)).size;
+  } catch (e) {
+    throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
+      cause: e,
+      details: { path: file },
+      hint: 'check the path of the bundle and that it is readable',
+    });
+  }
+}
+
+/**
+ * Steps 2-3: obtain the bundle and compare it with the trusted length and sha256. The length
+ * is compared before anything is read and the hash before the archive is decompressed, so
+ * that a swapped file fails fast whatever it holds; the scan hashes the archive again, so a
+ * file changed in between is a mismatch too (the bundle.json returned is from hashed bytes).
+ */
 async function observe(
   options: VerifyOptions,
   info: TargetFile,
 ): Promise<{ digest: Digest; bytes?: Buffer; problem?: CnabError }> {
+  const file = options.thin ?? options.thick;
+  if (file === undefined) {
+    throw new CnabError(
+      'BUNDLE_NOT_FOUND',
+      'give the bundle to verify: --thin <bundle.json> or --thick <bundle.tgz>',
+    );
+  }
+  const size = await sizeOf(file);
+  if (size !== info.length) checkDigest(options, info, { length: size, sha256: '' }, 'length differs');
   if (options.thin !== undefined) {
     const bytes = await readFile(options.thin).catch((e: unknown) => {
       throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${options.thin}: ${messageOf(e)}`, { cause: e });
     });
-    return {
-      bytes,
-      digest: { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') },
-    };
+    const digest = { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    checkDigest(options, info, digest);
+    return { bytes, digest };
   }
-  if (options.thick !== undefined) {
-    const scan = await scanThickBundle(options.thick, (n) => options.onProgress?.(n, info.length));
-    return {
-      digest: scan.digest,
-      ...(scan.bundleJson === undefined ? {} : { bytes: scan.bundleJson }),
-      ...(scan.problem === undefined ? {} : { problem: scan.problem }),
-    };
-  }
-  throw new CnabError(
-    'BUNDLE_NOT_FOUND',
-    'give the bundle to verify: --thin <bundle.json> or --thick <bundle.tgz>',
-  );
+  checkDigest(options, info, await fileDigest(file, (n) => options.onProgress?.(n, info.length)));
+  const scan = await scanThickBundle(file, undefined, options.archiveLimits);
+  checkDigest(options, info, scan.digest, 'the file changed while it was read');
+  return {
+    digest: scan.digest,
+    ...(scan.bundleJson === undefined ? {} : { bytes: scan.bundleJson }),
+    ...(scan.problem === undefined ? {} : { problem: scan.problem }),
+  };
 }
 
 export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBundle> {
   const { info, client } = await trustedTarget(options); // step 1
-  const { digest, bytes, problem } = await observe(options, info); // step 2
-  // Step 3: length first (cheap), then every trusted hash we can compute.
-  const trusted = info.hashes.sha256;
-  if (digest.length !== info.length || trusted === undefined || trusted !== digest.sha256) {
-    throw new CnabError(
-      'BUNDLE_HASH_MISMATCH',
-      `${options.target}: the bundle does not match its signed metadata`,
-      {
-        details: {
-          target: options.target,
-          step: 3,
-          trusted: { length: info.length, sha256: trusted ?? null },
-          observed: digest,
-        },
-        hint: 'the bundle was altered or is another version: discard it and obtain it again from its registry',
-      },
-    );
-  }
+  const { digest, bytes, problem } = await observe(options, info); // steps 2-3
   const custom = info.custom;
   // The signed bytes matched; a signed archive without a valid bundle.json is still unusable.
   if (problem !== undefined) throw problem;
+  const where = options.thin ?? `${options.thick ?? ''}:bundle.json`;
+  const bundle = bytes === undefined ? undefined : checkThinBundle(bytes, where).bundle;
   if (custom['in-toto'] !== undefined) {
     // Steps 4-5: provenance through TUF, then in-toto verification of this very bundle.
     if (client === undefined) {
@@ -193,8 +220,6 @@ export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBund
       ...(options.warn === undefined ? {} : { warn: options.warn }),
     });
   }
-  const where = options.thin ?? `${options.thick ?? ''}:bundle.json`;
-  const bundle = bytes === undefined ? undefined : checkThinBundle(bytes, where).bundle;
   return {
     target: options.target,
     length: digest.length,

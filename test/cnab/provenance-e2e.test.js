@@ -454,3 +454,18 @@ test(
     assert.match(out, /in-toto provenance verified/);
   },
 );
+
+test(
+  'attack: a bundle file name that is a path → BUNDLE_INVALID, before anything is fetched',
+  { skip },
+  async () => {
+    const c = await copy('file-name');
+    for (const bundleFileName of ['../escape.tgz', 'sub/bundle.tgz', '..', '', 'a\\b']) {
+      await assert.rejects(
+        verifyBundle({ target: `${R}:v1`, home, thick: v1Archive(), client: c.client(), bundleFileName }),
+        { code: 'BUNDLE_INVALID' },
+        JSON.stringify(bundleFileName),
+      );
+    }
+  },
+);

@@ -1,0 +1,63 @@
+// `cnabsec bundle add --thick` and `cnabsec verify --thick -o` on crafted archives: refusals
+// are exit 1 with the ARCHIVE_* code; `-o` writes the bundle.json that tar extracts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { cliOk, runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/tmp.js';
+import { file, header, tgz, zeroBomb } from './tar-craft.js';
+
+const NAME = 'example.com/org/thick';
+const B = await readFile(new URL('../fixtures/bundle.json', import.meta.url).pathname);
+const EVIL = Buffer.from(B.toString('utf8').replace('"helloworld"', '"evilworld"'));
+
+test(
+  'CLI: bundle add refuses crafted archives; verify -o writes the verified bundle.json',
+  { timeout: 180_000 },
+  async (t) => {
+    const dir = await tempDir(t);
+    const w = (name) => path.join(dir, name);
+    const env = { CNABSEC_HOME: w('home'), CNABSEC_PASSPHRASE: 'pass phrase', CI: 'true' };
+    const repo = w('repo');
+    cliOk(['init', repo, '--name', NAME], { env });
+    const archives = {
+      dup: tgz([file('bundle.json', B), file('./bundle.json', EVIL)]),
+      dotdot: tgz([file('bundle.json', B), file('../x', 'x')]),
+      garbage: tgz([file('bundle.json', B, { size: '0000000zzzz\0' })]),
+      bomb: zeroBomb(Buffer.concat([file('bundle.json', B), header('z', 2 ** 32)]), 512),
+    };
+    for (const [name, bytes] of Object.entries(archives)) await writeFile(w(`${name}.tgz`), bytes);
+    for (const [name, code] of [
+      ['dup', 'ARCHIVE_DUPLICATE_ENTRY'],
+      ['dotdot', 'ARCHIVE_BAD_ENTRY'],
+      ['garbage', 'ARCHIVE_BAD_ENTRY'],
+      ['bomb', 'ARCHIVE_TOO_LARGE'],
+    ]) {
+      const r = runCli(['bundle', 'add', repo, name, '--thick', w(`${name}.tgz`)], { env });
+      assert.equal(r.status, 1, `${name}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`\\[${code}\\]`), name);
+    }
+    // a good archive, made by GNU tar
+    const src = w('src');
+    await mkdir(src);
+    await writeFile(path.join(src, 'bundle.json'), B);
+    await writeFile(path.join(src, 'img.tar'), Buffer.alloc(100_000, 1));
+    execFileSync('tar', ['-czf', w('good.tgz'), '-C', src, '.']);
+    cliOk(['bundle', 'add', repo, 'v1', '--thick', w('good.tgz')], { env });
+    cliOk(['publish', repo], { env });
+    const url = pathToFileURL(path.join(repo, 'metadata')).href;
+    cliOk(['trust', 'add', NAME, '--root', path.join(repo, 'metadata', '1.root.json'), '--url', url], {
+      env,
+    });
+    cliOk(['verify', `${NAME}:v1`, '--thick', w('good.tgz'), '-o', w('out.json')], { env });
+    assert.deepEqual(await readFile(w('out.json')), B);
+    // swapped for the bomb: a hash mismatch, found before decompressing
+    const r = runCli(['verify', `${NAME}:v1`, '--thick', w('bomb.tgz'), '-o', w('out2.json')], { env });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /\[BUNDLE_HASH_MISMATCH\]/);
+    await assert.rejects(readFile(w('out2.json')), { code: 'ENOENT' });
+  },
+);
