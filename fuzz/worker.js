@@ -1,0 +1,76 @@
+// Fuzz worker (a child process): builds a target's seeds once, then runs the cases it is told
+// to, reporting each start and outcome over IPC so that the parent's watchdog can kill it on
+// a hang or a memory blow-up. Also generates a single case's input on request.
+import { classify } from './classify.js';
+import { Rng } from './rng.js';
+import { loadTarget } from './targets/index.js';
+
+let state;
+
+async function prepare(name, seed, dir) {
+  if (state?.name === name && state.seed === seed) return state;
+  const target = await loadTarget(name);
+  const ctx = await target.setup({ seed, dir });
+  state = { name, seed, target, ctx, dir };
+  return state;
+}
+
+/** Run one case: {status, ms, rss, ...}. */
+export async function runCase(s, i) {
+  const input = s.target.generate(s.ctx, new Rng(s.name, s.seed, i));
+  const t0 = process.hrtime.bigint();
+  let out;
+  try {
+    await s.target.run(s.ctx, input, new Rng(s.name, s.seed, i, 'run'));
+    out = { status: 'ok' };
+  } catch (e) {
+    out = classify(e);
+  }
+  out.ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  return { out, input };
+}
+
+const send = (m) => new Promise((resolve) => process.send(m, resolve));
+
+async function onMessage(m) {
+  if (m.type === 'run') {
+    const s = await prepare(m.target, m.seed, m.dir);
+    await send({ type: 'ready' });
+    for (let i = m.from; i < m.to; i++) {
+      await send({ type: 'start', i });
+      let { out, input } = await runCase(s, i);
+      if (out.ms > m.slowMs) {
+        // once more, to tell a slow input from a busy machine
+        const again = await runCase(s, i);
+        if (again.out.ms < out.ms) out.ms = again.out.ms;
+      }
+      const rss = process.memoryUsage.rss();
+      const failed = out.status === 'crash' || out.status === 'wrapped' || out.ms > m.slowMs || rss > m.rssLimit;
+      await send({
+        type: 'done',
+        i,
+        out: { ...out, rss },
+        input: failed ? { label: input.label, bytes: Buffer.from(input.bytes).toString('base64') } : undefined,
+      });
+      if (rss > m.rssLimit) process.exit(3);
+    }
+    await send({ type: 'finished' });
+  } else if (m.type === 'gen') {
+    const s = await prepare(m.target, m.seed, m.dir);
+    const input = s.target.generate(s.ctx, new Rng(s.name, s.seed, m.i));
+    await send({ type: 'input', label: input.label, bytes: Buffer.from(input.bytes).toString('base64') });
+  } else if (m.type === 'exit') {
+    process.exit(0);
+  }
+}
+
+process.on('message', (m) => {
+  onMessage(m).catch(async (e) => {
+    await send({ type: 'error', message: e instanceof Error ? e.stack : String(e) });
+    process.exit(2);
+  });
+});
+// Errors escaping a case asynchronously (an unawaited rejection inside the library) are findings too.
+process.on('unhandledRejection', (e) => {
+  process.send({ type: 'unhandled', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
+});
