@@ -4,14 +4,11 @@
 import { CnabsecError } from '../dist/errors.js';
 
 const ENGINE =
-  /Cannot read propert|Cannot set propert|is not a function|is not iterable|Maximum call stack|Invalid array length|Invalid string length|is not defined|Cannot convert|Invalid regular expression|Cannot create property|not extensible|Invalid typed array length|Array buffer allocation failed|Cannot destructure|is not a constructor|Cannot access '|out of memory/;
+  /Cannot read propert|Cannot set propert|is not a function|is not iterable|Maximum call stack|Invalid array length|Invalid string length|Cannot convert|Invalid regular expression|Cannot create property|not extensible|Invalid typed array length|Array buffer allocation failed|Cannot destructure|is not a constructor|Cannot access '|out of memory/;
 
 function isEngineError(e) {
-  return (
-    e instanceof Error &&
-    (e instanceof TypeError || e instanceof RangeError || e instanceof ReferenceError || e instanceof SyntaxError) &&
-    ENGINE.test(e.message)
-  );
+  if (e instanceof ReferenceError) return true;
+  return (e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError) && ENGINE.test(e.message);
 }
 
 function describe(e) {

@@ -47,7 +47,7 @@ async function runOne(name, seed, input, rngKey) {
   const dir = await mkdtemp(path.join(tmpdir(), `cnabsec-fuzz-${name}-`));
   try {
     const ctx = await target.setup({ seed, dir });
-    const inp = input ?? target.generate(ctx, new Rng(name, seed, rngKey));
+    const inp = input ?? await target.generate(ctx, new Rng(name, seed, rngKey));
     console.log(`target ${name}, seed ${seed}, input ${inp.label} (${inp.bytes.length} bytes)`);
     const t0 = Date.now();
     try {

@@ -17,7 +17,7 @@ async function prepare(name, seed, dir) {
 
 /** Run one case: {status, ms, rss, ...}. */
 export async function runCase(s, i) {
-  const input = s.target.generate(s.ctx, new Rng(s.name, s.seed, i));
+  const input = await s.target.generate(s.ctx, new Rng(s.name, s.seed, i));
   const t0 = process.hrtime.bigint();
   let out;
   try {
@@ -57,7 +57,7 @@ async function onMessage(m) {
     await send({ type: 'finished' });
   } else if (m.type === 'gen') {
     const s = await prepare(m.target, m.seed, m.dir);
-    const input = s.target.generate(s.ctx, new Rng(s.name, s.seed, m.i));
+    const input = await s.target.generate(s.ctx, new Rng(s.name, s.seed, m.i));
     await send({ type: 'input', label: input.label, bytes: Buffer.from(input.bytes).toString('base64') });
   } else if (m.type === 'exit') {
     process.exit(0);
