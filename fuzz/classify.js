@@ -35,6 +35,7 @@ export function classify(e) {
 /** Normalised message: numbers, hex, quoted text and paths replaced, bounded. */
 export function normalize(msg) {
   return String(msg)
+    .replace(/\. Received .*$/s, '. Received …')
     .replace(/\/[^\s'"`:,)]*\/[^\s'"`:,)]*/g, '<path>')
     .replace(/"(?:[^"\\]|\\.){0,400}"/g, '"…"')
     .replace(/'(?:[^'\\]|\\.){0,400}'/g, "'…'")
