@@ -38,7 +38,7 @@ async function spawnWorker() {
     execArgv: ['--max-old-space-size=3072'],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     // in-toto inspections must not find commands on PATH if a mutation ever creates one
-    env: { ...process.env, PATH: '', CNABSEC_HOME: path.join(dir, 'home') },
+    env: { ...process.env, PATH: '', FUZZ_PATH: process.env.FUZZ_PATH ?? process.env.PATH, CNABSEC_HOME: path.join(dir, 'home') },
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
@@ -111,21 +111,29 @@ function drive(w, job, opts, onDone) {
   });
 }
 
-/** The input of case i, generated in a fresh worker (after a kill). */
-async function regenerate(target, seed, i) {
+/** The input of case i (or of each case of a list), generated in a fresh worker (after a kill). */
+export async function regenerate(target, seed, i) {
   const w = await spawnWorker();
+  const list = Array.isArray(i) ? i : [i];
+  const out = [];
   try {
-    return await new Promise((resolve, reject) => {
+    await new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error('regenerate timed out')), 120_000);
       w.child.on('message', (m) => {
-        if (m.type === 'input' || m.type === 'error') {
+        if (m.type === 'error') {
           clearTimeout(t);
-          if (m.type === 'error') reject(new Error(m.message));
-          else resolve({ label: m.label, bytes: Buffer.from(m.bytes, 'base64') });
+          reject(new Error(m.message));
+        } else if (m.type === 'input') {
+          out.push({ label: m.label, bytes: Buffer.from(m.bytes, 'base64') });
+          if (out.length === list.length) {
+            clearTimeout(t);
+            resolve();
+          }
         }
       });
-      w.child.send({ type: 'gen', target, seed, i, dir: w.dir });
+      for (const c of list) w.child.send({ type: 'gen', target, seed, i: c, dir: w.dir });
     });
+    return Array.isArray(i) ? out : out[0];
   } finally {
     await w.close();
   }
@@ -143,7 +151,9 @@ async function record(stats, opts, f) {
   const sig = f.signature;
   const entry = stats.signatures.get(sig) ?? { kind: f.kind, count: 0, first: undefined };
   entry.count++;
+  stats.signatures.set(sig, entry);
   if (entry.first === undefined && f.input !== undefined) {
+    entry.first = { case: f.i }; // claimed now: records of one signature may run concurrently
     const bytes = f.input.bytes;
     const hash = createHash('sha256').update(f.input.label).update(bytes).digest('hex').slice(0, 16);
     const dir = path.join(opts.findingsDir, stats.target);
@@ -167,7 +177,6 @@ async function record(stats, opts, f) {
     await writeFile(`${base}.json`, JSON.stringify(info, null, 2) + '\n');
     entry.first = { case: f.i, file: `${base}.bin`, label: f.input.label, bytes: bytes.length, error: f.error };
   }
-  stats.signatures.set(sig, entry);
 }
 
 function outcomeOf(m, opts) {
@@ -192,8 +201,8 @@ export async function runJob(job, opts, stats, log = () => {}) {
       r = await drive(w, { ...job, from: next }, opts, (m) => {
         stats.cases++;
         const f = outcomeOf(m, opts);
-        if (m.out.status === 'ok') stats.ok++;
-        else if (m.out.status === 'rejected') stats.rejected++;
+        if (f === undefined && m.out.status === 'ok') stats.ok++;
+        else if (f === undefined) stats.rejected++;
         if (f !== undefined) {
           stats[f.kind]++;
           const input = m.input === undefined ? undefined : { label: m.input.label, bytes: Buffer.from(m.input.bytes, 'base64') };

@@ -7,12 +7,19 @@ import { loadTarget } from './targets/index.js';
 
 let state;
 
-async function prepare(name, seed, dir) {
-  if (state?.name === name && state.seed === seed) return state;
-  const target = await loadTarget(name);
-  const ctx = await target.setup({ seed, dir });
-  state = { name, seed, target, ctx, dir };
-  return state;
+/** The target and its seeds, made once per worker (concurrent messages share one setup). */
+function prepare(name, seed, dir) {
+  if (state?.name !== name || state.seed !== seed) {
+    state = {
+      name,
+      seed,
+      ready: (async () => {
+        const target = await loadTarget(name);
+        return { name, seed, target, ctx: await target.setup({ seed, dir }), dir };
+      })(),
+    };
+  }
+  return state.ready;
 }
 
 /** Run one case: {status, ms, rss, ...}. */

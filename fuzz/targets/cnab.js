@@ -93,6 +93,7 @@ const thickArchive = {
     const seeds = archiveSeeds(new Rng('thick-seeds', seed));
     return { dir, seeds, bodySeeds: bundles().map((b, i) => jsonSeed(`bundle${i}`, b)) };
   },
+  controls: (ctx) => ctx.seeds.map((entries, i) => ({ label: `seed${i}`, bytes: gzipSync(tar(entries)) })),
   generate(ctx, rng) {
     let entries = rng.pick(ctx.seeds);
     const mutateBody = (body) => maybeCanonical(rng, mutateSeed(rng, jsonSeed('b', body), ctx.bodySeeds));

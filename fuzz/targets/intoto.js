@@ -51,6 +51,7 @@ function pythonSeeds(dir, alice, owner, layoutFile) {
   const py = (cmd, args) => spawnSync(cmd, args, { cwd: work, env, encoding: 'utf8', timeout: 60_000 });
   const out = [];
   const links = path.join(work, 'links');
+  mkdirSync(links, { recursive: true });
   const r1 = py('in-toto-run', ['-n', 'checkout', '-k', 'alice', '-t', 'ed25519', '-p', 'src', '-d', 'links', '-x']);
   const r2 = py('in-toto-run', ['-n', 'big', '-k', 'alice', '-t', 'ed25519', '-m', 'src', '-p', 'many', '-d', 'links', '-x']);
   if (r1.status === 0 && r2.status === 0) {
@@ -171,6 +172,7 @@ const verify = {
     ctx.verifySeeds = ctx.seeds.filter((s) => /^(layout|link:build|link:checkout)$/.test(s.label));
     return ctx;
   },
+  controls: (ctx) => ctx.verifySeeds,
   async generate(ctx, rng) {
     const seed = rng.pick(ctx.verifySeeds);
     const resigned = rng.chance(0.6);

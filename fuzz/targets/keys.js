@@ -3,7 +3,7 @@
 // loadPublicKeyFile) in JSON, PEM and password-protected forms. Seeds are made by
 // encryptKey / sslibKeyFiles with the randomness (salt, iv) drawn from the seed.
 import crypto from 'node:crypto';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import { syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
 import { KeyStore, encryptKey, sslibEncrypt, sslibKeyFiles } from '../../dist/crypto/index.js';
@@ -66,10 +66,28 @@ const keystore = {
         },
       );
     } finally {
-      await writeFile(file, '');
+      await rm(file, { force: true });
     }
   },
 };
+
+/**
+ * A traditional encrypted PEM ("Proc-Type: 4,ENCRYPTED", OpenSSL EVP_BytesToKey with MD5) with
+ * a given IV: OpenSSL's own export draws its IV where the seed cannot reach it.
+ */
+function legacyEncryptedPem(key, passphrase, iv) {
+  const der = key.export({ format: 'der', type: 'sec1' });
+  const salt = iv.subarray(0, 8);
+  let k = Buffer.alloc(0);
+  let prev = Buffer.alloc(0);
+  while (k.length < 32) {
+    prev = crypto.createHash('md5').update(Buffer.concat([prev, Buffer.from(passphrase), salt])).digest();
+    k = Buffer.concat([k, prev]);
+  }
+  const c = crypto.createCipheriv('aes-256-cbc', k.subarray(0, 32), iv);
+  const body = Buffer.concat([c.update(der), c.final()]).toString('base64').replace(/.{64}/g, '$&\n');
+  return `-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,${iv.toString('hex').toUpperCase()}\n\n${body.trim()}\n-----END EC PRIVATE KEY-----\n`;
+}
 
 async function sslibSeeds(seed) {
   const out = [];
@@ -85,9 +103,7 @@ async function sslibSeeds(seed) {
   }
   const ec = derivedKey(seed, 'sslib-pem', 'ecdsa');
   out.push(jsonSeed('private:ecdsa-pem', ec.export({ format: 'pem', type: 'pkcs8' })));
-  out.push(
-    jsonSeed('private:ecdsa-pem-encrypted', ec.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: PASS })),
-  );
+  out.push(jsonSeed('private:ecdsa-pem-encrypted', legacyEncryptedPem(ec, PASS, new Rng('pem', seed).bytes(16))));
   return out;
 }
 

@@ -164,6 +164,7 @@ const root = {
     ctx.rootSeeds = [jsonSeed('1.root.json', ctx.files.get('1.root.json')), jsonSeed('2.root.json', ctx.files.get('2.root.json'))];
     return ctx;
   },
+  controls: (ctx) => ctx.rootSeeds,
   generate(ctx, rng) {
     const c = generateFrom(ctx.rootSeeds, rng);
     const resigned = rng.chance(0.5);
