@@ -8,7 +8,9 @@ const ENGINE =
 
 function isEngineError(e) {
   if (e instanceof ReferenceError) return true;
-  return (e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError) && ENGINE.test(e.message);
+  return (
+    (e instanceof TypeError || e instanceof RangeError || e instanceof SyntaxError) && ENGINE.test(e.message)
+  );
 }
 
 function describe(e) {
@@ -23,7 +25,11 @@ export function classify(e) {
     for (let i = 0; i < 10 && c !== undefined && c !== null; i++) {
       if (isEngineError(c)) {
         const d = describe(c);
-        return { status: 'wrapped', error: { ...describe(e), inner: d }, signature: signatureOf('wrapped', c, e.code) };
+        return {
+          status: 'wrapped',
+          error: { ...describe(e), inner: d },
+          signature: signatureOf('wrapped', c, e.code),
+        };
       }
       c = c instanceof Error ? c.cause : undefined;
     }

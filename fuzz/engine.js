@@ -38,7 +38,12 @@ async function spawnWorker() {
     execArgv: ['--max-old-space-size=3072'],
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
     // in-toto inspections must not find commands on PATH if a mutation ever creates one
-    env: { ...process.env, PATH: '', FUZZ_PATH: process.env.FUZZ_PATH ?? process.env.PATH, CNABSEC_HOME: path.join(dir, 'home') },
+    env: {
+      ...process.env,
+      PATH: '',
+      FUZZ_PATH: process.env.FUZZ_PATH ?? process.env.PATH,
+      CNABSEC_HOME: path.join(dir, 'home'),
+    },
   });
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
@@ -97,17 +102,31 @@ function drive(w, job, opts, onDone) {
         lastDone = m.i;
         current = undefined;
         onDone(m);
-      } else if (m.type === 'unhandled') onDone({ type: 'done', i: current, out: { status: 'crash', unhandled: m.message } });
+      } else if (m.type === 'unhandled')
+        onDone({ type: 'done', i: current, out: { status: 'crash', unhandled: m.message } });
       else if (m.type === 'finished') finish({ end: 'finished' });
       else if (m.type === 'error') finish({ end: 'setup-error', i: current, detail: m.message });
     });
     w.exited.then(({ code, signal }) =>
       code === 3 && current === undefined
         ? finish({ end: 'restart', i: lastDone })
-        : finish({ end: current === undefined && lastDone === undefined ? 'setup-error' : 'exit', i: current ?? lastDone, detail: `worker exit ${code ?? signal}: ${w.stderr().slice(-600)}` }),
+        : finish({
+            end: current === undefined && lastDone === undefined ? 'setup-error' : 'exit',
+            i: current ?? lastDone,
+            detail: `worker exit ${code ?? signal}: ${w.stderr().slice(-600)}`,
+          }),
     );
     arm(opts.setupMs, 'setup-hang');
-    w.child.send({ type: 'run', target: job.target, seed: opts.seed, from: job.from, to: job.to, dir: w.dir, slowMs: opts.slowMs, rssLimit: opts.rssLimit });
+    w.child.send({
+      type: 'run',
+      target: job.target,
+      seed: opts.seed,
+      from: job.from,
+      to: job.to,
+      dir: w.dir,
+      slowMs: opts.slowMs,
+      rssLimit: opts.rssLimit,
+    });
   });
 }
 
@@ -140,7 +159,19 @@ export async function regenerate(target, seed, i) {
 }
 
 export function newStats(target) {
-  return { target, cases: 0, ok: 0, rejected: 0, crash: 0, wrapped: 0, slow: 0, hang: 0, memory: 0, abort: 0, signatures: new Map() };
+  return {
+    target,
+    cases: 0,
+    ok: 0,
+    rejected: 0,
+    crash: 0,
+    wrapped: 0,
+    slow: 0,
+    hang: 0,
+    memory: 0,
+    abort: 0,
+    signatures: new Map(),
+  };
 }
 
 export function failures(s) {
@@ -175,7 +206,13 @@ async function record(stats, opts, f) {
       replay: `npm run fuzz -- --replay ${base}.json`,
     };
     await writeFile(`${base}.json`, JSON.stringify(info, null, 2) + '\n');
-    entry.first = { case: f.i, file: `${base}.bin`, label: f.input.label, bytes: bytes.length, error: f.error };
+    entry.first = {
+      case: f.i,
+      file: `${base}.bin`,
+      label: f.input.label,
+      bytes: bytes.length,
+      error: f.error,
+    };
   }
 }
 
@@ -185,8 +222,18 @@ function outcomeOf(m, opts) {
     const signature = o.signature ?? `crash: unhandled rejection: ${o.unhandled}`;
     return { kind: o.status, signature, error: o.error ?? { message: o.unhandled } };
   }
-  if (o.ms > opts.slowMs) return { kind: 'slow', signature: `slow: > ${opts.slowMs} ms (${o.status}${o.code ? ` ${o.code}` : ''})`, error: { message: `${Math.round(o.ms)} ms` } };
-  if (o.rss > opts.rssLimit) return { kind: 'memory', signature: `memory: RSS > ${Math.round(opts.rssLimit / 2 ** 20)} MiB`, error: { message: `${o.rss} bytes` } };
+  if (o.ms > opts.slowMs)
+    return {
+      kind: 'slow',
+      signature: `slow: > ${opts.slowMs} ms (${o.status}${o.code ? ` ${o.code}` : ''})`,
+      error: { message: `${Math.round(o.ms)} ms` },
+    };
+  if (o.rss > opts.rssLimit)
+    return {
+      kind: 'memory',
+      signature: `memory: RSS > ${Math.round(opts.rssLimit / 2 ** 20)} MiB`,
+      error: { message: `${o.rss} bytes` },
+    };
   return undefined;
 }
 
@@ -205,7 +252,10 @@ export async function runJob(job, opts, stats, log = () => {}) {
         else if (f === undefined) stats.rejected++;
         if (f !== undefined) {
           stats[f.kind]++;
-          const input = m.input === undefined ? undefined : { label: m.input.label, bytes: Buffer.from(m.input.bytes, 'base64') };
+          const input =
+            m.input === undefined
+              ? undefined
+              : { label: m.input.label, bytes: Buffer.from(m.input.bytes, 'base64') };
           pending.push(record(stats, opts, { ...f, i: m.i, input, ms: m.out.ms, rss: m.out.rss }));
           log(`${stats.target} case ${m.i}: ${f.signature}`);
         }
@@ -219,12 +269,16 @@ export async function runJob(job, opts, stats, log = () => {}) {
       next = r.i + 1; // the worker left after a case that grew its RSS past the limit
       continue;
     }
-    if (r.end === 'setup-error' || r.end === 'setup-hang') throw new Error(`${job.target}: seed setup failed: ${r.detail}`);
+    if (r.end === 'setup-error' || r.end === 'setup-hang')
+      throw new Error(`${job.target}: seed setup failed: ${r.detail}`);
     // killed or died during case r.i
     stats.cases++;
     const kind = r.end === 'hang' ? 'hang' : r.end === 'memory' ? 'memory' : 'abort';
     stats[kind]++;
-    const signature = kind === 'abort' ? `abort: ${normalizeDetail(r.detail)}` : `${kind}: ${kind === 'hang' ? `killed after ${opts.hangMs} ms` : `killed at RSS > ${Math.round(opts.rssLimit / 2 ** 20)} MiB`}`;
+    const signature =
+      kind === 'abort'
+        ? `abort: ${normalizeDetail(r.detail)}`
+        : `${kind}: ${kind === 'hang' ? `killed after ${opts.hangMs} ms` : `killed at RSS > ${Math.round(opts.rssLimit / 2 ** 20)} MiB`}`;
     log(`${stats.target} case ${r.i}: ${signature}`);
     const input = await regenerate(job.target, opts.seed, r.i).catch(() => undefined);
     await record(stats, opts, { kind, signature, i: r.i, input, error: { message: r.detail } });
@@ -233,7 +287,9 @@ export async function runJob(job, opts, stats, log = () => {}) {
 }
 
 function normalizeDetail(d) {
-  return String(d).includes('heap out of memory') ? 'V8 heap out of memory' : String(d).split('\n')[0].slice(0, 100);
+  return String(d).includes('heap out of memory')
+    ? 'V8 heap out of memory'
+    : String(d).split('\n')[0].slice(0, 100);
 }
 
 /**
@@ -262,9 +318,34 @@ export async function runCampaign(targets, casesPerTarget, options = {}, log) {
 
 /** Summary table. */
 export function table(all) {
-  const head = ['target', 'cases', 'ok', 'rejected', 'crashes', 'wrapped', 'slow', 'hangs', 'mem', 'aborts', 'signatures'];
-  const rows = all.map((s) => [s.target, s.cases, s.ok, s.rejected, s.crash, s.wrapped, s.slow, s.hang, s.memory, s.abort, s.signatures.size]);
+  const head = [
+    'target',
+    'cases',
+    'ok',
+    'rejected',
+    'crashes',
+    'wrapped',
+    'slow',
+    'hangs',
+    'mem',
+    'aborts',
+    'signatures',
+  ];
+  const rows = all.map((s) => [
+    s.target,
+    s.cases,
+    s.ok,
+    s.rejected,
+    s.crash,
+    s.wrapped,
+    s.slow,
+    s.hang,
+    s.memory,
+    s.abort,
+    s.signatures.size,
+  ]);
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
-  const line = (r) => r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
+  const line = (r) =>
+    r.map((c, i) => (i === 0 ? String(c).padEnd(w[i]) : String(c).padStart(w[i]))).join('  ');
   return [line(head), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
 }

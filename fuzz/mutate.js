@@ -70,7 +70,9 @@ export const NASTY_NUMBERS = [
 
 // ---- raw bytes ------------------------------------------------------------------------
 
-const INTERESTING_BYTES = [0x00, 0xff, 0x7f, 0x80, 0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x30, 0x20];
+const INTERESTING_BYTES = [
+  0x00, 0xff, 0x7f, 0x80, 0x22, 0x5c, 0x7b, 0x7d, 0x5b, 0x5d, 0x2c, 0x3a, 0x30, 0x20,
+];
 const UTF8_EDGES = [
   Buffer.from([0xed, 0xa0, 0x80]), // lone surrogate (WTF-8)
   Buffer.from([0xc0, 0xaf]), // overlong '/'
@@ -233,7 +235,11 @@ function mutateString(rng, s) {
     [1, () => s.repeat(rng.size(10_000))],
     [1, () => s.toUpperCase()],
     [1, () => s.normalize('NFD')],
-    [1, () => `${s.slice(0, rng.int(s.length + 1))}${String.fromCharCode(rng.int(0x10000))}${s.slice(rng.int(s.length + 1))}`],
+    [
+      1,
+      () =>
+        `${s.slice(0, rng.int(s.length + 1))}${String.fromCharCode(rng.int(0x10000))}${s.slice(rng.int(s.length + 1))}`,
+    ],
   ])();
 }
 
@@ -312,7 +318,12 @@ export function mutateTree(rng, root, donors = []) {
       break;
     }
     case 'nest':
-      replace({ t: 'deep', n: rng.chance(0.3) ? rng.size(200_000) : rng.range(30, 200), obj: rng.chance(0.5), inner: n });
+      replace({
+        t: 'deep',
+        n: rng.chance(0.3) ? rng.size(200_000) : rng.range(30, 200),
+        obj: rng.chance(0.5),
+        inner: n,
+      });
       break;
     case 'array': {
       const arrs = all.filter((x) => x.node.t === 'arr');

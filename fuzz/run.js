@@ -47,7 +47,7 @@ async function runOne(name, seed, input, rngKey) {
   const dir = await mkdtemp(path.join(tmpdir(), `cnabsec-fuzz-${name}-`));
   try {
     const ctx = await target.setup({ seed, dir });
-    const inp = input ?? await target.generate(ctx, new Rng(name, seed, rngKey));
+    const inp = input ?? (await target.generate(ctx, new Rng(name, seed, rngKey)));
     console.log(`target ${name}, seed ${seed}, input ${inp.label} (${inp.bytes.length} bytes)`);
     const t0 = Date.now();
     try {
@@ -89,7 +89,9 @@ function listFindings(dir) {
     console.log(`\n${t}: ${bySig.size} signature(s)`);
     for (const [sig, list] of bySig) {
       const first = list.sort((a, b) => a.bytes - b.bytes)[0];
-      console.log(`  ${sig}\n    e.g. ${first.label}, ${first.bytes} bytes, seed ${first.seed} case ${first.case}: ${first.replay}`);
+      console.log(
+        `  ${sig}\n    e.g. ${first.label}, ${first.bytes} bytes, seed ${first.seed} case ${first.case}: ${first.replay}`,
+      );
     }
   }
 }
@@ -112,12 +114,20 @@ async function main() {
     return runOne(o.targets[0], o.seed, undefined, o.case);
   }
   const per = Math.max(1, Math.ceil(o.cases / o.targets.length));
-  console.log(`fuzzing ${o.targets.join(', ')}: ${per} cases each, seed ${o.seed}, ${o.jobs} jobs; findings in ${findingsDir}/`);
+  console.log(
+    `fuzzing ${o.targets.join(', ')}: ${per} cases each, seed ${o.seed}, ${o.jobs} jobs; findings in ${findingsDir}/`,
+  );
   const t0 = Date.now();
   const stats = await runCampaign(
     o.targets,
     per,
-    { seed: o.seed, jobs: o.jobs, findingsDir, slowMs: o.slowMs ?? DEFAULTS.slowMs, hangMs: o.hangMs ?? DEFAULTS.hangMs },
+    {
+      seed: o.seed,
+      jobs: o.jobs,
+      findingsDir,
+      slowMs: o.slowMs ?? DEFAULTS.slowMs,
+      hangMs: o.hangMs ?? DEFAULTS.hangMs,
+    },
     o.verbose ? (m) => console.log(m) : () => {},
   );
   console.log(`\n${table(stats)}\n(${Math.round((Date.now() - t0) / 1000)} s)`);
@@ -125,7 +135,9 @@ async function main() {
     if (s.signatures.size === 0) continue;
     console.log(`\n${s.target}:`);
     for (const [sig, e] of s.signatures)
-      console.log(`  ${e.count}x ${sig}${e.first ? `\n     first: case ${e.first.case}, ${e.first.label}, ${e.first.bytes} bytes → ${e.first.file}` : ''}`);
+      console.log(
+        `  ${e.count}x ${sig}${e.first ? `\n     first: case ${e.first.case}, ${e.first.label}, ${e.first.bytes} bytes → ${e.first.file}` : ''}`,
+      );
   }
   return stats.some((s) => failures(s) > 0) ? 1 : 0;
 }

@@ -13,7 +13,8 @@ function seedBytes(...key) {
 /** A KeyObject private key, the same for the same (seed, name). */
 export function derivedKey(seed, name, type = 'ed25519') {
   const d = seedBytes('key', seed, name);
-  if (type === 'ed25519') return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, d]), format: 'der', type: 'pkcs8' });
+  if (type === 'ed25519')
+    return createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, d]), format: 'der', type: 'pkcs8' });
   const ecdh = createECDH('prime256v1');
   ecdh.setPrivateKey(d);
   const pub = ecdh.getPublicKey();
@@ -26,7 +27,10 @@ export function derivedKey(seed, name, type = 'ed25519') {
 
 /** A seed input: {label, bytes, tree?} (tree when the bytes are JSON). */
 export function jsonSeed(label, bytesOrValue) {
-  const bytes = Buffer.isBuffer(bytesOrValue) || typeof bytesOrValue === 'string' ? Buffer.from(bytesOrValue) : Buffer.from(JSON.stringify(bytesOrValue));
+  const bytes =
+    Buffer.isBuffer(bytesOrValue) || typeof bytesOrValue === 'string'
+      ? Buffer.from(bytesOrValue)
+      : Buffer.from(JSON.stringify(bytesOrValue));
   let tree;
   try {
     tree = toTree(JSON.parse(bytes.toString('utf8')));
@@ -44,12 +48,31 @@ export function mutateSeed(rng, seed, others = []) {
     let tree = seed.tree;
     const n = rng.range(1, 3);
     for (let k = 0; k < n; k++) tree = mutateTree(rng, tree, donors);
-    bytes = Buffer.from(serialize(tree, rng.weighted([[6, 0], [2, 1], [1, 2]])));
-    if (rng.chance(0.15)) bytes = mutateBytes(rng, bytes, others.map((o) => o.bytes));
+    bytes = Buffer.from(
+      serialize(
+        tree,
+        rng.weighted([
+          [6, 0],
+          [2, 1],
+          [1, 2],
+        ]),
+      ),
+    );
+    if (rng.chance(0.15))
+      bytes = mutateBytes(
+        rng,
+        bytes,
+        others.map((o) => o.bytes),
+      );
   } else {
     bytes = seed.bytes;
     const n = rng.range(1, 3);
-    for (let k = 0; k < n; k++) bytes = mutateBytes(rng, bytes, others.map((o) => o.bytes));
+    for (let k = 0; k < n; k++)
+      bytes = mutateBytes(
+        rng,
+        bytes,
+        others.map((o) => o.bytes),
+      );
   }
   return bytes;
 }

@@ -89,7 +89,16 @@ export function mutateEntries(rng, entries, mutateBody) {
       e.declared = Math.max(0, (e.body?.length ?? 0) + rng.pick([-1, 1, 511, 512, -512, 100_000]));
       break;
     case 2:
-      e.name = rng.pick(['bundle.json', './bundle.json', '/bundle.json', 'x/../bundle.json', 'bundle.json/', 'bundle.json\u0000x', 'BUNDLE.JSON', rng.pick(NASTY_STRINGS)]);
+      e.name = rng.pick([
+        'bundle.json',
+        './bundle.json',
+        '/bundle.json',
+        'x/../bundle.json',
+        'bundle.json/',
+        'bundle.json\u0000x',
+        'BUNDLE.JSON',
+        rng.pick(NASTY_STRINGS),
+      ]);
       break;
     case 3:
       e.type = rng.pick(['0', '\0', '5', '2', '1', 'x', 'g', 'L', 'K', 'S', '7', 'V', 'z']);

@@ -52,12 +52,15 @@ async function onMessage(m) {
         if (again.out.ms < out.ms) out.ms = again.out.ms;
       }
       const rss = process.memoryUsage.rss();
-      const failed = out.status === 'crash' || out.status === 'wrapped' || out.ms > m.slowMs || rss > m.rssLimit;
+      const failed =
+        out.status === 'crash' || out.status === 'wrapped' || out.ms > m.slowMs || rss > m.rssLimit;
       await send({
         type: 'done',
         i,
         out: { ...out, rss },
-        input: failed ? { label: input.label, bytes: Buffer.from(input.bytes).toString('base64') } : undefined,
+        input: failed
+          ? { label: input.label, bytes: Buffer.from(input.bytes).toString('base64') }
+          : undefined,
       });
       if (rss > m.rssLimit) process.exit(3);
     }

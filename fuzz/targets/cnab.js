@@ -27,7 +27,13 @@ function bundles() {
     ...minimal,
     description: 'a bundle with most sections',
     maintainers: [{ name: 'Fuzz', email: 'fuzz@example.com' }],
-    images: { web: { imageType: 'docker', image: 'example.com/fuzz/web:1', contentDigest: `sha256:${'a'.repeat(64)}` } },
+    images: {
+      web: {
+        imageType: 'docker',
+        image: 'example.com/fuzz/web:1',
+        contentDigest: `sha256:${'a'.repeat(64)}`,
+      },
+    },
     parameters: { port: { definition: 'port', destination: { env: 'PORT' } } },
     definitions: { port: { type: 'integer', default: 8080 } },
     credentials: { token: { env: 'TOKEN' } },
@@ -78,11 +84,20 @@ function archiveSeeds(rng) {
   const [b0, b1] = bundles();
   const image = rng.bytes(3000);
   return [
-    [{ name: 'bundle.json', body: b0 }, { name: 'image.tar', body: image }],
-    [{ name: 'image.tar', body: image }, { name: 'bundle.json', body: b1 }],
+    [
+      { name: 'bundle.json', body: b0 },
+      { name: 'image.tar', body: image },
+    ],
+    [
+      { name: 'image.tar', body: image },
+      { name: 'bundle.json', body: b1 },
+    ],
     [{ name: './bundle.json', body: b0 }],
     [{ name: 'PaxHeader/x', body: b1, pax: paxRecord('path', 'bundle.json') }],
-    [{ name: 'long', body: image, longName: `${'d'.repeat(120)}/${'f'.repeat(40)}` }, { name: 'bundle.json', body: b1 }],
+    [
+      { name: 'long', body: image, longName: `${'d'.repeat(120)}/${'f'.repeat(40)}` },
+      { name: 'bundle.json', body: b1 },
+    ],
   ];
 }
 

@@ -20,7 +20,8 @@ const EXTRA = { selftest: './selftest.js' };
 
 export async function loadTarget(name) {
   const file = TARGETS[name] ?? EXTRA[name];
-  if (file === undefined) throw new Error(`unknown fuzz target ${name} (known: ${Object.keys(TARGETS).join(', ')})`);
+  if (file === undefined)
+    throw new Error(`unknown fuzz target ${name} (known: ${Object.keys(TARGETS).join(', ')})`);
   const mod = await import(file);
   return mod.targets[name];
 }

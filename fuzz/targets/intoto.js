@@ -3,7 +3,8 @@
 // links where one file is mutated (raw, or structurally and then re-signed so that the
 // mutation reaches rule checking). Seeds: our own link/layout, and python in-toto's.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { cp, mkdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { createHash } from 'node:crypto';
@@ -37,8 +38,37 @@ async function signed(signedPart, signers, compact = false) {
   return Buffer.from(serializeMetablock(mb, compact));
 }
 
-/** Python in-toto's links (in-toto-run) and layout signature (in-toto-sign); none if unavailable. */
+/**
+ * Python in-toto's links and layout, cached in the temp directory by key (python's output
+ * depends only on the keys and the fixed inputs, and running it takes seconds).
+ */
 function pythonSeeds(dir, alice, owner, layoutFile) {
+  const cache = path.join(
+    tmpdir(),
+    `cnabsec-fuzz-python-${alice.keyid.slice(0, 16)}-${owner.keyid.slice(0, 16)}`,
+  );
+  try {
+    const names = readdirSync(cache).sort();
+    if (names.length > 0) return names.map((f) => jsonSeed(`python:${f}`, readFileSync(path.join(cache, f))));
+  } catch {
+    /* not cached yet */
+  }
+  const seeds = runPython(dir, alice, owner, layoutFile);
+  if (seeds.length === 3) {
+    const tmp = `${cache}.${process.pid}`;
+    mkdirSync(tmp, { recursive: true });
+    for (const s of seeds) writeFileSync(path.join(tmp, s.label.slice(7)), s.bytes);
+    try {
+      renameSync(tmp, cache);
+    } catch {
+      rmSync(tmp, { recursive: true, force: true }); // another worker cached it first
+    }
+  }
+  return seeds;
+}
+
+/** Python in-toto's links (in-toto-run) and layout signature (in-toto-sign); none if unavailable. */
+function runPython(dir, alice, owner, layoutFile) {
   const env = { ...process.env, PATH: process.env.FUZZ_PATH ?? process.env.PATH };
   const work = path.join(dir, 'py');
   mkdirSync(path.join(work, 'src'), { recursive: true });
@@ -52,24 +82,55 @@ function pythonSeeds(dir, alice, owner, layoutFile) {
   const out = [];
   const links = path.join(work, 'links');
   mkdirSync(links, { recursive: true });
-  const r1 = py('in-toto-run', ['-n', 'checkout', '-k', 'alice', '-t', 'ed25519', '-p', 'src', '-d', 'links', '-x']);
-  const r2 = py('in-toto-run', ['-n', 'big', '-k', 'alice', '-t', 'ed25519', '-m', 'src', '-p', 'many', '-d', 'links', '-x']);
+  const r1 = py('in-toto-run', [
+    '-n',
+    'checkout',
+    '-k',
+    'alice',
+    '-t',
+    'ed25519',
+    '-p',
+    'src',
+    '-d',
+    'links',
+    '-x',
+  ]);
+  const r2 = py('in-toto-run', [
+    '-n',
+    'big',
+    '-k',
+    'alice',
+    '-t',
+    'ed25519',
+    '-m',
+    'src',
+    '-p',
+    'many',
+    '-d',
+    'links',
+    '-x',
+  ]);
   if (r1.status === 0 && r2.status === 0) {
-    for (const f of readdirSync(links).sort()) out.push(jsonSeed(`python:${f}`, readFileSync(path.join(links, f))));
+    for (const f of readdirSync(links).sort())
+      out.push(jsonSeed(`python:${f}`, readFileSync(path.join(links, f))));
   }
   const r3 = py('in-toto-sign', ['-f', layoutFile, '-k', 'owner', '-t', 'ed25519', '-o', 'py.layout']);
   if (r3.status === 0) out.push(jsonSeed('python:root.layout', readFileSync(path.join(work, 'py.layout'))));
+  rmSync(work, { recursive: true, force: true });
   return out;
 }
 
-async function setup({ seed, dir }) {
+async function setup({ seed, dir }, python = true) {
   const owner = key(seed, 'owner');
   const alice = key(seed, 'alice');
   const bob = key(seed, 'bob', 'ecdsa');
   const src = { 'src/a.c': sha('a'), 'src/b.c': sha('b') };
   const app = sha('app');
   const links = {
-    checkout: newLink('checkout', { products: src, byproducts: { 'return-value': 0, stderr: '', stdout: '' } }),
+    checkout: newLink('checkout', {
+      products: src,
+      byproducts: { 'return-value': 0, stderr: '', stdout: '' },
+    }),
     build: newLink('build', {
       command: ['make', 'app'],
       materials: src,
@@ -94,11 +155,26 @@ async function setup({ seed, dir }) {
     readme: 'fuzz layout',
     keys: { [alice.keyid]: alice.pub, [bob.keyid]: bob.pub },
     steps: [
-      step('checkout', [], [['CREATE', 'src/*'], ['DISALLOW', '*']]),
+      step(
+        'checkout',
+        [],
+        [
+          ['CREATE', 'src/*'],
+          ['DISALLOW', '*'],
+        ],
+      ),
       step(
         'build',
-        [['MATCH', 'src/*', 'WITH', 'PRODUCTS', 'FROM', 'checkout'], ['DISALLOW', '*']],
-        [['CREATE', 'app'], ['MATCH', 'src/*', 'WITH', 'MATERIALS', 'FROM', 'build'], ['ALLOW', 'src/*'], ['DISALLOW', '*']],
+        [
+          ['MATCH', 'src/*', 'WITH', 'PRODUCTS', 'FROM', 'checkout'],
+          ['DISALLOW', '*'],
+        ],
+        [
+          ['CREATE', 'app'],
+          ['MATCH', 'src/*', 'WITH', 'MATERIALS', 'FROM', 'build'],
+          ['ALLOW', 'src/*'],
+          ['DISALLOW', '*'],
+        ],
         { expected_command: ['make', 'app'] },
       ),
     ],
@@ -114,7 +190,9 @@ async function setup({ seed, dir }) {
   }
   const big = newLink('big', {
     materials: src,
-    products: Object.fromEntries(Array.from({ length: 1500 }, (_, i) => [`out/file-${i}.bin`, sha(String(i))])),
+    products: Object.fromEntries(
+      Array.from({ length: 1500 }, (_, i) => [`out/file-${i}.bin`, sha(String(i))]),
+    ),
   });
   const layoutBytes = await signed(layout, [owner]);
   const layoutFile = path.join(dir, 'root.layout');
@@ -126,16 +204,27 @@ async function setup({ seed, dir }) {
     jsonSeed('link:build', await signed(links.build, [alice])),
     jsonSeed('link:build-compact', await signed(links.build, [alice], true)),
     jsonSeed('link:big', await signed(big, [alice], true)),
-    ...pythonSeeds(dir, alice, owner, layoutFile),
+    ...(python ? pythonSeeds(dir, alice, owner, layoutFile) : []),
   ];
-  return { dir, seeds, owner, alice, layout, links, linkDir, linkFiles, ownerKeys: { [owner.keyid]: owner.pub } };
+  return {
+    dir,
+    seeds,
+    owner,
+    alice,
+    layout,
+    links,
+    linkDir,
+    linkFiles,
+    ownerKeys: { [owner.keyid]: owner.pub },
+  };
 }
 
 /** Parse mutated JSON and sign its `signed` part again (structure reaches the semantic checks). */
 async function resign(bytes, signer) {
   try {
     const mb = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    if (typeof mb !== 'object' || mb === null || typeof mb.signed !== 'object' || mb.signed === null) return bytes;
+    if (typeof mb !== 'object' || mb === null || typeof mb.signed !== 'object' || mb.signed === null)
+      return bytes;
     mb.signatures = [];
     await signMetablock(mb, signer, false);
     return Buffer.from(JSON.stringify(mb));
@@ -157,9 +246,14 @@ const parse = {
       mb = e;
     }
     const r = parseMetablockWithSignable(input.bytes, 'fuzz.link', 0);
-    if (mb instanceof Error) throw new Error(`oracle: parseMetablockWithSignable accepted what parseMetablock refused: ${mb.message}`);
+    if (mb instanceof Error)
+      throw new Error(
+        `oracle: parseMetablockWithSignable accepted what parseMetablock refused: ${mb.message}`,
+      );
     if (r.signable !== undefined && !r.signable.equals(signableBytes(r.mb.signed)))
-      throw new Error('oracle: signable bytes from the text differ from the canonical form of the parsed link');
+      throw new Error(
+        'oracle: signable bytes from the text differ from the canonical form of the parsed link',
+      );
     signableBytes(mb.signed);
   },
 };
@@ -168,7 +262,7 @@ const verify = {
   name: 'intoto-verify',
   about: 'in-toto verifyLayout with one mutated (optionally re-signed) link or layout',
   setup: async (args) => {
-    const ctx = await setup(args);
+    const ctx = await setup(args, false);
     ctx.verifySeeds = ctx.seeds.filter((s) => /^(layout|link:build|link:checkout)$/.test(s.label));
     return ctx;
   },

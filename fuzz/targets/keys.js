@@ -81,11 +81,16 @@ function legacyEncryptedPem(key, passphrase, iv) {
   let k = Buffer.alloc(0);
   let prev = Buffer.alloc(0);
   while (k.length < 32) {
-    prev = crypto.createHash('md5').update(Buffer.concat([prev, Buffer.from(passphrase), salt])).digest();
+    prev = crypto
+      .createHash('md5')
+      .update(Buffer.concat([prev, Buffer.from(passphrase), salt]))
+      .digest();
     k = Buffer.concat([k, prev]);
   }
   const c = crypto.createCipheriv('aes-256-cbc', k.subarray(0, 32), iv);
-  const body = Buffer.concat([c.update(der), c.final()]).toString('base64').replace(/.{64}/g, '$&\n');
+  const body = Buffer.concat([c.update(der), c.final()])
+    .toString('base64')
+    .replace(/.{64}/g, '$&\n');
   return `-----BEGIN EC PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-256-CBC,${iv.toString('hex').toUpperCase()}\n\n${body.trim()}\n-----END EC PRIVATE KEY-----\n`;
 }
 
@@ -98,12 +103,16 @@ async function sslibSeeds(seed) {
     out.push(jsonSeed(`public:${type}`, files.public));
     const pem = crypto.createPublicKey(priv).export({ format: 'pem', type: 'spki' });
     out.push(jsonSeed(`public:${type}-pem`, pem));
-    const enc = await withSeededRandom(new Rng('sslib', seed, type), () => sslibEncrypt(files.private, PASS, 1000));
+    const enc = await withSeededRandom(new Rng('sslib', seed, type), () =>
+      sslibEncrypt(files.private, PASS, 1000),
+    );
     out.push(jsonSeed(`private:${type}-encrypted`, enc));
   }
   const ec = derivedKey(seed, 'sslib-pem', 'ecdsa');
   out.push(jsonSeed('private:ecdsa-pem', ec.export({ format: 'pem', type: 'pkcs8' })));
-  out.push(jsonSeed('private:ecdsa-pem-encrypted', legacyEncryptedPem(ec, PASS, new Rng('pem', seed).bytes(16))));
+  out.push(
+    jsonSeed('private:ecdsa-pem-encrypted', legacyEncryptedPem(ec, PASS, new Rng('pem', seed).bytes(16))),
+  );
   return out;
 }
 
@@ -128,7 +137,10 @@ const intotoKey = {
       await all(
         () => parseSslibPrivateKey(text, 'key', passphrases),
         async () => {
-          const s = await loadSigner(file, { passphrases, keyStore: new KeyStore(path.join(ctx.dir, 'none')) });
+          const s = await loadSigner(file, {
+            passphrases,
+            keyStore: new KeyStore(path.join(ctx.dir, 'none')),
+          });
           await s.sign(Buffer.from('fuzz'));
         },
       );

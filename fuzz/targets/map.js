@@ -10,7 +10,10 @@ import { generateFrom, jsonSeed } from '../seeds.js';
 
 const SEEDS = [
   {
-    repositories: { main: ['https://tuf.example/metadata'], mirror: ['https://mirror.example/metadata', 'file:///srv/tuf'] },
+    repositories: {
+      main: ['https://tuf.example/metadata'],
+      mirror: ['https://mirror.example/metadata', 'file:///srv/tuf'],
+    },
     mapping: [
       { paths: ['example.com/org/*:*'], repositories: ['main', 'mirror'], threshold: 2, terminating: true },
       { paths: ['*'], repositories: ['main'], threshold: 1, terminating: false },
@@ -19,7 +22,12 @@ const SEEDS = [
   {
     repositories: { a: ['https://a.example'], b: ['https://b.example'], c: ['https://c.example'] },
     mapping: [
-      { paths: ['example.com/*/bundle:v?', 'x/*'], repositories: ['a', 'b', 'c'], threshold: 2, terminating: false },
+      {
+        paths: ['example.com/*/bundle:v?', 'x/*'],
+        repositories: ['a', 'b', 'c'],
+        threshold: 2,
+        terminating: false,
+      },
       { paths: ['example.com/org/bundle:*'], repositories: ['c'], threshold: 1, terminating: true },
     ],
   },
@@ -35,7 +43,8 @@ function lookup(name, urls, target) {
 /** Concrete target names for a map: its patterns with wildcards filled in. */
 function targetsFor(m) {
   const out = ['example.com/org/bundle:v1'];
-  for (const e of m.mapping) for (const p of e.paths.slice(0, 8)) out.push(p.replace(/\*/g, 'x').replace(/\?/g, '1'));
+  for (const e of m.mapping)
+    for (const p of e.paths.slice(0, 8)) out.push(p.replace(/\*/g, 'x').replace(/\?/g, '1'));
   return out.slice(0, 12);
 }
 

@@ -19,7 +19,10 @@ export const targets = {
       const kind = input.label;
       if (kind === 'refuse') throw new CnabsecError('SELFTEST', 'refused');
       if (kind === 'crash') return JSON.parse('null').property;
-      if (kind === 'wrapped') throw new CnabsecError('SELFTEST', 'wrapped', { cause: new TypeError("Cannot read properties of undefined (reading 'x')") });
+      if (kind === 'wrapped')
+        throw new CnabsecError('SELFTEST', 'wrapped', {
+          cause: new TypeError("Cannot read properties of undefined (reading 'x')"),
+        });
       if (kind === 'hang') for (;;);
       if (kind === 'slow') {
         const end = Date.now() + Number(process.env.FUZZ_SELFTEST_SLOW_MS ?? 300);

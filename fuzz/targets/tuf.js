@@ -48,7 +48,12 @@ async function setup({ seed, dir }) {
   }
   const byId = new Map(Object.values(signers).map((s) => [s.keyid, s.signer]));
   const expiry = { root: YEARS, targets: YEARS, snapshot: YEARS, timestamp: YEARS, delegated: YEARS };
-  const repo = await LocalRepository.create(new MemoryMetadataStore(), { name: NAME, roles, now: NOW, expiry });
+  const repo = await LocalRepository.create(new MemoryMetadataStore(), {
+    name: NAME,
+    roles,
+    now: NOW,
+    expiry,
+  });
   const targetFiles = new Map();
   const add = (name, content, role) => {
     const bytes = Buffer.from(content);
@@ -61,7 +66,12 @@ async function setup({ seed, dir }) {
   addDelegation(
     repo,
     'targets',
-    { name: 'targets/releases', keys: [signers.releases.signer.publicKey], threshold: 1, paths: [`${NAME}:r*`] },
+    {
+      name: 'targets/releases',
+      keys: [signers.releases.signer.publicKey],
+      threshold: 1,
+      paths: [`${NAME}:r*`],
+    },
     NOW,
   );
   add(`${NAME}:r1`, 'release one', 'targets/releases');
@@ -74,7 +84,13 @@ async function setup({ seed, dir }) {
   files.set('2.root.json', Buffer.from(JSON.stringify(root2)));
   const keyOf = (doc) => {
     const t = doc?.signed?._type;
-    return t === 'root' ? signers.root : t === 'timestamp' ? signers.timestamp : t === 'snapshot' ? signers.snapshot : undefined;
+    return t === 'root'
+      ? signers.root
+      : t === 'timestamp'
+        ? signers.timestamp
+        : t === 'snapshot'
+          ? signers.snapshot
+          : undefined;
   };
   const seeds = [...files]
     .filter(([name]) => name !== 'root.json')
@@ -86,7 +102,8 @@ async function setup({ seed, dir }) {
 function resignBytes(ctx, name, bytes) {
   try {
     const doc = JSON.parse(Buffer.from(bytes).toString('utf8'));
-    if (typeof doc !== 'object' || doc === null || typeof doc.signed !== 'object' || doc.signed === null) return bytes;
+    if (typeof doc !== 'object' || doc === null || typeof doc.signed !== 'object' || doc.signed === null)
+      return bytes;
     const key = name.includes('releases')
       ? ctx.signers.releases
       : name.includes('targets')
@@ -115,8 +132,10 @@ function fixUp(ctx, files, name) {
   };
   const snapName = [...files.keys()].find((f) => /^\d+\.snapshot\.json$/.test(f));
   const entry = name.replace(/^\d+\./, '');
-  if (snapName !== undefined && name !== snapName && name !== 'timestamp.json') meta(snapName, entry, files.get(name));
-  if (snapName !== undefined && name !== 'timestamp.json') meta('timestamp.json', 'snapshot.json', files.get(snapName));
+  if (snapName !== undefined && name !== snapName && name !== 'timestamp.json')
+    meta(snapName, entry, files.get(name));
+  if (snapName !== undefined && name !== 'timestamp.json')
+    meta('timestamp.json', 'snapshot.json', files.get(snapName));
 }
 
 function fetcher(files, targets) {
@@ -126,7 +145,13 @@ function fetcher(files, targets) {
 }
 
 async function refreshAndGet(ctx, files, cacheDir) {
-  const client = new TrustClient({ name: NAME, metadataUrl: BASE, targetBaseUrl: `${HOST}/targets`, cacheDir, fetcher: fetcher(files, ctx.targetFiles) });
+  const client = new TrustClient({
+    name: NAME,
+    metadataUrl: BASE,
+    targetBaseUrl: `${HOST}/targets`,
+    cacheDir,
+    fetcher: fetcher(files, ctx.targetFiles),
+  });
   await client.refresh();
   const info = await client.getTarget(`${NAME}:v1`);
   await client.downloadTarget(info, path.join(cacheDir, 'v1'));
@@ -161,14 +186,20 @@ const root = {
   about: 'root loading: checkRootBytes, addTrust and a refresh from a mutated pinned root',
   async setup(args) {
     const ctx = await setup(args);
-    ctx.rootSeeds = [jsonSeed('1.root.json', ctx.files.get('1.root.json')), jsonSeed('2.root.json', ctx.files.get('2.root.json'))];
+    ctx.rootSeeds = [
+      jsonSeed('1.root.json', ctx.files.get('1.root.json')),
+      jsonSeed('2.root.json', ctx.files.get('2.root.json')),
+    ];
     return ctx;
   },
   controls: (ctx) => ctx.rootSeeds,
   generate(ctx, rng) {
     const c = generateFrom(ctx.rootSeeds, rng);
     const resigned = rng.chance(0.5);
-    return { label: `${c.label}${resigned ? ' (re-signed)' : ''}`, bytes: resigned ? resignBytes(ctx, 'root', c.bytes) : c.bytes };
+    return {
+      label: `${c.label}${resigned ? ' (re-signed)' : ''}`,
+      bytes: resigned ? resignBytes(ctx, 'root', c.bytes) : c.bytes,
+    };
   },
   async run(ctx, input) {
     checkRootBytes(input.bytes, 'root.json');
