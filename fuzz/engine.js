@@ -31,6 +31,12 @@ function rssOf(pid) {
   }
 }
 
+/** Live workers, killed if this process exits first. */
+const live = new Set();
+process.on('exit', () => {
+  for (const c of live) c.kill('SIGKILL');
+});
+
 async function spawnWorker() {
   const dir = await mkdtemp(path.join(tmpdir(), 'cnabsec-fuzz-'));
   const child = fork(WORKER, [], {
@@ -45,6 +51,8 @@ async function spawnWorker() {
       CNABSEC_HOME: path.join(dir, 'home'),
     },
   });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
   const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
@@ -218,6 +226,7 @@ async function record(stats, opts, f) {
 
 function outcomeOf(m, opts) {
   const o = m.out;
+  if (o.status === 'harness') return { kind: 'abort', signature: o.signature, error: o.error };
   if (o.status === 'crash' || o.status === 'wrapped') {
     const signature = o.signature ?? `crash: unhandled rejection: ${o.unhandled}`;
     return { kind: o.status, signature, error: o.error ?? { message: o.unhandled } };

@@ -282,7 +282,7 @@ export function mutateTree(rng, root, donors = []) {
     case 'string': {
       const strs = all.filter((x) => x.node.t === 'str');
       const t = strs.length > 0 ? rng.pick(strs) : s;
-      const repl = { t: 'str', v: mutateString(rng, t.node.v ?? '') };
+      const repl = { t: 'str', v: mutateString(rng, t.node.t === 'str' ? t.node.v : '') };
       if (t.set === null) root = repl;
       else t.set(repl);
       break;

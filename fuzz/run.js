@@ -5,6 +5,7 @@
 //   node fuzz/run.js --replay .fuzz-findings/T/H.json replay a saved input in-process
 //   node fuzz/run.js --list                            list saved findings by target and signature
 //   node fuzz/run.js --targets                         list the targets
+//   node fuzz/run.js --known                           list the known findings (fuzz/known-findings.json)
 import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -34,6 +35,7 @@ function parseArgs(argv) {
     else if (a === '--hang-ms') o.hangMs = Number(v());
     else if (a === '--list') o.list = true;
     else if (a === '--targets') o.listTargets = true;
+    else if (a === '--known') o.known = true;
     else if (a === '--verbose' || a === '-v') o.verbose = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -67,6 +69,25 @@ async function runOne(name, seed, input, rngKey) {
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
+  }
+}
+
+const KNOWN = new URL('./known-findings.json', import.meta.url);
+
+/** Known findings on the tree this suite was written against: {target: [{signature, input, owner}]}. */
+function knownFindings() {
+  try {
+    return JSON.parse(readFileSync(KNOWN, 'utf8')).findings;
+  } catch {
+    return {};
+  }
+}
+
+function printKnown() {
+  for (const [t, list] of Object.entries(knownFindings())) {
+    console.log(`\n${t}:`);
+    for (const f of list)
+      console.log(`  ${f.signature}\n    input: ${f.input}${f.area ? `\n    area: ${f.area}` : ''}`);
   }
 }
 
@@ -104,6 +125,7 @@ async function main() {
     return 0;
   }
   if (o.list) return listFindings(findingsDir) ?? 0;
+  if (o.known) return printKnown() ?? 0;
   if (o.replay !== undefined) {
     const info = JSON.parse(readFileSync(o.replay, 'utf8'));
     const bytes = readFileSync(o.replay.replace(/\.json$/, '.bin'));
@@ -131,16 +153,20 @@ async function main() {
     o.verbose ? (m) => console.log(m) : () => {},
   );
   console.log(`\n${table(stats)}\n(${Math.round((Date.now() - t0) / 1000)} s)`);
+  const known = knownFindings();
   for (const s of stats) {
     if (s.signatures.size === 0) continue;
     console.log(`\n${s.target}:`);
+    const mine = new Set((known[s.target] ?? []).map((f) => f.signature));
     for (const [sig, e] of s.signatures)
       console.log(
-        `  ${e.count}x ${sig}${e.first ? `\n     first: case ${e.first.case}, ${e.first.label}, ${e.first.bytes} bytes → ${e.first.file}` : ''}`,
+        `  ${mine.has(sig) ? '[known]' : '[new]  '} ${e.count}x ${sig}${e.first ? `\n     first: case ${e.first.case}, ${e.first.label}, ${e.first.bytes} bytes → ${e.first.file}` : ''}`,
       );
   }
   return stats.some((s) => failures(s) > 0) ? 1 : 0;
 }
+
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 main().then(
   (code) => process.exit(code),

@@ -24,7 +24,17 @@ function prepare(name, seed, dir) {
 
 /** Run one case: {status, ms, rss, ...}. */
 export async function runCase(s, i) {
-  const input = await s.target.generate(s.ctx, new Rng(s.name, s.seed, i));
+  let input;
+  try {
+    input = await s.target.generate(s.ctx, new Rng(s.name, s.seed, i));
+  } catch (e) {
+    // a bug of the fuzzer, not of cnabsec: reported as such, the campaign goes on
+    const error = { name: e?.name, message: String(e?.message ?? e), stack: e?.stack };
+    return {
+      out: { status: 'harness', error, signature: `harness: ${error.message.slice(0, 100)}`, ms: 0 },
+      input: { label: 'harness', bytes: Buffer.alloc(0) },
+    };
+  }
   const t0 = process.hrtime.bigint();
   let out;
   try {
@@ -53,7 +63,11 @@ async function onMessage(m) {
       }
       const rss = process.memoryUsage.rss();
       const failed =
-        out.status === 'crash' || out.status === 'wrapped' || out.ms > m.slowMs || rss > m.rssLimit;
+        out.status === 'crash' ||
+        out.status === 'wrapped' ||
+        out.status === 'harness' ||
+        out.ms > m.slowMs ||
+        rss > m.rssLimit;
       await send({
         type: 'done',
         i,
@@ -80,6 +94,8 @@ process.on('message', (m) => {
     process.exit(2);
   });
 });
+// The parent is gone (killed, interrupted): stop too.
+process.on('disconnect', () => process.exit(0));
 // Errors escaping a case asynchronously (an unawaited rejection inside the library) are findings too.
 process.on('unhandledRejection', (e) => {
   process.send({ type: 'unhandled', message: e instanceof Error ? `${e.name}: ${e.message}` : String(e) });
