@@ -54,18 +54,22 @@ async function runOne(name, seed, input, rngKey) {
     const t0 = Date.now();
     try {
       await target.run(ctx, inp, new Rng(name, seed, rngKey, 'run'));
-      console.log(`ok in ${Date.now() - t0} ms`);
-      return 0;
+      const ms = Date.now() - t0;
+      console.log(`ok in ${ms} ms${ms > DEFAULTS.slowMs ? ' — SLOW (over the limit)' : ''}`);
+      return ms > DEFAULTS.slowMs ? 1 : 0;
     } catch (e) {
       const c = classify(e);
-      console.log(`${c.status} in ${Date.now() - t0} ms${c.signature ? `: ${c.signature}` : ''}`);
-      console.log(e instanceof Error ? e.stack : String(e));
+      const ms = Date.now() - t0;
+      const slow = ms > DEFAULTS.slowMs ? ' — SLOW (over the limit)' : '';
+      console.log(`${c.status} in ${ms} ms${slow}${c.signature ? `: ${c.signature}` : ''}`);
+      const clip = (x) => (x.length > 4000 ? `${x.slice(0, 4000)}… (${x.length} characters)` : x);
+      console.log(clip(e instanceof Error ? e.stack : String(e)));
       let cause = e?.cause;
       while (cause !== undefined && cause !== null) {
-        console.log(`caused by: ${cause instanceof Error ? cause.stack : String(cause)}`);
+        console.log(clip(`caused by: ${cause instanceof Error ? cause.stack : String(cause)}`));
         cause = cause?.cause;
       }
-      return c.status === 'rejected' ? 0 : 1;
+      return c.status === 'rejected' && slow === '' ? 0 : 1;
     }
   } finally {
     await rm(dir, { recursive: true, force: true });
