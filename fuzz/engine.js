@@ -20,6 +20,8 @@ export const DEFAULTS = {
   chunk: 5000,
   jobs: 1,
   findingsDir: '.fuzz-findings',
+  /** Count a CnabsecError that wraps an engine error as a refusal, not a finding. */
+  allowWrapped: false,
 };
 
 function rssOf(pid) {
@@ -227,7 +229,7 @@ async function record(stats, opts, f) {
 function outcomeOf(m, opts) {
   const o = m.out;
   if (o.status === 'harness') return { kind: 'abort', signature: o.signature, error: o.error };
-  if (o.status === 'crash' || o.status === 'wrapped') {
+  if (o.status === 'crash' || (o.status === 'wrapped' && !opts.allowWrapped)) {
     const signature = o.signature ?? `crash: unhandled rejection: ${o.unhandled}`;
     return { kind: o.status, signature, error: o.error ?? { message: o.unhandled } };
   }

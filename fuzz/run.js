@@ -36,6 +36,7 @@ function parseArgs(argv) {
     else if (a === '--list') o.list = true;
     else if (a === '--targets') o.listTargets = true;
     else if (a === '--known') o.known = true;
+    else if (a === '--allow-wrapped') o.allowWrapped = true;
     else if (a === '--verbose' || a === '-v') o.verbose = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -153,6 +154,7 @@ async function main() {
       findingsDir,
       slowMs: o.slowMs ?? DEFAULTS.slowMs,
       hangMs: o.hangMs ?? DEFAULTS.hangMs,
+      allowWrapped: o.allowWrapped === true,
     },
     o.verbose ? (m) => console.log(m) : () => {},
   );
