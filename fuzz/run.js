@@ -33,6 +33,7 @@ function parseArgs(argv) {
     else if (a === '--findings') o.findingsDir = v();
     else if (a === '--slow-ms') o.slowMs = Number(v());
     else if (a === '--hang-ms') o.hangMs = Number(v());
+    else if (a === '--rss-mb') o.rssLimit = Number(v()) * 1024 * 1024;
     else if (a === '--list') o.list = true;
     else if (a === '--targets') o.listTargets = true;
     else if (a === '--known') o.known = true;
@@ -40,7 +41,7 @@ function parseArgs(argv) {
     else if (a === '--verbose' || a === '-v') o.verbose = true;
     else throw new Error(`unknown option ${a}`);
   }
-  for (const t of o.targets) if (!(t in TARGETS)) throw new Error(`unknown target ${t}`);
+  for (const t of o.targets) if (!(t in TARGETS) && t !== 'selftest') throw new Error(`unknown target ${t}`);
   return o;
 }
 
@@ -155,6 +156,7 @@ async function main() {
       slowMs: o.slowMs ?? DEFAULTS.slowMs,
       hangMs: o.hangMs ?? DEFAULTS.hangMs,
       allowWrapped: o.allowWrapped === true,
+      rssLimit: o.rssLimit ?? DEFAULTS.rssLimit,
     },
     o.verbose ? (m) => console.log(m) : () => {},
   );

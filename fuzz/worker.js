@@ -61,7 +61,8 @@ async function onMessage(m) {
         const again = await runCase(s, i);
         if (again.out.ms < out.ms) out.ms = again.out.ms;
       }
-      const rss = process.memoryUsage.rss();
+      // the peak (kernel-kept) catches a blow-up that was freed again before the case returned
+      const rss = Math.max(process.memoryUsage.rss(), process.resourceUsage().maxRSS * 1024);
       const failed =
         out.status === 'crash' ||
         out.status === 'wrapped' ||

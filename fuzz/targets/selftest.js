@@ -1,6 +1,6 @@
 // A target that misbehaves on purpose, for the fuzzer's own tests (test/fuzz/engine.test.js):
 // by case input it returns, refuses (CnabsecError), crashes (TypeError), wraps an engine
-// error, is slow, hangs, or grows its memory to 1.5 GiB (past a lower test limit). Not in the
+// error, is slow, hangs, or grows its memory to 768 MiB (past a lower test limit). Not in the
 // default target list.
 import { CnabsecError } from '../../dist/errors.js';
 
@@ -32,7 +32,7 @@ export const targets = {
       if (kind === 'memory') {
         const hold = [];
         for (let i = 0; i < 24; i++) {
-          hold.push(Buffer.alloc(64 * 1024 * 1024, 1));
+          hold.push(Buffer.alloc(32 * 1024 * 1024, 1));
           await new Promise((r) => setTimeout(r, 5));
         }
         return hold.length;
