@@ -4,7 +4,7 @@
 // inputs are saved under <findingsDir>/<target>/<hash>.bin with a <hash>.json description.
 import { fork } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -34,9 +34,12 @@ function rssOf(pid) {
 }
 
 /** Live workers, killed if this process exits first. */
-const live = new Set();
+const live = new Map();
 process.on('exit', () => {
-  for (const c of live) c.kill('SIGKILL');
+  for (const [c, dir] of live) {
+    c.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 async function spawnWorker() {
@@ -53,7 +56,7 @@ async function spawnWorker() {
       CNABSEC_HOME: path.join(dir, 'home'),
     },
   });
-  live.add(child);
+  live.set(child, dir);
   child.once('exit', () => live.delete(child));
   let stderr = '';
   child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));

@@ -6,7 +6,7 @@
 // checkRootBytes, addTrust, then a refresh from it.
 import { canonicalize } from '@tufjs/canonical-json';
 import { createHash, sign } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { KeyObjectSigner } from '../../dist/crypto/index.js';
 import {
@@ -176,8 +176,12 @@ const client = {
     if (name !== 'root.json') files.set('root.json', files.get('2.root.json'));
     if (input.label.endsWith('(re-signed)')) fixUp(ctx, files, name);
     const cacheDir = await mkdtemp(path.join(ctx.dir, 'cache-'));
-    await writeFile(path.join(cacheDir, 'root.json'), ctx.root1);
-    await refreshAndGet(ctx, files, cacheDir);
+    try {
+      await writeFile(path.join(cacheDir, 'root.json'), ctx.root1);
+      await refreshAndGet(ctx, files, cacheDir);
+    } finally {
+      await rm(cacheDir, { recursive: true, force: true });
+    }
   },
 };
 
@@ -204,11 +208,15 @@ const root = {
   async run(ctx, input) {
     checkRootBytes(input.bytes, 'root.json');
     const home = await mkdtemp(path.join(ctx.dir, 'home-'));
-    await addTrust(home, NAME, input.bytes, BASE, true);
-    const cacheDir = path.join(trustDir(home, NAME), 'metadata');
-    if (!Buffer.from(await readFile(path.join(cacheDir, 'root.json'))).equals(Buffer.from(input.bytes)))
-      throw new Error('oracle: the pinned root is not the given bytes');
-    await refreshAndGet(ctx, new Map(ctx.files), cacheDir);
+    try {
+      await addTrust(home, NAME, input.bytes, BASE, true);
+      const cacheDir = path.join(trustDir(home, NAME), 'metadata');
+      if (!Buffer.from(await readFile(path.join(cacheDir, 'root.json'))).equals(Buffer.from(input.bytes)))
+        throw new Error('oracle: the pinned root is not the given bytes');
+      await refreshAndGet(ctx, new Map(ctx.files), cacheDir);
+    } finally {
+      await rm(home, { recursive: true, force: true });
+    }
   },
 };
 
