@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { failures, runCampaign, table } from '../../fuzz/engine.js';
 import { TARGETS } from '../../fuzz/targets/index.js';
 
-const PER_TARGET = Number(process.env.CNABSEC_FUZZ_CASES ?? 400);
+const PER_TARGET = Number(process.env.CNABSEC_FUZZ_CASES ?? 300);
 const SEED = Number(process.env.CNABSEC_FUZZ_SEED ?? 1);
 const FINDINGS = fileURLToPath(new URL('../../.fuzz-findings', import.meta.url));
 
