@@ -20,7 +20,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['test/**/*.js', 'bench/**/*.js', 'scripts/**/*.js', 'eslint.config.js'],
+    files: ['test/**/*.js', 'bench/**/*.js', 'scripts/**/*.js', 'fuzz/**/*.js', 'eslint.config.js'],
     languageOptions: {
       globals: { ...globals.node },
     },
