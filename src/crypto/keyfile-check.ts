@@ -1,7 +1,7 @@
 /**
  * Validation of cnabsec key files before anything is derived from them. A key file must not
  * choose what reading it costs: its scrypt parameters, salt, IV and tag must be exactly the
- * values `encryptKey` writes (ADR 0008-disk), every other field must have the type and bounds
+ * values `encryptKey` writes (ADR 0010), every other field must have the type and bounds
  * cnabsec writes, and unknown fields are refused. A file that fails is refused with
  * KEY_FILE_INVALID naming the file and the field, so no key derivation ever runs on it.
  */

@@ -6,7 +6,7 @@
  * Accepted: PBKDF2 and PBES1 iteration counts up to SSLIB_MAX_PBKDF2_ITERATIONS; scrypt up to
  * N=2^16, r=8, p=1 (64 MiB; OpenSSL writes N=2^14). Traditional encrypted PEM (`Proc-Type:
  * 4,ENCRYPTED`, what in-toto-keygen writes for rsa) derives its key with one MD5 round and has
- * no parameter to check. Anything else is KEY_FILE_INVALID (ADR 0008-disk).
+ * no parameter to check. Anything else is KEY_FILE_INVALID (ADR 0010).
  */
 import { CryptoError } from './errors.js';
 import { SSLIB_MAX_PBKDF2_ITERATIONS } from './sslib-encrypted.js';

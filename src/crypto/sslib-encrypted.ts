@@ -6,7 +6,7 @@
  * The file names its own PBKDF2 iteration count, so reading it must not let it choose the
  * cost: every field is checked before any key derivation (KEY_FILE_INVALID naming the file and
  * field), and the count is at most SSLIB_MAX_PBKDF2_ITERATIONS, ten times the securesystemslib
- * default of 100 000 (ADR 0008-disk).
+ * default of 100 000 (ADR 0010).
  */
 import {
   createCipheriv,

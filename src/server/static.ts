@@ -1,7 +1,7 @@
 /**
  * A read-only HTTP server for a local repository's published metadata (and target files),
  * laid out as TUF clients request them: `/<N>.<role>.json`, `/timestamp.json`,
- * `/targets/<dir>/<sha256>.<name>`. A delegated role's file exists twice (ADR 0008-names):
+ * `/targets/<dir>/<sha256>.<name>`. A delegated role's file exists twice (ADR 0012):
  * `N.targets%2Freleases.json`, served here (`%2F` kept literal), and the same bytes at
  * `N.targets/releases.json` for hosts that decode `%2F`; directories answer 404. For
  * development, demos and tests; the CNAB-Sec metadata repository server (design.md §5) is a

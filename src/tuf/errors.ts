@@ -14,7 +14,7 @@ export type TufErrorCode =
   | 'STORE_IO'
   | 'INVALID_ARGUMENT'
   | 'INVALID_DURATION'
-  // names and signable values (ADR 0008-names)
+  // names and signable values (ADR 0012)
   | 'INVALID_NAME'
   | 'INVALID_TAG'
   | 'INVALID_ROLE_NAME'

@@ -1,5 +1,5 @@
 /**
- * The one grammar of names cnabsec accepts from users (ADR 0008-names): repository names and
+ * The one grammar of names cnabsec accepts from users (ADR 0012): repository names and
  * tags become TUF target names (`<repository>:<tag>`, CNAB-Sec doc 301), trust names become
  * directories of the trust store, and delegated role names become metadata file names
  * (`<version>.<url-encoded role>.json`, TUF spec §5.5, and a decoded copy, ./publish.ts).

@@ -40,7 +40,7 @@ export function metadataFileName(role: string, version: number): string {
 /**
  * Where a static host that decodes `%2F` (nginx, S3 and others map the request path
  * `/1.targets%2Freleases.json` to the file `1.targets/releases.json`) looks for a delegated
- * role's file: the same bytes are also written there (ADR 0008-names). Undefined when the
+ * role's file: the same bytes are also written there (ADR 0012). Undefined when the
  * role name has no `/` (one file serves every host) or is outside the role grammar.
  */
 export function decodedMetadataFileName(role: string, version: number): string | undefined {

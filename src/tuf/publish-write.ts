@@ -52,7 +52,7 @@ async function plan(
   for (const { role, md, bytes } of [...pending].sort((a, b) => rank(a.role) - rank(b.role))) {
     const file = `${METADATA_DIR}/${metadataFileName(role, md.signed.version)}`;
     out.push({ file, data: bytes, versioned: role !== 'timestamp' });
-    // A delegated role also where %2F-decoding static hosts look (ADR 0008-names): same bytes.
+    // A delegated role also where %2F-decoding static hosts look (ADR 0012): same bytes.
     const decoded = decodedMetadataFileName(role, md.signed.version);
     if (decoded !== undefined) out.push({ file: `${METADATA_DIR}/${decoded}`, data: bytes, versioned: true });
   }

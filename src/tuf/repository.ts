@@ -216,7 +216,7 @@ export class LocalRepository {
       let role: string;
       try {
         role = decodeURIComponent(file.slice(0, -5));
-        if (!isRoleName(role)) throw new Error('not a role name (ADR 0008-names)');
+        if (!isRoleName(role)) throw new Error('not a role name (ADR 0012)');
       } catch (e) {
         throw new RepositoryError(
           'REPO_CORRUPT',

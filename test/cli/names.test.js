@@ -1,4 +1,4 @@
-// Names that cannot escape, through the real CLI (ADR 0008-names). Every entry point that takes
+// Names that cannot escape, through the real CLI (ADR 0012). Every entry point that takes
 // a repository name, trust name, tag or role name is given `..`, `../../etc`, `a\nb`, `A`, an
 // empty name, 300 characters, `%2F`, an escape sequence, ...; each must fail with exit 1, one
 // `cnabsec: error [CODE]: ...` line and one hint line (no log injection), nothing on stdout,

@@ -1,4 +1,4 @@
-// A hostile metadata server (ADR 0008-client): an unauthenticated server or a man in the middle
+// A hostile metadata server (ADR 0009): an unauthenticated server or a man in the middle
 // serves a new root of ~100 KB with a huge `_type`, deep nesting, a root whose role map makes
 // @tufjs/models quadratic, an endless body, a slow drip, no answer at all, and targets metadata
 // of the right length full of delegations. Every lookup must end with a typed error code and a

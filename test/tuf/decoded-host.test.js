@@ -1,4 +1,4 @@
-// Delegated role files on static hosts that decode `%2F` (nginx, S3, ...; ADR 0008-names):
+// Delegated role files on static hosts that decode `%2F` (nginx, S3, ...; ADR 0012):
 // tuf-js and python-tuf request `/<N>.targets%2Freleases.json`, which such a host looks up as
 // the file `<N>.targets/releases.json`. publish writes both names with the same bytes, so the
 // unmodified tuf-js Updaters (and our client) update through such a host; `cnabsec serve`,

@@ -1,4 +1,4 @@
-// The one name grammar (src/tuf/names.ts, ADR 0008-names) and the library guards behind it:
+// The one name grammar (src/tuf/names.ts, ADR 0012) and the library guards behind it:
 // repository names, tags, trust names and role names that could escape a directory, split a
 // log line or collide with a file are refused with typed errors; values no TUF peer signs the
 // same way cannot be staged, and a staged one found on disk fails publish with a typed error.

@@ -6,7 +6,7 @@
  * and the last attempt (download or verification) with the error it ended in, so that errors
  * are classified by their class and not by their text (./errors.ts).
  *
- * Bounds (ADR 0008-client): tuf-js caps the length of every download; HTTP downloads also have
+ * Bounds (ADR 0009): tuf-js caps the length of every download; HTTP downloads also have
  * a total-time budget (`timeoutMs` plus the allowed length at `minBytesPerSecond`), so an endless
  * or slowly dripping body ends; and every metadata file passes `checkMetadataBytes` (./guard.ts:
  * bounded depth, expected `_type`, bounded map sizes) before tuf-js parses it.

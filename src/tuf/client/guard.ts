@@ -1,6 +1,6 @@
 /**
  * Checks on metadata bytes from the network (or the pinned root from disk) before tuf-js parses
- * them (ADR 0008-client). A new root is parsed before any signature is checked (TUF §5.3.4
+ * them (ADR 0009). A new root is parsed before any signature is checked (TUF §5.3.4
  * verifies it afterwards), as is targets metadata whose snapshot entry has no hashes, so an
  * unauthenticated server or a man in the middle chooses these bytes:
  *
@@ -8,6 +8,7 @@
  *   scan before `JSON.parse`;
  * - `signed._type` must be the role the file name says (tuf-js would quote any other value,
  *   however long, into its message);
+ * - the shape: every field @tufjs/models dereferences has its type (./shape.ts);
  * - the maps that @tufjs/models builds with a quadratic `{ ...acc, [k]: v }` (root keys and
  *   roles, snapshot meta, delegation keys and roles; ADR 0005) are bounded in size, which bounds
  *   the time tuf-js spends on them.
@@ -16,6 +17,7 @@
  */
 import { JsonInputError, parseJsonBounded, quote } from '../../util/json.js';
 import { RepositoryError } from '../errors.js';
+import { metadataShapeProblem } from './shape.js';
 
 /** Largest root metadata accepted from a repository (tuf-js allows 512 000 bytes). */
 export const ROOT_MAX_BYTES = 128 * 1024;
@@ -119,5 +121,8 @@ export function checkMetadataBytes(where: string, bytes: Uint8Array, role?: stri
     throw fail(`more than ${METADATA_LIMITS.signatures} signatures`);
   }
   checkCounts(json.signed, typeOfRole(r), fail);
+  // the fields @tufjs/models dereferences, by type (TUF §4.2-4.6), so no TypeError from inside it
+  const shape = metadataShapeProblem(json, typeOfRole(r));
+  if (shape !== undefined) throw fail(shape.message);
   return json;
 }

@@ -95,7 +95,7 @@ export class TrustClient {
         targetBaseUrl: options.targetBaseUrl ?? `${options.metadataUrl.replace(/\/+$/, '')}/targets`,
         targetDir: path.join(options.cacheDir, 'targets'),
         fetcher: this.fetcher,
-        // a new root is parsed before its signatures are checked: keep it small (ADR 0008-client)
+        // a new root is parsed before its signatures are checked: keep it small (ADR 0009)
         config: { rootMaxLength: ROOT_MAX_BYTES },
       });
     } catch (e) {
