@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import * as path from 'node:path';
 import { TufError } from './errors.js';
-import { quote } from '../util/json.js';
+import { parseJsonBounded, quote } from '../util/json.js';
 import { addTarget } from './targets.js';
 import { STAGED_DIR, type LocalRepository } from './repository.js';
 
@@ -46,7 +46,7 @@ async function readManifest(repo: LocalRepository): Promise<StagedFile[]> {
   const raw = await repo.store.read(MANIFEST);
   if (raw === undefined) return [];
   try {
-    return JSON.parse(Buffer.from(raw).toString('utf8')) as StagedFile[];
+    return parseJsonBounded(raw, { source: `${repo.store.location}/${MANIFEST}` }) as StagedFile[];
   } catch (e) {
     throw new TufError('REPO_CORRUPT', `${repo.store.location}/${MANIFEST} is not valid JSON`, { cause: e });
   }

@@ -4,6 +4,7 @@ import type { JSONObject } from '@tufjs/models/dist/utils/types.js';
 import type { AnyMetadata } from './authority.js';
 import { RepositoryError, TufError } from './errors.js';
 import { DEFAULT_EXPIRY, kindOf } from './policy.js';
+import { parseJsonBounded } from '../util/json.js';
 import type { RepositoryConfig } from './repository.js';
 
 export const CONFIG_FILE = 'cnabsec.json';
@@ -18,7 +19,8 @@ export function serialize(md: AnyMetadata): Uint8Array {
 
 export function parseMetadata(role: string, bytes: Uint8Array, where: string): AnyMetadata {
   try {
-    const json = JSON.parse(Buffer.from(bytes).toString('utf8')) as JSONObject;
+    // bounded (ADR 0007): depth 64, only the safe integers publish ever signs
+    const json = parseJsonBounded(bytes, { source: where, integersOnly: true }) as JSONObject;
     const md = Metadata.fromJSON(kindOf(role) as never, json) as AnyMetadata;
     return md;
   } catch (e) {
@@ -38,7 +40,10 @@ export function stagedPath(role: string): string {
 export function parseConfig(raw: Uint8Array, location: string): RepositoryConfig {
   let config: RepositoryConfig;
   try {
-    config = JSON.parse(Buffer.from(raw).toString('utf8')) as RepositoryConfig;
+    config = parseJsonBounded(raw, {
+      source: `${location}/${CONFIG_FILE}`,
+      maxBytes: 1 << 20,
+    }) as RepositoryConfig;
     if (config._type !== 'cnabsec-repository' || typeof config.name !== 'string')
       throw new Error('bad _type');
     const expiry = config.expiry as Partial<Record<string, unknown>> | null | undefined;

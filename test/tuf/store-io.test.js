@@ -166,3 +166,33 @@ test('trust add: a trust entry path that is not a directory is TRUST_STORE_IO, n
     [name],
   );
 });
+
+test('deep or unsafe-number repository files are refused with a code, not a stack overflow', async (t) => {
+  const { repoDir } = await published(t);
+  const store = new FsMetadataStore(repoDir);
+  const deep = '['.repeat(20000) + ']'.repeat(20000);
+  // a staged role nested 20 000 levels deep
+  await mkdir(path.join(repoDir, 'staged'), { recursive: true });
+  await writeFile(path.join(repoDir, 'staged', 'targets.json'), `{"signed":${deep},"signatures":[]}`);
+  await assert.rejects(LocalRepository.open(store), (e) => {
+    assert.ok(e instanceof TufError, `${e?.constructor?.name}: ${e?.message}`);
+    assert.equal(e.code, 'REPO_CORRUPT', e.message);
+    assert.equal(e.cause?.code, 'JSON_TOO_DEEP');
+    return true;
+  });
+  // a published snapshot whose version is a number JSON.parse would round
+  await rm(path.join(repoDir, 'staged', 'targets.json'));
+  const snap = path.join(repoDir, 'metadata', '1.snapshot.json');
+  const text = (await readFile(snap, 'utf8')).replace('"version":1', '"version":12345678901234567890');
+  await writeFile(snap, text);
+  await assert.rejects(
+    LocalRepository.open(store),
+    (e) => e instanceof TufError && e.cause?.code === 'JSON_NUMBER_UNSAFE',
+  );
+  // cnabsec.json nested deeply
+  await writeFile(path.join(repoDir, 'cnabsec.json'), deep);
+  await assert.rejects(
+    LocalRepository.open(store),
+    (e) => e instanceof TufError && e.cause?.code === 'JSON_TOO_DEEP',
+  );
+});

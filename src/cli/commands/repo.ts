@@ -12,7 +12,7 @@ import { appendSignature, payload, signRole } from '../../tuf/signing.js';
 import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
 import { checkRepositoryName, checkRoleName } from '../../tuf/names.js';
-import { quote } from '../../util/json.js';
+import { parseJsonBounded, quote } from '../../util/json.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import {
   collect,
@@ -337,7 +337,10 @@ export function register(program: Command): void {
         return withRepository(dir, async (repo) => {
           let sig: { keyid: string; sig: string };
           try {
-            sig = JSON.parse(await readFile(file, 'utf8')) as { keyid: string; sig: string };
+            sig = parseJsonBounded(await readFile(file), { source: file, maxBytes: 64 * 1024 }) as {
+              keyid: string;
+              sig: string;
+            };
           } catch (e) {
             throw new TufError('BAD_SIGNATURE', `${quote(file)} is not a JSON signature file`, {
               cause: e,

@@ -11,10 +11,11 @@ import { TufError } from '../../tuf/errors.js';
 import { readFile, writeFile } from 'node:fs/promises';
 import { canonicalize } from '@tufjs/canonical-json';
 import { checkBundleReference } from '../../tuf/names.js';
+import { parseJsonBounded } from '../../util/json.js';
 
 async function readJson(file: string): Promise<unknown> {
   try {
-    return JSON.parse(await readFile(file, 'utf8'));
+    return parseJsonBounded(await readFile(file), { source: file, maxBytes: 1 << 20 });
   } catch (e) {
     throw new TufError('MAP_INVALID', `cannot read map file ${file}`, {
       cause: e,

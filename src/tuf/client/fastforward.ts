@@ -14,12 +14,15 @@
  */
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { parseJsonBounded } from '../../util/json.js';
+import { ROOT_MAX_BYTES } from './guard.js';
 
 type RoleKeys = Record<string, { keyids?: string[]; threshold?: number } | undefined>;
 
 async function readRoles(cacheDir: string): Promise<RoleKeys | undefined> {
   try {
-    const json = JSON.parse(await fsp.readFile(path.join(cacheDir, 'root.json'), 'utf8')) as {
+    const file = path.join(cacheDir, 'root.json');
+    const json = parseJsonBounded(await fsp.readFile(file), { source: file, maxBytes: ROOT_MAX_BYTES }) as {
       signed?: { roles?: RoleKeys };
     };
     return json.signed?.roles;

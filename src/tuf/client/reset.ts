@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { TufError } from '../errors.js';
-import { quote } from '../../util/json.js';
+import { parseJsonBounded, quote } from '../../util/json.js';
 import { addTrust, checkRootBytes, trustDir, type TrustEntry } from './trust.js';
 
 export interface RootSummary {
@@ -40,7 +40,8 @@ function summary(bytes: Uint8Array, where: string): RootSummary {
 export async function readTrustEntry(home: string, name: string): Promise<TrustEntry> {
   const dir = trustDir(home, name); // INVALID_NAME before any file is read
   try {
-    return JSON.parse(await fsp.readFile(path.join(dir, 'trust.json'), 'utf8')) as TrustEntry;
+    const file = path.join(dir, 'trust.json');
+    return parseJsonBounded(await fsp.readFile(file), { source: file, maxBytes: 64 * 1024 }) as TrustEntry;
   } catch (e) {
     throw new TufError('TRUST_NOT_FOUND', `${quote(name)} is not a trusted repository`, {
       cause: e,
