@@ -16,6 +16,8 @@ import type { Metadata, Root, Snapshot, Timestamp } from '@tufjs/models';
 import type { Updater } from 'tuf-js';
 import type { Attempt, RecordingFetcher } from './fetcher.js';
 import { TufjsExpiredMetadataError } from './upstream.js';
+import { RepositoryError } from '../errors.js';
+import { quote } from '../../util/json.js';
 
 const require = createRequire(import.meta.url);
 export const HOOKED_TUFJS_VERSION = '5.0.1';
@@ -94,5 +96,35 @@ export function hookUpdater(updater: Updater, fetcher: RecordingFetcher): boolea
       },
     });
   }
+  guardLoadTargets(updater, store);
   return true;
+}
+
+/**
+ * TUF §5.6: every targets role the client loads must be listed in the trusted snapshot. tuf-js
+ * 5.0.1 dereferences the snapshot entry without checking it (`metaInfo.length` of undefined, a
+ * TypeError), so a snapshot that omits a delegated role is refused here, by name, first.
+ */
+function guardLoadTargets(updater: Updater, store: Store): void {
+  const target = updater as unknown as Record<string, unknown>;
+  const original = target.loadTargets;
+  if (typeof original !== 'function') return;
+  Object.defineProperty(target, 'loadTargets', {
+    configurable: true,
+    value: (role: string, parent: string): unknown => {
+      const snap = store.snapshot;
+      const known = (store.getRole as ((r: string) => unknown) | undefined)?.call(store, role);
+      if (known === undefined && snap !== undefined && !Object.hasOwn(snap.signed.meta, `${role}.json`)) {
+        throw new RepositoryError(
+          'TUF_METADATA_INVALID',
+          `snapshot v${snap.signed.version} does not list ${quote(`${role}.json`)}, which ${quote(parent)} delegates to`,
+          {
+            details: { role, snapshot: snap.signed.version },
+            hint: 'the repository was published incompletely or tampered with: every targets role must be in the snapshot (TUF §5.6); ask its owner to publish again',
+          },
+        );
+      }
+      return (original as (r: string, p: string) => unknown).call(updater, role, parent);
+    },
+  });
 }
