@@ -17,10 +17,22 @@ export function serialize(md: AnyMetadata): Uint8Array {
   return encoder.encode(JSON.stringify(md.toJSON()));
 }
 
-export function parseMetadata(role: string, bytes: Uint8Array, where: string): AnyMetadata {
+/**
+ * Metadata from a repository file, bounded (ADR 0007: depth 64). Published files hold only safe
+ * integers (publish never signs others), so any other number marks a corrupt file; a staged file
+ * edited by hand is left to the signable check (`UNSIGNABLE_VALUE`, naming the field) instead.
+ */
+export function parseMetadata(
+  role: string,
+  bytes: Uint8Array,
+  where: string,
+  options: { staged?: boolean } = {},
+): AnyMetadata {
   try {
-    // bounded (ADR 0007): depth 64, only the safe integers publish ever signs
-    const json = parseJsonBounded(bytes, { source: where, integersOnly: true }) as JSONObject;
+    const json = parseJsonBounded(bytes, {
+      source: where,
+      integersOnly: options.staged !== true,
+    }) as JSONObject;
     const md = Metadata.fromJSON(kindOf(role) as never, json) as AnyMetadata;
     return md;
   } catch (e) {

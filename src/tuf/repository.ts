@@ -230,7 +230,7 @@ export class LocalRepository {
       }
       const bytes = await this.store.read(`${STAGED_DIR}/${file}`);
       if (bytes === undefined) continue;
-      const md = parseMetadata(role, bytes, `${this.store.location}/${STAGED_DIR}/${file}`);
+      const md = parseMetadata(role, bytes, `${this.store.location}/${STAGED_DIR}/${file}`, { staged: true });
       const pub = this.published.get(role);
       // A staged version not above the published one was already published (crash after
       // publish, before clean-up): drop it.
