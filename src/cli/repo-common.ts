@@ -4,6 +4,7 @@ import { readUserFile } from '../util/fs.js';
 import { describeErrno } from '../util/errno.js';
 import { quote } from '../util/json.js';
 import { CryptoError } from '../crypto/errors.js';
+import { TufError } from '../tuf/errors.js';
 import { publicKeyFromPem, type PublicKeyJson } from '../crypto/keys.js';
 import type { KeyStore } from '../crypto/keystore.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
@@ -19,10 +20,23 @@ export function openRepository(dir: string): Promise<LocalRepository> {
   return LocalRepository.open(new FsMetadataStore(dir));
 }
 
-/** How long a writer waits for the repository lock: CNABSEC_LOCK_WAIT seconds (default 10). */
+/**
+ * How long a writer waits for the repository lock: CNABSEC_LOCK_WAIT seconds (default 10, at
+ * most 3600). A value that is not a number of seconds is refused (it was silently 10 s).
+ */
 export function lockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.CNABSEC_LOCK_WAIT ?? '10');
-  return Number.isFinite(v) && v >= 0 ? Math.min(v, 3600) * 1000 : 10_000;
+  const text = env.CNABSEC_LOCK_WAIT;
+  if (text === undefined || text.trim() === '') return 10_000;
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text)) {
+    throw new TufError(
+      'INVALID_ARGUMENT',
+      `CNABSEC_LOCK_WAIT=${quote(text, 40)} is not a number of seconds`,
+      {
+        hint: 'set CNABSEC_LOCK_WAIT to the seconds a writer waits for the repository lock (e.g. 0 or 30), or unset it',
+      },
+    );
+  }
+  return Math.min(Number(text), 3600) * 1000;
 }
 
 /** Open `dir` under its writer lock and run `fn` (every command that stages or publishes). */

@@ -58,3 +58,14 @@ test('a lock directory that cannot be created (a file in the way): STORE_IO nami
     return true;
   });
 });
+
+test('CNABSEC_LOCK_WAIT that is not a number of seconds is INVALID_ARGUMENT (was silently 10 s)', async (t) => {
+  const dir = await tempDir(t);
+  for (const v of ['abc', '-1', '1e400', '10s']) {
+    const r = runCli(['publish', dir], {
+      env: { CNABSEC_LOCK_WAIT: v, CNABSEC_HOME: path.join(dir, 'home') },
+    });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /^cnabsec: error \[INVALID_ARGUMENT\]: CNABSEC_LOCK_WAIT=/, v);
+  }
+});
