@@ -1,7 +1,10 @@
 /** Plumbing shared by the repository commands: open a repository, resolve keys, sign from the key store. */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../util/fs.js';
+import { describeErrno } from '../util/errno.js';
+import { quote } from '../util/json.js';
 import { CryptoError } from '../crypto/errors.js';
+import { TufError } from '../tuf/errors.js';
 import { publicKeyFromPem, type PublicKeyJson } from '../crypto/keys.js';
 import type { KeyStore } from '../crypto/keystore.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
@@ -10,14 +13,30 @@ import type { SignerProvider } from '../tuf/signing.js';
 import { FsMetadataStore } from '../tuf/store.js';
 import { warn } from './output.js';
 
+/** Largest PEM public key file read (`--root-key <pem>` and the like). */
+const PEM_MAX_BYTES = 64 * 1024;
+
 export function openRepository(dir: string): Promise<LocalRepository> {
   return LocalRepository.open(new FsMetadataStore(dir));
 }
 
-/** How long a writer waits for the repository lock: CNABSEC_LOCK_WAIT seconds (default 10). */
+/**
+ * How long a writer waits for the repository lock: CNABSEC_LOCK_WAIT seconds (default 10, at
+ * most 3600). A value that is not a number of seconds is refused (it was silently 10 s).
+ */
 export function lockWaitMs(env: NodeJS.ProcessEnv = process.env): number {
-  const v = Number(env.CNABSEC_LOCK_WAIT ?? '10');
-  return Number.isFinite(v) && v >= 0 ? Math.min(v, 3600) * 1000 : 10_000;
+  const text = env.CNABSEC_LOCK_WAIT;
+  if (text === undefined || text.trim() === '') return 10_000;
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(text)) {
+    throw new TufError(
+      'INVALID_ARGUMENT',
+      `CNABSEC_LOCK_WAIT=${quote(text, 40)} is not a number of seconds`,
+      {
+        hint: 'set CNABSEC_LOCK_WAIT to the seconds a writer waits for the repository lock (e.g. 0 or 30), or unset it',
+      },
+    );
+  }
+  return Math.min(Number(text), 3600) * 1000;
 }
 
 /** Open `dir` under its writer lock and run `fn` (every command that stages or publishes). */
@@ -47,7 +66,16 @@ export function positiveInt(value: string): number {
  */
 export async function resolvePublicKey(store: KeyStore, ref: string): Promise<PublicKeyJson> {
   if (existsSync(ref)) {
-    const text = await readFile(ref, 'utf8');
+    let text: string;
+    try {
+      text = (await readUserFile(ref, PEM_MAX_BYTES)).toString('utf8');
+    } catch (e) {
+      throw new CryptoError('KEY_INVALID', `cannot read public key file ${quote(ref)}: ${describeErrno(e)}`, {
+        cause: e,
+        details: { path: ref.slice(0, 1024) },
+        hint: `give a PEM public key file (at most ${PEM_MAX_BYTES} bytes), or a key id`,
+      });
+    }
     if (!text.includes('-----BEGIN PUBLIC KEY-----')) {
       throw new CryptoError('KEY_INVALID', `${ref} is not a PEM public key`, {
         hint: 'export one with `cnabsec key export <id>`',

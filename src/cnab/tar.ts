@@ -13,6 +13,9 @@
  *    once normalized (`./a`, `a`, `a//b`, `a/./b/` are the same path), whatever their types;
  *  - a non-regular `bundle.json` (directory, link, device) and a non-regular entry with data
  *    (python tarfile would read that data as headers);
+ *  - an entry whose path goes through an earlier symbolic or hard link entry (`a` → `.`, then
+ *    `a/bundle.json`): GNU tar and python tarfile (even with `filter='data'`) follow the link
+ *    and write `bundle.json`, which this reader would not take for the root one;
  *  - a GNU long name and a pax path for the same entry, a repeated metadata record, a path set
  *    by a global pax header, metadata records larger than `maxMetaBytes`.
  * The archive ends at its first all-zero header block, where GNU tar and python tarfile stop.
@@ -59,6 +62,26 @@ const REGULAR = new Set(['0', '\0', '7']);
 const NO_DATA = new Set(['1', '2', '3', '4', '5', '6']);
 const META = new Set(['x', 'g', 'L', 'K']);
 
+/**
+ * Keys (length and two 32-bit polynomial hashes) of the proper prefixes of `name` ending
+ * before each `/`, and of `name` itself last: linear in its length, so that checking every
+ * entry against the link entries stays linear in the archive. A hash collision can only
+ * refuse an archive, never accept one.
+ */
+function prefixKeys(name: string): string[] {
+  const out: string[] = [];
+  let a = 0;
+  let b = 0;
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i);
+    if (c === 0x2f) out.push(`${i}:${a}:${b}`);
+    a = (Math.imul(a, 31) + c) | 0;
+    b = (Math.imul(b, 1_000_003) + c + 7) | 0;
+  }
+  out.push(`${name.length}:${a}:${b}`);
+  return out;
+}
+
 interface Pending {
   longName?: string;
   pax?: Map<string, string>;
@@ -85,6 +108,8 @@ export class TarScanner {
   private entry: Entry | undefined;
   private pending: Pending = { seen: new Set() };
   private readonly names = new Set<string>();
+  /** prefixKeys of the link entries ('1', '2') seen so far, with their shown names. */
+  private readonly links = new Map<string, string>();
   private offset = 0;
   private metaBytes = 0;
   entries = 0;
@@ -232,6 +257,7 @@ export class TarScanner {
       );
     }
     this.names.add(key);
+    this.checkLinks(type, name, shown);
     if (name === 'bundle.json') {
       if (!REGULAR.has(type) || directory) {
         throw tarError(
@@ -248,6 +274,23 @@ export class TarScanner {
       }
     }
     return name;
+  }
+
+  /** Refuse an entry inside an earlier link entry; remember a link entry. */
+  private checkLinks(type: string, name: string, shown: () => string): void {
+    const isLink = type === '1' || type === '2';
+    if (this.links.size === 0 && !isLink) return;
+    const keys = prefixKeys(name);
+    const own = keys.pop() ?? '';
+    for (const k of keys) {
+      const link = this.links.get(k);
+      if (link === undefined) continue;
+      throw tarError(
+        'ARCHIVE_BAD_ENTRY',
+        `archive entry ${shown()} is inside the link entry ${link}: tar would write it where the link points`,
+      );
+    }
+    if (isLink) this.links.set(own, shown());
   }
 
   private startMeta(type: string, size: number, at: number): void {

@@ -65,7 +65,13 @@ async function handle(
     'cache-control': cacheControl(file),
   });
   if (req.method === 'HEAD') res.end();
-  else createReadStream(file).pipe(res);
+  else {
+    // a file removed or unreadable after the stat (a publish rolling back, EACCES, EIO) ends
+    // this response; an unhandled stream error would stop the whole server
+    const stream = createReadStream(file);
+    stream.on('error', () => res.destroy());
+    stream.pipe(res);
+  }
 }
 
 /** Serve `dir` read-only. Paths are decoded once and must stay inside `dir`. */

@@ -17,6 +17,7 @@ import { Metadata, type Key, type Root, type Targets } from '@tufjs/models';
 import { TufError } from './errors.js';
 import { METADATA_DIR, parseMetadata, type LocalRepository } from './repository.js';
 import { resolveRoleKey } from './keyset.js';
+import { isRoleName } from './names.js';
 
 export interface AdvisoryOptions {
   /** Compromised key ids (or prefixes); default: keys that signed a targets role but are no longer authorized for it. */
@@ -52,6 +53,15 @@ interface Version {
   md: Metadata<Targets>;
 }
 
+function decodedRole(encoded: string): string | undefined {
+  try {
+    const role = decodeURIComponent(encoded);
+    return isRoleName(role) && encodeURIComponent(role) === encoded ? role : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function publishedVersions(
   repo: LocalRepository,
 ): Promise<{ roots: Metadata<Root>[]; targets: Version[] }> {
@@ -60,7 +70,9 @@ async function publishedVersions(
   for (const file of await repo.store.list(METADATA_DIR)) {
     const m = /^(\d+)\.(.+)\.json$/.exec(file);
     if (m?.[2] === undefined) continue;
-    const role = decodeURIComponent(m[2]);
+    // not a role's file (a stray `1.%zz.json`): no client ever requests it (ADR 0012 names)
+    const role = decodedRole(m[2]);
+    if (role === undefined) continue;
     if (role === 'snapshot' || role === 'timestamp') continue;
     const bytes = await repo.store.read(`${METADATA_DIR}/${file}`);
     if (bytes === undefined) continue;

@@ -57,9 +57,41 @@ export function checkPublishedFiles(location: string, files: string[]): void {
   }
 }
 
-/** Remove temporary files left by a process killed in the middle of a write (under the lock). */
+/** A directory of decoded role copies (`<version>.<first segment>`, ADR 0012), or one inside it. */
+const DECODED_DIR = /^\d+\.[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+const SEGMENT = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** Role names are at most 200 characters URL-encoded (./names.ts): at most 100 segments. */
+const MAX_DECODED_DEPTH = 100;
+
+/**
+ * Remove temporary files left by a process killed in the middle of a write (under the lock),
+ * in `dirs` and, under `metadata/`, in the directories of decoded role copies
+ * (`metadata/3.targets/.releases.json.<pid>.<rand>.tmp`), which are removed once empty.
+ */
 export async function removeLeftoverTemps(store: MetadataStore, dirs: string[]): Promise<void> {
-  for (const dir of dirs) {
-    for (const f of await store.list(dir)) if (TEMP_FILE.test(f)) await store.remove(`${dir}/${f}`);
+  for (const dir of dirs) await removeTempsIn(store, dir, dir === 'metadata' ? 0 : -1);
+}
+
+async function removeTempsIn(store: MetadataStore, dir: string, depth: number): Promise<void> {
+  let left = 0;
+  for (const f of await listDir(store, dir)) {
+    if (TEMP_FILE.test(f)) {
+      await store.remove(`${dir}/${f}`);
+      continue;
+    }
+    left++;
+    const nested = depth === 0 ? DECODED_DIR.test(f) && !f.endsWith('.json') : depth > 0 && SEGMENT.test(f);
+    if (nested && depth < MAX_DECODED_DEPTH) await removeTempsIn(store, `${dir}/${f}`, depth + 1);
+  }
+  if (depth > 0 && left === 0) await store.removeEmptyDir?.(dir);
+}
+
+/** The entries of `dir`; none when it is a regular file (a `5.x` file is not a decoded directory). */
+async function listDir(store: MetadataStore, dir: string): Promise<string[]> {
+  try {
+    return await store.list(dir);
+  } catch (e) {
+    if ((e as { details?: { errno?: unknown } }).details?.errno === 'ENOTDIR') return [];
+    throw e;
   }
 }

@@ -14,11 +14,12 @@
  * never taken over automatically (the directory may be shared).
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import { hostname } from 'node:os';
 import * as path from 'node:path';
 import { RepositoryError, TufError } from './errors.js';
 import { quote } from '../util/json.js';
+import { describeErrno, errnoOf } from '../util/errno.js';
 
 export const LOCK_FILE = '.cnabsec.lock';
 
@@ -44,22 +45,45 @@ function code(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
+/**
+ * The owner written in the lock file. Read without following a symlink and without blocking
+ * (a FIFO put in its place must not hang every writer), at most 4 KiB: anything but a
+ * readable regular file holding an owner is 'unreadable' (REPOSITORY_LOCKED, remove it).
+ */
 async function readOwner(file: string): Promise<LockOwner | 'missing' | 'unreadable'> {
   let text: string;
   try {
-    text = await fsp.readFile(file, 'utf8');
+    const fh = await fsp.open(file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      if (!(await fh.stat()).isFile()) return 'unreadable';
+      const buf = Buffer.alloc(4096);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+      text = buf.toString('utf8', 0, bytesRead);
+    } finally {
+      await fh.close();
+    }
   } catch (e) {
     if (code(e) === 'ENOENT') return 'missing';
+    if (errnoOf(e) !== undefined) return 'unreadable';
     throw e;
   }
   try {
-    const o = JSON.parse(text.slice(0, 4096)) as Partial<LockOwner>;
+    const o = JSON.parse(text) as Partial<LockOwner>;
     if (typeof o.pid === 'number' && typeof o.hostname === 'string' && typeof o.nonce === 'string')
       return { pid: o.pid, hostname: o.hostname, startedAt: String(o.startedAt), nonce: o.nonce };
   } catch {
     /* unreadable below */
   }
   return 'unreadable';
+}
+
+/** STORE_IO: the lock (or its directory) cannot be created: permissions, a file in the way. */
+function lockIoError(file: string, e: unknown): TufError {
+  return new TufError('STORE_IO', `cannot take the repository lock ${file}: ${describeErrno(e)}`, {
+    cause: e,
+    details: { path: file, errno: errnoOf(e), operation: 'lock' },
+    hint: `the repository directory must be a directory you can write; check ${path.dirname(file)}`,
+  });
 }
 
 function alive(pid: number): boolean {
@@ -140,6 +164,15 @@ async function tryOnce(file: string, me: LockOwner, attempts = 4): Promise<Repos
  * REPOSITORY_LOCKED naming the owner and the lock path when it is held after `waitMs`.
  */
 export async function acquireRepositoryLock(dir: string, options: LockOptions = {}): Promise<ReleaseLock> {
+  try {
+    return await acquire(dir, options);
+  } catch (e) {
+    if (errnoOf(e) === undefined) throw e;
+    throw lockIoError(path.join(dir, LOCK_FILE), e);
+  }
+}
+
+async function acquire(dir: string, options: LockOptions): Promise<ReleaseLock> {
   if (options.create === true) await fsp.mkdir(dir, { recursive: true });
   else if (
     !(await fsp.stat(dir).then(

@@ -85,6 +85,17 @@ async function plan(
   return writes;
 }
 
+/** The directories of decoded role copies among `files`, deepest first, removed when empty. */
+async function removeDecodedDirs(repo: LocalRepository, files: string[]): Promise<void> {
+  const dirs = new Set<string>();
+  for (const f of files) {
+    const parts = f.split('/');
+    // metadata/<version>.<segment>/.../<last>.json: every directory below metadata/
+    for (let i = parts.length - 1; i > 1; i--) dirs.add(parts.slice(0, i).join('/'));
+  }
+  for (const d of [...dirs].sort((a, b) => b.length - a.length)) await repo.store.removeEmptyDir?.(d);
+}
+
 /** Write a publish in commit order; on failure before the timestamp, remove what was written. */
 export async function writePublish(
   repo: LocalRepository,
@@ -94,10 +105,12 @@ export async function writePublish(
 ): Promise<void> {
   const writes = await plan(repo, pending, targetFiles);
   const written: string[] = [];
+  const attempted: string[] = [];
   let committed = false;
   try {
     for (const { file, data } of writes) {
       beforeWrite?.(file);
+      attempted.push(file);
       await repo.store.write(file, data);
       if (file === `${METADATA_DIR}/timestamp.json`) committed = true;
       else written.push(file);
@@ -115,6 +128,7 @@ export async function writePublish(
       );
     }
     for (const file of written.reverse()) await repo.store.remove(file);
+    await removeDecodedDirs(repo, attempted); // a failed write may have created its directory
     throw new RepositoryError(
       'PUBLISH_FAILED',
       `publishing to ${repo.store.location} failed; nothing was changed`,

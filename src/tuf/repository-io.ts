@@ -4,7 +4,7 @@ import type { JSONObject } from '@tufjs/models/dist/utils/types.js';
 import type { AnyMetadata } from './authority.js';
 import { RepositoryError, TufError } from './errors.js';
 import { DEFAULT_EXPIRY, kindOf } from './policy.js';
-import { parseJsonBounded } from '../util/json.js';
+import { JsonInputError, parseJsonBounded } from '../util/json.js';
 import type { RepositoryConfig } from './repository.js';
 
 export const CONFIG_FILE = 'cnabsec.json';
@@ -36,10 +36,16 @@ export function parseMetadata(
     const md = Metadata.fromJSON(kindOf(role) as never, json) as AnyMetadata;
     return md;
   } catch (e) {
-    throw new RepositoryError('REPO_CORRUPT', `${where} is not valid ${role} metadata`, {
+    // a value no TUF peer reads the same way (ADR 0007), e.g. a float put in a staged file by hand
+    const unsignable = e instanceof JsonInputError && e.code === 'JSON_NUMBER_UNSAFE';
+    const detail = e instanceof JsonInputError ? e.message.replace(`${where}: `, '') : undefined;
+    const why = detail === undefined ? '' : `: ${detail}`;
+    throw new RepositoryError('REPO_CORRUPT', `${where} is not valid ${role} metadata${why}`, {
       cause: e,
       details: { role, path: where },
-      hint: 'the file is truncated or was edited by hand; restore it from a backup or re-publish',
+      hint: unsignable
+        ? 'signed metadata holds only integers in the safe range: remove the value (for a staged target, `cnabsec bundle remove` and add it again with another --custom)'
+        : 'the file is truncated or was edited by hand; restore it from a backup or re-publish',
     });
   }
 }

@@ -26,6 +26,8 @@ export interface MetadataStore {
    * and reported, instead of being taken for an unpublished role.
    */
   list(dir: string): Promise<string[]>;
+  /** Remove the directory `dir` if it is empty (decoded role copies, ./publish-write.ts). */
+  removeEmptyDir?(dir: string): Promise<void>;
   /** Take the exclusive writer lock of the store (./lock.ts); stores without one need none. */
   lock?(options?: LockOptions): Promise<ReleaseLock>;
 }
@@ -77,6 +79,18 @@ export class FsMetadataStore implements MetadataStore {
       await fsp.rm(abs, { force: true });
     } catch (e) {
       if (errnoOf(e) === undefined) throw e;
+      throw storeIoError('remove', abs, e);
+    }
+  }
+
+  async removeEmptyDir(dir: string): Promise<void> {
+    const abs = this.abs(dir);
+    try {
+      await fsp.rmdir(abs);
+    } catch (e) {
+      const code = errnoOf(e);
+      if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') return;
+      if (code === undefined) throw e;
       throw storeIoError('remove', abs, e);
     }
   }

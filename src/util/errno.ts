@@ -25,6 +25,8 @@ const WHAT: Record<string, string> = {
   EMFILE: 'too many open files',
   EIO: 'input/output error',
   ENAMETOOLONG: 'name too long',
+  EFTYPE: 'not a regular file',
+  EFBIG: 'file too large',
 };
 
 /** `EISDIR (is a directory)`: the errno code and what it means, for one-line messages. */

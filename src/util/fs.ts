@@ -4,7 +4,7 @@
  * the new content and never a partial file.
  */
 import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
+import { constants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 
 export interface WriteOptions {
@@ -61,5 +61,35 @@ export async function pathExists(p: string): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Read a file named by a user (a key, payload, root, map, --custom file) of at most `maxBytes`:
+ * a regular file only (a FIFO or /dev/zero would block or never end), opened without
+ * blocking, at most `maxBytes` + 1 bytes read. Errors are errno-style (`code` ENOENT, EISDIR,
+ * EFTYPE for "not a regular file", EFBIG for too large), for the caller to wrap in its typed error.
+ */
+export async function readUserFile(file: string, maxBytes: number): Promise<Buffer> {
+  const fh = await fsp.open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (st.isDirectory()) throw Object.assign(new Error(`${file}: is a directory`), { code: 'EISDIR' });
+    if (!st.isFile()) throw Object.assign(new Error(`${file}: not a regular file`), { code: 'EFTYPE' });
+    if (st.size > maxBytes)
+      throw Object.assign(new Error(`${file}: larger than ${maxBytes} bytes`), { code: 'EFBIG' });
+    // one byte more than its size: a file that grows while read is refused, not cut
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length)
+        throw Object.assign(new Error(`${file}: changed while it was read`), { code: 'EAGAIN' });
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
   }
 }

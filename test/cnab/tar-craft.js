@@ -11,8 +11,8 @@ function octal(n, width) {
 }
 
 /**
- * One 512-byte header. `fields` may override any raw field (`size`, `mode`, `magic`...) with a
- * string written as is; `checksum: false` leaves a wrong checksum.
+ * One 512-byte header. `fields` may override any raw field (`size`, `mode`, `magic`,
+ * `linkname`...) with a string written as is; `checksum: false` leaves a wrong checksum.
  */
 export function header(
   name,
@@ -28,6 +28,7 @@ export function header(
   put(raw.size ?? octal(size, 12), 124, 12);
   put(raw.mtime ?? octal(1_700_000_000, 12), 136, 12);
   put(type, 156, 1);
+  put(raw.linkname ?? '', 157, 100);
   put(magic, 257, 8);
   put(prefix, 345, 155);
   let sum = 0;

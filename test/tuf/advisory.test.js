@@ -106,3 +106,14 @@ test('advisory: revocation shows as no longer listed; targets key compromise; er
     return true;
   });
 });
+
+test('advisory: stray files in metadata/ that name no role (1.%zz.json, a non-canonical encoding) are not versions', async () => {
+  const { sim } = await releasesHistory();
+  const clean = await advisory(sim.repo, { since: '1', keyids: [] });
+  await sim.repo.store.write('metadata/1.%zz.json', Buffer.from('{}')); // was URIError: exit 70
+  await sim.repo.store.write('metadata/9.tar%67ets.json', Buffer.from('{')); // "targets", encoded otherwise
+  await sim.repo.store.write('metadata/9.a%2F..%2Fb.json', Buffer.from('{}')); // not a role name
+  const a = await advisory(sim.repo, { since: '1', keyids: [] });
+  assert.deepEqual(a.targets, clean.targets);
+  assert.deepEqual(a.roles, clean.roles);
+});

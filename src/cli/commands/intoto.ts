@@ -9,6 +9,23 @@ import type { KeyOptions } from '../common.js';
 import { FormatError } from '../../intoto/errors.js';
 import { quote } from '../../util/json.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
+import { readUserFile } from '../../util/fs.js';
+import { describeErrno } from '../../util/errno.js';
+
+/** Largest layout or link file read by the in-toto commands (bounded memory; a FIFO is refused). */
+const METADATA_FILE_MAX_BYTES = 256 * 1024 * 1024;
+
+/** An in-toto metadata file named on the command line, as one-line INTOTO_BAD_FORMAT errors. */
+async function readMetadataFile(file: string, what: string): Promise<Buffer> {
+  try {
+    return await readUserFile(file, METADATA_FILE_MAX_BYTES);
+  } catch (e) {
+    throw new FormatError('INTOTO_BAD_FORMAT', `cannot read ${what} ${quote(file)}: ${describeErrno(e)}`, {
+      cause: e,
+      hint: `give the path of a readable ${what} file (at most ${METADATA_FILE_MAX_BYTES} bytes)`,
+    });
+  }
+}
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -195,13 +212,12 @@ function registerSign(intoto: Command): void {
     .option('-o, --output <file>', 'write here (default: the layout file; <step>.<keyid>.link for links)')
     .action(
       runAction(async (file: string, o: SignCliOptions) => {
-        const [{ readFile }, models, { signMetablock }, { writeFileAtomic }] = await Promise.all([
-          import('node:fs/promises'),
+        const [models, { signMetablock }, { writeFileAtomic }] = await Promise.all([
           import('../../intoto/models.js'),
           import('../../intoto/signing.js'),
           import('../../util/fs.js'),
         ]);
-        const mb = models.parseMetablock(await readFile(file), file);
+        const mb = models.parseMetablock(await readMetadataFile(file, 'metadata'), file);
         if (o.append !== true) mb.signatures = [];
         let keyid = '';
         for (const ref of o.key) keyid = (await signMetablock(mb, await signerOf(ref, o))).keyid;
@@ -238,20 +254,13 @@ function registerVerify(intoto: Command): void {
     .option('--max-inspection-output <bytes>', 'stdout/stderr bytes kept per inspection (default 1 MiB)')
     .action(
       runAction(async (o: VerifyCliOptions) => {
-        const [{ readFile }, { parseMetablock, isLayoutBlock }, { loadPublicKeys }, { verifyLayout }] =
-          await Promise.all([
-            import('node:fs/promises'),
-            import('../../intoto/models.js'),
-            import('../../intoto/keys.js'),
-            import('../../intoto/verify.js'),
-          ]);
+        const [{ parseMetablock, isLayoutBlock }, { loadPublicKeys }, { verifyLayout }] = await Promise.all([
+          import('../../intoto/models.js'),
+          import('../../intoto/keys.js'),
+          import('../../intoto/verify.js'),
+        ]);
         const [text, keys] = await Promise.all([
-          readFile(o.layout).catch((e: unknown) => {
-            throw new FormatError(
-              'INTOTO_BAD_FORMAT',
-              `cannot read layout ${o.layout}: ${(e as Error).message}`,
-            );
-          }),
+          readMetadataFile(o.layout, 'layout'),
           loadPublicKeys(o.layoutKey),
         ]);
         const mb = parseMetablock(text, o.layout);
@@ -319,12 +328,11 @@ function registerLayout(intoto: Command): void {
     .description('report problems of a layout (unknown steps, unreachable rules, missing keys, expiry)')
     .action(
       runAction(async (file: string, o: KeyOptions) => {
-        const [{ readFile }, { parseMetablock, isLayoutBlock }, { lintLayout }] = await Promise.all([
-          import('node:fs/promises'),
+        const [{ parseMetablock, isLayoutBlock }, { lintLayout }] = await Promise.all([
           import('../../intoto/models.js'),
           import('../../intoto/lint.js'),
         ]);
-        const mb = parseMetablock(await readFile(file), file);
+        const mb = parseMetablock(await readMetadataFile(file, 'layout'), file);
         if (!isLayoutBlock(mb)) throw new FormatError('INTOTO_BAD_FORMAT', `${file} is not a layout`);
         const issues = lintLayout(mb.signed);
         if (o.json) printJson({ file, issues });

@@ -1,6 +1,9 @@
 /** `cnabsec key generate|list|export|import`: the key store. */
 import type { Command } from '../args.js';
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
+import { readUserFile } from '../../util/fs.js';
+import { describeErrno } from '../../util/errno.js';
+import { quote } from '../../util/json.js';
 import { isKeyType, KEY_TYPES, publicKeyToPem } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
@@ -59,8 +62,11 @@ export function register(program: Command): void {
     .action(
       runAction(async (ref: string, file: string, opts: KeyOptions & { output?: string }) => {
         const signer = await keyStoreOf(opts).signer(ref, passphrasesOf(opts));
-        const bytes = await readFile(file).catch((e: unknown) => {
-          throw new CryptoError('KEY_INVALID', `cannot read payload ${file}`, { cause: e });
+        const bytes = await readUserFile(file, 64 * 1024 * 1024).catch((e: unknown) => {
+          throw new CryptoError('KEY_INVALID', `cannot read payload ${quote(file)}: ${describeErrno(e)}`, {
+            cause: e,
+            hint: 'give the file written by `cnabsec payload`',
+          });
         });
         const sig = { keyid: signer.keyid, sig: Buffer.from(await signer.sign(bytes)).toString('hex') };
         const text = JSON.stringify(sig) + '\n';
@@ -75,7 +81,18 @@ export function register(program: Command): void {
     .action(
       runAction(async (file: string, opts: KeyOptions & { label: string }) => {
         const info = await keyStoreOf(opts).importPrivatePem(
-          await readFile(file, 'utf8'),
+          (
+            await readUserFile(file, 64 * 1024).catch((e: unknown) => {
+              throw new CryptoError(
+                'KEY_INVALID',
+                `cannot read PEM file ${quote(file)}: ${describeErrno(e)}`,
+                {
+                  cause: e,
+                  hint: 'give an unencrypted PEM private key file (at most 65536 bytes)',
+                },
+              );
+            })
+          ).toString('utf8'),
           opts.label,
           passphrasesOf(opts),
         );
