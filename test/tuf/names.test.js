@@ -16,6 +16,7 @@ import {
   isRepositoryName,
   isRoleName,
   isTag,
+  publish,
   trustDir,
 } from '../../dist/tuf/index.js';
 import { bundleTargetName } from '../../dist/cnab/bundle.js';
@@ -193,7 +194,7 @@ test('values peers sign differently cannot be staged (UNSIGNABLE_VALUE names the
   assert.ok(sim.repo.staged.has('targets'));
 });
 
-test('a value staged on disk by hand is refused when the staged file is read (REPO_CORRUPT naming it); nothing is published', async (t) => {
+test('a value staged on disk by hand fails publish with UNSIGNABLE_VALUE; nothing is published', async (t) => {
   const dir = await tempDir(t);
   const signers = newSigners(4);
   const roles = Object.fromEntries(
@@ -208,16 +209,11 @@ test('a value staged on disk by hand is refused when the staged file is read (RE
   await repo.saveStaged();
   const file = path.join(dir, 'staged', 'targets.json');
   await writeFile(file, (await readFile(file, 'utf8')).replace('"x":1', '"x":1.5'));
-  // staged metadata is read as bounded JSON with integers only (ADR 0007): refused on open,
-  // before publish could sign it (values set through the API are UNSIGNABLE_VALUE at publish)
+  const reopened = await LocalRepository.open(store);
+  const byId = new Map(signers.map((s) => [s.keyid, s]));
   await assert.rejects(
-    LocalRepository.open(store),
-    (e) =>
-      e.code === 'REPO_CORRUPT' &&
-      /staged\/targets\.json is not valid targets metadata: number "1\.5" is not an integer/.test(
-        e.message,
-      ) &&
-      /bundle remove/.test(e.hint),
+    publish(reopened, { signers: async (_r, k) => byId.get(k) }),
+    (e) => e.code === 'UNSIGNABLE_VALUE' && /targets/.test(e.message) && /\/custom\/x/.test(e.message),
   );
   assert.deepEqual(await readdir(path.join(dir, 'metadata')).catch(() => []), []);
 });
