@@ -78,7 +78,7 @@ class Inflater {
         if (this.unpacked > this.maxUnpacked) {
           throw tarError(
             'ARCHIVE_TOO_LARGE',
-            `the archive decompresses to more than ${this.maxUnpacked} bytes (a gzip bomb, or raise maxUnpackedBytes)`,
+            `the archive decompresses to more than ${this.maxUnpacked} bytes: a gzip bomb, or a genuine bundle that compresses better than 10:1 (then raise the limit: --max-unpacked <MiB>, or maxUnpackedBytes in the library)`,
             { limit: this.maxUnpacked },
           );
         }

@@ -61,3 +61,38 @@ test(
     await assert.rejects(readFile(w('out2.json')), { code: 'ENOENT' });
   },
 );
+
+test(
+  'CLI: a genuine bundle that compresses better than 10:1 is refused by default, accepted with --max-unpacked',
+  { timeout: 180_000 },
+  async (t) => {
+    const dir = await tempDir(t);
+    const w = (name) => path.join(dir, name);
+    const env = { CNABSEC_HOME: w('home'), CNABSEC_PASSPHRASE: 'pass phrase', CI: 'true' };
+    const repo = w('repo');
+    cliOk(['init', repo, '--name', NAME], { env });
+    // bundle.json + 300 MiB of zeros, made by GNU tar: a few hundred KiB compressed
+    const src = w('src');
+    await mkdir(src);
+    await writeFile(path.join(src, 'bundle.json'), B);
+    execFileSync('sh', ['-c', `head -c ${300 * 2 ** 20} /dev/zero > "${path.join(src, 'zeros.img')}"`]);
+    execFileSync('tar', ['-czf', w('z.tgz'), '-C', src, 'bundle.json', 'zeros.img']);
+    const r = runCli(['bundle', 'add', repo, 'v1', '--thick', w('z.tgz')], { env });
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /\[ARCHIVE_TOO_LARGE\].*--max-unpacked/);
+    for (const bad of ['0', 'abc', '-5']) {
+      const u = runCli(['bundle', 'add', repo, 'v1', '--thick', w('z.tgz'), '--max-unpacked', bad], { env });
+      assert.equal(u.status, 2, `${bad}: ${u.stderr}`);
+    }
+    cliOk(['bundle', 'add', repo, 'v1', '--thick', w('z.tgz'), '--max-unpacked', '400'], { env });
+    cliOk(['publish', repo], { env });
+    const url = pathToFileURL(path.join(repo, 'metadata')).href;
+    cliOk(['trust', 'add', NAME, '--root', path.join(repo, 'metadata', '1.root.json'), '--url', url], {
+      env,
+    });
+    const v = runCli(['verify', `${NAME}:v1`, '--thick', w('z.tgz')], { env });
+    assert.equal(v.status, 1, v.stderr);
+    assert.match(v.stderr, /\[ARCHIVE_TOO_LARGE\]/);
+    cliOk(['verify', `${NAME}:v1`, '--thick', w('z.tgz'), '--max-unpacked', '400'], { env });
+  },
+);

@@ -17,7 +17,7 @@ import { SIGNABLE_HINT } from '../../tuf/signable.js';
 import { findUnsignableValue, JsonInputError, parseJsonBounded, quote } from '../../util/json.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
-import { openRepository, withRepository } from '../repo-common.js';
+import { openRepository, positiveInt, withRepository } from '../repo-common.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 
@@ -28,6 +28,7 @@ interface AddOptions extends KeyOptions {
   thick?: string;
   custom?: string;
   role?: string;
+  maxUnpacked?: number;
 }
 
 /** Largest --custom file read (custom data is signed into targets metadata). */
@@ -96,7 +97,13 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
   const digest: Digest =
     opts.thin !== undefined
       ? await thinBundleDigest(opts.thin)
-      : (await readThickBundle(opts.thick ?? '', progressBar(opts.thick ?? ''))).digest;
+      : (
+          await readThickBundle(
+            opts.thick ?? '',
+            progressBar(opts.thick ?? ''),
+            opts.maxUnpacked === undefined ? {} : { maxUnpackedBytes: opts.maxUnpacked * 2 ** 20 },
+          )
+        ).digest;
   const custom = await customData(opts.custom);
   const links = opts.links === undefined ? undefined : await readLinkDir(opts.links);
   await withRepository(dir, (repo) => stageBundle(repo, dir, tag, digest, custom, links, opts));
@@ -153,6 +160,11 @@ export function register(program: Command): void {
     .option(
       '--thick <bundle.tgz>',
       'thick bundle: digest of the archive bytes (bundle.json inside is checked)',
+    )
+    .option(
+      '--max-unpacked <MiB>',
+      'largest decompressed size of a thick bundle (default: 10x the archive, at least 256 MiB)',
+      positiveInt,
     )
     .option('--custom <file.json>', 'custom target metadata (a JSON object)')
     .option('--role <role>', 'targets role to sign it (default: the role delegated for the name)')

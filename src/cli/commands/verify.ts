@@ -35,6 +35,11 @@ export function register(program: Command): void {
     .option('-o, --output <file>', 'write the verified bundle.json (canonical) to this file')
     .option('--inspection-timeout <seconds>', 'time limit of each in-toto inspection', positiveInt, 60)
     .option(
+      '--max-unpacked <MiB>',
+      'largest decompressed size of a thick bundle (default: 10x the archive, at least 256 MiB)',
+      positiveInt,
+    )
+    .option(
       '--bundle-file-name <name>',
       'name of the bundle in the inspections directory (default bundle.tgz / bundle.json)',
     )
@@ -46,6 +51,7 @@ interface VerifyCliOptions extends KeyOptions {
   thick?: string;
   map?: string;
   inspectionTimeout: number;
+  maxUnpacked?: number;
   bundleFileName?: string;
   output?: string;
 }
@@ -62,6 +68,9 @@ async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
     ...(map === undefined ? {} : { map }),
     ...(opts.bundleFileName === undefined ? {} : { bundleFileName: opts.bundleFileName }),
     inspectionTimeoutMs: opts.inspectionTimeout * 1000,
+    ...(opts.maxUnpacked === undefined
+      ? {}
+      : { archiveLimits: { maxUnpackedBytes: opts.maxUnpacked * 2 ** 20 } }),
     warn: (m) => {
       warn(`in-toto: ${m}`);
     },
