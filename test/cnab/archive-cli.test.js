@@ -14,15 +14,27 @@ const NAME = 'example.com/org/thick';
 const B = await readFile(new URL('../fixtures/bundle.json', import.meta.url).pathname);
 const EVIL = Buffer.from(B.toString('utf8').replace('"helloworld"', '"evilworld"'));
 
+/** A temp dir (`w(name)` paths in it), a CLI environment and an initialised repository. */
+async function newRepo(t) {
+  const dir = await tempDir(t);
+  const w = (name) => path.join(dir, name);
+  const env = { CNABSEC_HOME: w('home'), CNABSEC_PASSPHRASE: 'pass phrase', CI: 'true' };
+  const repo = w('repo');
+  cliOk(['init', repo, '--name', NAME], { env });
+  return { w, env, repo };
+}
+
+/** Pin the repository's first root and read it over file://. */
+function trustRepo(repo, env) {
+  const url = pathToFileURL(path.join(repo, 'metadata')).href;
+  cliOk(['trust', 'add', NAME, '--root', path.join(repo, 'metadata', '1.root.json'), '--url', url], { env });
+}
+
 test(
   'CLI: bundle add refuses crafted archives; verify -o writes the verified bundle.json',
   { timeout: 180_000 },
   async (t) => {
-    const dir = await tempDir(t);
-    const w = (name) => path.join(dir, name);
-    const env = { CNABSEC_HOME: w('home'), CNABSEC_PASSPHRASE: 'pass phrase', CI: 'true' };
-    const repo = w('repo');
-    cliOk(['init', repo, '--name', NAME], { env });
+    const { w, env, repo } = await newRepo(t);
     const archives = {
       dup: tgz([file('bundle.json', B), file('./bundle.json', EVIL)]),
       dotdot: tgz([file('bundle.json', B), file('../x', 'x')]),
@@ -48,10 +60,7 @@ test(
     execFileSync('tar', ['-czf', w('good.tgz'), '-C', src, '.']);
     cliOk(['bundle', 'add', repo, 'v1', '--thick', w('good.tgz')], { env });
     cliOk(['publish', repo], { env });
-    const url = pathToFileURL(path.join(repo, 'metadata')).href;
-    cliOk(['trust', 'add', NAME, '--root', path.join(repo, 'metadata', '1.root.json'), '--url', url], {
-      env,
-    });
+    trustRepo(repo, env);
     cliOk(['verify', `${NAME}:v1`, '--thick', w('good.tgz'), '-o', w('out.json')], { env });
     assert.deepEqual(await readFile(w('out.json')), B);
     // swapped for the bomb: a hash mismatch, found before decompressing
@@ -66,11 +75,7 @@ test(
   'CLI: a genuine bundle that compresses better than 10:1 is refused by default, accepted with --max-unpacked',
   { timeout: 180_000 },
   async (t) => {
-    const dir = await tempDir(t);
-    const w = (name) => path.join(dir, name);
-    const env = { CNABSEC_HOME: w('home'), CNABSEC_PASSPHRASE: 'pass phrase', CI: 'true' };
-    const repo = w('repo');
-    cliOk(['init', repo, '--name', NAME], { env });
+    const { w, env, repo } = await newRepo(t);
     // bundle.json + 300 MiB of zeros, made by GNU tar: a few hundred KiB compressed
     const src = w('src');
     await mkdir(src);
@@ -86,10 +91,7 @@ test(
     }
     cliOk(['bundle', 'add', repo, 'v1', '--thick', w('z.tgz'), '--max-unpacked', '400'], { env });
     cliOk(['publish', repo], { env });
-    const url = pathToFileURL(path.join(repo, 'metadata')).href;
-    cliOk(['trust', 'add', NAME, '--root', path.join(repo, 'metadata', '1.root.json'), '--url', url], {
-      env,
-    });
+    trustRepo(repo, env);
     const v = runCli(['verify', `${NAME}:v1`, '--thick', w('z.tgz')], { env });
     assert.equal(v.status, 1, v.stderr);
     assert.match(v.stderr, /\[ARCHIVE_TOO_LARGE\]/);
