@@ -7,7 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
-import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
+import { describeErrno, errnoOf } from '../util/errno.js';
 import { TufError } from './errors.js';
 import { acquireRepositoryLock, type LockOptions, type ReleaseLock } from './lock.js';
 import { quote } from '../util/json.js';
@@ -48,66 +48,63 @@ export class FsMetadataStore implements MetadataStore {
     return abs;
   }
 
-  async read(file: string): Promise<Uint8Array | undefined> {
-    const abs = this.abs(file);
-    try {
-      return await fsp.readFile(abs);
-    } catch (e) {
-      if (isNotFound(e)) return undefined;
-      throw storeIoError('read', abs, e);
-    }
+  read(file: string): Promise<Uint8Array | undefined> {
+    return storeIo('read', this.abs(file), (abs) => fsp.readFile(abs), ABSENT, undefined);
   }
 
   lock(options?: LockOptions): Promise<ReleaseLock> {
     return acquireRepositoryLock(this.location, options);
   }
 
-  async write(file: string, data: Uint8Array): Promise<void> {
-    const abs = this.abs(file);
-    try {
+  write(file: string, data: Uint8Array): Promise<void> {
+    return storeIo('write', this.abs(file), async (abs) => {
       await fsp.mkdir(path.dirname(abs), { recursive: true });
       await writeFileAtomic(abs, data);
-    } catch (e) {
-      if (errnoOf(e) === undefined) throw e;
-      throw storeIoError('write', abs, e);
-    }
+    });
   }
 
-  async remove(file: string): Promise<void> {
-    const abs = this.abs(file);
-    try {
-      await fsp.rm(abs, { force: true });
-    } catch (e) {
-      if (errnoOf(e) === undefined) throw e;
-      throw storeIoError('remove', abs, e);
-    }
+  remove(file: string): Promise<void> {
+    return storeIo('remove', this.abs(file), (abs) => fsp.rm(abs, { force: true }));
   }
 
-  async removeEmptyDir(dir: string): Promise<void> {
-    const abs = this.abs(dir);
-    try {
-      await fsp.rmdir(abs);
-    } catch (e) {
-      const code = errnoOf(e);
-      if (code === 'ENOENT' || code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOTDIR') return;
-      if (code === undefined) throw e;
-      throw storeIoError('remove', abs, e);
-    }
+  /** Remove `dir` if it is an empty directory; anything else (absent, not empty) is left as is. */
+  removeEmptyDir(dir: string): Promise<void> {
+    return storeIo('remove', this.abs(dir), (abs) => fsp.rmdir(abs), NOT_EMPTY_DIR, undefined);
   }
 
-  async list(dir: string): Promise<string[]> {
-    const abs = this.abs(dir);
-    try {
-      return await fsp.readdir(abs);
-    } catch (e) {
-      if (isNotFound(e)) return [];
-      throw storeIoError('list', abs, e);
-    }
+  list(dir: string): Promise<string[]> {
+    return storeIo('list', this.abs(dir), (abs) => fsp.readdir(abs), ABSENT, []);
+  }
+}
+
+type StoreOp = 'read' | 'list' | 'write' | 'remove';
+const ABSENT: readonly string[] = ['ENOENT'];
+const NOT_EMPTY_DIR: readonly string[] = ['ENOENT', 'ENOTEMPTY', 'EEXIST', 'ENOTDIR'];
+
+/**
+ * Run one file-system operation of the store on `abs`. Only the errno codes in `absent` give
+ * `fallback` (for reads: ENOENT alone, ADR 0010); any other errno failure is STORE_IO, and a
+ * failure without an errno (a programming error) is rethrown as it is.
+ */
+async function storeIo<T>(
+  op: StoreOp,
+  abs: string,
+  fn: (abs: string) => Promise<T>,
+  absent: readonly string[] = [],
+  fallback?: T,
+): Promise<T> {
+  try {
+    return await fn(abs);
+  } catch (e) {
+    const code = errnoOf(e);
+    if (code === undefined) throw e;
+    if (absent.includes(code)) return fallback as T;
+    throw storeIoError(op, abs, e);
   }
 }
 
 /** STORE_IO: the store exists but a file or directory of it cannot be read (not "absent"). */
-export function storeIoError(op: 'read' | 'list' | 'write' | 'remove', abs: string, e: unknown): TufError {
+export function storeIoError(op: StoreOp, abs: string, e: unknown): TufError {
   const what = op === 'list' ? 'a directory' : 'a regular file';
   const can = op === 'read' || op === 'list' ? 'read' : 'write';
   return new TufError('STORE_IO', `cannot ${op} ${abs}: ${describeErrno(e)}`, {

@@ -45,16 +45,6 @@ export async function writeFileAtomic(
   }
 }
 
-/** Read a file, returning undefined when it does not exist. */
-export async function readFileIfExists(file: string): Promise<Buffer | undefined> {
-  try {
-    return await fsp.readFile(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
 export async function pathExists(p: string): Promise<boolean> {
   try {
     await fsp.access(p);
