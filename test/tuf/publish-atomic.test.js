@@ -59,29 +59,32 @@ async function clientSees(t, dir, target) {
   return client.getTarget(target);
 }
 
+/** Stage v2 and a new root (so root files are part of the publish), then publish failing at `failAt`. */
+async function failingPublish(dir, provider, failAt) {
+  const repo = await LocalRepository.open(new FsMetadataStore(dir));
+  addTarget(repo, 'example.com/org/bundle:v2', { length: 4, hashes: { sha256: 'bb'.repeat(32) } });
+  repo.edit('root', () => {});
+  await repo.saveStaged();
+  return publish(repo, {
+    signers: provider,
+    beforeWrite: (file) => {
+      if (file === `metadata/${failAt}`) throw new Error('injected: disk full');
+    },
+  });
+}
+
 // Files written before the timestamp (the commit point; the new root comes after it).
 for (const failAt of ['2.targets.json', '2.snapshot.json', 'timestamp.json']) {
   test(`publish failing before writing ${failAt}: previous state intact, staged kept, retry works`, async (t) => {
     const { dir, provider } = await setup(t);
     const meta = path.join(dir, 'metadata');
     const before = await snapshotDir(meta);
-    let repo = await LocalRepository.open(new FsMetadataStore(dir));
-    addTarget(repo, 'example.com/org/bundle:v2', { length: 4, hashes: { sha256: 'bb'.repeat(32) } });
-    repo.edit('root', () => {}); // also a new root, so root files are part of the publish
-    await repo.saveStaged();
-    await assert.rejects(
-      publish(repo, {
-        signers: provider,
-        beforeWrite: (file) => {
-          if (file === `metadata/${failAt}`) throw new Error('injected: disk full');
-        },
-      }),
-      (e) => {
-        assert.equal(e.code, 'PUBLISH_FAILED');
-        assert.match(e.cause.message, /injected/);
-        return true;
-      },
-    );
+    let repo;
+    await assert.rejects(failingPublish(dir, provider, failAt), (e) => {
+      assert.equal(e.code, 'PUBLISH_FAILED');
+      assert.match(e.cause.message, /injected/);
+      return true;
+    });
     assert.deepEqual(await snapshotDir(meta), before, 'published files unchanged');
     assert.equal((await clientSees(t, dir, 'example.com/org/bundle:v1')).length, 3);
     repo = await LocalRepository.open(new FsMetadataStore(dir));
@@ -110,23 +113,12 @@ test('a staged role already published (crash after publish, before clean-up) is 
 for (const failAt of ['2.root.json', 'root.json']) {
   test(`publish failing at ${failAt} (after the timestamp): clients update, the retry writes the root`, async (t) => {
     const { dir, provider } = await setup(t);
-    let repo = await LocalRepository.open(new FsMetadataStore(dir));
-    addTarget(repo, 'example.com/org/bundle:v2', { length: 4, hashes: { sha256: 'bb'.repeat(32) } });
-    repo.edit('root', () => {});
-    await repo.saveStaged();
-    await assert.rejects(
-      publish(repo, {
-        signers: provider,
-        beforeWrite: (file) => {
-          if (file === `metadata/${failAt}`) throw new Error('injected: disk full');
-        },
-      }),
-      (e) => {
-        assert.equal(e.code, 'PUBLISH_FAILED');
-        assert.match(e.message, /stopped after the new timestamp/);
-        return true;
-      },
-    );
+    let repo;
+    await assert.rejects(failingPublish(dir, provider, failAt), (e) => {
+      assert.equal(e.code, 'PUBLISH_FAILED');
+      assert.match(e.message, /stopped after the new timestamp/);
+      return true;
+    });
     assert.equal((await clientSees(t, dir, 'example.com/org/bundle:v2')).length, 4);
     repo = await LocalRepository.open(new FsMetadataStore(dir));
     const rootStaged = failAt === '2.root.json';
