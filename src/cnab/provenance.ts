@@ -9,7 +9,7 @@
  * - each bundle target (signed by `targets/releases`) lists in `custom["in-toto"]` the layout
  *   that verifies it and its links, stored under `<R>/in-toto-metadata/<bundle sha256>/`.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { messageOf } from '../errors.js';
 import { TufError } from '../tuf/errors.js';
@@ -25,6 +25,7 @@ import {
   type LayoutKey,
   type Metablock,
 } from '../intoto/models.js';
+import { readMetadataFile } from '../intoto/files.js';
 import { parsePublicKey } from '../intoto/keys.js';
 import { verifyLayoutExpiration, verifyLayoutSignatures } from '../intoto/verify.js';
 import type { Digest } from './bundle.js';
@@ -138,8 +139,33 @@ export async function readLinkDir(dir: string): Promise<LinkFile[]> {
     });
   }
   const links = names.filter((n) => n.endsWith('.link')).sort();
-  return Promise.all(links.map(async (file) => ({ file, bytes: await readFile(path.join(dir, file)) })));
+  if (links.length > MAX_LINK_FILES) {
+    throw new CnabError(
+      'INTOTO_METADATA_MISSING',
+      `${dir} holds ${links.length} link files, more than ${MAX_LINK_FILES}`,
+      {
+        details: { path: dir, count: links.length },
+        hint: 'pass a directory holding only the links of this bundle',
+      },
+    );
+  }
+  const out: LinkFile[] = [];
+  // one at a time: each link is bounded (intoto/files.ts), their number too, so is the memory
+  for (const file of links) {
+    try {
+      out.push({ file, bytes: await readMetadataFile(path.join(dir, file), 'link') });
+    } catch (e) {
+      throw new CnabError('INTOTO_METADATA_MISSING', messageOf(e), {
+        cause: e,
+        hint: 'pass the directory holding the <step>.<keyid[:8]>.link files with --links',
+      });
+    }
+  }
+  return out;
 }
+
+/** Most link files one bundle carries (steps × functionaries of any real supply chain is far below). */
+export const MAX_LINK_FILES = 1000;
 
 /** Check a link file: an in-toto link whose name matches its step and a signing key. */
 function checkLink(link: LinkFile): void {

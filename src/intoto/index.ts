@@ -21,3 +21,4 @@ export * from './keys.js';
 export * from './runlib.js';
 export * from './templates.js';
 export * from './lint.js';
+export * from './files.js';

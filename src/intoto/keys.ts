@@ -16,7 +16,8 @@ import {
   parseSslibPublicKey,
 } from '../crypto/sslib.js';
 import { checkJsonScan, scanJson } from '../util/json.js';
-import { isNotFound } from '../util/errno.js';
+import { errnoOf, isNotFound } from '../util/errno.js';
+import { readUserFile } from '../util/fs.js';
 import { FormatError, IntotoError } from './errors.js';
 import type { LayoutKey } from './models.js';
 
@@ -28,29 +29,21 @@ function keyError(file: string, e: unknown): FormatError {
   });
 }
 
-/** A key file's text, at most SSLIB_KEY_MAX_BYTES (read no further). */
+/** A key file's text, at most SSLIB_KEY_MAX_BYTES (a regular file, read without blocking). */
 async function readKeyText(file: string): Promise<string> {
   try {
-    const handle = await fsp.open(file, 'r');
-    try {
-      const buf = Buffer.alloc(SSLIB_KEY_MAX_BYTES + 1);
-      const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-      if (bytesRead > SSLIB_KEY_MAX_BYTES) {
-        throw new FormatError(
-          'INTOTO_BAD_KEY',
-          `key file ${file} is larger than ${SSLIB_KEY_MAX_BYTES} bytes`,
-          {
-            details: { path: file },
-            hint: 'give an in-toto-keygen key file (JSON for ed25519/ecdsa, PEM for rsa)',
-          },
-        );
-      }
-      return buf.subarray(0, bytesRead).toString('utf8');
-    } finally {
-      await handle.close();
-    }
+    return (await readUserFile(file, SSLIB_KEY_MAX_BYTES)).toString('utf8');
   } catch (e) {
-    if (e instanceof FormatError) throw e;
+    if (errnoOf(e) === 'EFBIG') {
+      throw new FormatError(
+        'INTOTO_BAD_KEY',
+        `key file ${file} is larger than ${SSLIB_KEY_MAX_BYTES} bytes`,
+        {
+          details: { path: file },
+          hint: 'give an in-toto-keygen key file (JSON for ed25519/ecdsa, PEM for rsa)',
+        },
+      );
+    }
     throw new IntotoError('INTOTO_IO', `cannot read key file ${file}: ${(e as Error).message}`, {
       cause: e,
       details: { path: file },

@@ -32,6 +32,7 @@ import {
   type Metablock,
   type Step,
 } from './models.js';
+import { isRefusedFile, readMetadataFile } from './files.js';
 import { parseMetablockWithSignable } from './signable-text.js';
 import { signableBytes, verifyMetablockSignature } from './signing.js';
 import { substituteParameters } from './substitute.js';
@@ -96,9 +97,12 @@ const signableOfLink = new WeakMap<Metablock, Buffer>();
 async function readLinkFile(file: string): Promise<Metablock | undefined> {
   let data: Buffer;
   try {
-    data = await fsp.readFile(file);
-  } catch {
-    return undefined; // python skips links it cannot open (authorized is not required)
+    data = await readMetadataFile(file, 'link');
+  } catch (e) {
+    // python skips links it cannot open (authorized is not required); a FIFO, a device or a
+    // file over the bound is refused instead of read
+    if (isRefusedFile(e)) throw e;
+    return undefined;
   }
   const { mb, signable } = parseMetablockWithSignable(data, file);
   if (signable !== undefined) signableOfLink.set(mb, signable);

@@ -9,23 +9,7 @@ import type { KeyOptions } from '../common.js';
 import { FormatError } from '../../intoto/errors.js';
 import { quote } from '../../util/json.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
-import { readUserFile } from '../../util/fs.js';
-import { describeErrno } from '../../util/errno.js';
-
-/** Largest layout or link file read by the in-toto commands (bounded memory; a FIFO is refused). */
-const METADATA_FILE_MAX_BYTES = 256 * 1024 * 1024;
-
-/** An in-toto metadata file named on the command line, as one-line INTOTO_BAD_FORMAT errors. */
-async function readMetadataFile(file: string, what: string): Promise<Buffer> {
-  try {
-    return await readUserFile(file, METADATA_FILE_MAX_BYTES);
-  } catch (e) {
-    throw new FormatError('INTOTO_BAD_FORMAT', `cannot read ${what} ${quote(file)}: ${describeErrno(e)}`, {
-      cause: e,
-      hint: `give the path of a readable ${what} file (at most ${METADATA_FILE_MAX_BYTES} bytes)`,
-    });
-  }
-}
+import { readMetadataFile } from '../../intoto/files.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
