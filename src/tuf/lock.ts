@@ -41,10 +41,6 @@ export type ReleaseLock = () => Promise<void>;
 
 const POLL_MS = 50;
 
-function code(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
 /**
  * The owner written in the lock file. Read without following a symlink and without blocking
  * (a FIFO put in its place must not hang every writer), at most 4 KiB: anything but a
@@ -63,7 +59,7 @@ async function readOwner(file: string): Promise<LockOwner | 'missing' | 'unreada
       await fh.close();
     }
   } catch (e) {
-    if (code(e) === 'ENOENT') return 'missing';
+    if (errnoOf(e) === 'ENOENT') return 'missing';
     if (errnoOf(e) !== undefined) return 'unreadable';
     throw e;
   }
@@ -91,7 +87,7 @@ function alive(pid: number): boolean {
     process.kill(pid, 0);
     return true;
   } catch (e) {
-    return code(e) !== 'ESRCH'; // EPERM: alive, owned by another user
+    return errnoOf(e) !== 'ESRCH'; // EPERM: alive, owned by another user
   }
 }
 
@@ -107,7 +103,7 @@ async function createExclusive(file: string, content: string): Promise<boolean> 
     await fsp.link(tmp, file);
     return true;
   } catch (e) {
-    if (code(e) === 'EEXIST') return false;
+    if (errnoOf(e) === 'EEXIST') return false;
     throw e;
   } finally {
     await fsp.rm(tmp, { force: true });
