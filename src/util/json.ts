@@ -40,6 +40,20 @@ function isUnsafeIntegerToken(tok: string): boolean {
 }
 
 /**
+ * Index of the quote that closes the string opened at `open` (or the text's length): the next
+ * quote not escaped by an odd run of backslashes. `indexOf` skips the string's body far faster
+ * than a loop per character (links are mostly strings: paths and hashes).
+ */
+function stringEnd(text: string, open: number): number {
+  for (let q = text.indexOf('"', open + 1); q !== -1; q = text.indexOf('"', q + 1)) {
+    let b = q - 1;
+    while (b > open && text.charCodeAt(b) === 0x5c) b--;
+    if ((q - 1 - b) % 2 === 0) return q;
+  }
+  return text.length;
+}
+
+/**
  * One pass over JSON text (need not be valid: `JSON.parse` judges that): nesting depth outside
  * strings, and the shape of number tokens. Linear in the length, no allocation per character.
  */
@@ -50,12 +64,7 @@ export function scanJson(text: string, maxDepth = MAX_JSON_DEPTH): JsonScan {
   for (let i = 0; i < n; i++) {
     const c = text.charCodeAt(i);
     if (c === 0x22) {
-      // string: skip to the closing quote, honouring backslash escapes
-      for (i++; i < n; i++) {
-        const d = text.charCodeAt(i);
-        if (d === 0x5c) i++;
-        else if (d === 0x22) break;
-      }
+      i = stringEnd(text, i);
     } else if (c === 0x5b || c === 0x7b) {
       depth++;
       if (depth > out.depth) out.depth = depth;

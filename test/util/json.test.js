@@ -95,3 +95,67 @@ test('compareCodePoints orders as python str does', () => {
   assert.equal(isWellFormedString('\u{1f600}'), true);
   assert.equal(isWellFormedString('a\udc00'), false);
 });
+
+// The reference scan, one character at a time (the form before strings were skipped by indexOf).
+function referenceScan(text, maxDepth = 64) {
+  const out = { depth: 0, tooDeepAt: -1, nonInteger: undefined, unsafeInteger: undefined };
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '"') {
+      for (i++; i < text.length; i++) {
+        if (text[i] === '\\') i++;
+        else if (text[i] === '"') break;
+      }
+    } else if (c === '[' || c === '{') {
+      depth++;
+      out.depth = Math.max(out.depth, depth);
+      if (depth > maxDepth) {
+        out.tooDeepAt = i;
+        return out;
+      }
+    } else if (c === ']' || c === '}') depth--;
+    else if (c === '-' || (c >= '0' && c <= '9')) {
+      let j = i + 1;
+      let integer = true;
+      for (; j < text.length && /[0-9.eE+-]/.test(text[j]); j++) if (!/[0-9]/.test(text[j])) integer = false;
+      const tok = text.slice(i, j);
+      const digits = tok.replace(/^-/, '');
+      const unsafe = digits.length > 16 || (digits.length === 16 && digits > '9007199254740991');
+      if (!integer) out.nonInteger ??= tok;
+      else if (unsafe) out.unsafeInteger ??= tok;
+      i = j - 1;
+    }
+  }
+  return out;
+}
+
+test('scanJson gives the character-by-character scan’s answer on random text (escapes, quotes, brackets)', () => {
+  let seed = 12345;
+  const rnd = (n) => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n;
+  const alphabet = [
+    '"',
+    '\\',
+    '\\\\',
+    '\\"',
+    '[',
+    ']',
+    '{',
+    '}',
+    '1',
+    '-',
+    '.',
+    'e',
+    '9007199254740993',
+    'a',
+    ' ',
+    ':',
+    ',',
+  ];
+  for (let k = 0; k < 5000; k++) {
+    let text = '';
+    const len = rnd(60);
+    for (let i = 0; i < len; i++) text += alphabet[rnd(alphabet.length)];
+    assert.deepEqual(scanJson(text, 4), referenceScan(text, 4), JSON.stringify(text));
+  }
+});
