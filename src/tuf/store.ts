@@ -48,7 +48,8 @@ export class FsMetadataStore implements MetadataStore {
     return abs;
   }
 
-  read(file: string): Promise<Uint8Array | undefined> {
+  async read(file: string): Promise<Uint8Array | undefined> {
+    // async: a path outside the store (this.abs) is a rejection, like any store failure
     return storeIo('read', this.abs(file), (abs) => fsp.readFile(abs), ABSENT, undefined);
   }
 
@@ -56,23 +57,23 @@ export class FsMetadataStore implements MetadataStore {
     return acquireRepositoryLock(this.location, options);
   }
 
-  write(file: string, data: Uint8Array): Promise<void> {
+  async write(file: string, data: Uint8Array): Promise<void> {
     return storeIo('write', this.abs(file), async (abs) => {
       await fsp.mkdir(path.dirname(abs), { recursive: true });
       await writeFileAtomic(abs, data);
     });
   }
 
-  remove(file: string): Promise<void> {
+  async remove(file: string): Promise<void> {
     return storeIo('remove', this.abs(file), (abs) => fsp.rm(abs, { force: true }));
   }
 
   /** Remove `dir` if it is an empty directory; anything else (absent, not empty) is left as is. */
-  removeEmptyDir(dir: string): Promise<void> {
+  async removeEmptyDir(dir: string): Promise<void> {
     return storeIo('remove', this.abs(dir), (abs) => fsp.rmdir(abs), NOT_EMPTY_DIR, undefined);
   }
 
-  list(dir: string): Promise<string[]> {
+  async list(dir: string): Promise<string[]> {
     return storeIo('list', this.abs(dir), (abs) => fsp.readdir(abs), ABSENT, []);
   }
 }
