@@ -118,6 +118,7 @@ export class Command {
   private readonly options: OptionSpec[] = [];
   private readonly args: HelpArgument[] = [];
   private desc = '';
+  private readonly exampleLines: string[] = [];
   private actionFn: Action | undefined;
   private parent: Command | undefined;
   private versionText: string | undefined;
@@ -141,6 +142,17 @@ export class Command {
   description(text: string): this {
     this.desc = text;
     return this;
+  }
+
+  /** Add an example command line to the help (`Examples:` section, printed as given). */
+  example(line: string): this {
+    this.exampleLines.push(line);
+    return this;
+  }
+
+  /** The example command lines given with `example()`. */
+  examples(): readonly string[] {
+    return this.exampleLines;
   }
 
   argument(spec: string, description = ''): this {
@@ -196,6 +208,7 @@ export class Command {
         arguments: c.args,
         description: c.desc,
       })),
+      examples: this.exampleLines,
     });
   }
 

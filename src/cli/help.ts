@@ -31,6 +31,8 @@ export interface HelpInput {
   arguments: readonly HelpArgument[];
   options: readonly HelpOption[];
   commands: readonly HelpCommand[];
+  /** Example command lines, each printed as given (`cnabsec init ./repo --name ...`). */
+  examples?: readonly string[];
 }
 
 /** Descriptions narrower than this are not wrapped (the column would be too thin to read). */
@@ -108,5 +110,7 @@ export function formatHelp(h: HelpInput): string {
     ...section('Options', optionRows, termWidth),
     ...section('Commands', commandRows, termWidth),
   );
+  if (h.examples !== undefined && h.examples.length > 0)
+    out.push('Examples:', ...h.examples.map((e) => `  ${e}`), '');
   return `${out.join('\n').trimEnd()}\n`;
 }

@@ -1,0 +1,14 @@
+import { CnabsecError } from '../errors.js';
+
+/**
+ * Codes of the repository-workflow layer (doc 302 workflows composed from crypto, tuf and
+ * cnab). Errors of lower layers pass through unchanged; these are the workflow's own.
+ */
+export type WorkflowErrorCode =
+  /** A plan's inputs contradict each other (threshold above keys, expiry under refresh...). */
+  | 'WORKFLOW_INVALID_PLAN'
+  /** The known-repositories registry under $CNABSEC_HOME cannot be read or written. */
+  | 'KNOWN_REPOSITORIES_IO';
+
+/** Errors of the workflows layer. */
+export class WorkflowError extends CnabsecError<WorkflowErrorCode> {}

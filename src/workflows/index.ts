@@ -1,0 +1,3 @@
+/** Repository workflows (doc 302) as plan/apply library calls; see README.md. */
+export * from './errors.js';
+export * from './known-repos.js';
