@@ -53,7 +53,6 @@ export function checkThreshold(role: string, spec: RoleKeys): void {
   }
 }
 
-
 export function serialize(md: AnyMetadata): Uint8Array {
   return encoder.encode(JSON.stringify(md.toJSON()));
 }

@@ -20,7 +20,6 @@ import {
   isTopLevel,
   kindOf,
   metadataFileName,
-  type ExpiryPolicy,
 } from './policy.js';
 import type { MetadataStore } from './store.js';
 import type { LockOptions } from './lock.js';

@@ -115,15 +115,22 @@ async function rolePlan(
     ['threshold', input?.threshold],
   ] as const) {
     if (n !== undefined && (!Number.isInteger(n) || n < 1))
-      throw invalid(`${role}: ${what} ${n} is not a positive integer`, `give --${flag}-keys/--${flag}-threshold >= 1`);
+      throw invalid(
+        `${role}: ${what} ${n} is not a positive integer`,
+        `give --${flag}-keys/--${flag}-threshold >= 1`,
+      );
   }
   const count = Math.max(input?.count ?? 1, given.length);
   const threshold = input?.threshold ?? (count === 1 ? 1 : Math.floor(count / 2) + 1);
   if (threshold > count) {
-    throw new TufError('THRESHOLD_NOT_MET', `${role}: threshold ${threshold} is more than its ${count} key(s)`, {
-      details: { role, threshold, keys: count },
-      hint: `raise --${flag}-keys or lower --${flag}-threshold`,
-    });
+    throw new TufError(
+      'THRESHOLD_NOT_MET',
+      `${role}: threshold ${threshold} is more than its ${count} key(s)`,
+      {
+        details: { role, threshold, keys: count },
+        hint: `raise --${flag}-keys or lower --${flag}-threshold`,
+      },
+    );
   }
   const keys = await resolveKeyRefs(store, given);
   while (keys.length < count) keys.push(NEW_KEY);
@@ -220,8 +227,7 @@ async function removeCreated(dir: string, existed: boolean | undefined, created:
   if (existed === false && created) await rm(dir, { recursive: true, force: true });
   else if (existed === false) await rmdir(dir).catch(() => undefined);
   else if (existed === true && created) {
-    for (const f of ['cnabsec.json', 'staged'])
-      await rm(path.join(dir, f), { recursive: true, force: true });
+    for (const f of ['cnabsec.json', 'staged']) await rm(path.join(dir, f), { recursive: true, force: true });
   }
 }
 

@@ -23,7 +23,15 @@ import {
 import type { LocalRepository } from '../tuf/repository.js';
 import type { SignerProvider } from '../tuf/signing.js';
 import { quote } from '../util/json.js';
-import { checkKeyType, KeyGenerator, NEW_KEY, resolveKeyRefs, withStandIns, type KeyRef, type PlannedKey } from './key-refs.js';
+import {
+  checkKeyType,
+  KeyGenerator,
+  NEW_KEY,
+  resolveKeyRefs,
+  withStandIns,
+  type KeyRef,
+  type PlannedKey,
+} from './key-refs.js';
 import type { KeyType } from '../crypto/keys.js';
 import type { ApplyKeysOptions } from './rotation.js';
 
@@ -67,12 +75,19 @@ function recoveryOptions(
 }
 
 /** Check a recovery (see the module comment); nothing is generated or staged. */
-export async function planRecovery(repo: LocalRepository, opts: RecoverOptions): Promise<RecoverWorkflowPlan> {
+export async function planRecovery(
+  repo: LocalRepository,
+  opts: RecoverOptions,
+): Promise<RecoverWorkflowPlan> {
   const keyType = checkKeyType(opts.keyType);
   if (opts.rootKeys.length === 0) {
-    throw new TufError('INVALID_ARGUMENT', 'give the new root keys with --new-root-key <id|pem|new> (repeatable)', {
-      hint: 'e.g. --new-root-key new --new-root-key new --threshold 2',
-    });
+    throw new TufError(
+      'INVALID_ARGUMENT',
+      'give the new root keys with --new-root-key <id|pem|new> (repeatable)',
+      {
+        hint: 'e.g. --new-root-key new --new-root-key new --threshold 2',
+      },
+    );
   }
   const rotate: RecoverableRole[] = [];
   for (const role of opts.rotate ?? []) {
@@ -93,7 +108,10 @@ export async function planRecovery(repo: LocalRepository, opts: RecoverOptions):
     ...(opts.now === undefined ? {} : { now: opts.now }),
   };
   const standIns = Object.fromEntries(rotate.map((r) => [r, withStandIns([NEW_KEY], keyType)]));
-  const preview = stageRecovery(repo, recoveryOptions(base, withStandIns(base.rootKeys, keyType), standIns, true));
+  const preview = stageRecovery(
+    repo,
+    recoveryOptions(base, withStandIns(base.rootKeys, keyType), standIns, true),
+  );
   return { ...base, preview };
 }
 

@@ -37,7 +37,11 @@ export function planResign(repo: LocalRepository, role: string, expires?: number
 }
 
 /** Stage and save the new version (run under the repository lock; publish signs it). */
-export async function applyResign(repo: LocalRepository, plan: ResignPlan, now?: Date): Promise<ResignResult> {
+export async function applyResign(
+  repo: LocalRepository,
+  plan: ResignPlan,
+  now?: Date,
+): Promise<ResignResult> {
   const md = repo.edit(plan.role, () => undefined, {
     ...(plan.expiresIn === undefined ? {} : { expiresIn: plan.expiresIn }),
     ...(now === undefined ? {} : { now }),

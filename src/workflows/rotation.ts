@@ -8,7 +8,12 @@
 import type { KeyStore } from '../crypto/keystore.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import type { KeyType, PublicKeyJson } from '../crypto/keys.js';
-import { addDelegationRole, listDelegations, rotateDelegation, type DelegationInfo } from '../tuf/delegation.js';
+import {
+  addDelegationRole,
+  listDelegations,
+  rotateDelegation,
+  type DelegationInfo,
+} from '../tuf/delegation.js';
 import type { KeyChange } from '../tuf/keyset.js';
 import { checkRoleName } from '../tuf/names.js';
 import { isTopLevel } from '../tuf/policy.js';

@@ -43,9 +43,22 @@ test('init --in-toto with a layout that does not verify: refused before any key 
   const key = path.join(dir, 'owner');
   const k = runCli(['intoto', 'keygen', key], { env: { CNABSEC_HOME: home, CI: 'true' } });
   assert.equal(k.status, 0, k.stderr);
-  const r = runCli(['init', repo, '--name', 'example.com/org/b', '--in-toto', '--layout', layout, '--layout-key', `${key}.pub`], {
-    env: { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: 'pw', CI: 'true' },
-  });
+  const r = runCli(
+    [
+      'init',
+      repo,
+      '--name',
+      'example.com/org/b',
+      '--in-toto',
+      '--layout',
+      layout,
+      '--layout-key',
+      `${key}.pub`,
+    ],
+    {
+      env: { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: 'pw', CI: 'true' },
+    },
+  );
   assert.equal(r.status, 1);
   assert.match(r.stderr, /error \[INTOTO_SIGNATURE_INVALID\]/);
   assert.ok(!existsSync(path.join(home, 'keys')), 'no key generated');

@@ -51,7 +51,9 @@ async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOp
     const p = plan.preview;
     if (opts.json) printJson(p);
     else {
-      printLine(`dry run (nothing written): recovery root v${p.version}, NOT signed by root v${p.trustedVersion}`);
+      printLine(
+        `dry run (nothing written): recovery root v${p.version}, NOT signed by root v${p.trustedVersion}`,
+      );
       printChanges(p.changes, p.signing, p.clients);
     }
     return;

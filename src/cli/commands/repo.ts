@@ -10,7 +10,14 @@ import { TufError } from '../../tuf/errors.js';
 import { checkRoleName } from '../../tuf/names.js';
 import { parseJsonBounded, quote } from '../../util/json.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, lockWaitMs, openRepository, positiveInt, storeSigners, withRepository } from '../repo-common.js';
+import {
+  collect,
+  lockWaitMs,
+  openRepository,
+  positiveInt,
+  storeSigners,
+  withRepository,
+} from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { warnExpiring } from '../rotation-common.js';
 import { readLayoutInput, withProvenanceInitOptions, type LayoutOptions } from '../provenance-options.js';
@@ -26,7 +33,12 @@ import {
 } from '../../workflows/index.js';
 
 type InitCliOptions = KeyOptions &
-  Record<string, unknown> & { name?: string; nameFromDir?: boolean; keyType: string; serverManaged?: boolean };
+  Record<string, unknown> & {
+    name?: string;
+    nameFromDir?: boolean;
+    keyType: string;
+    serverManaged?: boolean;
+  };
 
 /** The roles' key options (`--root-keys`, `--root-threshold`, `--root-key`; `releases` alike). */
 function roleOptions(opts: InitCliOptions, role: string): InitRoleOptions {
@@ -56,7 +68,12 @@ async function initOptions(dir: string, opts: InitCliOptions): Promise<WorkflowI
     roles: Object.fromEntries(TOP_LEVEL_ROLES.map((r) => [r, roleOptions(opts, r)])),
     expiry,
     ...(opts.inToto === true
-      ? { inToto: { layout: await readLayoutInput(opts as LayoutOptions), releases: roleOptions(opts, 'releases') } }
+      ? {
+          inToto: {
+            layout: await readLayoutInput(opts as LayoutOptions),
+            releases: roleOptions(opts, 'releases'),
+          },
+        }
       : {}),
     keyStore: keyStoreOf(opts),
   };
@@ -116,7 +133,11 @@ export function register(program: Command): void {
   for (const role of TOP_LEVEL_ROLES) {
     initCmd
       .option(`--${role}-keys <n>`, `number of ${role} keys`, positiveInt)
-      .option(`--${role}-threshold <n>`, `${role} signature threshold (default: a majority of the keys)`, positiveInt)
+      .option(
+        `--${role}-threshold <n>`,
+        `${role} signature threshold (default: a majority of the keys)`,
+        positiveInt,
+      )
       .option(`--${role}-key <id|pem>`, `use this key for ${role} (repeatable)`, collect)
       .option(`--expires-${role} <duration>`, `${role} expiry period (e.g. 365d, 30d, 1d)`);
   }
@@ -182,7 +203,8 @@ export function register(program: Command): void {
         return withRepository(dir, async (repo) => {
           const r = await applyResign(repo, planResign(repo, role, opts.expires));
           if (opts.json) printJson(r);
-          else printLine(`staged ${role} v${r.version}, expires ${r.expires}; publish to sign and release it`);
+          else
+            printLine(`staged ${role} v${r.version}, expires ${r.expires}; publish to sign and release it`);
           warnExpiring(repo);
         });
       }),
