@@ -77,6 +77,17 @@ export const MIN_REFRESHED_EXPIRY = 2 * REFRESH_INTERVAL;
 /** The roles `refresh` renews on its own (doc 302 periodic task). */
 export const REFRESHED_ROLES = ['snapshot', 'timestamp'] as const;
 
+/** `seconds` in the largest unit that divides it exactly (5400 → `90m`), as parseDuration reads it. */
+function exactDuration(seconds: number): string {
+  for (const [u, n] of [
+    ['d', DAY],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (seconds % n === 0) return `${seconds / n}${u}`;
+  return `${seconds}s`;
+}
+
 /** Check `policy` against the refresh rule above; returns it. */
 export function checkExpiryPolicy<P extends Partial<ExpiryPolicy>>(policy: P): P {
   for (const role of REFRESHED_ROLES) {
@@ -84,7 +95,7 @@ export function checkExpiryPolicy<P extends Partial<ExpiryPolicy>>(policy: P): P
     if (period !== undefined && period < MIN_REFRESHED_EXPIRY) {
       throw new TufError(
         'EXPIRY_TOO_SHORT',
-        `${role} expiry ${formatDuration(period)} is shorter than ${formatDuration(MIN_REFRESHED_EXPIRY)} (twice the ${formatDuration(REFRESH_INTERVAL)} refresh interval)`,
+        `${role} expiry ${exactDuration(period)} is shorter than ${formatDuration(MIN_REFRESHED_EXPIRY)} (twice the ${formatDuration(REFRESH_INTERVAL)} refresh interval)`,
         {
           details: { role, seconds: period, minimum: MIN_REFRESHED_EXPIRY },
           hint: `give --expires-${role} ${formatDuration(MIN_REFRESHED_EXPIRY)} or more: \`cnabsec refresh\` renews ${role} when half its period is left and is expected to run at least every ${formatDuration(REFRESH_INTERVAL)}`,
