@@ -139,7 +139,10 @@ export function register(program: Command): void {
         positiveInt,
       )
       .option(`--${role}-key <id|pem>`, `use this key for ${role} (repeatable)`, collect)
-      .option(`--expires-${role} <duration>`, `${role} expiry period (e.g. 365d, 30d, 1d)`);
+      .option(
+        `--expires-${role} <duration>`,
+        `${role} expiry period (e.g. 365d, 30d, 1d)${role === 'snapshot' || role === 'timestamp' ? '; at least 2h' : ''}`,
+      );
   }
   withProvenanceInitOptions(initCmd)
     .option('--expires-delegated <duration>', 'expiry period of delegated roles', '30d')
