@@ -1,20 +1,13 @@
 /** Plumbing shared by the repository commands: open a repository, resolve keys, sign from the key store. */
-import { existsSync } from 'node:fs';
-import { readUserFile } from '../util/fs.js';
-import { describeErrno } from '../util/errno.js';
 import { quote } from '../util/json.js';
 import { CryptoError } from '../crypto/errors.js';
 import { TufError } from '../tuf/errors.js';
-import { publicKeyFromPem, type PublicKeyJson } from '../crypto/keys.js';
 import type { KeyStore } from '../crypto/keystore.js';
 import type { PassphraseSource } from '../crypto/passphrase.js';
 import { LocalRepository } from '../tuf/repository.js';
 import type { SignerProvider } from '../tuf/signing.js';
 import { FsMetadataStore } from '../tuf/store.js';
 import { warn } from './output.js';
-
-/** Largest PEM public key file read (`--root-key <pem>` and the like). */
-const PEM_MAX_BYTES = 64 * 1024;
 
 export function openRepository(dir: string): Promise<LocalRepository> {
   return LocalRepository.open(new FsMetadataStore(dir));
@@ -60,31 +53,8 @@ export function positiveInt(value: string): number {
   return n;
 }
 
-/**
- * A public key from a reference: a PEM file path, or a key-store id (prefix).
- * PEM files are public-key only: such keys can be listed but not signed with here.
- */
-export async function resolvePublicKey(store: KeyStore, ref: string): Promise<PublicKeyJson> {
-  if (existsSync(ref)) {
-    let text: string;
-    try {
-      text = (await readUserFile(ref, PEM_MAX_BYTES)).toString('utf8');
-    } catch (e) {
-      throw new CryptoError('KEY_INVALID', `cannot read public key file ${quote(ref)}: ${describeErrno(e)}`, {
-        cause: e,
-        details: { path: ref.slice(0, 1024) },
-        hint: `give a PEM public key file (at most ${PEM_MAX_BYTES} bytes), or a key id`,
-      });
-    }
-    if (!text.includes('-----BEGIN PUBLIC KEY-----')) {
-      throw new CryptoError('KEY_INVALID', `${ref} is not a PEM public key`, {
-        hint: 'export one with `cnabsec key export <id>`',
-      });
-    }
-    return publicKeyFromPem(text);
-  }
-  return (await store.info(ref)).publicKey;
-}
+/** Key references (PEM file or key-store id): ../workflows/key-refs.ts. */
+export { resolvePublicKey } from '../workflows/key-refs.js';
 
 /**
  * Sign with keys of the local key store. A key whose passphrase is not available (no prompt)

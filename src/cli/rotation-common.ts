@@ -1,69 +1,9 @@
-/** CLI plumbing shared by `key rotate`, `delegation` and `recover`: key references and plan printing. */
-import {
-  generateKeyPair,
-  isKeyType,
-  KEY_TYPES,
-  toPublicKeyJson,
-  type PublicKeyJson,
-} from '../crypto/keys.js';
-import { CryptoError } from '../crypto/errors.js';
-import type { KeyStore } from '../crypto/keystore.js';
-import type { PassphraseSource } from '../crypto/passphrase.js';
+/** CLI plumbing shared by `key rotate`, `delegation` and `recover`: printing plans (the workflows are in ../workflows). */
 import type { LocalRepository } from '../tuf/repository.js';
 import { repositoryStatus } from '../tuf/status.js';
 import { describeKeySetChange, type KeySetChange } from '../tuf/keyset.js';
 import type { RotationPlan, StagedSigning } from '../tuf/rotation.js';
-import { resolvePublicKey } from './repo-common.js';
 import { printLine, warn } from './output.js';
-
-export interface KeyRefOptions {
-  keyType?: string;
-  dryRun?: boolean;
-}
-
-/**
- * Public keys for `refs`: `new` generates a key in the key store labelled `label` (its
- * passphrase comes from CNABSEC_PASSPHRASE_<LABEL>); on a dry run an ephemeral key stands in
- * for it and nothing is stored. Other references are PEM files or key-store ids.
- */
-export async function resolveKeyRefs(
-  store: KeyStore,
-  refs: string[],
-  label: string,
-  passphrases: PassphraseSource,
-  opts: KeyRefOptions,
-): Promise<PublicKeyJson[]> {
-  const type = opts.keyType ?? 'ed25519';
-  if (!isKeyType(type)) {
-    throw new CryptoError('KEY_UNSUPPORTED_TYPE', `unknown key type ${type}`, {
-      hint: `use ${KEY_TYPES.join(', ')}`,
-    });
-  }
-  const out: PublicKeyJson[] = [];
-  for (const ref of refs) {
-    if (ref !== 'new') out.push(await resolvePublicKey(store, ref));
-    else if (opts.dryRun === true) out.push(toPublicKeyJson(generateKeyPair(type).privateKey));
-    else out.push((await store.generate(type, label, passphrases)).publicKey);
-  }
-  return out;
-}
-
-/**
- * Keys for `refs`, generating `new` ones only after `validate` accepted the change with
- * stand-in keys: a refused change leaves no stray key in the key store.
- */
-export async function keysAfterValidation(
-  store: KeyStore,
-  refs: string[],
-  label: string,
-  passphrases: PassphraseSource,
-  opts: KeyRefOptions,
-  validate: (keys: PublicKeyJson[]) => void,
-): Promise<PublicKeyJson[]> {
-  const standIn = await resolveKeyRefs(store, refs, label, passphrases, { ...opts, dryRun: true });
-  validate(standIn);
-  return opts.dryRun === true ? standIn : resolveKeyRefs(store, refs, label, passphrases, opts);
-}
 
 export function signingLines(signing: StagedSigning[]): string[] {
   const lines = ['signatures needed before publish:'];

@@ -14,6 +14,8 @@ export type TufErrorCode =
   | 'STORE_IO'
   | 'INVALID_ARGUMENT'
   | 'INVALID_DURATION'
+  /** An expiry period shorter than the refresh rule of ./policy.ts allows. */
+  | 'EXPIRY_TOO_SHORT'
   // names and signable values (ADR 0012)
   | 'INVALID_NAME'
   | 'INVALID_TAG'

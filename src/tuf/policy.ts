@@ -59,6 +59,53 @@ export const DEFAULT_EXPIRY: ExpiryPolicy = {
   delegated: 30 * DAY,
 };
 
+/**
+ * How often `cnabsec refresh` is expected to run (cron or CI; docs/key-management.md says
+ * "more often than once a day"; an hourly job is the assumed worst case), in seconds.
+ */
+export const REFRESH_INTERVAL = 3600;
+
+/**
+ * The refresh rule: `refresh` renews snapshot and timestamp once less than half their period
+ * is left (its default `--if-expiring-within`), so a period must be at least twice the
+ * refresh interval for one refresh run to fall inside that window before the role expires.
+ * Root, targets and delegated roles are renewed by hand (`resign`), so they are not bound by
+ * it. Shorter periods are refused (EXPIRY_TOO_SHORT) wherever a policy is set (init).
+ */
+export const MIN_REFRESHED_EXPIRY = 2 * REFRESH_INTERVAL;
+
+/** The roles `refresh` renews on its own (doc 302 periodic task). */
+export const REFRESHED_ROLES = ['snapshot', 'timestamp'] as const;
+
+/** `seconds` in the largest unit that divides it exactly (5400 → `90m`), as parseDuration reads it. */
+function exactDuration(seconds: number): string {
+  for (const [u, n] of [
+    ['d', DAY],
+    ['h', 3600],
+    ['m', 60],
+  ] as const)
+    if (seconds % n === 0) return `${seconds / n}${u}`;
+  return `${seconds}s`;
+}
+
+/** Check `policy` against the refresh rule above; returns it. */
+export function checkExpiryPolicy<P extends Partial<ExpiryPolicy>>(policy: P): P {
+  for (const role of REFRESHED_ROLES) {
+    const period = policy[role];
+    if (period !== undefined && period < MIN_REFRESHED_EXPIRY) {
+      throw new TufError(
+        'EXPIRY_TOO_SHORT',
+        `${role} expiry ${exactDuration(period)} is shorter than ${formatDuration(MIN_REFRESHED_EXPIRY)} (twice the ${formatDuration(REFRESH_INTERVAL)} refresh interval)`,
+        {
+          details: { role, seconds: period, minimum: MIN_REFRESHED_EXPIRY },
+          hint: `give --expires-${role} ${formatDuration(MIN_REFRESHED_EXPIRY)} or more: \`cnabsec refresh\` renews ${role} when half its period is left and is expected to run at least every ${formatDuration(REFRESH_INTERVAL)}`,
+        },
+      );
+    }
+  }
+  return policy;
+}
+
 export function expiryPeriod(policy: ExpiryPolicy, role: string): number {
   return isTopLevel(role) ? policy[role] : policy.delegated;
 }

@@ -62,25 +62,39 @@ function missingMessage(role: string, statuses: AuthorityStatus[]): string[] {
 }
 
 /**
+ * ROLE_EXPIRED for `role` vN: metadata already expired is never published (TUF §5.4.4 and
+ * §5.5.8: clients refuse it). Root, targets and delegated roles are renewed with `resign`;
+ * snapshot and timestamp get their expiry from the policy in cnabsec.json.
+ */
+function expiredError(role: string, md: AnyMetadata, staged: boolean): TufError {
+  const refreshed = role === 'snapshot' || role === 'timestamp';
+  return new TufError(
+    'ROLE_EXPIRED',
+    `${staged ? 'staged ' : ''}${role} v${md.signed.version} expired at ${md.signed.expires}`,
+    {
+      details: { role, version: md.signed.version, expires: md.signed.expires, staged },
+      hint: refreshed
+        ? `the expiry policy gives ${role} a period already over: fix expiry.${role} in cnabsec.json (at least 2h), then publish`
+        : `stage a new version with \`cnabsec resign <repo> ${role}\` (with a longer --expires if needed, or a longer policy period), then publish`,
+    },
+  );
+}
+
+/**
  * Refuse to publish while a role is expired at signing time: a published role that is not being
  * replaced, or a staged version that would be signed already expired (e.g. staged by `init`
  * with a short expiry and published later).
  */
-function checkNotExpired(repo: LocalRepository, now: Date, replaced: Set<string>): void {
+export function checkNotExpired(repo: LocalRepository, now: Date, replaced: Set<string>): void {
   for (const role of ['root', 'targets', ...repo.delegationParents().keys()]) {
     const md = repo.current(role);
-    if (md?.signed.isExpired(now)) {
-      const staged = replaced.has(role) ? 'staged ' : '';
-      throw new TufError(
-        'ROLE_EXPIRED',
-        `${staged}${role} v${md.signed.version} expired at ${md.signed.expires}`,
-        {
-          details: { role, version: md.signed.version, expires: md.signed.expires, staged: staged !== '' },
-          hint: `stage a new version with \`cnabsec resign <repo> ${role}\` (with a longer --expires if needed), then publish`,
-        },
-      );
-    }
+    if (md?.signed.isExpired(now)) throw expiredError(role, md, replaced.has(role));
   }
+}
+
+/** The last guard before writing: no file of this publish may be expired already at `now`. */
+function refuseExpired(pending: Pending[], now: Date): void {
+  for (const { role, md } of pending) if (md.signed.isExpired(now)) throw expiredError(role, md, false);
 }
 
 /**
@@ -224,6 +238,7 @@ async function commit(
 ): Promise<PublishResult> {
   const ts = makeTimestamp(repo, now, snapshot.md, snapshot.bytes);
   const all = [...pending, await signedOne(repo, 'timestamp', ts, options.signers)];
+  refuseExpired(all, now);
   await writePublish(repo, all, targetFiles, options.beforeWrite);
   for (const { role, md } of all) {
     repo.published.set(role, md);

@@ -5,13 +5,53 @@ import type { AnyMetadata } from './authority.js';
 import { RepositoryError, TufError } from './errors.js';
 import { DEFAULT_EXPIRY, kindOf } from './policy.js';
 import { JsonInputError, parseJsonBounded } from '../util/json.js';
-import type { RepositoryConfig } from './repository.js';
+import type { ExpiryPolicy } from './policy.js';
+import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const CONFIG_FILE = 'cnabsec.json';
 export const METADATA_DIR = 'metadata';
 export const STAGED_DIR = 'staged';
 
 const encoder = new TextEncoder();
+
+export interface RepositoryConfig {
+  _type: 'cnabsec-repository';
+  version: 1;
+  /** Bundle repository name, e.g. `example.com/org/bundle`; targets are `<name>:<tag>`. */
+  name: string;
+  /** Expiry periods in seconds. */
+  expiry: ExpiryPolicy;
+  /** Timestamp and snapshot keys held by the metadata repository server (doc 302 setup). */
+  serverManaged: boolean;
+  /** Root compromise recovery in progress (./recovery.ts): this root version is signed by its own keys only. */
+  recovery?: { rootVersion: number; trustedVersion: number };
+}
+
+export interface RoleKeys {
+  keys: PublicKeyJson[];
+  threshold: number;
+}
+
+export interface CreateOptions {
+  name: string;
+  roles: Record<'root' | 'targets' | 'snapshot' | 'timestamp', RoleKeys>;
+  expiry?: Partial<ExpiryPolicy>;
+  serverManaged?: boolean;
+  now?: Date;
+}
+
+export function checkThreshold(role: string, spec: RoleKeys): void {
+  if (!Number.isInteger(spec.threshold) || spec.threshold < 1) {
+    throw new TufError('INVALID_ARGUMENT', `threshold of ${role} must be a positive integer`);
+  }
+  if (spec.keys.length < spec.threshold) {
+    throw new TufError(
+      'THRESHOLD_NOT_MET',
+      `${role} would have ${spec.keys.length} key(s) for a threshold of ${spec.threshold}`,
+      { details: { role }, hint: 'give at least as many keys as the threshold' },
+    );
+  }
+}
 
 export function serialize(md: AnyMetadata): Uint8Array {
   return encoder.encode(JSON.stringify(md.toJSON()));

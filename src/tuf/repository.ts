@@ -20,7 +20,6 @@ import {
   isTopLevel,
   kindOf,
   metadataFileName,
-  type ExpiryPolicy,
 } from './policy.js';
 import type { MetadataStore } from './store.js';
 import type { LockOptions } from './lock.js';
@@ -28,63 +27,27 @@ import {
   CONFIG_FILE,
   METADATA_DIR,
   STAGED_DIR,
+  checkThreshold,
   parseConfig,
   parseMetadata,
   serialize,
   stagedPath,
+  type CreateOptions,
+  type RepositoryConfig,
 } from './repository-io.js';
 
 export { CONFIG_FILE, METADATA_DIR, STAGED_DIR, parseMetadata, serialize, stagedPath };
+export type { CreateOptions, RepositoryConfig, RoleKeys } from './repository-io.js';
 import { checkPublishedFiles, incomplete, versionsOnDisk } from './completeness.js';
 import { checkRepositoryName, isRoleName } from './names.js';
 import { assertSignable } from './signable.js';
 import { quote } from '../util/json.js';
-import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const SPEC_VERSION = '1.0.31';
-
-export interface RepositoryConfig {
-  _type: 'cnabsec-repository';
-  version: 1;
-  /** Bundle repository name, e.g. `example.com/org/bundle`; targets are `<name>:<tag>`. */
-  name: string;
-  /** Expiry periods in seconds. */
-  expiry: ExpiryPolicy;
-  /** Timestamp and snapshot keys held by the metadata repository server (doc 302 setup). */
-  serverManaged: boolean;
-  /** Root compromise recovery in progress (./recovery.ts): this root version is signed by its own keys only. */
-  recovery?: { rootVersion: number; trustedVersion: number };
-}
-
-export interface RoleKeys {
-  keys: PublicKeyJson[];
-  threshold: number;
-}
-
-export interface CreateOptions {
-  name: string;
-  roles: Record<'root' | 'targets' | 'snapshot' | 'timestamp', RoleKeys>;
-  expiry?: Partial<ExpiryPolicy>;
-  serverManaged?: boolean;
-  now?: Date;
-}
 
 type SignedJson = Record<string, unknown> & { version: number; expires: string };
 
 const encoder = new TextEncoder();
-
-function checkThreshold(role: string, spec: RoleKeys): void {
-  if (!Number.isInteger(spec.threshold) || spec.threshold < 1) {
-    throw new TufError('INVALID_ARGUMENT', `threshold of ${role} must be a positive integer`);
-  }
-  if (spec.keys.length < spec.threshold) {
-    throw new TufError(
-      'THRESHOLD_NOT_MET',
-      `${role} would have ${spec.keys.length} key(s) for a threshold of ${spec.threshold}`,
-      { details: { role }, hint: 'give at least as many keys as the threshold' },
-    );
-  }
-}
 
 export class LocalRepository {
   readonly published = new Map<string, AnyMetadata>();

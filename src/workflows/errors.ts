@@ -7,6 +7,10 @@ import { CnabsecError } from '../errors.js';
 export type WorkflowErrorCode =
   /** A plan's inputs contradict each other (threshold above keys, expiry under refresh...). */
   | 'WORKFLOW_INVALID_PLAN'
+  /** `init` was given no repository name (and not told to take the directory's). */
+  | 'NAME_REQUIRED'
+  /** A role the workflow does not handle, e.g. `resign snapshot` (renewed by publish/refresh). */
+  | 'WORKFLOW_ROLE_REFUSED'
   /** The known-repositories registry under $CNABSEC_HOME cannot be read or written. */
   | 'KNOWN_REPOSITORIES_IO';
 

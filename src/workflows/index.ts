@@ -1,3 +1,8 @@
 /** Repository workflows (doc 302) as plan/apply library calls; see README.md. */
 export * from './errors.js';
 export * from './known-repos.js';
+export * from './key-refs.js';
+export * from './init.js';
+export * from './rotation.js';
+export * from './recover.js';
+export * from './resign.js';

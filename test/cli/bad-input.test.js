@@ -512,7 +512,16 @@ const CASES = [
     title: 'threshold above the number of keys at init: no key written',
     code: 'THRESHOLD_NOT_MET',
     prepare: ({ dir }) => ({
-      args: ['init', path.join(dir, 'new-repo'), '--targets-keys', '1', '--targets-threshold', '2'],
+      args: [
+        'init',
+        path.join(dir, 'new-repo'),
+        '--name',
+        'example.com/org/new',
+        '--targets-keys',
+        '1',
+        '--targets-threshold',
+        '2',
+      ],
       names: ['targets'],
     }),
   },
@@ -649,7 +658,7 @@ const CASES = [
     title: 'invalid duration: init --expires-root writes no key',
     code: 'INVALID_DURATION',
     prepare: ({ dir }) => ({
-      args: ['init', path.join(dir, 'new-repo'), '--expires-root', '5q'],
+      args: ['init', path.join(dir, 'new-repo'), '--name', 'example.com/org/new', '--expires-root', '5q'],
       names: ['5q'],
     }),
   },

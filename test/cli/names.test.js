@@ -97,9 +97,9 @@ test('init --name: repository names outside the OCI grammar are refused, nothing
     const [line] = await refused(['init', path.join(ctx.work, 'new'), '--name', n], 'INVALID_NAME');
     assert.match(line, /repository name /);
   }
-  // the default name is the directory name: refused too, with the hint to give --name
-  const lines = await refused(['init', path.join(ctx.work, 'Upper Case')], 'INVALID_NAME');
-  assert.match(lines[0], /give --name/);
+  // --name-from-dir takes the directory name: still checked by the OCI grammar
+  const lines = await refused(['init', path.join(ctx.work, 'Upper Case'), '--name-from-dir'], 'INVALID_NAME');
+  assert.match(lines[0], /directory name/);
 });
 
 test('trust add / reset: trust names cannot reach outside $CNABSEC_HOME/trust', async () => {

@@ -33,7 +33,11 @@ async function tree(dir) {
 
 async function published(t) {
   const dir = await tempDir(t, 'cnabsec-cli-');
-  assert.equal(cli(dir, 'init', 'repo', '--name', 'example.com/org/app', '--root-keys', '2').code, 0);
+  assert.equal(
+    cli(dir, 'init', 'repo', '--name', 'example.com/org/app', '--root-keys', '2', '--root-threshold', '1')
+      .code,
+    0,
+  );
   assert.equal(cli(dir, 'publish', 'repo').code, 0);
   return dir;
 }

@@ -4,7 +4,7 @@
 // thresholds and a delegated role `targets/releases`. An expired timestamp is refused by all.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFile, mkdtemp, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Updater as Updater5 } from 'tuf-js';
@@ -107,7 +107,11 @@ test('after 50 refreshes: fresh and previously updated clients still update', as
 test('expired timestamp over HTTP: refused by tuf-js 5, tuf-js 6 and ours (TUF_EXPIRED_METADATA)', async () => {
   const dir = path.join(work, 'expiring');
   const name = 'example.com/org/expiring';
-  cli('init', dir, '--name', name, '--expires-timestamp', '1s');
+  cli('init', dir, '--name', name);
+  // init refuses a timestamp period under the refresh rule (tuf/policy.ts): set 1 s by hand
+  const config = JSON.parse(await readFile(path.join(dir, 'cnabsec.json'), 'utf8'));
+  config.expiry.timestamp = 1;
+  await writeFile(path.join(dir, 'cnabsec.json'), JSON.stringify(config));
   cli('bundle', 'add', dir, 'v1', '--thin', FIXTURE);
   cli('publish', dir);
   const s = await startServe(dir, env);

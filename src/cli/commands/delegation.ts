@@ -1,14 +1,11 @@
 /** `cnabsec delegation add|remove|rotate|list`: delegated targets roles such as targets/releases. */
 import type { Command } from '../args.js';
-import { addDelegationRole, listDelegations, removeDelegation } from '../../tuf/delegation.js';
+import { listDelegations, removeDelegation } from '../../tuf/delegation.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, openRepository, positiveInt, withRepository } from '../repo-common.js';
-import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
-import { keysAfterValidation, warnExpiring } from '../rotation-common.js';
-import { stagedTransaction } from '../../tuf/rotation.js';
-import type { DelegationSpec } from '../../tuf/targets.js';
-import type { PublicKeyJson } from '../../crypto/keys.js';
+import { warnExpiring } from '../rotation-common.js';
+import { applyDelegation, planDelegation } from '../../workflows/index.js';
 import { rotateAction, rotateOptions } from './rotation.js';
 import { checkRoleName } from '../../tuf/names.js';
 
@@ -24,41 +21,27 @@ interface AddOptions extends KeyOptions {
 function add(dir: string, role: string, opts: AddOptions): Promise<void> {
   checkRoleName(role);
   checkRoleName(opts.parent);
-  return withRepository(dir, (repo) => addLocked(repo, dir, role, opts));
-}
-
-async function addLocked(repo: LocalRepository, dir: string, role: string, opts: AddOptions): Promise<void> {
-  const refs = opts.key ?? [];
-  const spec = (keys: PublicKeyJson[]): DelegationSpec => ({
-    name: role,
-    keys,
-    threshold: opts.threshold,
-    paths: opts.paths,
-    terminating: opts.terminating === true,
+  return withRepository(dir, async (repo) => {
+    const store = keyStoreOf(opts);
+    const plan = await planDelegation(repo, role, {
+      paths: opts.paths,
+      ...(opts.key === undefined ? {} : { keys: opts.key }),
+      threshold: opts.threshold,
+      parent: opts.parent,
+      terminating: opts.terminating === true,
+      ...(opts.keyType === undefined ? {} : { keyType: opts.keyType }),
+      keyStore: store,
+    });
+    const info = await applyDelegation(repo, plan, { keyStore: store, passphrases: passphrasesOf(opts) });
+    if (opts.json) printJson(info);
+    else {
+      printLine(
+        `staged delegation ${role} from ${opts.parent}: ${opts.threshold}-of-${plan.keys.length}, paths ${opts.paths.join(' ')}`,
+      );
+      printLine(`next: cnabsec publish ${dir}`);
+    }
+    warnExpiring(repo);
   });
-  const keys = await keysAfterValidation(
-    keyStoreOf(opts),
-    refs.length === 0 ? ['new'] : refs,
-    role,
-    passphrasesOf(opts),
-    opts,
-    (standIn) => {
-      stagedTransaction(repo, true, () => {
-        addDelegationRole(repo, spec(standIn), opts.parent);
-      });
-    },
-  );
-  addDelegationRole(repo, spec(keys), opts.parent);
-  await repo.saveStaged();
-  const [info] = listDelegations(repo).filter((d) => d.role === role);
-  if (opts.json) printJson(info);
-  else {
-    printLine(
-      `staged delegation ${role} from ${opts.parent}: ${opts.threshold}-of-${keys.length}, paths ${opts.paths.join(' ')}`,
-    );
-    printLine(`next: cnabsec publish ${dir}`);
-  }
-  warnExpiring(repo);
 }
 
 export function register(program: Command): void {

@@ -2,24 +2,14 @@
 import type { Command } from '../args.js';
 import { writeFile } from 'node:fs/promises';
 import { advisory } from '../../tuf/advisory.js';
-import { TufError } from '../../tuf/errors.js';
-import { publish } from '../../tuf/publish.js';
-import {
-  saveRecovery,
-  stageRecovery,
-  writeRecoveryPackage,
-  type RecoverableRole,
-  type RecoveryOptions,
-  type RecoveryPackage,
-} from '../../tuf/recovery.js';
-import type { PublicKeyJson } from '../../crypto/keys.js';
+import type { RecoveryPackage } from '../../tuf/recovery.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, openRepository, positiveInt, storeSigners, withRepository } from '../repo-common.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
-import { printChanges, resolveKeyRefs, warnExpiring } from '../rotation-common.js';
+import { printChanges, warnExpiring } from '../rotation-common.js';
+import { applyRecovery, planRecovery, recoveryPackage } from '../../workflows/index.js';
 import { checkRoleName } from '../../tuf/names.js';
-import { quote } from '../../util/json.js';
 
 interface RecoverOptions extends KeyOptions {
   newRootKey?: string[];
@@ -31,42 +21,11 @@ interface RecoverOptions extends KeyOptions {
   keyType?: string;
 }
 
-const ROTATABLE = ['targets', 'snapshot', 'timestamp'];
-
 function printPackage(p: RecoveryPackage): void {
   printLine(`out-of-band package written to ${p.dir}: ${p.files.join(', ')}`);
   printLine(`  root v${p.version}  sha256 ${p.sha256}`);
   printLine(`  root keys (${p.threshold} required): ${p.keyids.join(' ')}`);
   printLine('send it to your users through a channel they trust; they run the command in README.txt');
-}
-
-async function rotatedKeys(
-  opts: RecoverOptions,
-  dryRun: boolean,
-): Promise<Partial<Record<RecoverableRole, PublicKeyJson[]>>> {
-  const out: Partial<Record<RecoverableRole, PublicKeyJson[]>> = {};
-  for (const role of opts.rotate ?? []) {
-    if (!ROTATABLE.includes(role)) {
-      throw new TufError(
-        'INVALID_ARGUMENT',
-        `--rotate ${quote(role)}: only ${ROTATABLE.join(', ')} can be rotated here`,
-        {
-          hint: 'delegated roles are rotated with `cnabsec delegation rotate` after the recovery',
-        },
-      );
-    }
-    out[role as RecoverableRole] = await resolveKeyRefs(
-      keyStoreOf(opts),
-      ['new'],
-      role,
-      passphrasesOf(opts),
-      {
-        ...opts,
-        dryRun,
-      },
-    );
-  }
-  return out;
 }
 
 function recover(dir: string, opts: RecoverOptions): Promise<void> {
@@ -75,64 +34,42 @@ function recover(dir: string, opts: RecoverOptions): Promise<void> {
 
 async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOptions): Promise<void> {
   if (opts.packageOnly === true) {
-    const p = await writeRecoveryPackage(repo, opts.out ?? `recovery-root-v${repo.root.signed.version}`);
+    const p = await recoveryPackage(repo, opts.out);
     if (opts.json) printJson(p);
     else printPackage(p);
     return;
   }
-  const refs = opts.newRootKey ?? [];
-  if (refs.length === 0) {
-    throw new TufError(
-      'INVALID_ARGUMENT',
-      'give the new root keys with --new-root-key <id|pem|new> (repeatable)',
-      {
-        hint: 'e.g. --new-root-key new --new-root-key new --threshold 2',
-      },
-    );
-  }
-  const dryRun = opts.dryRun === true;
-  const keysOf = async (standIn: boolean): Promise<RecoveryOptions> => ({
-    rootKeys: await resolveKeyRefs(keyStoreOf(opts), refs, 'root', passphrasesOf(opts), {
-      ...opts,
-      dryRun: standIn,
-    }),
-    rotate: await rotatedKeys(opts, standIn),
+  const store = keyStoreOf(opts);
+  const plan = await planRecovery(repo, {
+    rootKeys: opts.newRootKey ?? [],
     ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
+    ...(opts.rotate === undefined ? {} : { rotate: opts.rotate }),
+    ...(opts.keyType === undefined ? {} : { keyType: opts.keyType }),
+    keyStore: store,
   });
-  // validate with stand-in keys first: a refused recovery generates no key
-  stageRecovery(repo, { ...(await keysOf(true)), dryRun: true });
-  const plan = stageRecovery(repo, { ...(await keysOf(dryRun)), dryRun });
-  if (dryRun) {
-    if (opts.json) printJson(plan);
+  if (opts.dryRun === true) {
+    const p = plan.preview;
+    if (opts.json) printJson(p);
     else {
       printLine(
-        `dry run (nothing written): recovery root v${plan.version}, NOT signed by root v${plan.trustedVersion}`,
+        `dry run (nothing written): recovery root v${p.version}, NOT signed by root v${p.trustedVersion}`,
       );
-      printChanges(plan.changes, plan.signing, plan.clients);
+      printChanges(p.changes, p.signing, p.clients);
     }
     return;
   }
-  await saveRecovery(repo);
-  try {
-    await publish(repo, { signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)) });
-  } catch (e) {
-    if (!(e instanceof TufError && e.code === 'THRESHOLD_NOT_MET')) throw e;
-    throw new TufError(
-      'THRESHOLD_NOT_MET',
-      `recovery root v${plan.version} is staged but not yet signed: ${e.message}`,
-      {
-        cause: e,
-        details: e.details,
-        hint: `sign with the other new root keys (\`cnabsec sign ${dir} root --key <id>\`), \`cnabsec publish ${dir}\`, then \`cnabsec recover ${dir} --package-only --out <dir>\``,
-      },
-    );
-  }
-  const p = await writeRecoveryPackage(repo, opts.out ?? `recovery-root-v${plan.version}`);
-  if (opts.json) printJson({ plan, package: p });
+  const passphrases = passphrasesOf(opts);
+  const r = await applyRecovery(repo, plan, {
+    keyStore: store,
+    passphrases,
+    signers: storeSigners(store, passphrases),
+    ...(opts.out === undefined ? {} : { out: opts.out }),
+  });
+  if (opts.json) printJson(r);
   else {
-    printLine(`published recovery root v${plan.version} (signed by the new root keys only)`);
-    printChanges(plan.changes, plan.signing, plan.clients);
-    printPackage(p);
+    printLine(`published recovery root v${r.plan.version} (signed by the new root keys only)`);
+    printChanges(r.plan.changes, r.plan.signing, r.plan.clients);
+    printPackage(r.package);
   }
   warnExpiring(repo);
 }

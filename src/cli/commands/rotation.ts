@@ -1,15 +1,10 @@
 /** `cnabsec key rotate`: change the keys or threshold of a role through root (or its delegator). */
 import type { Command } from '../args.js';
-import { isTopLevel } from '../../tuf/policy.js';
-import { rotateKeys, type RotationPlan } from '../../tuf/rotation.js';
-import type { KeyChange } from '../../tuf/keyset.js';
-import type { PublicKeyJson } from '../../crypto/keys.js';
-import { rotateDelegation } from '../../tuf/delegation.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, positiveInt, withRepository } from '../repo-common.js';
-import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, runAction } from '../output.js';
-import { keysAfterValidation, printPlan, warnExpiring } from '../rotation-common.js';
+import { printPlan, warnExpiring } from '../rotation-common.js';
+import { applyRotation, planRotation } from '../../workflows/index.js';
 import { checkRoleName } from '../../tuf/names.js';
 
 export interface RotateCliOptions extends KeyOptions {
@@ -20,43 +15,26 @@ export interface RotateCliOptions extends KeyOptions {
   keyType?: string;
 }
 
-/** Shared by `key rotate` and `delegation rotate`. */
+/** Shared by `key rotate` and `delegation rotate`: plan, then print the plan (--dry-run) or apply it. */
 export function rotateAction(dir: string, role: string, opts: RotateCliOptions): Promise<void> {
   checkRoleName(role);
-  return withRepository(dir, (repo) => rotateLocked(repo, dir, role, opts));
-}
-
-async function rotateLocked(
-  repo: LocalRepository,
-  dir: string,
-  role: string,
-  opts: RotateCliOptions,
-): Promise<void> {
-  if (!repo.roleNames().includes(role)) throw repo.unknownRole(role);
-  const change = (add: PublicKeyJson[]): KeyChange => ({
-    add,
-    remove: opts.removeKey ?? [],
-    ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
+  return withRepository(dir, async (repo) => {
+    const store = keyStoreOf(opts);
+    const plan = await planRotation(repo, role, {
+      ...(opts.addKey === undefined ? {} : { add: opts.addKey }),
+      ...(opts.removeKey === undefined ? {} : { remove: opts.removeKey }),
+      ...(opts.threshold === undefined ? {} : { threshold: opts.threshold }),
+      ...(opts.keyType === undefined ? {} : { keyType: opts.keyType }),
+      keyStore: store,
+    });
+    const result =
+      opts.dryRun === true
+        ? plan.preview
+        : await applyRotation(repo, plan, { keyStore: store, passphrases: passphrasesOf(opts) });
+    if (opts.json) printJson(result);
+    else printPlan(result, dir);
+    warnExpiring(repo);
   });
-  const rotate = (add: PublicKeyJson[], dryRun: boolean): RotationPlan =>
-    isTopLevel(role)
-      ? rotateKeys(repo, role, change(add), { dryRun })
-      : rotateDelegation(repo, role, change(add), { dryRun });
-  const add = await keysAfterValidation(
-    keyStoreOf(opts),
-    opts.addKey ?? [],
-    role,
-    passphrasesOf(opts),
-    opts,
-    (keys) => {
-      rotate(keys, true);
-    },
-  );
-  const plan = rotate(add, opts.dryRun === true);
-  if (!plan.dryRun) await repo.saveStaged();
-  if (opts.json) printJson(plan);
-  else printPlan(plan, dir);
-  warnExpiring(repo);
 }
 
 export function rotateOptions(cmd: Command): Command {
