@@ -8,7 +8,9 @@ export type WorkflowErrorCode =
   /** A plan's inputs contradict each other (threshold above keys, expiry under refresh...). */
   | 'WORKFLOW_INVALID_PLAN'
   /** The known-repositories registry under $CNABSEC_HOME cannot be read or written. */
-  | 'KNOWN_REPOSITORIES_IO';
+  | 'KNOWN_REPOSITORIES_IO'
+  /** `key remove` of a key a known repository still lists (without --force). */
+  | 'KEY_IN_USE';
 
 /** Errors of the workflows layer. */
 export class WorkflowError extends CnabsecError<WorkflowErrorCode> {}

@@ -8,7 +8,8 @@ import { parseDuration, TOP_LEVEL_ROLES, type ExpiryPolicy } from '../../tuf/pol
 import { LocalRepository, type RoleKeys } from '../../tuf/repository.js';
 import { FsMetadataStore } from '../../tuf/store.js';
 import { publish, refresh } from '../../tuf/publish.js';
-import { appendSignature, payload, signRole } from '../../tuf/signing.js';
+import { appendSignature, payload } from '../../tuf/signing.js';
+import { signRoleWithKey } from '../../workflows/keys.js';
 import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
 import { checkRepositoryName, checkRoleName } from '../../tuf/names.js';
@@ -306,12 +307,11 @@ export function register(program: Command): void {
       runAction((dir: string, role: string, opts: KeyOptions & { key: string }) => {
         checkRoleName(role);
         return withRepository(dir, async (repo) => {
-          const store = keyStoreOf(opts);
-          await signRole(repo, role, await store.signer(opts.key, passphrasesOf(opts), role));
+          // refused before the passphrase is asked when the key is not one of the role's keys
+          const keyid = await signRoleWithKey(repo, role, keyStoreOf(opts), opts.key, passphrasesOf(opts));
           await repo.saveStaged();
-          if (!opts.json)
-            printLine(`signed staged ${role} with ${(await store.resolveId(opts.key)).slice(0, 8)}`);
-          else printJson({ role, keyid: await store.resolveId(opts.key) });
+          if (!opts.json) printLine(`signed staged ${role} with ${keyid.slice(0, 8)}`);
+          else printJson({ role, keyid });
           warnExpiring(repo);
         });
       }),
