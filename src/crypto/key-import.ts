@@ -12,8 +12,7 @@ import { keyIdOf, toPublicKeyJson } from './keys.js';
 import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 
 export type ImportedKey =
-  | { kind: 'backup'; keyid: string; file: KeyFile }
-  | { kind: 'pem'; keyid: string; key: KeyObject };
+  { kind: 'backup'; keyid: string; file: KeyFile } | { kind: 'pem'; keyid: string; key: KeyObject };
 
 function backupOf(text: string, source: string): ImportedKey {
   let parsed: unknown;
@@ -29,16 +28,22 @@ function backupOf(text: string, source: string): ImportedKey {
   }
   const file = checkKeyFile(parsed, source);
   if (keyIdOf(file.public) !== file.keyid) {
-    throw new CryptoError('KEY_FILE_CORRUPT', `key backup ${source}: its public key does not match its key id`, {
-      details: { path: source, keyid: file.keyid },
-      hint: 'the backup was edited; use another copy',
-    });
+    throw new CryptoError(
+      'KEY_FILE_CORRUPT',
+      `key backup ${source}: its public key does not match its key id`,
+      {
+        details: { path: source, keyid: file.keyid },
+        hint: 'the backup was edited; use another copy',
+      },
+    );
   }
   return { kind: 'backup', keyid: file.keyid, file };
 }
 
 function pemOf(text: string, source: string): ImportedKey {
-  if (/-----BEGIN (?:ENCRYPTED PRIVATE KEY|[A-Z ]*PRIVATE KEY-----[\s\S]*Proc-Type: 4,ENCRYPTED)/.test(text)) {
+  if (
+    /-----BEGIN (?:ENCRYPTED PRIVATE KEY|[A-Z ]*PRIVATE KEY-----[\s\S]*Proc-Type: 4,ENCRYPTED)/.test(text)
+  ) {
     throw new CryptoError('KEY_INVALID', `${quote(source)} is an encrypted PEM private key`, {
       details: { path: source },
       hint: 'decrypt it first (openssl pkey -in <file> -out plain.pem), import plain.pem, then delete it',
@@ -48,11 +53,15 @@ function pemOf(text: string, source: string): ImportedKey {
   try {
     key = createPrivateKey(text);
   } catch (e) {
-    throw new CryptoError('KEY_INVALID', `${quote(source)} is not an unencrypted PEM private key or a cnabsec key backup`, {
-      cause: e,
-      details: { path: source },
-      hint: 'give a PEM private key (PKCS#8 or traditional) or a file written by `cnabsec key export <id> --private`',
-    });
+    throw new CryptoError(
+      'KEY_INVALID',
+      `${quote(source)} is not an unencrypted PEM private key or a cnabsec key backup`,
+      {
+        cause: e,
+        details: { path: source },
+        hint: 'give a PEM private key (PKCS#8 or traditional) or a file written by `cnabsec key export <id> --private`',
+      },
+    );
   }
   return { kind: 'pem', keyid: keyIdOf(toPublicKeyJson(key)), key };
 }

@@ -125,7 +125,9 @@ export async function promptHidden(question: string): Promise<string> {
 /** `root key 2/3 (ab12cd34)`, `root key (ab12cd34)`, `root key`: what a prompt or error names. */
 export function describeKey(label: string, keyid?: string, position?: Partial<KeyPosition>): string {
   const at =
-    position?.index !== undefined && position.count !== undefined ? ` ${position.index}/${position.count}` : '';
+    position?.index !== undefined && position.count !== undefined
+      ? ` ${position.index}/${position.count}`
+      : '';
   return `${label} key${at}${keyid === undefined ? '' : ` (${keyid.slice(0, 8)})`}`;
 }
 
@@ -134,7 +136,11 @@ function retryPrefix(request: PassphraseRequest): string {
   return attempt > 1 ? `Wrong passphrase, attempt ${attempt} of ${MAX_PASSPHRASE_TRIES}. ` : '';
 }
 
-async function askTwice(ask: (q: string) => Promise<string>, question: string, again: string): Promise<string> {
+async function askTwice(
+  ask: (q: string) => Promise<string>,
+  question: string,
+  again: string,
+): Promise<string> {
   const first = await ask(question);
   if ((await ask(again)) !== first) {
     throw new CryptoError('WRONG_PASSPHRASE', 'the two passphrases differ', {

@@ -17,7 +17,12 @@ import {
   type PassphraseSource,
 } from './passphrase.js';
 
-function wrongPassphrase(file: KeyFile, label: string, position: Partial<KeyPosition>, tries: number): CryptoError {
+function wrongPassphrase(
+  file: KeyFile,
+  label: string,
+  position: Partial<KeyPosition>,
+  tries: number,
+): CryptoError {
   const after = tries > 1 ? ` (${tries} tries)` : '';
   return new CryptoError(
     'WRONG_PASSPHRASE',

@@ -22,11 +22,27 @@ before(async () => {
   ctx.home = path.join(ctx.dir, 'home');
   ctx.repo = path.join(ctx.dir, 'repo');
   // two targets keys with different passphrases, 2-of-2
-  ctx.a = cliOk(['key', 'generate', '--label', 'targets'], { env: env({ CNABSEC_PASSPHRASE: 'alice' }) }).trim();
-  ctx.b = cliOk(['key', 'generate', '--label', 'targets'], { env: env({ CNABSEC_PASSPHRASE: 'bob' }) }).trim();
+  ctx.a = cliOk(['key', 'generate', '--label', 'targets'], {
+    env: env({ CNABSEC_PASSPHRASE: 'alice' }),
+  }).trim();
+  ctx.b = cliOk(['key', 'generate', '--label', 'targets'], {
+    env: env({ CNABSEC_PASSPHRASE: 'bob' }),
+  }).trim();
   const init = JSON.parse(
     cliOk(
-      ['init', ctx.repo, '--name', NAME, '--targets-key', ctx.a, '--targets-key', ctx.b, '--targets-threshold', '2', '--json'],
+      [
+        'init',
+        ctx.repo,
+        '--name',
+        NAME,
+        '--targets-key',
+        ctx.a,
+        '--targets-key',
+        ctx.b,
+        '--targets-threshold',
+        '2',
+        '--json',
+      ],
       { env: env({ CNABSEC_PASSPHRASE: 'other' }) },
     ),
   );
@@ -41,7 +57,9 @@ before(async () => {
       version: '0.1.0',
     }),
   );
-  cliOk(['bundle', 'add', ctx.repo, 'v1', '--thin', ctx.bundle], { env: env({ CNABSEC_PASSPHRASE: 'other' }) });
+  cliOk(['bundle', 'add', ctx.repo, 'v1', '--thin', ctx.bundle], {
+    env: env({ CNABSEC_PASSPHRASE: 'other' }),
+  });
   ctx.copy = path.join(ctx.dir, 'publish-copy');
   await cp(ctx.repo, ctx.copy, { recursive: true });
 });
@@ -69,9 +87,17 @@ test('sign: CNABSEC_PASSPHRASE_<KEYID8> wins over CNABSEC_PASSPHRASE_<ROLE> and 
     env: env({ CNABSEC_PASSPHRASE_TARGETS: 'alice' }),
   });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`^cnabsec: error \\[WRONG_PASSPHRASE\\]: wrong passphrase for targets key 2/2 ${ctx.b}`));
+  assert.match(
+    r.stderr,
+    new RegExp(`^cnabsec: error \\[WRONG_PASSPHRASE\\]: wrong passphrase for targets key 2/2 ${ctx.b}`),
+  );
   assert.doesNotMatch(r.stderr, /tries/);
-  assert.match(r.stderr, new RegExp(`hint: check CNABSEC_PASSPHRASE_${k8(ctx.b)}, CNABSEC_PASSPHRASE_TARGETS or CNABSEC_PASSPHRASE`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `hint: check CNABSEC_PASSPHRASE_${k8(ctx.b)}, CNABSEC_PASSPHRASE_TARGETS or CNABSEC_PASSPHRASE`,
+    ),
+  );
   assert.notDeepEqual(await snapshotTree(ctx.repo), repoBefore, 'the two signings above were staged');
 });
 
@@ -81,7 +107,9 @@ test('publish: one role, two passphrases, from the per-key and the role variable
   const missing = runCli(['publish', copy], { env: env(base) });
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, new RegExp(`WRONG_PASSPHRASE.*${ctx.b}`));
-  const ok = runCli(['publish', copy, '--json'], { env: env({ ...base, [`CNABSEC_PASSPHRASE_${k8(ctx.b)}`]: 'bob' }) });
+  const ok = runCli(['publish', copy, '--json'], {
+    env: env({ ...base, [`CNABSEC_PASSPHRASE_${k8(ctx.b)}`]: 'bob' }),
+  });
   assert.equal(ok.status, 0, ok.stderr);
   assert.ok(JSON.parse(ok.stdout).published.some((p) => p.role === 'targets'));
 });
@@ -100,6 +128,14 @@ test('sign with a key that is not the role’s: KEY_NOT_AUTHORIZED before any pa
   // an authorized key without its passphrase is the passphrase error, naming the key i/n
   const r = runCli(['sign', ctx.repo, 'targets', '--key', ctx.a, '--no-prompt'], { env: env() });
   assert.equal(r.status, 1);
-  assert.match(r.stderr, new RegExp(`^cnabsec: error \\[PASSPHRASE_REQUIRED\\]: no passphrase for the targets key 1/2 \\(${ctx.a.slice(0, 8)}\\)`));
-  assert.match(r.stderr, new RegExp(`hint: set CNABSEC_PASSPHRASE_${k8(ctx.a)}, CNABSEC_PASSPHRASE_TARGETS or CNABSEC_PASSPHRASE`));
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `^cnabsec: error \\[PASSPHRASE_REQUIRED\\]: no passphrase for the targets key 1/2 \\(${ctx.a.slice(0, 8)}\\)`,
+    ),
+  );
+  assert.match(
+    r.stderr,
+    new RegExp(`hint: set CNABSEC_PASSPHRASE_${k8(ctx.a)}, CNABSEC_PASSPHRASE_TARGETS or CNABSEC_PASSPHRASE`),
+  );
 });

@@ -103,7 +103,10 @@ test('import of a PEM private key: duplicate refused before the passphrase; empt
   const got = await store.importKey(pem, 'k.pem', pp, 'external');
   assert.equal(got.format, 'pem');
   assert.equal(got.label, 'external');
-  await assert.rejects(store.importKey(pem, 'k.pem', async () => assert.fail('asked')), { code: 'KEY_EXISTS' });
+  await assert.rejects(
+    store.importKey(pem, 'k.pem', async () => assert.fail('asked')),
+    { code: 'KEY_EXISTS' },
+  );
   const fresh = new KeyStore(path.join(dir, 'other'));
   await assert.rejects(fresh.importKey(pem, 'k.pem', fixedPassphrases('')), { code: 'PASSPHRASE_REQUIRED' });
   const enc = privateKey.export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'x' });

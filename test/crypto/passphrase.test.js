@@ -43,9 +43,11 @@ test('env precedence: CNABSEC_PASSPHRASE_<KEYID8> (upper or lower case), then <R
     CNABSEC_PASSPHRASE: 'generic',
   };
   assert.equal(passphraseFromEnv('root', all, keyid), 'upper');
-  const { CNABSEC_PASSPHRASE_AB12CD34: _u, ...noUpper } = all;
+  const noUpper = { ...all };
+  delete noUpper.CNABSEC_PASSPHRASE_AB12CD34;
   assert.equal(passphraseFromEnv('root', noUpper, keyid), 'lower');
-  const { CNABSEC_PASSPHRASE_ab12cd34: _l, ...roleOnly } = noUpper;
+  const roleOnly = { ...noUpper };
+  delete roleOnly.CNABSEC_PASSPHRASE_ab12cd34;
   assert.equal(passphraseFromEnv('root', roleOnly, keyid), 'role');
   assert.equal(passphraseFromEnv('targets', roleOnly, keyid), 'generic');
   assert.equal(passphraseFromEnv('root', { CNABSEC_PASSPHRASE: 'generic' }, keyid), 'generic');
@@ -101,7 +103,10 @@ test('three wrong passphrases at the terminal: WRONG_PASSPHRASE naming the key i
   const { store, key } = await storeWithKey(t);
   const tty = terminal(['one', 'two', 'three', PASS]);
   await assert.rejects(
-    store.signer(key.keyid, passphraseSource({ env: {}, prompt: tty.prompt }), 'root', { index: 2, count: 3 }),
+    store.signer(key.keyid, passphraseSource({ env: {}, prompt: tty.prompt }), 'root', {
+      index: 2,
+      count: 3,
+    }),
     (e) => {
       assert.equal(e.code, 'WRONG_PASSPHRASE');
       assert.ok(e.message.includes(key.keyid), e.message);
@@ -138,7 +143,10 @@ test('the per-key variable unlocks one key of a role whose other key has the rol
   const store = new KeyStore(home);
   const a = await store.generate('ed25519', 'root', fixedPassphrases('alice'));
   const b = await store.generate('ed25519', 'root', fixedPassphrases('bob'));
-  const env = { CNABSEC_PASSPHRASE_ROOT: 'alice', [`CNABSEC_PASSPHRASE_${b.keyid.slice(0, 8).toUpperCase()}`]: 'bob' };
+  const env = {
+    CNABSEC_PASSPHRASE_ROOT: 'alice',
+    [`CNABSEC_PASSPHRASE_${b.keyid.slice(0, 8).toUpperCase()}`]: 'bob',
+  };
   const src = passphraseSource({ env, noPrompt: true });
   assert.equal((await store.signer(a.keyid, src, 'root')).keyid, a.keyid);
   assert.equal((await store.signer(b.keyid, src, 'root')).keyid, b.keyid);
@@ -170,14 +178,27 @@ test('publish asks each root key with its place among the root keys', async (t) 
   const rootAsks = asked.filter((q) => q.startsWith('Passphrase for root key'));
   assert.deepEqual(
     rootAsks.map((q) => q.replace(/\([0-9a-f]{8}\)/, '(id)')),
-    ['Passphrase for root key 1/3 (id): ', 'Passphrase for root key 2/3 (id): ', 'Passphrase for root key 3/3 (id): '],
+    [
+      'Passphrase for root key 1/3 (id): ',
+      'Passphrase for root key 2/3 (id): ',
+      'Passphrase for root key 3/3 (id): ',
+    ],
   );
-  assert.ok(asked.some((q) => /^Passphrase for timestamp key 1\/1 \([0-9a-f]{8}\): $/.test(q)), asked.join('\n'));
+  assert.ok(
+    asked.some((q) => /^Passphrase for timestamp key 1\/1 \([0-9a-f]{8}\): $/.test(q)),
+    asked.join('\n'),
+  );
 });
 
 test('new passphrase: CNABSEC_NEW_PASSPHRASE, else asked twice at the terminal, else PASSPHRASE_REQUIRED', async () => {
   const keyid = 'ab12cd34' + 'e'.repeat(56);
-  assert.equal(await newPassphraseSource({ env: { CNABSEC_NEW_PASSPHRASE: 'n', CNABSEC_PASSPHRASE: 'o' } })('root', keyid), 'n');
+  assert.equal(
+    await newPassphraseSource({ env: { CNABSEC_NEW_PASSPHRASE: 'n', CNABSEC_PASSPHRASE: 'o' } })(
+      'root',
+      keyid,
+    ),
+    'n',
+  );
   const tty = terminal(['n2', 'n2']);
   assert.equal(await newPassphraseSource({ env: {}, prompt: tty.prompt })('root', keyid), 'n2');
   assert.deepEqual(tty.asked, ['New passphrase for root key (ab12cd34): ', 'Repeat new passphrase: ']);
@@ -185,9 +206,12 @@ test('new passphrase: CNABSEC_NEW_PASSPHRASE, else asked twice at the terminal, 
   await assert.rejects(newPassphraseSource({ env: {}, prompt: differ.prompt })('root', keyid), {
     code: 'WRONG_PASSPHRASE',
   });
-  await assert.rejects(newPassphraseSource({ env: { CNABSEC_PASSPHRASE: 'o' }, noPrompt: true })('root', keyid), (e) => {
-    assert.equal(e.code, 'PASSPHRASE_REQUIRED');
-    assert.match(e.hint, /CNABSEC_NEW_PASSPHRASE/);
-    return true;
-  });
+  await assert.rejects(
+    newPassphraseSource({ env: { CNABSEC_PASSPHRASE: 'o' }, noPrompt: true })('root', keyid),
+    (e) => {
+      assert.equal(e.code, 'PASSPHRASE_REQUIRED');
+      assert.match(e.hint, /CNABSEC_NEW_PASSPHRASE/);
+      return true;
+    },
+  );
 });

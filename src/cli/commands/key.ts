@@ -39,7 +39,9 @@ function usageText(u: KeyRepositoryUse): string {
 function printKeys(keys: KeyListing[]): void {
   for (const k of keys) {
     const uses = k.repositories.filter((u) => u.state === 'ok').map(usageText);
-    printLine(`${k.keyid}  ${k.scheme.padEnd(20)} ${k.label}${uses.length === 0 ? '' : `  ${uses.join(' ')}`}`);
+    printLine(
+      `${k.keyid}  ${k.scheme.padEnd(20)} ${k.label}${uses.length === 0 ? '' : `  ${uses.join(' ')}`}`,
+    );
   }
   // a repository that cannot be opened is listed under every key: say so once
   for (const u of keys[0]?.repositories.filter((r) => r.state !== 'ok') ?? []) {
