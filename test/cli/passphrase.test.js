@@ -139,3 +139,19 @@ test('sign with a key that is not the role’s: KEY_NOT_AUTHORIZED before any pa
     new RegExp(`hint: set CNABSEC_PASSPHRASE_${k8(ctx.a)}, CNABSEC_PASSPHRASE_TARGETS or CNABSEC_PASSPHRASE`),
   );
 });
+
+test('publish without passphrases: a skipped key is named with its role and place among the role’s keys', async () => {
+  const copy = path.join(ctx.dir, 'no-passphrase-copy');
+  await cp(ctx.copy, copy, { recursive: true });
+  const before = await snapshotTree(copy);
+  const r = runCli(['publish', copy, '--no-prompt'], { env: env({ CI: undefined }) });
+  assert.equal(r.status, 1, r.stderr);
+  // publish stops at the first role below its threshold (the library test of the prompts
+  // covers root keys 1/3, 2/3, 3/3 in one publish)
+  assert.match(
+    r.stderr,
+    /^cnabsec: warning: no passphrase for the snapshot key 1\/1 \(([0-9a-f]{8})\) and prompting is off; skipping key \1$/m,
+  );
+  assert.match(r.stderr, /error \[THRESHOLD_NOT_MET\]/);
+  assert.deepEqual(await snapshotTree(copy), before, 'nothing published');
+});
