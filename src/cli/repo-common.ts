@@ -65,11 +65,12 @@ export function storeSigners(
   passphrases: PassphraseSource,
   only?: Set<string>,
 ): SignerProvider {
-  return async (role, keyid) => {
+  return async (role, keyid, position) => {
     if (only !== undefined && !only.has(keyid)) return undefined;
     if (!(await store.has(keyid))) return undefined;
     try {
-      return await store.signer(keyid, passphrases, role);
+      // the prompt names the role and the key's place among its keys: `root key 2/3 (ab12cd34)`
+      return await store.signer(keyid, passphrases, role, position);
     } catch (e) {
       if (e instanceof CryptoError && e.code === 'PASSPHRASE_REQUIRED') {
         warn(`${e.message}; skipping key ${keyid.slice(0, 8)}`);

@@ -5,6 +5,12 @@ export type CryptoErrorCode =
   | 'KEY_INVALID'
   | 'KEY_NOT_FOUND'
   | 'KEY_AMBIGUOUS'
+  /** `key import` of a key the store already holds. */
+  | 'KEY_EXISTS'
+  /** `key export --private -o <file>` onto an existing file (without --force). */
+  | 'KEY_BACKUP_EXISTS'
+  /** A key backup file cannot be written. */
+  | 'KEY_BACKUP_IO'
   | 'KEY_FILE_CORRUPT'
   | 'KEY_FILE_PERMISSIONS'
   | 'KEY_FILE_INVALID'

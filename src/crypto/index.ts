@@ -6,3 +6,5 @@ export * from './keyfile.js';
 export * from './keystore.js';
 export * from './passphrase.js';
 export * from './sslib.js';
+export * from './unlock.js';
+export * from './key-import.js';

@@ -26,7 +26,7 @@ import {
   type KeyFile,
 } from './keyfile-check.js';
 import { keyIdOf, toPublicKeyJson } from './keys.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { tempPathFor, writeFileAtomic } from '../util/fs.js';
 import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
 import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 
@@ -125,12 +125,43 @@ export function envSuffix(label: string): string {
     .replace(/^_|_$/g, '');
 }
 
+/** The bytes of a key file as cnabsec writes it (in the store and as a backup). */
+export function keyFileText(file: KeyFile): string {
+  return JSON.stringify(file, null, 2) + '\n';
+}
+
 export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
   try {
-    await writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 });
+    await writeFileAtomic(path, keyFileText(file), { mode: 0o600 });
   } catch (e) {
     if (errnoOf(e) === undefined) throw e;
     throw keyStoreIoError('write', path, e);
+  }
+}
+
+/**
+ * Write `data` to `file` (mode 0600) only if `file` does not exist, atomically: a temporary
+ * file is written and flushed, then hard-linked to `file` (which fails with EEXIST when it
+ * exists, also when another writer won a race), then the temporary name is removed. Resolves
+ * to false when `file` existed; other failures are errno errors.
+ */
+export async function writeNewFile(file: string, data: string): Promise<boolean> {
+  const tmp = tempPathFor(file);
+  const handle = await fsp.open(tmp, 'wx', 0o600);
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.link(tmp, file);
+    return true;
+  } catch (e) {
+    if (errnoOf(e) === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await fsp.rm(tmp, { force: true });
   }
 }
 

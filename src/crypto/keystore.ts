@@ -15,16 +15,22 @@ import { CryptoError } from './errors.js';
 import {
   decryptKey,
   encryptKey,
+  keyFileText,
   keyStoreIoError,
   readKeyFile,
   writeKeyFile,
+  writeNewFile,
   type KeyFile,
 } from './keyfile.js';
-import { generateKeyPair, type KeyType, type PublicKeyJson } from './keys.js';
-import type { PassphraseSource } from './passphrase.js';
+import { parseKeyImport } from './key-import.js';
+import { generateKeyPair, keyIdOf, toPublicKeyJson, type KeyType, type PublicKeyJson } from './keys.js';
+import type { KeyPosition, PassphraseSource } from './passphrase.js';
 import { KeyObjectSigner, type Signer } from './signer.js';
-import { createPrivateKey } from 'node:crypto';
-import { isNotFound } from '../util/errno.js';
+import { unlockKeyFile } from './unlock.js';
+import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
+import { writeFileAtomic } from '../util/fs.js';
+import { quote } from '../util/json.js';
 
 export interface KeyInfo {
   keyid: string;
@@ -146,10 +152,7 @@ export class KeyStore {
       });
     }
     const { privateKey } = generateKeyPair(type);
-    const file = await encryptKey(privateKey, passphrase, label);
-    await this.ensureDir();
-    await writeKeyFile(this.fileOf(file.keyid), file);
-    return info(file);
+    return this.addFile(await encryptKey(privateKey, passphrase, label));
   }
 
   /** Import an unencrypted PEM private key (PKCS#8 or traditional) into the store. */
@@ -160,10 +163,64 @@ export class KeyStore {
     } catch (e) {
       throw new CryptoError('KEY_INVALID', 'not an unencrypted PEM private key', { cause: e });
     }
-    const file = await encryptKey(key, await passphrases(label, undefined, true), label);
+    return this.storeNew(key, label, passphrases);
+  }
+
+  /** Encrypt `key` under a new passphrase for `label` and add it (KEY_EXISTS when present). */
+  private async storeNew(key: KeyObject, label: string, passphrases: PassphraseSource): Promise<KeyInfo> {
+    await this.refuseDuplicate(keyIdOf(toPublicKeyJson(key)));
+    const passphrase = await passphrases(label, undefined, true);
+    if (passphrase.length === 0) {
+      throw new CryptoError('PASSPHRASE_REQUIRED', `empty passphrase for the imported ${label} key`, {
+        hint: 'private keys are always encrypted: choose a non-empty passphrase',
+      });
+    }
+    return this.addFile(await encryptKey(key, passphrase, label));
+  }
+
+  private async refuseDuplicate(keyid: string): Promise<void> {
+    if (!(await this.has(keyid))) return;
+    const held = await this.readFile(keyid);
+    throw new CryptoError('KEY_EXISTS', `key ${keyid} (${quote(held.label)}) is already in the key store`, {
+      details: { keyid, label: held.label, path: this.fileOf(keyid) },
+      hint: `nothing to import; to replace it, run \`cnabsec key remove ${keyid.slice(0, 8)}\` first`,
+    });
+  }
+
+  /** Write a new key file into the store; KEY_EXISTS when its key id is already there. */
+  private async addFile(file: KeyFile): Promise<KeyInfo> {
     await this.ensureDir();
-    await writeKeyFile(this.fileOf(file.keyid), file);
+    let added: boolean;
+    try {
+      added = await writeNewFile(this.fileOf(file.keyid), keyFileText(file));
+    } catch (e) {
+      throw keyStoreIoError('write', this.fileOf(file.keyid), e);
+    }
+    if (!added) await this.refuseDuplicate(file.keyid);
     return info(file);
+  }
+
+  /**
+   * Import a key file's content (`source` names it in errors): a cnabsec key backup (`key
+   * export --private`), kept encrypted as it is after its passphrase was checked (the
+   * passphrase stays the backup's), or an unencrypted PEM private key, encrypted under a new
+   * passphrase. `label` replaces the backup's label; a PEM key gets `label` or "default".
+   * A key the store already holds is refused (KEY_EXISTS) before any passphrase is asked.
+   */
+  async importKey(
+    text: string,
+    source: string,
+    passphrases: PassphraseSource,
+    label?: string,
+  ): Promise<KeyInfo & { format: 'backup' | 'pem' }> {
+    const imported = parseKeyImport(text, source);
+    if (imported.kind === 'pem') {
+      return { ...(await this.storeNew(imported.key, label ?? 'default', passphrases)), format: 'pem' };
+    }
+    await this.refuseDuplicate(imported.keyid);
+    const file = { ...imported.file, label: label ?? imported.file.label };
+    await unlockKeyFile(file, passphrases, { source });
+    return { ...(await this.addFile(file)), format: 'backup' };
   }
 
   async list(): Promise<KeyInfo[]> {
@@ -232,15 +289,85 @@ export class KeyStore {
     return info(await this.readFile(await this.resolveId(ref)));
   }
 
-  /** Decrypt a stored key and return a signer for it. */
-  async signer(ref: string, passphrases: PassphraseSource, label?: string): Promise<Signer> {
+  /**
+   * Decrypt a stored key (asking again after a wrong passphrase where the source can) and
+   * return a signer for it. `label` selects the passphrase (the role being signed; default
+   * the key's label); `position` is where the key stands among the role's keys, for prompts.
+   */
+  async signer(
+    ref: string,
+    passphrases: PassphraseSource,
+    label?: string,
+    position?: KeyPosition,
+  ): Promise<Signer> {
     const keyid = await this.resolveId(ref);
     const file = await this.readFile(keyid);
-    const key = await decryptKey(
-      file,
-      await passphrases(label ?? file.label, file.keyid, false),
-      this.fileOf(keyid),
-    );
+    const key = await unlockKeyFile(file, passphrases, {
+      ...(label === undefined ? {} : { label }),
+      ...(position === undefined ? {} : { position }),
+      source: this.fileOf(keyid),
+    });
     return new KeyObjectSigner(key, file.public);
+  }
+
+  /**
+   * Re-encrypt a stored key under a new passphrase: the old one from `passphrases`, the new
+   * one from `newPassphrases` (asked twice at a terminal). The new file replaces the old one by
+   * rename, only after it was decrypted back to the same key; label and creation time stay.
+   */
+  async changePassphrase(
+    ref: string,
+    passphrases: PassphraseSource,
+    newPassphrases: PassphraseSource,
+  ): Promise<KeyInfo> {
+    const keyid = await this.resolveId(ref);
+    const file = await this.readFile(keyid);
+    const key = await unlockKeyFile(file, passphrases, { source: this.fileOf(keyid) });
+    const passphrase = await newPassphrases(file.label, keyid, true);
+    if (passphrase.length === 0) {
+      throw new CryptoError('PASSPHRASE_REQUIRED', `empty new passphrase for key ${keyid}`, {
+        details: { keyid },
+        hint: 'private keys are always encrypted: choose a non-empty passphrase',
+      });
+    }
+    const next: KeyFile = { ...(await encryptKey(key, passphrase, file.label)), created: file.created };
+    const back = await decryptKey(next, passphrase, this.fileOf(keyid));
+    if (keyIdOf(toPublicKeyJson(back)) !== keyid) {
+      throw new CryptoError('KEY_FILE_CORRUPT', `re-encrypted key ${keyid} does not decrypt back to itself`, {
+        details: { keyid },
+        hint: 'the key file was left unchanged; please report this',
+      });
+    }
+    await writeKeyFile(this.fileOf(keyid), next);
+    return info(next);
+  }
+
+  /**
+   * Write an encrypted backup of a stored key to `out` (mode 0600): the key file exactly as
+   * stored and checked, still encrypted under its passphrase (ADR 0015); no passphrase is
+   * needed and the private key is never decrypted. An existing `out` is refused
+   * (KEY_BACKUP_EXISTS) unless `force`, then replaced atomically.
+   */
+  async exportPrivate(ref: string, out: string, options: { force?: boolean } = {}): Promise<KeyInfo> {
+    const keyid = await this.resolveId(ref);
+    const file = await this.readFile(keyid);
+    const text = keyFileText(file);
+    try {
+      if (options.force === true) await writeFileAtomic(out, text, { mode: 0o600 });
+      else if (!(await writeNewFile(out, text))) {
+        throw new CryptoError('KEY_BACKUP_EXISTS', `${quote(out)} already exists`, {
+          details: { path: out },
+          hint: 'choose another file name, or pass --force to replace it',
+        });
+      }
+    } catch (e) {
+      if (e instanceof CryptoError || errnoOf(e) === undefined) throw e;
+      throw new CryptoError('KEY_BACKUP_IO', `cannot write key backup ${quote(out)}: ${describeErrno(e)}`, {
+        cause: e,
+        details: { path: out, errno: errnoOf(e) },
+        hint: 'write the backup to a file in an existing directory you can write',
+      });
+    }
+    return info(file);
   }
 }

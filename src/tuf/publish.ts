@@ -177,7 +177,10 @@ async function transitionSign(
   const data = Buffer.from(canonicalize(md.signed.toJSON()));
   for (const keyid of status.missing) {
     if (status.valid.length >= status.threshold) break;
-    const signer = await signers(role, keyid);
+    const signer = await signers(role, keyid, {
+      index: authority.keyIDs.indexOf(keyid) + 1,
+      count: authority.keyIDs.length,
+    });
     if (signer === undefined) continue;
     md.signatures[keyid] = new Signature({
       keyID: keyid,

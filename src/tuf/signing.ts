@@ -10,9 +10,17 @@ import { TufError } from './errors.js';
 import { assertSignable } from './signable.js';
 import type { LocalRepository } from './repository.js';
 import type { Signer } from '../crypto/signer.js';
+import type { KeyPosition } from '../crypto/passphrase.js';
 
-/** Returns a signer for `keyid` of `role`, or undefined when this machine cannot sign with it. */
-export type SignerProvider = (role: string, keyid: string) => Promise<Signer | undefined>;
+/**
+ * Returns a signer for `keyid` of `role`, or undefined when this machine cannot sign with it.
+ * `position` says which of the role's keys it is (for passphrase prompts: `root key 2/3`).
+ */
+export type SignerProvider = (
+  role: string,
+  keyid: string,
+  position?: KeyPosition,
+) => Promise<Signer | undefined>;
 
 export function stagedOrThrow(repo: LocalRepository, role: string): AnyMetadata {
   if (!repo.roleNames().includes(role) && !repo.staged.has(role)) throw repo.unknownRole(role);
@@ -43,6 +51,18 @@ function authorizedKeys(repo: LocalRepository, role: string): Set<string> {
   return new Set(repo.authoritiesFor(role).flatMap((a) => a.keyIDs));
 }
 
+/** KEY_NOT_AUTHORIZED unless `keyid` is a key of `role` (checked before a passphrase is asked). */
+export function assertAuthorized(repo: LocalRepository, role: string, keyid: string): void {
+  if (!authorizedKeys(repo, role).has(keyid)) throw notAuthorized(repo, role, keyid);
+}
+
+/** Which of the keys of `role` (in the order its metadata lists them) `keyid` is. */
+export function keyPosition(repo: LocalRepository, role: string, keyid: string): KeyPosition | undefined {
+  const ids = [...authorizedKeys(repo, role)];
+  const index = ids.indexOf(keyid);
+  return index === -1 ? undefined : { index: index + 1, count: ids.length };
+}
+
 function notAuthorized(repo: LocalRepository, role: string, keyid: string): TufError {
   return new TufError('KEY_NOT_AUTHORIZED', `key ${keyid} may not sign ${role}`, {
     details: { role, keyid, authorized: [...authorizedKeys(repo, role)] },
@@ -53,7 +73,7 @@ function notAuthorized(repo: LocalRepository, role: string, keyid: string): TufE
 /** Add `signer`'s signature to the staged metadata of `role` (replacing an older one by the same key). */
 export async function signRole(repo: LocalRepository, role: string, signer: Signer): Promise<void> {
   const md = stagedOrThrow(repo, role);
-  if (!authorizedKeys(repo, role).has(signer.keyid)) throw notAuthorized(repo, role, signer.keyid);
+  assertAuthorized(repo, role, signer.keyid);
   const sig = await signer.sign(payload(repo, role));
   md.signatures[signer.keyid] = new Signature({ keyID: signer.keyid, sig: Buffer.from(sig).toString('hex') });
 }
@@ -111,7 +131,7 @@ export async function signUntilThreshold(
     let have = status.valid.length;
     for (const keyid of status.missing) {
       if (have >= status.threshold) break;
-      const signer = await provider(role, keyid);
+      const signer = await provider(role, keyid, keyPosition(repo, role, keyid));
       if (signer === undefined) continue;
       const sig = await signer.sign(data);
       md.signatures[keyid] = new Signature({ keyID: keyid, sig: Buffer.from(sig).toString('hex') });

@@ -12,7 +12,9 @@ export type WorkflowErrorCode =
   /** A role the workflow does not handle, e.g. `resign snapshot` (renewed by publish/refresh). */
   | 'WORKFLOW_ROLE_REFUSED'
   /** The known-repositories registry under $CNABSEC_HOME cannot be read or written. */
-  | 'KNOWN_REPOSITORIES_IO';
+  | 'KNOWN_REPOSITORIES_IO'
+  /** `key remove` of a key a known repository still lists (without --force). */
+  | 'KEY_IN_USE';
 
 /** Errors of the workflows layer. */
 export class WorkflowError extends CnabsecError<WorkflowErrorCode> {}

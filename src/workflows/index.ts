@@ -6,3 +6,4 @@ export * from './init.js';
 export * from './rotation.js';
 export * from './recover.js';
 export * from './resign.js';
+export * from './keys.js';

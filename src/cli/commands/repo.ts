@@ -4,7 +4,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { parseDuration, TOP_LEVEL_ROLES } from '../../tuf/policy.js';
 import { publish, refresh } from '../../tuf/publish.js';
-import { appendSignature, payload, signRole } from '../../tuf/signing.js';
+import { appendSignature, payload } from '../../tuf/signing.js';
+import { signRoleWithKey } from '../../workflows/keys.js';
 import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
 import { checkRoleName } from '../../tuf/names.js';
@@ -220,12 +221,11 @@ export function register(program: Command): void {
       runAction((dir: string, role: string, opts: KeyOptions & { key: string }) => {
         checkRoleName(role);
         return withRepository(dir, async (repo) => {
-          const store = keyStoreOf(opts);
-          await signRole(repo, role, await store.signer(opts.key, passphrasesOf(opts), role));
+          // refused before the passphrase is asked when the key is not one of the role's keys
+          const keyid = await signRoleWithKey(repo, role, keyStoreOf(opts), opts.key, passphrasesOf(opts));
           await repo.saveStaged();
-          if (!opts.json)
-            printLine(`signed staged ${role} with ${(await store.resolveId(opts.key)).slice(0, 8)}`);
-          else printJson({ role, keyid: await store.resolveId(opts.key) });
+          if (!opts.json) printLine(`signed staged ${role} with ${keyid.slice(0, 8)}`);
+          else printJson({ role, keyid });
           warnExpiring(repo);
         });
       }),
