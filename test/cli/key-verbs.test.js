@@ -185,3 +185,24 @@ test('key export --private and key import: an encrypted backup (0600) restores t
   await writeFile(payload, 'x');
   assert.equal(JSON.parse(cliOk(['key', 'sign', ids.targets, payload], { env: other })).keyid, ids.targets);
 });
+
+test('init records its repository: key list shows the role and key remove refuses, with no registry written by hand', async (t) => {
+  const dir = await tempDir(t);
+  const home = path.join(dir, 'home');
+  const repo = path.join(dir, 'repo');
+  const env = envFor(home);
+  const init = JSON.parse(cliOk(['init', repo, '--name', NAME, '--json'], { env }));
+  const rootKey = init.roles.root.keyids[0];
+  const keys = JSON.parse(cliOk(['key', 'list', '--json'], { env }));
+  const root = keys.find((k) => k.keyid === rootKey);
+  assert.ok(root, 'the root key is listed');
+  const serving = root.repositories.filter((r) => r.inRoot);
+  assert.equal(serving.length, 1);
+  assert.equal(serving[0].name, NAME);
+  assert.equal(serving[0].location, repo);
+  assert.deepEqual(serving[0].roles, ['root']);
+  const r = runCli(['key', 'remove', rootKey], { env });
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /KEY_IN_USE/);
+  await stat(path.join(home, 'keys', `${rootKey}.key`));
+});
