@@ -8,6 +8,7 @@ import { isKeyType, KEY_TYPES, publicKeyToPem } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { keyType } from '../options.js';
 
 interface GenerateOptions extends KeyOptions {
   type: string;
@@ -19,8 +20,10 @@ export function register(program: Command): void {
 
   withCommon(key.command('generate'))
     .description('generate a key pair, encrypted at rest with a passphrase')
-    .option('-t, --type <type>', `key type: ${KEY_TYPES.join(', ')}`, 'ed25519')
+    .option('-t, --type <type>', `key type: ${KEY_TYPES.join(', ')}`, keyType, 'ed25519')
     .option('-l, --label <label>', 'what the key is for (selects CNABSEC_PASSPHRASE_<LABEL>)', 'default')
+    .example('cnabsec key generate --label root')
+    .example('cnabsec key generate --type ecdsa --label targets --json')
     .action(
       runAction(async (opts: GenerateOptions) => {
         if (!isKeyType(opts.type)) {
@@ -36,6 +39,8 @@ export function register(program: Command): void {
 
   withCommon(key.command('list'))
     .description('list the keys in the key store')
+    .example('cnabsec key list')
+    .example('cnabsec key list --json --home ./ci-keys')
     .action(
       runAction(async (opts: KeyOptions) => {
         const keys = await keyStoreOf(opts).list();
@@ -46,6 +51,8 @@ export function register(program: Command): void {
 
   withCommon(key.command('export <keyid>'))
     .description('print the public key as PEM (or TUF JSON with --json)')
+    .example('cnabsec key export ab12cd34 > targets.pub')
+    .example('cnabsec key export ab12cd34 --json')
     .action(
       runAction(async (ref: string, opts: KeyOptions) => {
         const info = await keyStoreOf(opts).info(ref);
@@ -59,6 +66,8 @@ export function register(program: Command): void {
       'sign a payload file (from `cnabsec payload`) offline; writes {"keyid","sig"} for add-signature',
     )
     .option('-o, --output <file>', 'write the signature file here instead of stdout')
+    .example('cnabsec key sign ab12cd34 targets.payload -o targets.sig')
+    .example('cnabsec key sign ab12cd34 root.payload --no-prompt > root.sig')
     .action(
       runAction(async (ref: string, file: string, opts: KeyOptions & { output?: string }) => {
         const signer = await keyStoreOf(opts).signer(ref, passphrasesOf(opts));
@@ -78,6 +87,8 @@ export function register(program: Command): void {
   withCommon(key.command('import <pemfile>'))
     .description('import an unencrypted PEM private key; it is stored encrypted')
     .option('-l, --label <label>', 'what the key is for', 'default')
+    .example('cnabsec key import targets-key.pem --label targets')
+    .example('CNABSEC_PASSPHRASE_ROOT=... cnabsec key import root.pem --label root --no-prompt')
     .action(
       runAction(async (file: string, opts: KeyOptions & { label: string }) => {
         const info = await keyStoreOf(opts).importPrivatePem(

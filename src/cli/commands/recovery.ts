@@ -14,7 +14,8 @@ import {
 } from '../../tuf/recovery.js';
 import type { PublicKeyJson } from '../../crypto/keys.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, openRepository, positiveInt, storeSigners, withRepository } from '../repo-common.js';
+import { collect, openRepository, storeSigners, withRepository } from '../repo-common.js';
+import { keyType, oneOf, positiveInt, repeatable, versionOrTime } from '../options.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { printChanges, resolveKeyRefs, warnExpiring } from '../rotation-common.js';
@@ -25,7 +26,7 @@ interface RecoverOptions extends KeyOptions {
   newRootKey?: string[];
   threshold?: number;
   rotate?: string[];
-  out?: string;
+  output?: string;
   dryRun?: boolean;
   packageOnly?: boolean;
   keyType?: string;
@@ -75,7 +76,7 @@ function recover(dir: string, opts: RecoverOptions): Promise<void> {
 
 async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOptions): Promise<void> {
   if (opts.packageOnly === true) {
-    const p = await writeRecoveryPackage(repo, opts.out ?? `recovery-root-v${repo.root.signed.version}`);
+    const p = await writeRecoveryPackage(repo, opts.output ?? `recovery-root-v${repo.root.signed.version}`);
     if (opts.json) printJson(p);
     else printPackage(p);
     return;
@@ -123,11 +124,11 @@ async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOp
       {
         cause: e,
         details: e.details,
-        hint: `sign with the other new root keys (\`cnabsec sign ${dir} root --key <id>\`), \`cnabsec publish ${dir}\`, then \`cnabsec recover ${dir} --package-only --out <dir>\``,
+        hint: `sign with the other new root keys (\`cnabsec sign ${dir} root --key <id>\`), \`cnabsec publish ${dir}\`, then \`cnabsec recover ${dir} --package-only --output <dir>\``,
       },
     );
   }
-  const p = await writeRecoveryPackage(repo, opts.out ?? `recovery-root-v${plan.version}`);
+  const p = await writeRecoveryPackage(repo, opts.output ?? `recovery-root-v${plan.version}`);
   if (opts.json) printJson({ plan, package: p });
   else {
     printLine(`published recovery root v${plan.version} (signed by the new root keys only)`);
@@ -154,22 +155,34 @@ export function register(program: Command): void {
     .option(
       '--rotate <role>',
       'also replace the keys of targets, snapshot or timestamp (repeatable)',
-      collect,
+      repeatable(oneOf(ROTATABLE)),
     )
-    .option('-o, --out <dir>', 'directory of the out-of-band package (default ./recovery-root-v<N>)')
-    .option('-t, --key-type <type>', 'type of generated keys', 'ed25519')
+    .option('-o, --output <dir>', 'directory of the out-of-band package (default ./recovery-root-v<N>)')
+    .deprecatedOption('--out <dir>', '-o, --output <dir>', { key: 'output' })
+    .option('-t, --key-type <type>', 'type of generated keys', keyType, 'ed25519')
     .option('--dry-run', 'print the new root keys and who is affected; write nothing')
     .option('--package-only', 'only (re)write the package of the published recovery root')
+    .example('cnabsec recover ./repo --new-root-key new --new-root-key new --threshold 2 --dry-run')
+    .example(
+      'cnabsec recover ./repo --new-root-key new --rotate timestamp --rotate snapshot --output recovery',
+    )
+    .example('cnabsec recover ./repo --package-only --output recovery')
     .action(runAction(recover));
 
   withCommon(program.command('advisory <repo>'))
     .description(
       'list every bundle target signed by a compromised targets/delegated key, to warn users (doc 302)',
     )
-    .requiredOption('--since <version|time>', 'first version, or the time of the compromise (ISO 8601)')
+    .requiredOption(
+      '--since <version|time>',
+      'first version, or the time of the compromise (ISO 8601)',
+      versionOrTime,
+    )
     .option('--key <id>', 'compromised key id or prefix (repeatable; default: keys rotated out)', collect)
     .option('--role <role>', 'only this role (default: targets and all delegated roles)')
     .option('-o, --output <file>', 'also write the advisory text to a file')
+    .example('cnabsec advisory ./repo --since 1 --output advisory.txt')
+    .example('cnabsec advisory ./repo --since 2030-01-01T00:00:00Z --key ab12cd34 --json')
     .action(
       runAction(async (dir: string, opts: AdvisoryOptions) => {
         if (opts.role !== undefined) checkRoleName(opts.role);
