@@ -94,9 +94,9 @@ function groupedSections(
   return out;
 }
 
-/** Position of `name` in a heading's list; names not listed come last, as registered. */
+/** Position of `name` in a heading's list; names not listed come next, as registered; help last. */
 const rank = (listed: readonly string[], name: string): number =>
-  listed.includes(name) ? listed.indexOf(name) : listed.length;
+  name === 'help' ? listed.length + 1 : listed.includes(name) ? listed.indexOf(name) : listed.length;
 
 /** Descriptions narrower than this are not wrapped (the column would be too thin to read). */
 const MIN_DESCRIPTION_WIDTH = 40;
