@@ -142,7 +142,8 @@ export class Command {
   private parent: Command | undefined;
   private versionText: (() => string) | undefined;
   private extraArgumentsHint: ((extra: string[], operands: string[]) => string | undefined) | undefined;
-  private checkFn: ((positional: unknown[], options: Record<string, unknown>) => string | undefined) | undefined;
+  private checkFn:
+    ((positional: unknown[], options: Record<string, unknown>) => string | undefined) | undefined;
   private unknownCommandFn: ((word: string) => string | undefined) | undefined;
 
   constructor(private readonly commandName = '') {}
@@ -214,11 +215,7 @@ export class Command {
    * An option kept for compatibility: it works, is hidden from help and completion, and
    * using it warns `use <instead>`.
    */
-  deprecatedOption(
-    flags: string,
-    instead: string,
-    how: { parser?: OptionParser; key?: string } = {},
-  ): this {
+  deprecatedOption(flags: string, instead: string, how: { parser?: OptionParser; key?: string } = {}): this {
     this.addOption(flags, '', false, how.parser, undefined);
     const spec = this.options[this.options.length - 1];
     if (spec !== undefined) {
@@ -261,7 +258,12 @@ export class Command {
           choices: o.parser?.choices,
           description: o.description,
         })),
-      { flags: ['-h', '--help'], takesValue: false, choices: undefined, description: HELP_OPTION.description },
+      {
+        flags: ['-h', '--help'],
+        takesValue: false,
+        choices: undefined,
+        description: HELP_OPTION.description,
+      },
     ];
   }
 
@@ -395,7 +397,9 @@ export class Command {
       const repeated = seen.has(o);
       values[o.key] = this.optionValue(o, raw, repeated ? values[o.key] : o.initial, repeated);
       if (o.deprecated !== undefined && !repeated)
-        process.stderr.write(`cnabsec: warning: ${o.long ?? o.short ?? ''} is deprecated; use ${o.deprecated}\n`);
+        process.stderr.write(
+          `cnabsec: warning: ${o.long ?? o.short ?? ''} is deprecated; use ${o.deprecated}\n`,
+        );
       seen.add(o);
     };
     const operands = this.scan(argv, set);
@@ -477,7 +481,9 @@ export class Command {
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
         const shown = raw.length > MAX_QUOTED_VALUE ? `${raw.slice(0, MAX_QUOTED_VALUE)}...` : raw;
-        throw new UsageError(`option '${o.flags}' argument '${shown}' is invalid. ${why}`, this, { cause: e });
+        throw new UsageError(`option '${o.flags}' argument '${shown}' is invalid. ${why}`, this, {
+          cause: e,
+        });
       }
     }
     if (!o.variadic) return raw;

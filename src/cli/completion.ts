@@ -25,8 +25,18 @@ function walk(cmd: Command, path: string, out: Node[]): Node[] {
 }
 
 function helpOptions(root: boolean): OptionSummary[] {
-  const help = { flags: ['-h', '--help'], takesValue: false, choices: undefined, description: 'display help' };
-  const version = { flags: ['-V', '--version'], takesValue: false, choices: undefined, description: 'version' };
+  const help = {
+    flags: ['-h', '--help'],
+    takesValue: false,
+    choices: undefined,
+    description: 'display help',
+  };
+  const version = {
+    flags: ['-V', '--version'],
+    takesValue: false,
+    choices: undefined,
+    description: 'version',
+  };
   return root ? [help, version] : [help];
 }
 

@@ -16,7 +16,8 @@ const NOTARY_VERBS: Record<string, string> = {
   delete:
     'cnabsec does not delete repositories: revoke a version with `cnabsec bundle remove <repo> <tag>`, or stop trusting one with `cnabsec trust` (see `cnabsec trust --help`)',
   list: 'to list the bundle versions of a repository you sign, run `cnabsec bundle list <repo>`',
-  witness: 'to renew a role (notary witness), run `cnabsec resign <repo> <role>` then `cnabsec publish <repo>`',
+  witness:
+    'to renew a role (notary witness), run `cnabsec resign <repo> <role>` then `cnabsec publish <repo>`',
   rotate: 'keys are rotated with `cnabsec key rotate <repo> <role> --add-key new --remove-key <id>`',
 };
 

@@ -89,7 +89,13 @@ function groupedSections(
       .map((n, i) => ({ n, i }))
       .filter(({ n }) => headingOf(n) === heading)
       .sort((a, b) => rank(listed, a.n) - rank(listed, b.n));
-    out.push(...section(heading, picked.map(({ i }) => rows[i] as [string, string]), termWidth));
+    out.push(
+      ...section(
+        heading,
+        picked.map(({ i }) => rows[i] as [string, string]),
+        termWidth,
+      ),
+    );
   }
   return out;
 }

@@ -101,19 +101,18 @@ export const expiryTime = typed(`${DURATION_SYNTAX}, or a time such as 2030-01-0
 });
 
 /** A metadata version (1, 2 ...) or an ISO 8601 time; the text as given. */
-export const versionOrTime = typed('a version number (1, 2 ...) or a time such as 2030-01-01T00:00:00Z', (text) => {
-  const t = text.trim();
-  if (/^\d+$/.test(t)) return Number(t) >= 1 && Number.isSafeInteger(Number(t)) ? t : undefined;
-  return ISO_TIME.test(t) && !Number.isNaN(Date.parse(t)) ? t : undefined;
-});
+export const versionOrTime = typed(
+  'a version number (1, 2 ...) or a time such as 2030-01-01T00:00:00Z',
+  (text) => {
+    const t = text.trim();
+    if (/^\d+$/.test(t)) return Number(t) >= 1 && Number.isSafeInteger(Number(t)) ? t : undefined;
+    return ISO_TIME.test(t) && !Number.isNaN(Date.parse(t)) ? t : undefined;
+  },
+);
 
 /** One of `choices`. */
 export function oneOf<T extends string>(choices: readonly T[]): TypedParser<T> {
-  return typed(
-    `one of ${choices.join(', ')}`,
-    (text) => choices.find((c) => c === text),
-    choices,
-  );
+  return typed(`one of ${choices.join(', ')}`, (text) => choices.find((c) => c === text), choices);
 }
 
 /** A key type of src/crypto/keys.ts. */

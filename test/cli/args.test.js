@@ -223,7 +223,10 @@ test('args: a deprecated option works under its key, is hidden from help and com
   assert.doesNotMatch(c.helpText(), /--out /);
   assert.deepEqual(
     c.optionSummaries().map((o) => o.flags),
-    [['-o', '--output'], ['-h', '--help']],
+    [
+      ['-o', '--output'],
+      ['-h', '--help'],
+    ],
   );
 });
 
@@ -236,8 +239,14 @@ test('args: Notary-habit hooks: extra arguments, checks and unknown commands giv
     .onExtraArguments((extra, operands) => `Did you mean ${operands[0]}:${extra[0]}?`)
     .check(([target]) => (target === 'bad' ? "'bad' is not a target" : undefined))
     .action(() => {});
-  await assert.rejects(program.run(['verify', 'app', 'v1']), /Expected 1 argument but got 2. Did you mean app:v1\?/);
-  await assert.rejects(program.run(['verify', 'bad']), (e) => e instanceof UsageError && /'bad' is not/.test(e.message));
+  await assert.rejects(
+    program.run(['verify', 'app', 'v1']),
+    /Expected 1 argument but got 2. Did you mean app:v1\?/,
+  );
+  await assert.rejects(
+    program.run(['verify', 'bad']),
+    (e) => e instanceof UsageError && /'bad' is not/.test(e.message),
+  );
   await assert.rejects(program.run(['add', 'x']), /unknown command 'add'. run `cnabsec bundle add`/);
   await assert.rejects(program.run(['verifx']), /unknown command 'verifx' \(Did you mean verify\?\)/);
 });
@@ -266,9 +275,15 @@ test('args: the top-level help groups commands under headings; unknown names und
 
 test('args: a term too long for its column gets a line of its own', () => {
   const program = new Command('x');
-  const c = program.command('c').option(`--${'a'.repeat(50)} <v>`, 'long one').option('--b', 'short one');
+  const c = program
+    .command('c')
+    .option(`--${'a'.repeat(50)} <v>`, 'long one')
+    .option('--b', 'short one');
   const lines = c.helpText().split('\n');
   const i = lines.findIndex((l) => l.includes('aaaa'));
   assert.match(lines[i + 1], /^ {10,}long one$/);
-  assert.ok(lines.every((l) => l.length <= 80), c.helpText());
+  assert.ok(
+    lines.every((l) => l.length <= 80),
+    c.helpText(),
+  );
 });

@@ -34,7 +34,9 @@ export function register(program: Command): void {
     .requiredOption('--root <root.json>', 'root metadata of the repository, from a channel you trust')
     .requiredOption('--url <url>', 'metadata URL (file://, http:// or https://)')
     .example('cnabsec trust add example.com/org/app --root root.json --url https://tuf.example.com/org/app')
-    .example('cnabsec trust add example.com/org/app --root ./repo/metadata/root.json --url file:///srv/repo/metadata')
+    .example(
+      'cnabsec trust add example.com/org/app --root ./repo/metadata/root.json --url file:///srv/repo/metadata',
+    )
     .action(
       runAction(async (name: string, opts: KeyOptions & { root: string; url: string }) => {
         const entry = await addTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);
@@ -51,7 +53,9 @@ export function register(program: Command): void {
     )
     .option('--url <url>', 'new metadata URL (default: keep the current one)')
     .example('cnabsec trust reset example.com/org/app --root recovery/root.json')
-    .example('cnabsec trust reset example.com/org/app --root recovery/root.json --url https://tuf2.example.com/org/app')
+    .example(
+      'cnabsec trust reset example.com/org/app --root recovery/root.json --url https://tuf2.example.com/org/app',
+    )
     .action(
       runAction(async (name: string, opts: KeyOptions & { root: string; url?: string }) => {
         const r = await resetTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);

@@ -105,7 +105,9 @@ function registerRun(intoto: Command): void {
     .option('--timeout <seconds>', 'time limit of the command (default 3600)', seconds)
     .option('--record-environment', 'record the working directory in the link')
     .example('cnabsec intoto run -n build -k builder -m src -p bundle.json -- ./build.sh')
-    .example('cnabsec intoto run -n package -k ab12cd34 -m bundle.json -p bundle.tgz --timeout 600 -- make package')
+    .example(
+      'cnabsec intoto run -n package -k ab12cd34 -m bundle.json -p bundle.tgz --timeout 600 -- make package',
+    )
     .action(
       runAction(async (command: string[], o: RecordCliOptions) => {
         const { runStep } = await import('../../intoto/runlib.js');

@@ -16,10 +16,10 @@ export function register(program: Command): void {
     .example('cnabsec version')
     .example('cnabsec version --json')
     .action(
-      runAction(async (opts: { json?: boolean }) => {
-        await Promise.resolve();
+      runAction((opts: { json?: boolean }) => {
         if (opts.json === true) printJson({ version: packageVersion(), node: process.versions.node });
         else printLine(versionLine());
+        return Promise.resolve();
       }),
     );
 
@@ -38,9 +38,9 @@ export function register(program: Command): void {
     .example('cnabsec completion bash > ~/.local/share/bash-completion/completions/cnabsec')
     .example('cnabsec completion zsh > "${fpath[1]}/_cnabsec"')
     .action(
-      runAction(async (name: string) => {
-        await Promise.resolve();
+      runAction((name: string) => {
         process.stdout.write(name === 'zsh' ? zshCompletion(program) : bashCompletion(program));
+        return Promise.resolve();
       }),
     );
 }
