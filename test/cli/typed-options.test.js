@@ -19,7 +19,7 @@ import {
   versionOrTime,
 } from '../../dist/cli/options.js';
 import { parseDuration } from '../../dist/tuf/policy.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const refused = (parser, ...values) => {
@@ -180,4 +180,20 @@ test('typed options: the old spellings still work and say what to use instead', 
   const help = runCli(['intoto', 'layout', 'new', '--help']).stdout;
   assert.doesNotMatch(help, /--expires-in-days/);
   assert.match(help, /--expires <duration\|time>/);
+});
+
+test('typed options: a bad value writes nothing (init generates no key, creates no directory)', async (t) => {
+  const dir = await tempDir(t);
+  const home = `${dir}/home`;
+  const before = await snapshotTree(dir);
+  for (const args of [
+    ['init', `${dir}/new-repo`, '--name', 'example.com/org/app', '--expires-root', '5q'],
+    ['init', `${dir}/new-repo`, '--name', 'example.com/org/app', '--root-keys', '2', '--root-threshold', 'x'],
+    ['intoto', 'layout', 'new', '-o', `${dir}/x.layout`, '--threshold', 'build=0'],
+    ['intoto', 'keygen', `${dir}/k`, '--type', 'dsa'],
+  ]) {
+    const r = runCli([...args, '--home', home], { cwd: dir });
+    assert.equal(r.status, 2, `${args.join(' ')}: ${r.stderr}`);
+  }
+  assert.deepEqual(await snapshotTree(dir), before);
 });
