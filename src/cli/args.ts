@@ -145,6 +145,7 @@ export class Command {
   private checkFn:
     ((positional: unknown[], options: Record<string, unknown>) => string | undefined) | undefined;
   private unknownCommandFn: ((word: string) => string | undefined) | undefined;
+  private unknownOptionFn: ((flag: string) => string | undefined) | undefined;
 
   constructor(private readonly commandName = '') {}
 
@@ -244,6 +245,12 @@ export class Command {
   /** More advice for an unknown subcommand `word` (Notary verbs that cnabsec spells otherwise). */
   onUnknownCommand(hint: (word: string) => string | undefined): this {
     this.unknownCommandFn = hint;
+    return this;
+  }
+
+  /** More advice for an unknown option `flag` of this command (a Notary flag, say). */
+  onUnknownOption(hint: (flag: string) => string | undefined): this {
+    this.unknownOptionFn = hint;
     return this;
   }
 
@@ -440,7 +447,9 @@ export class Command {
       const o = this.findOption(flag);
       if (o === undefined) {
         const known = this.options.flatMap((x) => (x.long === undefined ? [] : [x.long]));
-        throw new UsageError(`unknown option '${arg}'${suggest(flag, [...known, '--help'])}`, this);
+        const habit = this.unknownOptionFn?.(flag);
+        const advice = habit === undefined ? suggest(flag, [...known, '--help']) : `. ${habit}`;
+        throw new UsageError(`unknown option '${arg}'${advice}`, this);
       }
       const inline =
         eq > 0

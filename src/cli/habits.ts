@@ -28,6 +28,15 @@ export function notaryVerbHint(word: string): string | undefined {
 
 const isArchive = (file: string): boolean => /\.(tgz|tar\.gz|tar)$/i.test(file);
 
+/**
+ * `key rotate <repo> snapshot -r` (notary key rotate GUN ROLE -r: let the server manage the
+ * key): cnabsec sets server-managed timestamp/snapshot keys at init.
+ */
+export function rotateFlagHint(flag: string): string | undefined {
+  if (flag !== '-r' && flag !== '--server-managed') return undefined;
+  return "notary's -r (server-managed key) is set up at init: `cnabsec init <dir> --server-managed --snapshot-key <pem> --timestamp-key <pem>`; key rotate changes keys with --add-key and --remove-key";
+}
+
 /** `bundle add <repo> <tag> bundle.json` (notary add GUN TAG FILE): the file is an option. */
 export function bundleFileHint(extra: string[]): string | undefined {
   const [file] = extra;

@@ -8,6 +8,7 @@ import { rotateDelegation } from '../../tuf/delegation.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, withRepository } from '../repo-common.js';
 import { keyType, positiveInt } from '../options.js';
+import { rotateFlagHint } from '../habits.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, runAction } from '../output.js';
 import { keysAfterValidation, printPlan, warnExpiring } from '../rotation-common.js';
@@ -81,6 +82,7 @@ export function register(program: Command): void {
     .description(
       'rotate the keys of a role: timestamp, snapshot, targets (through a new root signed by the current root keys), root (signed by old AND new root keys) or a delegated role',
     )
+    .onUnknownOption(rotateFlagHint)
     .example('cnabsec key rotate ./repo timestamp --add-key new --remove-key ab12cd34')
     .example('cnabsec key rotate ./repo root --add-key new --add-key new --threshold 2 --dry-run')
     .example('cnabsec key rotate ./repo targets --add-key targets2.pem --remove-key 9f8e7d6c')
