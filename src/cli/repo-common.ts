@@ -54,11 +54,8 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`"${value}" is not a positive integer`);
-  return n;
-}
+/** The typed option parser of options.ts (kept here for the commands that import it from here). */
+export { positiveInt } from './options.js';
 
 /**
  * A public key from a reference: a PEM file path, or a key-store id (prefix).

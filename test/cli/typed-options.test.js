@@ -197,3 +197,42 @@ test('typed options: a bad value writes nothing (init generates no key, creates 
   }
   assert.deepEqual(await snapshotTree(dir), before);
 });
+
+/** Value placeholders that say "typed": such an option must have a parser of options.ts. */
+const TYPED = /^(n|seconds|duration|duration\|time|type|port|MiB|bytes|step=n|version\|time)$/;
+
+/** Every leaf command path with its help text, walking `--help` from the top. */
+function leaves(path = [], out = []) {
+  const help = runCli([...path, '--help']).stdout;
+  const subs = [];
+  for (const block of help.split('\n\n')) {
+    const [heading, ...rows] = block.split('\n');
+    if (!/[Cc]ommands[^:]*:$/.test(heading ?? '')) continue;
+    for (const r of rows) {
+      const m = /^ {2}([a-z][a-z-]*)\b/.exec(r);
+      if (m !== null && m[1] !== 'help') subs.push(m[1]);
+    }
+  }
+  if (subs.length === 0) out.push([path, help]);
+  for (const s of subs) leaves([...path, s], out);
+  return out;
+}
+
+test('typed options: every option of every command whose value is typed refuses "abc" (exit 2)', () => {
+  let checked = 0;
+  for (const [path, help] of leaves()) {
+    for (const m of help.matchAll(/^ {2}(?:-\w, )?(--[a-z-]+) <([^>]+)>/gm)) {
+      if (!TYPED.test(m[2])) continue;
+      const r = runCli([...path, m[1], 'abc']);
+      const what = `cnabsec ${path.join(' ')} ${m[1]} abc: ${r.stdout}${r.stderr}`;
+      assert.equal(r.status, 2, what);
+      assert.match(
+        r.stderr,
+        new RegExp(`^error: option '[^']*${m[1]} <[^']*' argument 'abc' is invalid\\. expected `),
+        what,
+      );
+      checked++;
+    }
+  }
+  assert.ok(checked >= 30, String(checked));
+});
