@@ -9,14 +9,26 @@
  *    unless it has a parser (which receives the previous value);
  *  - everything after `--` is a positional argument;
  *  - `-h`/`--help` anywhere before `--`, and `help [command...]`, print help.
+ * Typed values (integers, durations, enums, key types) come from the parsers of options.ts;
+ * a parser's exception is a usage error naming the option and the value (ADR 0017).
  * It replaced commander, whose loading (with node:child_process) cost about 20 ms of every
  * command's start-up (bench/README.md). Usage errors are `UsageError`s: main.ts prints them
  * with a pointer to --help and exits 2 (ADR 0002).
  */
 import { formatHelp, type HelpArgument, type HelpOption } from './help.js';
+import {
+  isNegativeNumber,
+  looksLikeOption,
+  optionSpec,
+  parseValueSpec,
+  suggest,
+  type OptionParser,
+  type OptionSpec,
+  type OptionSummary,
+} from './option-spec.js';
 
-/** A custom option parser: the raw value and the option's previous value → the new value. */
-export type OptionParser = (value: string, previous: never) => unknown;
+export type { OptionParser, OptionSummary } from './option-spec.js';
+
 // Actions take the positional arguments, then the options object, then the command.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Action = (...args: any[]) => unknown;
@@ -35,82 +47,11 @@ export class UsageError extends Error {
   }
 }
 
-interface OptionSpec extends HelpOption {
-  short: string | undefined;
-  long: string | undefined;
-  /** Key in the options object: `--layout-key` → layoutKey, `--no-prompt` → prompt. */
-  key: string;
-  value: 'none' | 'required' | 'optional';
-  variadic: boolean;
-  negate: boolean;
-  mandatory: boolean;
-  parser: OptionParser | undefined;
-  defaultValue: unknown;
-}
+/** Longest value quoted back in a usage error. */
+const MAX_QUOTED_VALUE = 80;
 
 const HELP_OPTION: HelpOption = { flags: '-h, --help', description: 'display help for command' };
 const VERSION_FLAGS = '-V, --version';
-
-const camelCase = (s: string): string => s.replace(/-([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
-
-/** `<x>`, `[x]`, `<x...>` → its parts. */
-function parseValueSpec(spec: string): { name: string; required: boolean; variadic: boolean } {
-  const required = spec.startsWith('<');
-  let name = spec.slice(1, -1);
-  const variadic = name.endsWith('...');
-  if (variadic) name = name.slice(0, -3);
-  return { name, required, variadic };
-}
-
-function optionSpec(flags: string, description: string, mandatory: boolean): OptionSpec {
-  const parts = flags.split(/[ ,]+/).filter((p) => p !== '');
-  const short = parts.find((p) => /^-[^-]$/.test(p));
-  const long = parts.find((p) => p.startsWith('--'));
-  const valueSpec = parts.find((p) => p.startsWith('<') || p.startsWith('['));
-  const name = (long ?? short ?? '').replace(/^--?/, '');
-  const negate = long?.startsWith('--no-') === true;
-  const v = valueSpec === undefined ? undefined : parseValueSpec(valueSpec);
-  return {
-    flags,
-    description,
-    short,
-    long,
-    key: camelCase(negate ? name.slice(3) : name),
-    value: v === undefined ? 'none' : v.required ? 'required' : 'optional',
-    variadic: v?.variadic === true,
-    negate,
-    mandatory,
-    parser: undefined,
-    defaultValue: negate ? true : undefined,
-  };
-}
-
-/** Closest of `candidates` to `word` (edit distance ≤ 40 % of its length), for "Did you mean". */
-function suggest(word: string, candidates: string[]): string {
-  let best = '';
-  let bestDistance = Math.max(1, Math.floor(word.length * 0.4)) + 1;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) [best, bestDistance] = [c, d];
-  }
-  return best === '' ? '' : ` (Did you mean ${best}?)`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
-}
-
-const looksLikeOption = (arg: string): boolean => arg.length > 1 && arg.startsWith('-');
-const isNegativeNumber = (arg: string): boolean => /^-(\d+|\d*\.\d+)(e[+-]?\d+)?$/.test(arg);
 
 /** One command: a group of subcommands, or a leaf with arguments, options and an action. */
 export class Command {
@@ -121,7 +62,12 @@ export class Command {
   private readonly exampleLines: string[] = [];
   private actionFn: Action | undefined;
   private parent: Command | undefined;
-  private versionText: string | undefined;
+  private versionText: (() => string) | undefined;
+  private extraArgumentsHint: ((extra: string[], operands: string[]) => string | undefined) | undefined;
+  private checkFn:
+    ((positional: unknown[], options: Record<string, unknown>) => string | undefined) | undefined;
+  private unknownCommandFn: ((word: string) => string | undefined) | undefined;
+  private unknownOptionFn: ((flag: string) => string | undefined) | undefined;
 
   constructor(private readonly commandName = '') {}
 
@@ -182,9 +128,77 @@ export class Command {
     return this;
   }
 
-  version(text: string): this {
-    this.versionText = text;
+  /** `-V`/`--version` of a group prints `text` (a function: computed only then). */
+  version(text: string | (() => string)): this {
+    this.versionText = typeof text === 'string' ? () => text : text;
     return this;
+  }
+
+  /**
+   * An option kept for compatibility: it works, is hidden from help and completion, and
+   * using it warns `use <instead>`.
+   */
+  deprecatedOption(flags: string, instead: string, how: { parser?: OptionParser; key?: string } = {}): this {
+    this.addOption(flags, '', false, how.parser, undefined);
+    const spec = this.options[this.options.length - 1];
+    if (spec !== undefined) {
+      spec.deprecated = instead;
+      if (how.key !== undefined) spec.key = how.key;
+    }
+    return this;
+  }
+
+  /**
+   * More advice for "too many arguments": `hint(extra)` gets the operands beyond the
+   * declared arguments (and all operands) and may return a sentence such as "Did you mean
+   * `--thin bundle.json`?".
+   */
+  onExtraArguments(hint: (extra: string[], operands: string[]) => string | undefined): this {
+    this.extraArgumentsHint = hint;
+    return this;
+  }
+
+  /** A check of the parsed command line before the action: a message is a usage error. */
+  check(fn: (positional: unknown[], options: Record<string, unknown>) => string | undefined): this {
+    this.checkFn = fn;
+    return this;
+  }
+
+  /** More advice for an unknown subcommand `word` (Notary verbs that cnabsec spells otherwise). */
+  onUnknownCommand(hint: (word: string) => string | undefined): this {
+    this.unknownCommandFn = hint;
+    return this;
+  }
+
+  /** More advice for an unknown option `flag` of this command (a Notary flag, say). */
+  onUnknownOption(hint: (flag: string) => string | undefined): this {
+    this.unknownOptionFn = hint;
+    return this;
+  }
+
+  /** The options of this command for shell completion (deprecated ones left out), and --help. */
+  optionSummaries(): OptionSummary[] {
+    return [
+      ...this.options
+        .filter((o) => o.deprecated === undefined)
+        .map((o) => ({
+          flags: [o.short, o.long].filter((f): f is string => f !== undefined),
+          takesValue: o.value !== 'none',
+          choices: o.parser?.choices,
+          description: o.description,
+        })),
+      {
+        flags: ['-h', '--help'],
+        takesValue: false,
+        choices: undefined,
+        description: HELP_OPTION.description,
+      },
+    ];
+  }
+
+  /** The description given with `description()`. */
+  describe(): string {
+    return this.desc;
   }
 
   /** `cnabsec intoto verify`: the names from the root down. */
@@ -194,7 +208,7 @@ export class Command {
 
   /** The help text of this command (what --help prints). */
   helpText(): string {
-    const options = [...this.options, HELP_OPTION];
+    const options: HelpOption[] = [...this.options.filter((o) => o.deprecated === undefined), HELP_OPTION];
     if (this.versionText !== undefined)
       options.unshift({ flags: VERSION_FLAGS, description: 'output the version number' });
     return formatHelp({
@@ -209,6 +223,7 @@ export class Command {
         description: c.desc,
       })),
       examples: this.exampleLines,
+      grouped: this.parent === undefined,
     });
   }
 
@@ -225,6 +240,8 @@ export class Command {
       return 0;
     }
     if (this.actionFn === undefined) throw new UsageError(`'${this.path()}' has nothing to run`, this);
+    const problem = this.checkFn?.(parsed.positional, parsed.options);
+    if (problem !== undefined) throw new UsageError(problem, this);
     await this.actionFn(...parsed.positional, parsed.options, this);
     return undefined;
   }
@@ -240,7 +257,7 @@ export class Command {
       return 0;
     }
     if (this.versionText !== undefined && (first === '-V' || first === '--version')) {
-      process.stdout.write(`${this.versionText}\n`);
+      process.stdout.write(`${this.versionText()}\n`);
       return 0;
     }
     // `help [command...]`; options there (`help -h`) ask for help too.
@@ -250,7 +267,9 @@ export class Command {
     const sub = this.commands.find((c) => c.commandName === first);
     if (sub === undefined) {
       const names = this.commands.map((c) => c.commandName);
-      throw new UsageError(`unknown command '${first}'${suggest(first, names)}`, this);
+      const habit = this.unknownCommandFn?.(first);
+      const advice = habit === undefined ? suggest(first, names) : `. ${habit}`;
+      throw new UsageError(`unknown command '${first}'${advice}`, this);
     }
     return sub.run(rest);
   }
@@ -277,9 +296,16 @@ export class Command {
     const spec = optionSpec(flags, description, mandatory);
     if (typeof parserOrDefault === 'function') {
       spec.parser = parserOrDefault as OptionParser;
-      if (defaultValue !== undefined) spec.defaultValue = defaultValue;
+      if (defaultValue !== undefined) {
+        // `.option('--expires <duration>', '...', duration, '30d')`: help shows "30d", the
+        // action gets what the parser makes of it.
+        spec.defaultValue = defaultValue;
+        spec.initial =
+          typeof defaultValue === 'string' ? spec.parser(defaultValue, undefined as never) : defaultValue;
+      }
     } else if (parserOrDefault !== undefined) {
       spec.defaultValue = parserOrDefault;
+      spec.initial = parserOrDefault;
     }
     this.options.push(spec);
     return this;
@@ -294,11 +320,15 @@ export class Command {
     argv: readonly string[],
   ): { positional: unknown[]; options: Record<string, unknown> } | 'help' {
     const values: Record<string, unknown> = {};
-    for (const o of this.options) if (o.defaultValue !== undefined) values[o.key] = o.defaultValue;
+    for (const o of this.options) if (o.initial !== undefined) values[o.key] = o.initial;
     const seen = new Set<OptionSpec>();
     const set = (o: OptionSpec, raw: string | undefined): void => {
       const repeated = seen.has(o);
-      values[o.key] = this.optionValue(o, raw, repeated ? values[o.key] : o.defaultValue, repeated);
+      values[o.key] = this.optionValue(o, raw, repeated ? values[o.key] : o.initial, repeated);
+      if (o.deprecated !== undefined && !repeated)
+        process.stderr.write(
+          `cnabsec: warning: ${o.long ?? o.short ?? ''} is deprecated; use ${o.deprecated}\n`,
+        );
       seen.add(o);
     };
     const operands = this.scan(argv, set);
@@ -339,7 +369,9 @@ export class Command {
       const o = this.findOption(flag);
       if (o === undefined) {
         const known = this.options.flatMap((x) => (x.long === undefined ? [] : [x.long]));
-        throw new UsageError(`unknown option '${arg}'${suggest(flag, [...known, '--help'])}`, this);
+        const habit = this.unknownOptionFn?.(flag);
+        const advice = habit === undefined ? suggest(flag, [...known, '--help']) : `. ${habit}`;
+        throw new UsageError(`unknown option '${arg}'${advice}`, this);
       }
       const inline =
         eq > 0
@@ -379,7 +411,10 @@ export class Command {
         return o.parser(raw, previous as never);
       } catch (e) {
         const why = e instanceof Error ? e.message : String(e);
-        throw new UsageError(`option '${o.flags}' argument '${raw}' is invalid. ${why}`, this, { cause: e });
+        const shown = raw.length > MAX_QUOTED_VALUE ? `${raw.slice(0, MAX_QUOTED_VALUE)}...` : raw;
+        throw new UsageError(`option '${o.flags}' argument '${shown}' is invalid. ${why}`, this, {
+          cause: e,
+        });
       }
     }
     if (!o.variadic) return raw;
@@ -397,8 +432,9 @@ export class Command {
     const last = this.args[this.args.length - 1];
     if (last?.variadic !== true && operands.length > this.args.length) {
       const n = this.args.length;
+      const hint = this.extraArgumentsHint?.(operands.slice(n), operands);
       throw new UsageError(
-        `too many arguments for '${this.commandName}'. Expected ${n} argument${n === 1 ? '' : 's'} but got ${operands.length}.`,
+        `too many arguments for '${this.commandName}'. Expected ${n} argument${n === 1 ? '' : 's'} but got ${operands.length}.${hint === undefined ? '' : ` ${hint}`}`,
         this,
       );
     }

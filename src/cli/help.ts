@@ -1,7 +1,8 @@
 /**
  * The text `--help` prints for a command, laid out as commander (which the CLI used before, ADR 0006) lays it out: usage line,
  * description, then Arguments, Options and Commands in two columns, descriptions wrapped to
- * the terminal width (80 columns when output is not a terminal).
+ * the terminal width (80 columns when output is not a terminal). The top-level help lists
+ * the commands under headings (COMMAND_HEADINGS), for the people who run them.
  */
 
 export interface HelpOption {
@@ -33,7 +34,75 @@ export interface HelpInput {
   commands: readonly HelpCommand[];
   /** Example command lines, each printed as given (`cnabsec init ./repo --name ...`). */
   examples?: readonly string[];
+  /** List the commands under the headings of COMMAND_HEADINGS (the top-level help). */
+  grouped?: boolean;
 }
+
+/**
+ * The headings of the top-level help and the commands under each, keyed by command name: a
+ * command added later goes in here; a name not listed lands under "Other".
+ */
+export const COMMAND_HEADINGS: readonly (readonly [string, readonly string[]])[] = [
+  [
+    'Developer commands (sign and publish a bundle repository)',
+    [
+      'init',
+      'status',
+      'publish',
+      'refresh',
+      'resign',
+      'sign',
+      'payload',
+      'add-signature',
+      'bundle',
+      'layout',
+      'policy',
+      'reset',
+      'delegation',
+      'recover',
+      'advisory',
+    ],
+  ],
+  ['User commands (trust and verify bundles)', ['trust', 'lookup', 'list', 'verify']],
+  ['Key commands', ['key']],
+  ['in-toto commands', ['intoto']],
+  ['Server commands', ['serve']],
+  ['Other commands', ['version', 'completion', 'help']],
+];
+
+/** The heading `name` is listed under. */
+export function headingOf(name: string): string {
+  const found = COMMAND_HEADINGS.find(([, names]) => names.includes(name));
+  return (found ?? COMMAND_HEADINGS[COMMAND_HEADINGS.length - 1] ?? ['Other commands'])[0];
+}
+
+/** Command rows under their headings, each heading in COMMAND_HEADINGS order. */
+function groupedSections(
+  commands: readonly HelpCommand[],
+  rows: readonly [string, string][],
+  termWidth: number,
+): string[] {
+  const names = [...commands.map((c) => c.name), 'help'];
+  const out: string[] = [];
+  for (const [heading, listed] of COMMAND_HEADINGS) {
+    const picked = names
+      .map((n, i) => ({ n, i }))
+      .filter(({ n }) => headingOf(n) === heading)
+      .sort((a, b) => rank(listed, a.n) - rank(listed, b.n));
+    out.push(
+      ...section(
+        heading,
+        picked.map(({ i }) => rows[i] as [string, string]),
+        termWidth,
+      ),
+    );
+  }
+  return out;
+}
+
+/** Position of `name` in a heading's list; names not listed come next, as registered; help last. */
+const rank = (listed: readonly string[], name: string): number =>
+  name === 'help' ? listed.length + 1 : listed.includes(name) ? listed.indexOf(name) : listed.length;
 
 /** Descriptions narrower than this are not wrapped (the column would be too thin to read). */
 const MIN_DESCRIPTION_WIDTH = 40;
@@ -70,17 +139,29 @@ function columns(): number {
   return process.stdout.isTTY ? (process.stdout.columns ?? 80) : 80;
 }
 
+/**
+ * The width of the term column: the longest term, but at most what leaves
+ * MIN_DESCRIPTION_WIDTH columns for the descriptions (a longer term gets a line of its own,
+ * its description starts on the next line at the column).
+ */
+function termColumn(terms: readonly string[]): number {
+  const longest = Math.max(0, ...terms.map((t) => t.length));
+  return Math.min(longest, Math.max(16, columns() - 4 - MIN_DESCRIPTION_WIDTH));
+}
+
 function section(title: string, rows: readonly [string, string][], termWidth: number): string[] {
   if (rows.length === 0) return [];
   const width = columns();
   const out = [`${title}:`];
+  const indent = 2 + termWidth + 2;
   for (const [term, description] of rows) {
     if (description === '') {
       out.push(`  ${term}`);
       continue;
     }
-    const indent = 2 + termWidth + 2;
-    out.push(`  ${term.padEnd(termWidth)}  ${wrap(description, width - indent, indent)}`);
+    const text = wrap(description, width - indent, indent);
+    if (term.length > termWidth) out.push(`  ${term}`, `${' '.repeat(indent)}${text}`);
+    else out.push(`  ${term.padEnd(termWidth)}  ${text}`);
   }
   return [...out, ''];
 }
@@ -102,13 +183,15 @@ export function formatHelp(h: HelpInput): string {
     c.description,
   ]);
   if (h.commands.length > 0) commandRows.push(['help [command]', 'display help for command']);
-  const termWidth = Math.max(0, ...[...argRows, ...optionRows, ...commandRows].map(([t]) => t.length));
+  const termWidth = termColumn([...argRows, ...optionRows, ...commandRows].map(([t]) => t));
   const out = [usage, ''];
   if (h.description !== '') out.push(wrap(h.description, columns(), 0), '');
   out.push(
     ...section('Arguments', argRows, termWidth),
     ...section('Options', optionRows, termWidth),
-    ...section('Commands', commandRows, termWidth),
+    ...(h.grouped === true && h.commands.length > 0
+      ? groupedSections(h.commands, commandRows, termWidth)
+      : section('Commands', commandRows, termWidth)),
   );
   if (h.examples !== undefined && h.examples.length > 0)
     out.push('Examples:', ...h.examples.map((e) => `  ${e}`), '');

@@ -5,7 +5,9 @@
  * such as `cnabsec intoto verify` starts without loading TUF, the server or the registry.
  */
 import { Command, UsageError } from './args.js';
-import { escapeControl } from './output.js';
+import { notaryVerbHint } from './habits.js';
+import { reportUsageError } from './output.js';
+import { versionLine } from './version.js';
 
 /**
  * The command group modules, in the order their commands are listed in `--help`. Literal
@@ -22,11 +24,15 @@ const MODULES = {
   serve: () => import('./commands/serve.js'),
   verify: () => import('./commands/verify.js'),
   intoto: () => import('./commands/intoto.js'),
+  meta: () => import('./commands/meta.js'),
 } satisfies Record<string, () => Promise<CommandGroup>>;
 type GroupModule = keyof typeof MODULES;
 
-/** The first word of a command line → the modules that register it. */
-const GROUPS: Record<string, GroupModule[]> = {
+/**
+ * The first word of a command line → the modules that register it ('all': every module,
+ * for `completion`, which lists the whole tree). Help headings: COMMAND_HEADINGS in help.ts.
+ */
+const GROUPS: Record<string, GroupModule[] | 'all'> = {
   key: ['key', 'rotation'],
   delegation: ['delegation'],
   recover: ['recovery'],
@@ -46,6 +52,8 @@ const GROUPS: Record<string, GroupModule[]> = {
   serve: ['serve'],
   verify: ['verify'],
   intoto: ['intoto'],
+  version: ['meta'],
+  completion: 'all',
 };
 
 export interface CommandGroup {
@@ -57,15 +65,14 @@ async function main(argv: string[]): Promise<void> {
     .description(
       'CNAB Security: sign, publish and verify Cloud Native Application Bundles with TUF and in-toto',
     )
-    .version('0.1.0');
+    .version(versionLine)
+    .onUnknownCommand(notaryVerbHint);
   const first = argv.find((a) => !a.startsWith('-'));
   const help =
     first === 'help' ? argv.slice(argv.indexOf('help') + 1).find((a) => !a.startsWith('-')) : undefined;
   const group = help ?? first;
-  const wanted =
-    group !== undefined && Object.hasOwn(GROUPS, group)
-      ? (GROUPS[group] as GroupModule[])
-      : (Object.keys(MODULES) as GroupModule[]);
+  const listed = group !== undefined && Object.hasOwn(GROUPS, group) ? GROUPS[group] : undefined;
+  const wanted = listed === undefined || listed === 'all' ? (Object.keys(MODULES) as GroupModule[]) : listed;
   const groups = await Promise.all(wanted.map((m) => MODULES[m]()));
   for (const g of groups) g.register(program);
   try {
@@ -73,11 +80,9 @@ async function main(argv: string[]): Promise<void> {
     if (code !== undefined) process.exitCode = code;
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
-    // Usage errors exit 2 (ADR 0002).
-    process.stderr.write(
-      `error: ${escapeControl(e.message)}\n(run \`${e.command.path()} --help\` for usage)\n`,
-    );
-    process.exitCode = 2;
+    // Usage errors exit 2 (ADR 0002); with --json on the command line, as one JSON document.
+    const options = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+    process.exitCode = reportUsageError(e.message, e.command.path(), options.includes('--json'));
   }
 }
 

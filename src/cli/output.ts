@@ -1,7 +1,8 @@
 /**
  * How the CLI prints results and errors. A user error (any CnabsecError) is one line
  * `cnabsec: error [CODE]: message` plus a `hint:` line, exit code 1; with `--json` the error
- * object goes to stdout. Anything else is a bug: exit 70 with the stack, to be reported.
+ * object goes to stdout. A usage error exits 2, and with `--json` it is one JSON document
+ * too. Anything else is a bug: exit 70 with the stack, to be reported.
  */
 import { isCnabsecError } from '../errors.js';
 
@@ -11,6 +12,7 @@ export interface GlobalOptions {
 }
 
 export const EXIT_USER_ERROR = 1;
+export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
 
 export function printJson(value: unknown): void {
@@ -53,6 +55,17 @@ export function reportError(e: unknown, json: boolean): number {
   const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
   process.stderr.write(`cnabsec: internal error (please report): ${msg}\n`);
   return EXIT_INTERNAL;
+}
+
+/**
+ * Print a usage error (ADR 0002): `error: <message>` and where to read the usage on stderr,
+ * or with `--json` the one document {"error":{"code":"CLI_USAGE","message","hint"}} on stdout.
+ */
+export function reportUsageError(message: string, commandPath: string, json: boolean): number {
+  const hint = `run \`${commandPath} --help\``;
+  if (json) printJson({ error: { code: 'CLI_USAGE', message, hint } });
+  else process.stderr.write(`error: ${escapeControl(message)}\n(${hint} for usage)\n`);
+  return EXIT_USAGE;
 }
 
 /** Wrap a command action: run it, print any error in the standard way, set the exit code. */

@@ -5,7 +5,8 @@ import { checkLayout, type LayoutInput } from '../cnab/provenance.js';
 import { CnabError } from '../cnab/errors.js';
 import { TufError } from '../tuf/errors.js';
 import { messageOf } from '../errors.js';
-import { collect, positiveInt } from './repo-common.js';
+import { collect } from './repo-common.js';
+import { positiveInt } from './options.js';
 
 export interface LayoutOptions {
   layout?: string;

@@ -47,11 +47,8 @@ export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
 }
 
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`"${value}" is not a positive integer`);
-  return n;
-}
+/** The typed option parser of options.ts (kept here for the commands that import it from here). */
+export { positiveInt } from './options.js';
 
 /** Key references (PEM file or key-store id): ../workflows/key-refs.ts. */
 export { resolvePublicKey } from '../workflows/key-refs.js';

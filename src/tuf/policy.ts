@@ -7,6 +7,7 @@
 import { MetadataKind } from '@tufjs/models';
 import { TufError } from './errors.js';
 import { isRoleName } from './names.js';
+import { durationSeconds } from '../util/duration.js';
 
 export const TOP_LEVEL_ROLES = ['root', 'targets', 'snapshot', 'timestamp'] as const;
 export type TopLevelRole = (typeof TOP_LEVEL_ROLES)[number];
@@ -110,23 +111,15 @@ export function expiryPeriod(policy: ExpiryPolicy, role: string): number {
   return isTopLevel(role) ? policy[role] : policy.delegated;
 }
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: DAY, w: 7 * DAY, y: 365 * DAY };
-
-/** Parse a duration such as `30d`, `12h`, `90m`, `3600s`, `2w`, `1y` into seconds. */
+/** Parse a duration such as `30d`, `12h`, `90m`, `3600s`, `2w`, `1y` into seconds (src/util/duration.ts). */
 export function parseDuration(text: string): number {
-  const m = /^(\d+)\s*([smhdwy])$/.exec(text.trim());
-  const unit = m?.[2] === undefined ? undefined : UNITS[m[2]];
-  // At most 1000 years: far longer periods give no valid Date (RangeError at expiresAfter).
-  if (
-    m?.[1] === undefined ||
-    unit === undefined ||
-    !(Number(m[1]) > 0 && Number(m[1]) * unit <= 1000 * 365 * DAY)
-  ) {
+  const seconds = durationSeconds(text);
+  if (seconds === undefined) {
     throw new TufError('INVALID_DURATION', `"${text}" is not a duration`, {
       hint: 'write a positive number with a unit: s, m, h, d, w or y (e.g. 30d, 12h), at most 1000y',
     });
   }
-  return Number(m[1]) * unit;
+  return seconds;
 }
 
 export function formatDuration(seconds: number): string {

@@ -181,3 +181,109 @@ test('args: long descriptions wrap at 80 columns under their column', () => {
   assert.equal(lines[first + 1].indexOf('word'), column, c.helpText());
   assert.match(lines[first + 1], /^ +word/);
 });
+
+test('args: a string default of a typed option is parsed, help shows it as given', async () => {
+  const program = new Command('x');
+  const got = [];
+  const days = (v) => {
+    if (!/^\d+d$/.test(v)) throw new Error('expected a number of days such as 30d');
+    return Number(v.slice(0, -1));
+  };
+  const c = program
+    .command('c')
+    .option('--expires <duration>', 'expiry', days, '30d')
+    .action((o) => got.push(o));
+  await program.run(['c']);
+  assert.equal(got[0].expires, 30);
+  await program.run(['c', '--expires', '7d']);
+  assert.equal(got[1].expires, 7);
+  assert.match(c.helpText(), /--expires <duration> +expiry \(default: "30d"\)/);
+  await assert.rejects(
+    program.run(['c', '--expires', 'soon']),
+    /option '--expires <duration>' argument 'soon' is invalid. expected a number of days such as 30d/,
+  );
+  const long = 'x'.repeat(500);
+  await assert.rejects(program.run(['c', '--expires', long]), (e) => e.message.length < 200);
+});
+
+test('args: a deprecated option works under its key, is hidden from help and completion', async (t) => {
+  const program = new Command('x');
+  const got = [];
+  const c = program
+    .command('c')
+    .option('-o, --output <dir>', 'where')
+    .deprecatedOption('--out <dir>', '-o, --output <dir>', { key: 'output' })
+    .action((o) => got.push(o));
+  const writes = [];
+  t.mock.method(process.stderr, 'write', (s) => writes.push(String(s)) > 0);
+  await program.run(['c', '--out', 'pkg']);
+  t.mock.restoreAll();
+  assert.equal(got[0].output, 'pkg');
+  assert.match(writes.join(''), /--out is deprecated; use -o, --output <dir>/);
+  assert.doesNotMatch(c.helpText(), /--out /);
+  assert.deepEqual(
+    c.optionSummaries().map((o) => o.flags),
+    [
+      ['-o', '--output'],
+      ['-h', '--help'],
+    ],
+  );
+});
+
+test('args: Notary-habit hooks: extra arguments, checks and unknown commands give advice', async () => {
+  const program = new Command('cnabsec').onUnknownCommand((w) =>
+    w === 'add' ? 'run `cnabsec bundle add`' : undefined,
+  );
+  program
+    .command('verify <target>')
+    .onExtraArguments((extra, operands) => `Did you mean ${operands[0]}:${extra[0]}?`)
+    .check(([target]) => (target === 'bad' ? "'bad' is not a target" : undefined))
+    .action(() => {});
+  await assert.rejects(
+    program.run(['verify', 'app', 'v1']),
+    /Expected 1 argument but got 2. Did you mean app:v1\?/,
+  );
+  await assert.rejects(
+    program.run(['verify', 'bad']),
+    (e) => e instanceof UsageError && /'bad' is not/.test(e.message),
+  );
+  await assert.rejects(program.run(['add', 'x']), /unknown command 'add'. run `cnabsec bundle add`/);
+  await assert.rejects(program.run(['verifx']), /unknown command 'verifx' \(Did you mean verify\?\)/);
+});
+
+test('args: the top-level help groups commands under headings; unknown names under Other', () => {
+  const program = new Command('cnabsec').version(() => '1.2.3');
+  for (const name of ['verify', 'init', 'frobnicate', 'key', 'serve', 'intoto', 'list'])
+    program.command(name).description(`${name} things`);
+  const help = program.helpText();
+  const headings = [...help.matchAll(/^(\S[^:\n]*):$/gm)].map((m) => m[1]);
+  assert.deepEqual(headings, [
+    'Options',
+    'Developer commands (sign and publish a bundle repository)',
+    'User commands (trust and verify bundles)',
+    'Key commands',
+    'in-toto commands',
+    'Server commands',
+    'Other commands',
+  ]);
+  const under = (heading) => help.split(`${heading}:\n`)[1].split('\n\n')[0];
+  assert.match(under('User commands (trust and verify bundles)'), /list[^\n]*\n {2}verify/);
+  assert.match(under('Other commands'), /frobnicate things\n {2}help \[command\]/);
+  // subgroups are not grouped
+  assert.doesNotMatch(program.commands[0].helpText(), /Developer/);
+});
+
+test('args: a term too long for its column gets a line of its own', () => {
+  const program = new Command('x');
+  const c = program
+    .command('c')
+    .option(`--${'a'.repeat(50)} <v>`, 'long one')
+    .option('--b', 'short one');
+  const lines = c.helpText().split('\n');
+  const i = lines.findIndex((l) => l.includes('aaaa'));
+  assert.match(lines[i + 1], /^ {10,}long one$/);
+  assert.ok(
+    lines.every((l) => l.length <= 80),
+    c.helpText(),
+  );
+});

@@ -644,24 +644,7 @@ const CASES = [
       names: ['v1/../x'],
     }),
   },
-  {
-    title: 'invalid duration: resign --expires',
-    code: 'INVALID_DURATION',
-    prepare: ({ repo }) => ({ args: ['resign', repo, 'targets', '--expires', '5q'], names: ['5q'] }),
-  },
-  {
-    title: 'invalid duration: refresh --if-expiring-within',
-    code: 'INVALID_DURATION',
-    prepare: ({ repo }) => ({ args: ['refresh', repo, '--if-expiring-within', 'soon'], names: ['soon'] }),
-  },
-  {
-    title: 'invalid duration: init --expires-root writes no key',
-    code: 'INVALID_DURATION',
-    prepare: ({ dir }) => ({
-      args: ['init', path.join(dir, 'new-repo'), '--name', 'example.com/org/new', '--expires-root', '5q'],
-      names: ['5q'],
-    }),
-  },
+  // invalid durations and other typed option values: usage errors, test/cli/typed-options.test.js
   // ---- a broken disk: only "does not exist" means absent ------------------------------------
   ...[
     ['cnabsec.json', ['status']],

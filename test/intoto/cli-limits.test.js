@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { tempDir } from '../helpers/tmp.js';
@@ -85,7 +86,7 @@ test(
   },
 );
 
-test('intoto: limits and other converted options that are not numbers are refused, exit 1', async (t) => {
+test('intoto: limits and other typed options that are not numbers are usage errors, exit 2', async (t) => {
   const dir = await tempDir(t);
   await makeKey(dir, 'k');
   const verify = await inspectionLayout(dir, ['true']);
@@ -98,10 +99,14 @@ test('intoto: limits and other converted options that are not numbers are refuse
     [...verify, '--max-inspection-output', '-5'],
     ['intoto', 'layout', 'new', '--json', '-o', 'x.layout', '--expires-in-days', 'abc'],
     ['intoto', 'layout', 'new', '--json', '-o', 'x.layout', '--expires-in-days', '1e308'],
+    ['intoto', 'layout', 'new', '--json', '-o', 'x.layout', '--expires', 'abc'],
   ];
   for (const args of cases) {
     const r = await cli(dir, ...args);
-    assert.equal(r.code, 1, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.equal(errorCode(r), 'INTOTO_BAD_FORMAT', args.join(' '));
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(errorCode(r), 'CLI_USAGE', args.join(' '));
+    const option = args[args.length - 2] === '--' ? '--timeout' : args[args.length - 2];
+    assert.match(JSON.parse(r.stdout).error.message, new RegExp(`option '[^']*${option}`), args.join(' '));
   }
+  await assert.rejects(stat(path.join(dir, 'x.layout')), { code: 'ENOENT' });
 });

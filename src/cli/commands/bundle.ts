@@ -17,7 +17,9 @@ import { SIGNABLE_HINT } from '../../tuf/signable.js';
 import { findUnsignableValue, JsonInputError, parseJsonBounded, quote } from '../../util/json.js';
 import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
-import { openRepository, positiveInt, withRepository } from '../repo-common.js';
+import { openRepository, withRepository } from '../repo-common.js';
+import { mebibytes } from '../options.js';
+import { bundleFileHint } from '../habits.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 
@@ -164,18 +166,26 @@ export function register(program: Command): void {
     .option(
       '--max-unpacked <MiB>',
       'largest decompressed size of a thick bundle (default: 10x the archive, at least 256 MiB)',
-      positiveInt,
+      mebibytes,
     )
     .option('--custom <file.json>', 'custom target metadata (a JSON object)')
     .option('--role <role>', 'targets role to sign it (default: the role delegated for the name)')
     .option('--links <dir>', 'in-toto links of this bundle (signed by targets/releases with the bundle)')
     .option('--layout <name>', 'layout that verifies this bundle (default root)')
+    .onExtraArguments(bundleFileHint)
+    .example('cnabsec bundle add ./repo v1 --thin bundle.json')
+    .example('cnabsec bundle add ./repo v1 --thick bundle.tgz --custom custom.json')
+    .example('cnabsec bundle add ./repo v2 --thin bundle.json --links ./links')
     .action(runAction(add));
 
   const layout = program.command('layout').description('in-toto layouts signed by targets (provenance)');
   withLayoutOptions(withCommon(layout.command('add <repo> <name>')))
     .description(
       'sign a new in-toto layout (and its keys) with targets, for new bundles (--layout <name> on bundle add)',
+    )
+    .example('cnabsec layout add ./repo release-2 --layout root.layout --layout-key owner.pub')
+    .example(
+      'cnabsec layout add ./repo release-2 --layout root.layout --layout-key owner.pub --layout-key owner2.pub',
     )
     .action(
       runAction(async (dir: string, layoutName: string, opts: KeyOptions & LayoutOptions) => {
@@ -192,6 +202,8 @@ export function register(program: Command): void {
 
   withCommon(bundle.command('remove <repo> <tag>'))
     .description('stage the removal of a bundle version (revocation)')
+    .example('cnabsec bundle remove ./repo v1')
+    .example('cnabsec bundle remove ./repo v1 --json')
     .action(
       runAction(async (dir: string, tag: string, opts: KeyOptions) => {
         await withRepository(dir, async (repo) => {
@@ -206,6 +218,8 @@ export function register(program: Command): void {
 
   withCommon(bundle.command('list <repo>'))
     .description('list targets (published and staged)')
+    .example('cnabsec bundle list ./repo')
+    .example('cnabsec bundle list ./repo --json')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const targets = listTargets(await openRepository(dir));
@@ -220,6 +234,8 @@ export function register(program: Command): void {
     .command('canonicalize <bundle.json>')
     .description('print a bundle.json in canonical JSON form (CNAB doc 101)')
     .option('--json', 'accepted for symmetry; output is always JSON')
+    .example('cnabsec bundle canonicalize bundle.json')
+    .example('cnabsec bundle canonicalize bundle.json > bundle.canonical.json')
     .action(
       runAction(async (file: string) => {
         process.stdout.write(await canonicalizeBundleFile(file));

@@ -7,6 +7,7 @@ import { TufError } from '../../tuf/errors.js';
 import { resetTrust } from '../../tuf/client/reset.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { referenceHint } from '../habits.js';
 
 async function readRoot(file: string): Promise<Buffer> {
   let bytes: Buffer;
@@ -32,6 +33,10 @@ export function register(program: Command): void {
     .description('trust a bundle repository: pin its root metadata (obtained out of band) and metadata URL')
     .requiredOption('--root <root.json>', 'root metadata of the repository, from a channel you trust')
     .requiredOption('--url <url>', 'metadata URL (file://, http:// or https://)')
+    .example('cnabsec trust add example.com/org/app --root root.json --url https://tuf.example.com/org/app')
+    .example(
+      'cnabsec trust add example.com/org/app --root ./repo/metadata/root.json --url file:///srv/repo/metadata',
+    )
     .action(
       runAction(async (name: string, opts: KeyOptions & { root: string; url: string }) => {
         const entry = await addTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);
@@ -47,6 +52,10 @@ export function register(program: Command): void {
       'the new root from the recovery package, checked against its README.txt',
     )
     .option('--url <url>', 'new metadata URL (default: keep the current one)')
+    .example('cnabsec trust reset example.com/org/app --root recovery/root.json')
+    .example(
+      'cnabsec trust reset example.com/org/app --root recovery/root.json --url https://tuf2.example.com/org/app',
+    )
     .action(
       runAction(async (name: string, opts: KeyOptions & { root: string; url?: string }) => {
         const r = await resetTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);
@@ -66,6 +75,8 @@ export function register(program: Command): void {
 
   withCommon(trust.command('list'))
     .description('list trusted repositories')
+    .example('cnabsec trust list')
+    .example('cnabsec trust list --json')
     .action(
       runAction(async (opts: KeyOptions) => {
         const entries = await listTrust(opts.home ?? defaultHome());
@@ -76,6 +87,9 @@ export function register(program: Command): void {
 
   withCommon(program.command('lookup <target>'))
     .description('update trusted metadata (TUF client workflow) and print the verified target <name>:<tag>')
+    .onExtraArguments(referenceHint)
+    .example('cnabsec lookup example.com/org/app:v1')
+    .example('cnabsec lookup example.com/org/app:v1 --json')
     .action(
       runAction(async (target: string, opts: KeyOptions) => {
         const home = opts.home ?? defaultHome();

@@ -2,7 +2,9 @@
 import type { Command } from '../args.js';
 import { listDelegations, removeDelegation } from '../../tuf/delegation.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, openRepository, positiveInt, withRepository } from '../repo-common.js';
+import { collect, openRepository, withRepository } from '../repo-common.js';
+import { keyType, positiveInt } from '../options.js';
+import { delegationKeyHint } from '../habits.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { warnExpiring } from '../rotation-common.js';
 import { applyDelegation, planDelegation } from '../../workflows/index.js';
@@ -59,11 +61,18 @@ export function register(program: Command): void {
     .option('--threshold <n>', 'signature threshold', positiveInt, 1)
     .option('--parent <role>', 'delegating role', 'targets')
     .option('--terminating', 'stop the search at this role for matching paths')
-    .option('-t, --key-type <type>', 'type of generated keys', 'ed25519')
+    .option('-t, --key-type <type>', 'type of generated keys', keyType, 'ed25519')
+    .onExtraArguments(delegationKeyHint)
+    .example("cnabsec delegation add ./repo targets/releases --paths 'example.com/org/app:*'")
+    .example(
+      "cnabsec delegation add ./repo targets/ci --paths 'example.com/org/app:ci-*' --key ci.pem --key new --threshold 2",
+    )
     .action(runAction(add));
 
   withCommon(d.command('remove <repo> <role>'))
     .description('remove a delegation (its targets are no longer trusted); signed by the delegator')
+    .example('cnabsec delegation remove ./repo targets/ci')
+    .example('cnabsec delegation remove ./repo targets/ci --json')
     .action(
       runAction((dir: string, role: string, opts: KeyOptions) => {
         checkRoleName(role);
@@ -80,10 +89,14 @@ export function register(program: Command): void {
 
   rotateOptions(d.command('rotate <repo> <role>'))
     .description('change the keys or threshold of a delegated role (its delegator lists them and signs)')
+    .example('cnabsec delegation rotate ./repo targets/releases --add-key new --remove-key ab12cd34')
+    .example('cnabsec delegation rotate ./repo targets/releases --threshold 2 --dry-run')
     .action(runAction(rotateAction));
 
   withCommon(d.command('list <repo>'))
     .description('list delegated roles with keys, thresholds and paths')
+    .example('cnabsec delegation list ./repo')
+    .example('cnabsec delegation list ./repo --json')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const list = listDelegations(await openRepository(dir));

@@ -7,9 +7,19 @@
 import type { Command } from '../args.js';
 import type { KeyOptions } from '../common.js';
 import { FormatError } from '../../intoto/errors.js';
-import { quote } from '../../util/json.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { readMetadataFile } from '../../intoto/files.js';
+import { TEMPLATE_NAMES } from '../../intoto/templates.js';
+import {
+  byteCount,
+  expiryTime,
+  integer,
+  keyType,
+  namedValues,
+  oneOf,
+  positiveInt,
+  seconds,
+} from '../options.js';
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -39,38 +49,7 @@ interface RecordCliOptions extends KeyOptions {
   lstripPaths?: string[];
   metadataDirectory?: string;
   recordEnvironment?: boolean;
-  timeout?: string;
-}
-
-/** A time limit option in seconds (or its default in seconds), as milliseconds. */
-function seconds(v: string | undefined, name: string, dfltSeconds: number): number {
-  const n = v === undefined ? dfltSeconds : Number(v);
-  if (!Number.isFinite(n) || n <= 0)
-    throw new FormatError(
-      'INTOTO_BAD_FORMAT',
-      `${name} must be a positive number of seconds, got ${quote(v ?? '')}`,
-    );
-  return n * 1000;
-}
-
-/** A byte count option: a non-negative integer. */
-function bytes(v: string | undefined, name: string): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (v.trim() === '' || !Number.isSafeInteger(n) || n < 0)
-    throw new FormatError('INTOTO_BAD_FORMAT', `${name} must be a number of bytes, got ${quote(v)}`);
-  return n;
-}
-
-/** A day count option (positive, at most 100 years), as milliseconds. */
-function days(v: string, name: string): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 36_525)
-    throw new FormatError(
-      'INTOTO_BAD_FORMAT',
-      `${name} must be a positive number of days up to 36525, got ${quote(v)}`,
-    );
-  return n * 86_400_000;
+  timeout?: number;
 }
 
 function keyValues(list: string[] | undefined, what: string): Record<string, string> {
@@ -123,8 +102,12 @@ function registerRun(intoto: Command): void {
     .option('-m, --materials <paths...>', 'files or directories recorded before the command')
     .option('-p, --products <paths...>', 'files or directories recorded after the command')
     .option('-d, --metadata-directory <dir>', 'write the link here (default: current directory)')
-    .option('--timeout <seconds>', 'time limit of the command (default 3600)')
+    .option('--timeout <seconds>', 'time limit of the command (default 3600)', seconds)
     .option('--record-environment', 'record the working directory in the link')
+    .example('cnabsec intoto run -n build -k builder -m src -p bundle.json -- ./build.sh')
+    .example(
+      'cnabsec intoto run -n package -k ab12cd34 -m bundle.json -p bundle.tgz --timeout 600 -- make package',
+    )
     .action(
       runAction(async (command: string[], o: RecordCliOptions) => {
         const { runStep } = await import('../../intoto/runlib.js');
@@ -134,7 +117,7 @@ function registerRun(intoto: Command): void {
           materials: o.materials ?? [],
           products: o.products ?? [],
           ...(o.metadataDirectory === undefined ? {} : { metadataDirectory: o.metadataDirectory }),
-          timeoutMs: seconds(o.timeout, '--timeout', 3600),
+          timeoutMs: (o.timeout ?? 3600) * 1000,
           recordEnvironment: o.recordEnvironment === true,
           tee: o.json !== true,
         });
@@ -149,6 +132,8 @@ function registerRun(intoto: Command): void {
     .description('record materials into a signed preliminary link')
     .option('-m, --materials <paths...>', 'files or directories to record')
     .option('--record-environment', 'record the working directory in the link')
+    .example('cnabsec intoto record start -n review -k reviewer -m src')
+    .example('cnabsec intoto record start -n build -k ab12cd34 -m . --exclude "*.log"')
     .action(
       runAction(async (o: RecordCliOptions) => {
         const { recordStart } = await import('../../intoto/runlib.js');
@@ -165,6 +150,8 @@ function registerRun(intoto: Command): void {
     .description('record products and write the signed link')
     .option('-p, --products <paths...>', 'files or directories to record')
     .option('-d, --metadata-directory <dir>', 'write the link here (default: current directory)')
+    .example('cnabsec intoto record stop -n review -k reviewer -p src')
+    .example('cnabsec intoto record stop -n build -k ab12cd34 -p bundle.json -d ./links')
     .action(
       runAction(async (o: RecordCliOptions) => {
         const { recordStop } = await import('../../intoto/runlib.js');
@@ -194,6 +181,9 @@ function registerSign(intoto: Command): void {
     )
     .option('-a, --append', 'add the signatures to the existing ones (multi-signed layouts)')
     .option('-o, --output <file>', 'write here (default: the layout file; <step>.<keyid>.link for links)')
+    .example('cnabsec intoto sign root.layout -k owner')
+    .example('cnabsec intoto sign root.layout -k owner2 --append')
+    .example('cnabsec intoto sign build.link -k builder -o build.ab12cd34.link')
     .action(
       runAction(async (file: string, o: SignCliOptions) => {
         const [models, { signMetablock }, { writeFileAtomic }] = await Promise.all([
@@ -218,9 +208,9 @@ interface VerifyCliOptions extends KeyOptions {
   layoutKey: string[];
   linkDir: string;
   param: string[];
-  inspectionTimeout?: string;
+  inspectionTimeout?: number;
   inspectionDir?: string;
-  maxInspectionOutput?: string;
+  maxInspectionOutput?: number;
 }
 
 function registerVerify(intoto: Command): void {
@@ -233,9 +223,15 @@ function registerVerify(intoto: Command): void {
     )
     .option('--link-dir <dir>', 'directory of the link files', '.')
     .option('--param <name=value>', 'substitute {name} in the layout (repeatable)', collect, [])
-    .option('--inspection-timeout <seconds>', 'time limit per inspection (default 60)')
+    .option('--inspection-timeout <seconds>', 'time limit per inspection (default 60)', seconds)
     .option('--inspection-dir <dir>', 'directory whose files inspections see (default: current directory)')
-    .option('--max-inspection-output <bytes>', 'stdout/stderr bytes kept per inspection (default 1 MiB)')
+    .option(
+      '--max-inspection-output <bytes>',
+      'stdout/stderr bytes kept per inspection (default 1 MiB)',
+      byteCount,
+    )
+    .example('cnabsec intoto verify -l root.layout -k owner.pub --link-dir ./links')
+    .example('cnabsec intoto verify -l root.layout -k owner.pub owner2.pub --param VERSION=1.0 --json')
     .action(
       runAction(async (o: VerifyCliOptions) => {
         const [{ parseMetablock, isLayoutBlock }, { loadPublicKeys }, { verifyLayout }] = await Promise.all([
@@ -251,12 +247,12 @@ function registerVerify(intoto: Command): void {
         if (!isLayoutBlock(mb))
           throw new FormatError('INTOTO_BAD_FORMAT', `${o.layout} is a link, not a layout`);
         const params = o.param.length > 0 ? keyValues(o.param, '--param') : undefined;
-        const maxOut = bytes(o.maxInspectionOutput, '--max-inspection-output');
+        const maxOut = o.maxInspectionOutput;
         const result = await verifyLayout(mb, keys, {
           linkDir: o.linkDir,
           ...(params === undefined ? {} : { params }),
           inspections: {
-            timeoutMs: seconds(o.inspectionTimeout, '--inspection-timeout', 60),
+            timeoutMs: (o.inspectionTimeout ?? 60) * 1000,
             ...(o.inspectionDir === undefined ? {} : { sourceDir: o.inspectionDir }),
             ...(maxOut === undefined ? {} : { maxOutputBytes: maxOut }),
           },
@@ -273,8 +269,8 @@ interface LayoutNewOptions extends KeyOptions {
   output: string;
   functionary: string[];
   threshold: string[];
-  expires?: string;
-  expiresInDays: string;
+  expires: string;
+  expiresInDays?: number;
   bundleFile?: string;
   archiveFile?: string;
   sign?: string[];
@@ -298,18 +294,29 @@ function registerLayout(intoto: Command): void {
   const layout = intoto.command('layout').description('create and check layouts');
   withCommon(layout.command('new'))
     .description('write a layout from a template (cnab: source → build → package + unpack inspection)')
-    .option('-t, --template <name>', 'cnab or minimal', 'cnab')
+    .option('-t, --template <name>', TEMPLATE_NAMES.join(' or '), oneOf(TEMPLATE_NAMES), 'cnab')
     .option('-o, --output <file>', 'layout file to write', 'root.layout')
     .option('-f, --functionary <step=key>', 'functionary public key (file or key id) for a step', collect, [])
-    .option('--threshold <step=n>', 'threshold of a step (default 1)', collect, [])
-    .option('--expires <date>', 'expiry, e.g. 2030-01-01T00:00:00Z')
-    .option('--expires-in-days <n>', 'expiry in days from now', '365')
+    .option('--threshold <step=n>', 'threshold of a step (default 1)', namedValues(positiveInt), [])
+    .option(
+      '--expires <duration|time>',
+      'expiry: a duration from now (180d) or a time (2030-01-01T00:00:00Z)',
+      expiryTime,
+      '365d',
+    )
+    .deprecatedOption('--expires-in-days <n>', '--expires <n>d', {
+      parser: integer({ min: 1, max: 365_000 }, 'a positive number of days'),
+    })
     .option('--bundle-file <name>', 'cnab template: bundle file name', 'bundle.json')
     .option('--archive-file <name>', 'cnab template: thick bundle archive name', 'bundle.tgz')
     .option('-s, --sign <keys...>', 'sign the new layout with these keys')
+    .example('cnabsec intoto layout new -f source=dev.pub -f build=builder.pub -f package=packager.pub')
+    .example('cnabsec intoto layout new -t minimal --expires 180d -o root.layout -s owner')
     .action(runAction(async (o: LayoutNewOptions) => layoutNew(o)));
   withCommon(layout.command('lint <file>'))
     .description('report problems of a layout (unknown steps, unreachable rules, missing keys, expiry)')
+    .example('cnabsec intoto layout lint root.layout')
+    .example('cnabsec intoto layout lint root.layout --json')
     .action(
       runAction(async (file: string, o: KeyOptions) => {
         const [{ parseMetablock, isLayoutBlock }, { lintLayout }] = await Promise.all([
@@ -348,8 +355,9 @@ async function layoutNew(o: LayoutNewOptions): Promise<void> {
     Object.entries(keyValues(o.threshold, '--threshold')).map(([k, v]) => [k, Number(v)]),
   );
   const expires =
-    o.expires ??
-    new Date(Date.now() + days(o.expiresInDays, '--expires-in-days')).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    o.expiresInDays === undefined
+      ? o.expires
+      : new Date(Date.now() + o.expiresInDays * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
   models.parseExpires(expires, '--expires');
   const layout = layoutFromTemplate(o.template as 'cnab' | 'minimal', {
     functionaries,
@@ -379,8 +387,10 @@ function keyValuesMulti(list: string[]): Record<string, string[]> {
 function registerKeygen(intoto: Command): void {
   withCommon(intoto.command('keygen <name>'))
     .description('write <name> and <name>.pub in the in-toto-keygen format')
-    .option('-t, --type <type>', 'ed25519, ecdsa or rsa', 'ed25519')
+    .option('-t, --type <type>', 'ed25519, ecdsa or rsa', keyType, 'ed25519')
     .option('-p, --password', 'encrypt the private key (password from CNABSEC_PASSPHRASE_<NAME> or a prompt)')
+    .example('cnabsec intoto keygen builder')
+    .example('cnabsec intoto keygen owner --type rsa --password')
     .action(
       runAction(async (name: string, o: KeyOptions & { type: string; password?: boolean }) => {
         const [crypto, { writeFileAtomic }, path] = await Promise.all([

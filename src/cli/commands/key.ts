@@ -12,6 +12,7 @@ import { newPassphraseSource } from '../../crypto/passphrase.js';
 import { listKeys, removeKey, type KeyListing, type KeyRepositoryUse } from '../../workflows/keys.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
+import { keyType } from '../options.js';
 
 interface GenerateOptions extends KeyOptions {
   type: string;
@@ -184,8 +185,10 @@ export function register(program: Command): void {
 
   withCommon(key.command('generate'))
     .description('generate a key pair, encrypted at rest with a passphrase')
-    .option('-t, --type <type>', `key type: ${KEY_TYPES.join(', ')}`, 'ed25519')
+    .option('-t, --type <type>', `key type: ${KEY_TYPES.join(', ')}`, keyType, 'ed25519')
     .option('-l, --label <label>', 'what the key is for (selects CNABSEC_PASSPHRASE_<LABEL>)', 'default')
+    .example('cnabsec key generate --label root')
+    .example('cnabsec key generate --type ecdsa --label targets --json')
     .action(
       runAction(async (opts: GenerateOptions) => {
         if (!isKeyType(opts.type)) {
@@ -210,6 +213,8 @@ export function register(program: Command): void {
       'sign a payload file (from `cnabsec payload`) offline; writes {"keyid","sig"} for add-signature',
     )
     .option('-o, --output <file>', 'write the signature file here instead of stdout')
+    .example('cnabsec key sign ab12cd34 targets.payload -o targets.sig')
+    .example('cnabsec key sign ab12cd34 root.payload --no-prompt > root.sig')
     .action(
       runAction(async (ref: string, file: string, opts: KeyOptions & { output?: string }) => {
         const signer = await keyStoreOf(opts).signer(ref, passphrasesOf(opts));

@@ -4,18 +4,19 @@ import { writeFile } from 'node:fs/promises';
 import { advisory } from '../../tuf/advisory.js';
 import type { RecoveryPackage } from '../../tuf/recovery.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { collect, openRepository, positiveInt, storeSigners, withRepository } from '../repo-common.js';
+import { collect, openRepository, storeSigners, withRepository } from '../repo-common.js';
+import { keyType, oneOf, positiveInt, repeatable, versionOrTime } from '../options.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { printChanges, warnExpiring } from '../rotation-common.js';
-import { applyRecovery, planRecovery, recoveryPackage } from '../../workflows/index.js';
+import { applyRecovery, planRecovery, recoveryPackage, RECOVERY_ROTATABLE } from '../../workflows/index.js';
 import { checkRoleName } from '../../tuf/names.js';
 
 interface RecoverOptions extends KeyOptions {
   newRootKey?: string[];
   threshold?: number;
   rotate?: string[];
-  out?: string;
+  output?: string;
   dryRun?: boolean;
   packageOnly?: boolean;
   keyType?: string;
@@ -34,7 +35,7 @@ function recover(dir: string, opts: RecoverOptions): Promise<void> {
 
 async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOptions): Promise<void> {
   if (opts.packageOnly === true) {
-    const p = await recoveryPackage(repo, opts.out);
+    const p = await recoveryPackage(repo, opts.output);
     if (opts.json) printJson(p);
     else printPackage(p);
     return;
@@ -63,7 +64,7 @@ async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOp
     keyStore: store,
     passphrases,
     signers: storeSigners(store, passphrases),
-    ...(opts.out === undefined ? {} : { out: opts.out }),
+    ...(opts.output === undefined ? {} : { out: opts.output }),
   });
   if (opts.json) printJson(r);
   else {
@@ -91,22 +92,34 @@ export function register(program: Command): void {
     .option(
       '--rotate <role>',
       'also replace the keys of targets, snapshot or timestamp (repeatable)',
-      collect,
+      repeatable(oneOf(RECOVERY_ROTATABLE)),
     )
-    .option('-o, --out <dir>', 'directory of the out-of-band package (default ./recovery-root-v<N>)')
-    .option('-t, --key-type <type>', 'type of generated keys', 'ed25519')
+    .option('-o, --output <dir>', 'directory of the out-of-band package (default ./recovery-root-v<N>)')
+    .deprecatedOption('--out <dir>', '-o, --output <dir>', { key: 'output' })
+    .option('-t, --key-type <type>', 'type of generated keys', keyType, 'ed25519')
     .option('--dry-run', 'print the new root keys and who is affected; write nothing')
     .option('--package-only', 'only (re)write the package of the published recovery root')
+    .example('cnabsec recover ./repo --new-root-key new --new-root-key new --threshold 2 --dry-run')
+    .example(
+      'cnabsec recover ./repo --new-root-key new --rotate timestamp --rotate snapshot --output recovery',
+    )
+    .example('cnabsec recover ./repo --package-only --output recovery')
     .action(runAction(recover));
 
   withCommon(program.command('advisory <repo>'))
     .description(
       'list every bundle target signed by a compromised targets/delegated key, to warn users (doc 302)',
     )
-    .requiredOption('--since <version|time>', 'first version, or the time of the compromise (ISO 8601)')
+    .requiredOption(
+      '--since <version|time>',
+      'first version, or the time of the compromise (ISO 8601)',
+      versionOrTime,
+    )
     .option('--key <id>', 'compromised key id or prefix (repeatable; default: keys rotated out)', collect)
     .option('--role <role>', 'only this role (default: targets and all delegated roles)')
     .option('-o, --output <file>', 'also write the advisory text to a file')
+    .example('cnabsec advisory ./repo --since 1 --output advisory.txt')
+    .example('cnabsec advisory ./repo --since 2030-01-01T00:00:00Z --key ab12cd34 --json')
     .action(
       runAction(async (dir: string, opts: AdvisoryOptions) => {
         if (opts.role !== undefined) checkRoleName(opts.role);

@@ -15,11 +15,12 @@ import {
   collect,
   lockWaitMs,
   openRepository,
-  positiveInt,
   storeSigners,
   withRepository,
 } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
+import { duration, keyType, positiveInt } from '../options.js';
+import { initGunHint } from '../habits.js';
 import { warnExpiring } from '../rotation-common.js';
 import { readLayoutInput, withProvenanceInitOptions, type LayoutOptions } from '../provenance-options.js';
 import {
@@ -129,7 +130,7 @@ export function register(program: Command): void {
     .description('create a TUF repository for a bundle (doc 302 setup): root, targets, snapshot, timestamp')
     .option('--name <repository>', 'bundle repository name (OCI grammar), e.g. example.com/org/bundle')
     .option('--name-from-dir', 'take the repository name from the directory name (instead of --name)')
-    .option('-t, --key-type <type>', `type of generated keys: ${KEY_TYPES.join(', ')}`, 'ed25519')
+    .option('-t, --key-type <type>', `type of generated keys: ${KEY_TYPES.join(', ')}`, keyType, 'ed25519')
     .option('--server-managed', 'timestamp and snapshot keys are held by the metadata repository server');
   for (const role of TOP_LEVEL_ROLES) {
     initCmd
@@ -143,14 +144,23 @@ export function register(program: Command): void {
       .option(
         `--expires-${role} <duration>`,
         `${role} expiry period (e.g. 365d, 30d, 1d)${role === 'snapshot' || role === 'timestamp' ? '; at least 2h' : ''}`,
+        duration,
       );
   }
   withProvenanceInitOptions(initCmd)
-    .option('--expires-delegated <duration>', 'expiry period of delegated roles', '30d')
+    .option('--expires-delegated <duration>', 'expiry period of delegated roles', duration, '30d')
+    .check(([dir], opts) => initGunHint(String(dir), opts))
+    .example('cnabsec init ./repo --name example.com/org/app')
+    .example('cnabsec init ./repo --name example.com/org/app --root-keys 3 --root-threshold 2')
+    .example(
+      'cnabsec init ./repo --name example.com/org/app --in-toto --layout root.layout --layout-key owner.pub',
+    )
     .action(runAction(init));
 
   withCommon(program.command('status <repo>'))
     .description('versions, expiry, keys, thresholds, signatures and staged changes of every role')
+    .example('cnabsec status ./repo')
+    .example('cnabsec status ./repo --json')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const s = repositoryStatus(await openRepository(dir));
@@ -161,6 +171,8 @@ export function register(program: Command): void {
 
   withCommon(program.command('publish <repo>'))
     .description('sign changed roles, make new snapshot and timestamp versions, write atomically')
+    .example('cnabsec publish ./repo')
+    .example('CNABSEC_PASSPHRASE_TARGETS=... cnabsec publish ./repo --no-prompt --json')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         await withRepository(dir, async (repo) => {
@@ -179,8 +191,12 @@ export function register(program: Command): void {
     .option(
       '--if-expiring-within <duration>',
       'renew only roles expiring within this time (default: half their period)',
+      duration,
     )
     .option('--force', 'renew the timestamp now')
+    .example('cnabsec refresh ./repo')
+    .example('cnabsec refresh ./repo --if-expiring-within 12h --no-prompt')
+    .example('cnabsec refresh ./repo --force')
     .action(
       runAction(async (dir: string, opts: KeyOptions & { ifExpiringWithin?: string; force?: boolean }) => {
         const within = opts.ifExpiringWithin === undefined ? undefined : parseDuration(opts.ifExpiringWithin);
@@ -200,7 +216,9 @@ export function register(program: Command): void {
 
   withCommon(program.command('resign <repo> <role>'))
     .description('stage a new version of a role with a renewed expiry (works after it expired)')
-    .option('--expires <duration>', 'expiry period for this version (default: the policy)')
+    .option('--expires <duration>', 'expiry period for this version (default: the policy)', duration)
+    .example('cnabsec resign ./repo targets')
+    .example('cnabsec resign ./repo root --expires 365d')
     .action(
       runAction((dir: string, role: string, opts: KeyOptions & { expires?: string }) => {
         checkRoleName(role);
@@ -217,6 +235,8 @@ export function register(program: Command): void {
   withCommon(program.command('sign <repo> <role>'))
     .description('add one signature by a key-store key to a staged role (threshold signing)')
     .requiredOption('-k, --key <id>', 'key id (or unique prefix) in the key store')
+    .example('cnabsec sign ./repo root --key ab12cd34')
+    .example('cnabsec sign ./repo targets/releases -k 9f8e7d6c --json')
     .action(
       runAction((dir: string, role: string, opts: KeyOptions & { key: string }) => {
         checkRoleName(role);
@@ -234,6 +254,8 @@ export function register(program: Command): void {
   withCommon(program.command('payload <repo> <role>'))
     .description('write the canonical bytes of a staged role, to sign elsewhere')
     .option('-o, --output <file>', 'write to a file instead of stdout')
+    .example('cnabsec payload ./repo targets -o targets.payload')
+    .example('cnabsec payload ./repo root > root.payload')
     .action(
       runAction(async (dir: string, role: string, opts: KeyOptions & { output?: string }) => {
         checkRoleName(role);
@@ -245,6 +267,8 @@ export function register(program: Command): void {
 
   withCommon(program.command('add-signature <repo> <role> <sigfile>'))
     .description('append a detached signature {"keyid","sig"} (hex) to a staged role after verifying it')
+    .example('cnabsec add-signature ./repo targets targets.sig')
+    .example('cnabsec add-signature ./repo root root.sig --json')
     .action(
       runAction((dir: string, role: string, file: string, opts: KeyOptions) => {
         checkRoleName(role);

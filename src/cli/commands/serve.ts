@@ -2,7 +2,8 @@
 import type { Command } from '../args.js';
 import * as path from 'node:path';
 import { serveDirectory } from '../../server/static.js';
-import { openRepository, positiveInt } from '../repo-common.js';
+import { openRepository } from '../repo-common.js';
+import { port } from '../options.js';
 import { printLine, runAction } from '../output.js';
 
 export function register(program: Command): void {
@@ -10,7 +11,9 @@ export function register(program: Command): void {
     .command('serve <repo>')
     .description('serve the published metadata of a local repository over HTTP (read-only, for development)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port (default: a free one)', positiveInt)
+    .option('--port <port>', 'port (default or 0: a free one)', port)
+    .example('cnabsec serve ./repo')
+    .example('cnabsec serve ./repo --port 8080 --json')
     .option('--json', 'print {"name","url","root"} as one JSON line once listening')
     .action(
       runAction(async (dir: string, opts: { host: string; port?: number; json?: boolean }) => {

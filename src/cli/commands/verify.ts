@@ -4,7 +4,8 @@ import { defaultHome } from '../../crypto/keystore.js';
 import { verifyBundle } from '../../cnab/verify.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
-import { positiveInt } from '../repo-common.js';
+import { mebibytes, seconds } from '../options.js';
+import { referenceHint } from '../habits.js';
 import { progressBar } from '../progress.js';
 import { parseMapFile } from '../../tuf/client/map.js';
 import { TufError } from '../../tuf/errors.js';
@@ -33,16 +34,20 @@ export function register(program: Command): void {
     .option('--thick <bundle.tgz>', 'the thick bundle archive')
     .option('--map <map.json>', 'TAP 4 map file: which repositories must agree on the target')
     .option('-o, --output <file>', 'write the verified bundle.json (canonical) to this file')
-    .option('--inspection-timeout <seconds>', 'time limit of each in-toto inspection', positiveInt, 60)
+    .option('--inspection-timeout <seconds>', 'time limit of each in-toto inspection', seconds, 60)
     .option(
       '--max-unpacked <MiB>',
       'largest decompressed size of a thick bundle (default: 10x the archive, at least 256 MiB)',
-      positiveInt,
+      mebibytes,
     )
     .option(
       '--bundle-file-name <name>',
       'name of the bundle in the inspections directory (default bundle.tgz / bundle.json)',
     )
+    .onExtraArguments(referenceHint)
+    .example('cnabsec verify example.com/org/app:v1 --thin bundle.json')
+    .example('cnabsec verify example.com/org/app:v1 --thick bundle.tgz -o verified-bundle.json')
+    .example('cnabsec verify example.com/org/app:v1 --thin bundle.json --map map.json --json')
     .action(runAction(verify));
 }
 
