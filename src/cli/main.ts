@@ -43,6 +43,7 @@ const GROUPS: Record<string, GroupModule[]> = {
   layout: ['bundle'],
   trust: ['client'],
   lookup: ['client'],
+  list: ['client'],
   serve: ['serve'],
   verify: ['verify'],
   intoto: ['intoto'],
