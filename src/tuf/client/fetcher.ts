@@ -198,9 +198,8 @@ export class HttpFetcher extends RecordingFetcher {
   async fetch(url: string): Promise<WebStream> {
     this.record(url);
     const ctl = this.controller ?? new AbortController();
-    const timedOut = unreachable(url, `timed out after ${secondsText(this.timeoutMs)}`);
     const noAnswer = setTimeout(() => {
-      ctl.abort(timedOut);
+      ctl.abort(unreachable(url, `timed out after ${secondsText(this.timeoutMs)}`));
     }, this.timeoutMs);
     const started = Date.now();
     let res: Response;
