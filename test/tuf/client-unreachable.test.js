@@ -84,6 +84,14 @@ test('a server that accepts and never answers: timed out after CNABSEC_HTTP_TIME
   );
 });
 
+test('TLS failure: https:// to a server speaking plain HTTP', async (t) => {
+  const dir = await tempDir(t);
+  const base = await serveDir(t, dir);
+  const url = `${base.replace(/^http:/, 'https:')}/metadata`;
+  const { env } = await trusting(t, url);
+  assertUnreachable(runCli(['list', NAME], { env }), url, 'TLS error (ERR_SSL_WRONG_VERSION_NUMBER)', 'tls');
+});
+
 test('host not found (DNS), through the library client', async (t) => {
   const sim = await Sim.create(t);
   const client = new TrustClient({

@@ -106,9 +106,11 @@ export abstract class RecordingFetcher extends BaseFetcher {
     if (e instanceof TufError || isKnownUpstream(e)) return e;
     const down = unreachableFrom(url, e);
     if (down !== undefined) return down;
+    // fetch() says only "fetch failed"; what failed is its cause ("bad port", ...)
+    const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
     return new DownloadError(
       'TUF_DOWNLOAD_FAILED',
-      `${quote(url, 200)}: download failed: ${quote(messageOf(e), 200)}`,
+      `${quote(url, 200)}: download failed: ${quote(messageOf(e) + cause, 200)}`,
       {
         cause: e,
         details: { url: url.slice(0, 1000) },
