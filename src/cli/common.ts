@@ -7,14 +7,16 @@ export interface KeyOptions {
   home?: string;
   prompt?: boolean;
   json?: boolean;
+  verbose?: boolean;
 }
 
-/** Add --home, --no-prompt and --json to a command. */
+/** Add --home, --no-prompt, --json and -v/--verbose to a command. */
 export function withCommon(cmd: Command): Command {
   return cmd
     .option('--home <dir>', 'key store and client state directory (default $CNABSEC_HOME or ~/.cnabsec)')
     .option('--no-prompt', 'never prompt for a passphrase (also when CI=true)')
-    .option('--json', 'print machine-readable JSON');
+    .option('--json', 'print machine-readable JSON')
+    .option('-v, --verbose', 'print each HTTP request and file read to stderr');
 }
 
 export function keyStoreOf(opts: KeyOptions): KeyStore {

@@ -14,8 +14,7 @@ const NOTARY_VERBS: Record<string, string> = {
     'to revoke a bundle version (notary remove GUN TAG), run `cnabsec bundle remove <repo> <tag>` then `cnabsec publish <repo>`',
   rm: 'to revoke a bundle version, run `cnabsec bundle remove <repo> <tag>` then `cnabsec publish <repo>`',
   delete:
-    'cnabsec does not delete repositories: revoke a version with `cnabsec bundle remove <repo> <tag>`, or stop trusting one with `cnabsec trust` (see `cnabsec trust --help`)',
-  list: 'to list the bundle versions of a repository you sign, run `cnabsec bundle list <repo>`',
+    'cnabsec does not delete repositories: revoke a version with `cnabsec bundle remove <repo> <tag>`, discard staged changes with `cnabsec reset <repo>`, or stop trusting one with `cnabsec trust remove <name>`',
   witness:
     'to renew a role (notary witness), run `cnabsec resign <repo> <role>` then `cnabsec publish <repo>`',
   rotate: 'keys are rotated with `cnabsec key rotate <repo> <role> --add-key new --remove-key <id>`',

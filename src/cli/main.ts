@@ -49,6 +49,7 @@ const GROUPS: Record<string, GroupModule[] | 'all'> = {
   layout: ['bundle'],
   trust: ['client'],
   lookup: ['client'],
+  list: ['client'],
   serve: ['serve'],
   verify: ['verify'],
   intoto: ['intoto'],

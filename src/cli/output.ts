@@ -5,10 +5,12 @@
  * too. Anything else is a bug: exit 70 with the stack, to be reported.
  */
 import { isCnabsecError } from '../errors.js';
+import { setTraceSink } from '../util/trace.js';
 
 export interface GlobalOptions {
   json?: boolean;
   prompt?: boolean;
+  verbose?: boolean;
 }
 
 export const EXIT_USER_ERROR = 1;
@@ -75,6 +77,8 @@ export function runAction<A extends unknown[]>(
   return async (...args: A) => {
     const opts = args.find((a) => a !== null && typeof a === 'object' && !Array.isArray(a) && 'json' in a) as
       GlobalOptions | undefined;
+    if (args.some((a) => (a as GlobalOptions | null)?.verbose === true))
+      setTraceSink((line) => process.stderr.write(`cnabsec: ${escapeControl(line)}\n`));
     try {
       await action(...args);
     } catch (e) {

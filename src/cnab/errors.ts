@@ -13,6 +13,7 @@ export type CnabErrorCode =
   | 'ARCHIVE_TIMEOUT'
   // verification workflow (doc 303), one code per step
   | 'TUF_UPDATE_FAILED'
+  | 'TUF_SERVER_UNREACHABLE'
   | 'TARGET_NOT_FOUND'
   | 'BUNDLE_HASH_MISMATCH'
   | 'INTOTO_METADATA_MISSING'

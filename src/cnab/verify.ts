@@ -69,7 +69,9 @@ function trustStoreLookup(home: string, answered: Map<string, TrustClient>): Rep
         return info;
       } catch (e) {
         last = e;
-        if (isCnabsecError(e) && e.code !== 'TUF_DOWNLOAD_FAILED') throw e; // a mirror may be down; bad data is final
+        const down =
+          isCnabsecError(e) && (e.code === 'TUF_DOWNLOAD_FAILED' || e.code === 'TUF_SERVER_UNREACHABLE');
+        if (!down) throw e; // a mirror may be down; bad data is final
       }
     }
     throw last;
@@ -109,8 +111,9 @@ async function trustedTarget(options: VerifyOptions): Promise<{ info: TargetFile
     return { info: await client.getTarget(options.target), client };
   } catch (e) {
     const notFound = isCnabsecError(e) && (e.code === 'TARGET_NOT_FOUND' || e.code === 'MAP_NO_MATCH');
+    const down = isCnabsecError(e) && e.code === 'TUF_SERVER_UNREACHABLE';
     throw fail(
-      notFound ? 'TARGET_NOT_FOUND' : 'TUF_UPDATE_FAILED',
+      notFound ? 'TARGET_NOT_FOUND' : down ? 'TUF_SERVER_UNREACHABLE' : 'TUF_UPDATE_FAILED',
       `${options.target}: ${messageOf(e)}`,
       e,
       isCnabsecError(e) && e.hint !== undefined ? e.hint : 'the trusted metadata could not be updated',

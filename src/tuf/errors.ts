@@ -49,6 +49,7 @@ export type TufErrorCode =
   | 'TRUST_STORE_IO'
   | 'TRUST_STORE_CORRUPT'
   | 'TRUST_CORRUPT'
+  | 'TRUST_ROOT_OLDER'
   | 'MAP_INVALID'
   | 'MAP_NO_MATCH'
   | 'MAP_THRESHOLD_NOT_MET'
@@ -60,6 +61,8 @@ export type TufErrorCode =
   | 'TUF_DOWNLOAD_FAILED'
   | 'TUF_DOWNLOAD_TOO_LONG'
   | 'TUF_DOWNLOAD_TIMEOUT'
+  | 'TUF_SERVER_UNREACHABLE'
+  | 'TUF_LIST_TOO_LARGE'
   | 'TUF_METADATA_INVALID';
 
 export class TufError extends CnabsecError<TufErrorCode> {}

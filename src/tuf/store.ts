@@ -7,6 +7,7 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/fs.js';
+import { traceRead } from '../util/trace.js';
 import { describeErrno, errnoOf } from '../util/errno.js';
 import { TufError } from './errors.js';
 import { acquireRepositoryLock, type LockOptions, type ReleaseLock } from './lock.js';
@@ -50,7 +51,17 @@ export class FsMetadataStore implements MetadataStore {
 
   async read(file: string): Promise<Uint8Array | undefined> {
     // async: a path outside the store (this.abs) is a rejection, like any store failure
-    return storeIo('read', this.abs(file), (abs) => fsp.readFile(abs), ABSENT, undefined);
+    return storeIo(
+      'read',
+      this.abs(file),
+      async (abs) => {
+        const bytes = await fsp.readFile(abs);
+        traceRead(abs, bytes.length);
+        return bytes;
+      },
+      ABSENT,
+      undefined,
+    );
   }
 
   lock(options?: LockOptions): Promise<ReleaseLock> {

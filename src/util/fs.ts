@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
+import { traceRead } from './trace.js';
 
 export interface WriteOptions {
   /** File mode of the new file (default 0o644). */
@@ -78,6 +79,7 @@ export async function readUserFile(file: string, maxBytes: number): Promise<Buff
       if (n === buf.length)
         throw Object.assign(new Error(`${file}: changed while it was read`), { code: 'EAGAIN' });
     }
+    traceRead(file, n);
     return buf.subarray(0, n);
   } finally {
     await fh.close();

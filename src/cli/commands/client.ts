@@ -1,30 +1,39 @@
-/** Client commands: `cnabsec trust add|list` (explicit trust on first use) and `cnabsec lookup`. */
+/**
+ * Client commands: `cnabsec trust add|reset|remove|list` (explicit trust on first use),
+ * `cnabsec lookup` and `cnabsec list` (like `notary list <GUN>`), all from verified metadata.
+ */
 import type { Command } from '../args.js';
-import { readFile } from 'node:fs/promises';
 import { defaultHome } from '../../crypto/keystore.js';
-import { addTrust, checkRootBytes, clientFor, listTrust, trustFor } from '../../tuf/client/trust.js';
+import { checkRootBytes, clientFor, listTrust, trustFor } from '../../tuf/client/trust.js';
+import { addTrust, notTrusted, removeTrust } from '../../tuf/client/trust-write.js';
+import { ROOT_MAX_BYTES } from '../../tuf/client/guard.js';
 import { TufError } from '../../tuf/errors.js';
+import { checkRepositoryName } from '../../tuf/names.js';
 import { resetTrust } from '../../tuf/client/reset.js';
+import { describeErrno, errnoOf } from '../../util/errno.js';
+import { readUserFile } from '../../util/fs.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { referenceHint } from '../habits.js';
+import { lockWaitMs } from '../repo-common.js';
 
 async function readRoot(file: string): Promise<Buffer> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readUserFile(file, ROOT_MAX_BYTES);
   } catch (e) {
-    throw new TufError('INVALID_ARGUMENT', `cannot read root metadata ${file}`, {
+    if (errnoOf(e) === undefined) throw e;
+    throw new TufError('INVALID_ARGUMENT', `cannot read root metadata ${file}: ${describeErrno(e)}`, {
       cause: e,
-      details: { path: file },
-      hint: 'give the path of the root.json obtained from the repository owner',
+      details: { path: file, errno: errnoOf(e) },
+      hint: `give the path of the root.json obtained from the repository owner (a regular file of at most ${ROOT_MAX_BYTES / 1024} KiB)`,
     });
   }
   checkRootBytes(bytes, file);
   return bytes;
 }
 
-export function register(program: Command): void {
+function registerTrust(program: Command): void {
   const trust = program
     .command('trust')
     .description('repositories this client trusts, each pinned to a root');
@@ -39,7 +48,10 @@ export function register(program: Command): void {
     )
     .action(
       runAction(async (name: string, opts: KeyOptions & { root: string; url: string }) => {
-        const entry = await addTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);
+        const home = opts.home ?? defaultHome();
+        checkRepositoryName(name, 'trust name');
+        const root = await readRoot(opts.root);
+        const entry = await addTrust(home, name, root, opts.url, false, { waitMs: lockWaitMs() });
         if (opts.json) printJson(entry);
         else printLine(`trusting ${entry.name} at ${entry.url}`);
       }),
@@ -52,24 +64,44 @@ export function register(program: Command): void {
       'the new root from the recovery package, checked against its README.txt',
     )
     .option('--url <url>', 'new metadata URL (default: keep the current one)')
-    .example('cnabsec trust reset example.com/org/app --root recovery/root.json')
-    .example(
-      'cnabsec trust reset example.com/org/app --root recovery/root.json --url https://tuf2.example.com/org/app',
-    )
+    .option('--allow-older', 'accept a root of a lower version than the trusted one (the owner confirmed it)')
+    .example('cnabsec trust reset example.com/org/bundle --root recovery/root.json')
+    .example('cnabsec trust reset example.com/org/bundle --root root.json --allow-older')
     .action(
-      runAction(async (name: string, opts: KeyOptions & { root: string; url?: string }) => {
-        const r = await resetTrust(opts.home ?? defaultHome(), name, await readRoot(opts.root), opts.url);
-        if (opts.json) printJson(r);
-        else {
-          const ids = (k: string[]): string => k.map((x) => x.slice(0, 8)).join(' ');
-          const p = r.previous;
-          printLine(`re-pinned ${name}: root v${p?.version ?? '?'} -> v${r.current.version}`);
-          printLine(
-            `  old root keys: ${p === null ? '(none readable)' : `${p.threshold} of [${ids(p.keyids)}]`}`,
-          );
-          printLine(`  new root keys: ${r.current.threshold} of [${ids(r.current.keyids)}]`);
-          printLine(`  sha256 ${r.current.sha256}`);
-        }
+      runAction(
+        async (name: string, opts: KeyOptions & { root: string; url?: string; allowOlder?: boolean }) => {
+          const home = opts.home ?? defaultHome();
+          checkRepositoryName(name, 'trust name');
+          const root = await readRoot(opts.root);
+          const r = await resetTrust(home, name, root, opts.url, {
+            allowOlder: opts.allowOlder === true,
+            waitMs: lockWaitMs(),
+          });
+          if (opts.json) printJson(r);
+          else {
+            const ids = (k: string[]): string => k.map((x) => x.slice(0, 8)).join(' ');
+            const p = r.previous;
+            printLine(`re-pinned ${name}: root v${p?.version ?? '?'} -> v${r.current.version}`);
+            printLine(
+              `  old root keys: ${p === null ? '(none readable)' : `${p.threshold} of [${ids(p.keyids)}]`}`,
+            );
+            printLine(`  new root keys: ${r.current.threshold} of [${ids(r.current.keyids)}]`);
+            printLine(`  sha256 ${r.current.sha256}`);
+          }
+        },
+      ),
+    );
+
+  withCommon(trust.command('remove <name>'))
+    .description('stop trusting a repository: remove its pinned root and cached metadata')
+    .example('cnabsec trust remove example.com/org/bundle')
+    .example('cnabsec trust remove example.com/org/bundle --json')
+    .action(
+      runAction(async (name: string, opts: KeyOptions) => {
+        checkRepositoryName(name, 'trust name');
+        const r = await removeTrust(opts.home ?? defaultHome(), name, { waitMs: lockWaitMs() });
+        if (opts.json) printJson({ name: r.name, url: r.url, removed: true });
+        else printLine(`no longer trusting ${r.name} (removed ${r.path})`);
       }),
     );
 
@@ -84,6 +116,43 @@ export function register(program: Command): void {
         else for (const e of entries) printLine(`${e.name}  ${e.url}`);
       }),
     );
+}
+
+/** Columns padded to their widest cell, two spaces apart. */
+function printTable(rows: string[][]): void {
+  const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  for (const r of rows)
+    printLine(r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  '));
+}
+
+async function list(name: string, opts: KeyOptions): Promise<void> {
+  checkRepositoryName(name);
+  const home = opts.home ?? defaultHome();
+  const entry = (await listTrust(home)).find((e) => e.name === name);
+  if (entry === undefined) throw notTrusted(name);
+  const prefix = `${name}:`;
+  const tags = (await clientFor(home, entry).signedTags()).map(({ info, role }) => ({
+    name: info.path.slice(prefix.length),
+    length: info.length,
+    hashes: { ...info.hashes },
+    role,
+  }));
+  if (opts.json) {
+    printJson(tags);
+    return;
+  }
+  if (tags.length === 0) {
+    printLine(`no signed tags in ${name}`);
+    return;
+  }
+  printTable([
+    ['TAG', 'LENGTH', 'SHA256', 'ROLE'],
+    ...tags.map((t) => [t.name, String(t.length), t.hashes.sha256 ?? '-', t.role]),
+  ]);
+}
+
+export function register(program: Command): void {
+  registerTrust(program);
 
   withCommon(program.command('lookup <target>'))
     .description('update trusted metadata (TUF client workflow) and print the verified target <name>:<tag>')
@@ -105,4 +174,12 @@ export function register(program: Command): void {
         }
       }),
     );
+
+  withCommon(program.command('list <name>'))
+    .description(
+      'update trusted metadata and list every signed tag of a repository: length, sha256 and the role that signed it',
+    )
+    .example('cnabsec list example.com/org/bundle')
+    .example('cnabsec list example.com/org/bundle --json')
+    .action(runAction(list));
 }

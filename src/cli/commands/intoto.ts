@@ -24,14 +24,15 @@ import {
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 /**
- * --home, --no-prompt and --json, as common.ts `withCommon` adds them; repeated here so that
+ * --home, --no-prompt, --json and -v, as common.ts `withCommon` adds them; repeated here so that
  * registering this group does not load the key store modules (startup time of `verify`).
  */
 function withCommon(cmd: Command): Command {
   return cmd
     .option('--home <dir>', 'key store and client state directory (default $CNABSEC_HOME or ~/.cnabsec)')
     .option('--no-prompt', 'never prompt for a passphrase (also when CI=true)')
-    .option('--json', 'print machine-readable JSON');
+    .option('--json', 'print machine-readable JSON')
+    .option('-v, --verbose', 'print each HTTP request and file read to stderr');
 }
 
 async function passphrasesOf(opts: KeyOptions) {

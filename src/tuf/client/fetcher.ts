@@ -20,6 +20,8 @@ import { DownloadError, TufError } from '../errors.js';
 import { messageOf } from '../../errors.js';
 import { quote } from '../../util/json.js';
 import { checkMetadataBytes } from './guard.js';
+import { httpTimeoutMs, secondsText, unreachable, unreachableFrom } from './network.js';
+import { trace, traceRead, traceUrl, tracing } from '../../util/trace.js';
 import { ModelsLengthOrHashMismatchError, TufjsDownloadLengthMismatchError } from './upstream.js';
 
 export interface Fetched {
@@ -102,9 +104,13 @@ export abstract class RecordingFetcher extends BaseFetcher {
 
   private translate(e: unknown, url: string): unknown {
     if (e instanceof TufError || isKnownUpstream(e)) return e;
+    const down = unreachableFrom(url, e);
+    if (down !== undefined) return down;
+    // fetch() says only "fetch failed"; what failed is its cause ("bad port", ...)
+    const cause = e instanceof Error && e.cause instanceof Error ? `: ${e.cause.message}` : '';
     return new DownloadError(
       'TUF_DOWNLOAD_FAILED',
-      `${quote(url, 200)}: download failed: ${quote(messageOf(e), 200)}`,
+      `${quote(url, 200)}: download failed: ${quote(messageOf(e) + cause, 200)}`,
       {
         cause: e,
         details: { url: url.slice(0, 1000) },
@@ -133,12 +139,16 @@ export class FileFetcher extends RecordingFetcher {
     }
     // a FIFO or device would never end (or end where tuf-js's length cap stops it)
     if (!stat.isFile()) throw new Error(`${file} is not a regular file`);
+    traceRead(file, stat.size);
     return Readable.toWeb(createReadStream(file)) as WebStream;
   }
 }
 
 export interface HttpFetcherOptions {
-  /** Time for one file, before its length allowance; default 30 s. */
+  /**
+   * Time the server has to answer (TUF_SERVER_UNREACHABLE "timed out" after it), and the time
+   * for one file before its length allowance; default 30 s.
+   */
   timeoutMs?: number;
   /** Slowest accepted transfer rate: a file of n bytes may take n / rate more; default 64 KiB/s. */
   minBytesPerSecond?: number;
@@ -147,7 +157,7 @@ export interface HttpFetcherOptions {
 export class HttpFetcher extends RecordingFetcher {
   private readonly timeoutMs: number;
   private readonly minBytesPerSecond: number;
-  private signal: AbortSignal | undefined;
+  private controller: AbortController | undefined;
 
   constructor(options: HttpFetcherOptions | number = {}) {
     super();
@@ -175,27 +185,81 @@ export class HttpFetcher extends RecordingFetcher {
         ),
       );
     }, budgetMs);
-    this.signal = ctl.signal;
+    this.controller = ctl;
     try {
       return await run();
     } catch (e) {
       throw ctl.signal.aborted ? (ctl.signal.reason as Error) : e;
     } finally {
       clearTimeout(timer);
-      this.signal = undefined;
+      this.controller = undefined;
     }
   }
 
+  /** The server must answer (headers) within `timeoutMs`: else TUF_SERVER_UNREACHABLE. */
   async fetch(url: string): Promise<WebStream> {
     this.record(url);
-    const signal = this.signal ?? AbortSignal.timeout(this.timeoutMs);
-    const res = await fetch(url, { signal, redirect: 'follow' });
+    const ctl = this.controller ?? new AbortController();
+    const noAnswer = setTimeout(() => {
+      ctl.abort(unreachable(url, `timed out after ${secondsText(this.timeoutMs)}`));
+    }, this.timeoutMs);
+    const started = Date.now();
+    let res: Response;
+    try {
+      res = await fetch(url, { signal: ctl.signal, redirect: 'follow' });
+    } catch (e) {
+      const reason: unknown = ctl.signal.aborted ? ctl.signal.reason : e;
+      const err = reason instanceof TufError ? reason : (unreachableFrom(url, reason) ?? reason);
+      trace(() => `GET ${traceUrl(url)} -> failed: ${messageOf(err)}`);
+      throw err;
+    } finally {
+      clearTimeout(noAnswer);
+    }
     if (!res.ok || res.body === null) {
       await res.body?.cancel();
+      trace(() => `GET ${traceUrl(url)} -> ${res.status} (${Date.now() - started} ms)`);
       throw new DownloadHTTPError(`GET ${quote(url, 200)}: HTTP ${res.status}`, res.status);
     }
-    return res.body as WebStream;
+    const body = res.body as WebStream;
+    if (!tracing()) return body;
+    return counted(body, (bytes, failed) => {
+      const end = failed === undefined ? '' : `, then failed: ${messageOf(failed)}`;
+      trace(() => `GET ${traceUrl(url)} -> ${res.status}, ${bytes} bytes (${Date.now() - started} ms)${end}`);
+    });
   }
+}
+
+/** `body`, calling `done` once with the bytes read when it ends, fails or is cancelled. */
+function counted(body: WebStream, done: (bytes: number, failed?: unknown) => void): WebStream {
+  const reader = body.getReader();
+  let n = 0;
+  let reported = false;
+  const report = (failed?: unknown): void => {
+    if (reported) return;
+    reported = true;
+    done(n, failed);
+  };
+  return new ReadableStream<Uint8Array<ArrayBuffer>>({
+    async pull(controller): Promise<void> {
+      try {
+        const r = await reader.read();
+        if (r.done) {
+          report();
+          controller.close();
+          return;
+        }
+        n += r.value.byteLength;
+        controller.enqueue(r.value);
+      } catch (e) {
+        report(e);
+        controller.error(e);
+      }
+    },
+    async cancel(reason): Promise<void> {
+      report(reason ?? 'cancelled');
+      await reader.cancel(reason);
+    },
+  });
 }
 
 /** Serves files from a map (path → bytes) under a fake base URL; for the simulator. */
@@ -219,7 +283,8 @@ export class MemoryFetcher extends RecordingFetcher {
 /** The fetcher for a metadata URL by its scheme. */
 export function fetcherFor(url: string): RecordingFetcher {
   if (url.startsWith('file:')) return new FileFetcher();
-  if (url.startsWith('http:') || url.startsWith('https:')) return new HttpFetcher();
+  if (url.startsWith('http:') || url.startsWith('https:'))
+    return new HttpFetcher({ timeoutMs: httpTimeoutMs() });
   throw new TufError('INVALID_ARGUMENT', `unsupported URL scheme in ${quote(url, 200)}`, {
     details: { url: url.slice(0, 1000) },
     hint: 'metadata URLs are file://, http:// or https://; re-add the repository with `cnabsec trust add`',

@@ -12,12 +12,15 @@
  * tuf-js bump fails them. Without the hooks errors are still typed, from the outer error only.
  */
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import type { Metadata, Root, Snapshot, Timestamp } from '@tufjs/models';
 import type { Updater } from 'tuf-js';
 import type { Attempt, RecordingFetcher } from './fetcher.js';
 import { TufjsExpiredMetadataError } from './upstream.js';
 import { RepositoryError } from '../errors.js';
 import { quote } from '../../util/json.js';
+import { errnoOf } from '../../util/errno.js';
+import { trace, traceRead, tracing } from '../../util/trace.js';
 
 const require = createRequire(import.meta.url);
 export const HOOKED_TUFJS_VERSION = '5.0.1';
@@ -125,6 +128,31 @@ function guardLoadTargets(updater: Updater, store: Store): void {
         );
       }
       return (original as (r: string, p: string) => unknown).call(updater, role, parent);
+    },
+  });
+}
+
+/**
+ * `-v`: trace each cached metadata file tuf-js reads (its private `loadLocalMetadata(role)`,
+ * tuf-js 5.0.1 reads `<metadataDir>/<role>.json` synchronously); only when tracing is on.
+ */
+export function traceLocalReads(updater: Updater, dir: string): void {
+  if (!tracing()) return;
+  const target = updater as unknown as Record<string, unknown>;
+  const original = target.loadLocalMetadata;
+  if (typeof original !== 'function') return;
+  Object.defineProperty(target, 'loadLocalMetadata', {
+    configurable: true,
+    value: (fileName: string): unknown => {
+      const file = path.join(dir, `${fileName}.json`);
+      try {
+        const bytes = (original as (f: string) => Buffer).call(updater, fileName);
+        traceRead(file, bytes.length);
+        return bytes;
+      } catch (e) {
+        trace(() => `read ${file}: not readable (${errnoOf(e) ?? 'error'})`);
+        throw e;
+      }
     },
   });
 }

@@ -6,3 +6,6 @@ export * from './fastforward.js';
 export * from './reset.js';
 export * from './guard.js';
 export { hookUpdater, tufjsHooksApplicable, installedTufjsVersion, HOOKED_TUFJS_VERSION } from './hooks.js';
+export * from './network.js';
+export * from './trust-write.js';
+export * from './list.js';

@@ -3,15 +3,17 @@
  * (CNAB-Sec doc 302: "end-users update root metadata using a safe out-of-band mechanism").
  * The new root must be signed by a threshold of its own root keys; it replaces the pinned
  * root and the metadata cache is cleared, so the next update starts from it (TUF §5.2).
- * A lower version than the one trusted is accepted on purpose: an attacker holding the old
- * keys may have pushed clients to high root versions.
+ * A lower version than the one trusted is refused unless asked for (`--allow-older`): it is
+ * what a rollback looks like, but after a compromise an attacker holding the old keys may have
+ * pushed clients to high root versions, so the owner's new root can be lower.
  */
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { TufError } from '../errors.js';
 import { parseJsonBounded, quote } from '../../util/json.js';
-import { addTrust, checkRootBytes, trustDir, type TrustEntry } from './trust.js';
+import { checkRootBytes, trustDir, type TrustEntry } from './trust.js';
+import { checkMetadataUrl, withTrustLock, writeTrust, type TrustWriteOptions } from './trust-write.js';
 
 export interface RootSummary {
   version: number;
@@ -51,26 +53,62 @@ export async function readTrustEntry(home: string, name: string): Promise<TrustE
   }
 }
 
-/** Replace the pinned root of `name` by `rootBytes` (self-signed to threshold); clears the cache. */
+export interface ResetOptions extends TrustWriteOptions {
+  /** Accept a root of a lower version than the trusted one (TRUST_ROOT_OLDER otherwise). */
+  allowOlder?: boolean;
+}
+
+function olderRoot(name: string, given: number, trusted: number): TufError {
+  return new TufError(
+    'TRUST_ROOT_OLDER',
+    `the given root of ${quote(name)} is v${given}, older than the trusted root v${trusted}`,
+    {
+      details: { repository: name, version: given, trustedVersion: trusted },
+      hint: `an older root is what a rollback looks like; re-pin it only if the owner confirms, out of band, that it restarted its root history (root key compromise recovery): add --allow-older`,
+    },
+  );
+}
+
+/**
+ * Replace the pinned root of `name` by `rootBytes` (self-signed to threshold) under the trust
+ * entry's lock; clears the cache. A root of a lower version than the trusted one is refused
+ * (TRUST_ROOT_OLDER) unless `allowOlder`.
+ */
 export async function resetTrust(
   home: string,
   name: string,
   rootBytes: Uint8Array,
   url?: string,
+  options: ResetOptions = {},
 ): Promise<TrustReset> {
-  const entry = await readTrustEntry(home, name);
+  await readTrustEntry(home, name); // TRUST_NOT_FOUND before anything is written
   const current = summary(rootBytes, 'the given root');
-  let previous: RootSummary | null = null;
-  try {
-    const cached = await fsp.readFile(path.join(trustDir(home, name), 'metadata', 'root.json'));
-    previous = summary(cached, 'the pinned root');
-  } catch {
-    previous = null; // no readable pinned root: nothing to compare
-  }
-  const updated = await addTrust(home, name, rootBytes, url ?? entry.url, true);
-  return {
-    entry: updated,
-    previous,
-    current: { ...current, sha256: createHash('sha256').update(rootBytes).digest('hex') },
-  };
+  if (url !== undefined) checkMetadataUrl(url);
+  return withTrustLock(
+    home,
+    name,
+    async (dir) => {
+      const entry = await readTrustEntry(home, name);
+      let previous: RootSummary | null = null;
+      try {
+        previous = summary(await fsp.readFile(path.join(dir, 'metadata', 'root.json')), 'the pinned root');
+      } catch {
+        previous = null; // no readable pinned root: nothing to compare
+      }
+      if (previous !== null && current.version < previous.version && options.allowOlder !== true)
+        throw olderRoot(name, current.version, previous.version);
+      const updated: TrustEntry = {
+        name,
+        url: (url ?? entry.url).replace(/\/+$/, ''),
+        added: new Date().toISOString(),
+      };
+      await writeTrust(dir, updated, rootBytes);
+      return {
+        entry: updated,
+        previous,
+        current: { ...current, sha256: createHash('sha256').update(rootBytes).digest('hex') },
+      };
+    },
+    options,
+  );
 }

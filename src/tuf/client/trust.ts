@@ -18,8 +18,9 @@ import { wrapClientError } from './errors.js';
 import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
 import { checkMetadataBytes, ROOT_MAX_BYTES } from './guard.js';
-import { hookUpdater } from './hooks.js';
-import { writeFileAtomic } from '../../util/fs.js';
+import { hookUpdater, traceLocalReads } from './hooks.js';
+import { listVerifiedTargets, nearestTags, type VerifiedTarget, type TargetsWalker } from './list.js';
+import { traceRead } from '../../util/trace.js';
 import { isCnabsecError, messageOf } from '../../errors.js';
 import { describeErrno, errnoOf, isNotFound } from '../../util/errno.js';
 import { parseJsonBounded, quote } from '../../util/json.js';
@@ -82,11 +83,10 @@ export class TrustClient {
     const options = this.options;
     let updater: Updater;
     try {
-      checkMetadataBytes(
-        path.join(options.cacheDir, 'root.json'),
-        readFileSync(path.join(options.cacheDir, 'root.json')),
-        'root',
-      );
+      const rootFile = path.join(options.cacheDir, 'root.json');
+      const rootBytes = readFileSync(rootFile);
+      traceRead(rootFile, rootBytes.length);
+      checkMetadataBytes(rootFile, rootBytes, 'root');
       updater = new Updater({
         metadataDir: options.cacheDir,
         metadataBaseUrl: options.metadataUrl,
@@ -102,6 +102,7 @@ export class TrustClient {
       throw this.pinnedRootError(e);
     }
     hookUpdater(updater, this.fetcher);
+    traceLocalReads(updater, options.cacheDir);
     return updater;
   }
 
@@ -139,13 +140,68 @@ export class TrustClient {
     } catch (e) {
       throw wrapClientError(e, this.name, this.fetcher, this.cached);
     }
-    if (info === undefined) {
-      throw new TufError('TARGET_NOT_FOUND', `${targetName} is not a signed target of ${this.name}`, {
-        details: { repository: this.name, target: targetName },
-        hint: 'check the tag; the repository owner publishes targets with `cnabsec bundle add` + `publish`',
+    if (info === undefined) throw await this.notFound(targetName);
+    return info;
+  }
+
+  /** TARGET_NOT_FOUND; for `<name>:<tag>`, the hint names the nearest signed tags (./list.ts). */
+  private async notFound(targetName: string): Promise<TufError> {
+    const prefix = `${this.name}:`;
+    let tags: string[] | undefined;
+    if (targetName.startsWith(prefix)) {
+      try {
+        tags = (await this.signedTags()).map((t) => t.info.path.slice(prefix.length));
+      } catch {
+        tags = undefined; // the listing failed: the plain hint
+      }
+    }
+    const nearest = tags === undefined ? [] : nearestTags(targetName.slice(prefix.length), tags);
+    const all = `\`cnabsec list ${this.name}\``;
+    const hint =
+      nearest.length > 0
+        ? `the nearest signed tags: ${nearest.join(', ')} (all of them: ${all})`
+        : tags?.length === 0
+          ? `${this.name} has no signed tags yet; its owner publishes them with \`cnabsec bundle add\` + \`publish\``
+          : `check the tag (${all} lists the signed tags); the repository owner publishes targets with \`cnabsec bundle add\` + \`publish\``;
+    return new TufError('TARGET_NOT_FOUND', `${targetName} is not a signed target of ${this.name}`, {
+      details: { repository: this.name, target: targetName, ...(tags === undefined ? {} : { nearest }) },
+      hint,
+    });
+  }
+
+  /**
+   * Every signed target a lookup resolves, with the role it is found in (./list.ts), sorted;
+   * `wanted` selects target names (default all).
+   */
+  async listTargets(wanted?: (name: string) => boolean): Promise<VerifiedTarget[]> {
+    if (!this.refreshed) await this.refresh();
+    this.fetcher.lastAttempt = undefined;
+    try {
+      return await listVerifiedTargets(this.walker(), this.name, wanted);
+    } catch (e) {
+      throw wrapClientError(e, this.name, this.fetcher, this.cached);
+    }
+  }
+
+  /** The signed tags `<name>:<tag>` of this repository (`cnabsec list`). */
+  signedTags(): Promise<VerifiedTarget[]> {
+    const prefix = `${this.name}:`;
+    return this.listTargets((n) => n.startsWith(prefix) && n.length > prefix.length);
+  }
+
+  /** The Updater's verifying loader of targets roles (private in tuf-js 5.0.1, as in ./hooks.ts). */
+  private walker(): TargetsWalker {
+    const updater = this.updater;
+    const load = (updater as unknown as Record<string, unknown>).loadTargets;
+    if (typeof load !== 'function') {
+      throw new TufError('TUF_UPDATE_FAILED', `${this.name}: this tuf-js cannot list targets`, {
+        hint: 'cnabsec expects tuf-js 5.0.1; reinstall cnabsec with its locked dependencies',
       });
     }
-    return info;
+    return {
+      loadTargets: (role, parent) => (load as TargetsWalker['loadTargets']).call(updater, role, parent),
+      getTargetInfo: (name) => updater.getTargetInfo(name),
+    };
   }
 
   /** Download a target file through TUF (verifies length and hashes) into `dest`. */
@@ -212,41 +268,7 @@ export function checkRootBytes(bytes: Uint8Array, where: string): Metadata<Root>
   return root;
 }
 
-export async function addTrust(
-  home: string,
-  name: string,
-  rootBytes: Uint8Array,
-  url: string,
-  replace = false,
-): Promise<TrustEntry> {
-  const dir = trustDir(home, name);
-  if (!/^(file|https?):\/\//i.test(url)) {
-    throw new TufError('INVALID_ARGUMENT', `cannot fetch metadata from ${quote(url)}`, {
-      details: { url },
-      hint: 'give a file://, http:// or https:// URL of the metadata directory',
-    });
-  }
-  checkRootBytes(rootBytes, 'the given root');
-  if (!replace && (await trustEntryExists(path.join(dir, 'trust.json')))) {
-    throw new TufError('TRUST_EXISTS', `${quote(name)} is already trusted`, {
-      details: { repository: name },
-      hint: 'to re-pin a root distributed out of band, use `cnabsec trust reset`',
-    });
-  }
-  const entry: TrustEntry = { name, url: url.replace(/\/+$/, ''), added: new Date().toISOString() };
-  try {
-    await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
-    await fsp.mkdir(path.join(dir, 'metadata'), { recursive: true, mode: 0o700 });
-    await writeFileAtomic(path.join(dir, 'metadata', 'root.json'), rootBytes);
-    await writeFileAtomic(path.join(dir, 'trust.json'), JSON.stringify(entry, null, 2) + '\n');
-  } catch (e) {
-    if (errnoOf(e) === undefined) throw e;
-    throw trustStoreIo('write', dir, e);
-  }
-  return entry;
-}
-
-function trustStoreIo(op: string, p: string, e: unknown): TufError {
+export function trustStoreIo(op: string, p: string, e: unknown): TufError {
   return new TufError('TRUST_STORE_IO', `cannot ${op} ${p}: ${describeErrno(e)}`, {
     cause: e,
     details: { path: p, errno: errnoOf(e) },
@@ -255,7 +277,7 @@ function trustStoreIo(op: string, p: string, e: unknown): TufError {
 }
 
 /** Whether a trust entry exists (ENOENT: no; any other failure: TRUST_STORE_IO). */
-async function trustEntryExists(file: string): Promise<boolean> {
+export async function trustEntryExists(file: string): Promise<boolean> {
   try {
     await fsp.lstat(file);
     return true;
@@ -271,6 +293,7 @@ async function readTrustEntry(dir: string): Promise<TrustEntry | undefined> {
   let bytes: Buffer;
   try {
     bytes = await fsp.readFile(file);
+    traceRead(file, bytes.length);
   } catch (e) {
     if (isNotFound(e) || errnoOf(e) === 'ENOTDIR') return undefined;
     throw trustStoreIo('read', file, e);
