@@ -22,6 +22,8 @@ const MODULES = {
   serve: () => import('./commands/serve.js'),
   verify: () => import('./commands/verify.js'),
   intoto: () => import('./commands/intoto.js'),
+  reset: () => import('./commands/reset.js'),
+  policy: () => import('./commands/policy.js'),
 } satisfies Record<string, () => Promise<CommandGroup>>;
 type GroupModule = keyof typeof MODULES;
 
@@ -46,6 +48,8 @@ const GROUPS: Record<string, GroupModule[]> = {
   serve: ['serve'],
   verify: ['verify'],
   intoto: ['intoto'],
+  reset: ['reset'],
+  policy: ['policy'],
 };
 
 export interface CommandGroup {

@@ -82,6 +82,11 @@ export async function addTargetFile(
   return role;
 }
 
+/** The staged target files (name and sha256 of the bytes kept for publication). */
+export function stagedFileList(repo: LocalRepository): Promise<StagedFile[]> {
+  return readManifest(repo);
+}
+
 /** Staged files still listed by the metadata about to be published, with their bytes. */
 export async function stagedFiles(repo: LocalRepository): Promise<{ file: string; data: Uint8Array }[]> {
   const listed = new Map<string, string>();

@@ -9,7 +9,7 @@ import { LocalRepository, type RoleKeys } from '../../tuf/repository.js';
 import { FsMetadataStore } from '../../tuf/store.js';
 import { publish, refresh } from '../../tuf/publish.js';
 import { appendSignature, payload, signRole } from '../../tuf/signing.js';
-import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
+import { renewHint, repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
 import { checkRepositoryName, checkRoleName } from '../../tuf/names.js';
 import { parseJsonBounded, quote } from '../../util/json.js';
@@ -188,7 +188,10 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
   }
 }
 
-function printStatus(s: RepositoryStatus): void {
+/** `status` exits 3 when a role has expired (clients refuse it now): for scripts and monitoring. */
+export const EXIT_EXPIRED = 3;
+
+function printStatus(s: RepositoryStatus, dir: string): void {
   printLine(`${s.name}  (${s.location})${s.serverManaged ? '  timestamp/snapshot: server-managed' : ''}`);
   for (const r of s.roles) {
     const ver = `v${r.publishedVersion ?? '-'}${r.stagedVersion === null ? '' : ` (staged v${r.stagedVersion})`}`;
@@ -197,7 +200,7 @@ function printStatus(s: RepositoryStatus): void {
       `  ${r.role.padEnd(18)} ${ver.padEnd(18)} expires ${r.expires ?? '-'} (${r.expiresIn ?? '-'})  keys ${r.threshold}-of-${r.keyids.length}  sigs ${sigs}`,
     );
   }
-  for (const w of s.warnings) warn(w);
+  for (const r of s.roles) if (r.warning !== null) warn(`${r.warning}; renew: ${renewHint(r.role, dir)}`);
 }
 
 export function register(program: Command): void {
@@ -221,12 +224,17 @@ export function register(program: Command): void {
     .action(runAction(init));
 
   withCommon(program.command('status <repo>'))
-    .description('versions, expiry, keys, thresholds, signatures and staged changes of every role')
+    .description(
+      'versions, expiry, keys, thresholds, signatures and staged changes of every role; exit 3 when a role has expired',
+    )
+    .example('cnabsec status ./repo')
+    .example('cnabsec status ./repo --json || echo "a role has expired (exit 3)"')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const s = repositoryStatus(await openRepository(dir));
         if (opts.json) printJson(s);
-        else printStatus(s);
+        else printStatus(s, dir);
+        if (s.expired.length > 0) process.exitCode = EXIT_EXPIRED;
       }),
     );
 
