@@ -22,7 +22,7 @@ import { hookUpdater } from './hooks.js';
 import { writeFileAtomic } from '../../util/fs.js';
 import { isCnabsecError, messageOf } from '../../errors.js';
 import { describeErrno, errnoOf, isNotFound } from '../../util/errno.js';
-import { parseJsonBounded, quote } from '../../util/json.js';
+import { isNonIntegerRefusal, ONLY_INTEGERS_HINT, parseJsonBounded, quote } from '../../util/json.js';
 import { checkRepositoryName, REPOSITORY_GRAMMAR } from '../names.js';
 
 export interface TrustEntry {
@@ -187,7 +187,9 @@ export function checkRootBytes(bytes: Uint8Array, where: string): Metadata<Root>
   } catch (e) {
     throw new TufError('REPO_CORRUPT', `${where} is not TUF root metadata: ${quote(messageOf(e), 200)}`, {
       cause: e,
-      hint: 'the file is truncated or is not a root.json; get the root metadata again from the repository owner',
+      hint: isNonIntegerRefusal(e)
+        ? ONLY_INTEGERS_HINT
+        : 'the file is truncated or is not a root.json; get the root metadata again from the repository owner',
     });
   }
   const role = root.signed.roles.root;
