@@ -25,7 +25,7 @@ function printReset(plan: ResetPlan, dir: string): void {
   for (const f of plan.files) printLine(`  file ${f.name}  sha256:${f.sha256}`);
   if (plan.recovery) printLine('  the root recovery in progress is abandoned');
   if (!plan.dryRun && plan.roles.length > 0)
-    printLine('keys generated for these changes stay in the key store (cnabsec key remove <id>)');
+    printLine('keys generated for these changes, if any, stay in the key store (cnabsec key remove <id>)');
 }
 
 export function register(program: Command): void {
@@ -45,7 +45,7 @@ export function register(program: Command): void {
             name: plan.name,
             dryRun: plan.dryRun,
             discarded: plan.roles,
-            files: plan.files,
+            files: plan.files.map((f) => ({ name: f.name, hashes: { sha256: f.sha256 } })),
             recovery: plan.recovery,
           });
         else printReset(plan, dir);
