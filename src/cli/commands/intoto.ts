@@ -9,8 +9,8 @@ import type { KeyOptions } from '../common.js';
 import { FormatError } from '../../intoto/errors.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { readMetadataFile } from '../../intoto/files.js';
-import { registerLayout } from './intoto-layout.js';
-import { bytes, collect, keyValues, passphrasesOf, seconds, signerOf, withCommon } from './intoto-common.js';
+import { registerLayout } from '../intoto-layout.js';
+import { bytes, collect, keyValues, passphrasesOf, seconds, signerOf, withCommon } from '../intoto-common.js';
 
 interface RecordCliOptions extends KeyOptions {
   step: string;

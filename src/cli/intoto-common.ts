@@ -1,11 +1,11 @@
 /**
- * Option helpers shared by the `cnabsec intoto` command files (./intoto.ts, ./intoto-layout.ts).
+ * Option helpers shared by the `cnabsec intoto` command files (./commands/intoto.ts, ./intoto-layout.ts).
  * Light on purpose: registering the group loads nothing but the parser (startup of `verify`).
  */
-import type { Command } from '../args.js';
-import type { KeyOptions } from '../common.js';
-import { FormatError } from '../../intoto/errors.js';
-import { quote } from '../../util/json.js';
+import type { Command } from './args.js';
+import type { KeyOptions } from './common.js';
+import { FormatError } from '../intoto/errors.js';
+import { quote } from '../util/json.js';
 
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
@@ -21,7 +21,7 @@ export function withCommon(cmd: Command): Command {
 }
 
 export async function passphrasesOf(opts: KeyOptions) {
-  return (await import('../common.js')).passphrasesOf(opts);
+  return (await import('./common.js')).passphrasesOf(opts);
 }
 
 /** A time limit option in seconds (or its default in seconds), as milliseconds. */
@@ -67,8 +67,8 @@ export function keyValues(list: string[] | undefined, what: string): Record<stri
 
 export async function signerOf(ref: string, opts: KeyOptions) {
   const [{ loadSigner }, { KeyStore, defaultHome }] = await Promise.all([
-    import('../../intoto/keys.js'),
-    import('../../crypto/keystore.js'),
+    import('../intoto/keys.js'),
+    import('../crypto/keystore.js'),
   ]);
   return loadSigner(ref, {
     passphrases: await passphrasesOf(opts),

@@ -1,9 +1,9 @@
-/** `cnabsec intoto layout new|lint`: create and check in-toto layouts (split from ./intoto.ts). */
-import type { Command } from '../args.js';
-import type { KeyOptions } from '../common.js';
-import { FormatError } from '../../intoto/errors.js';
-import { readMetadataFile } from '../../intoto/files.js';
-import { printJson, printLine, runAction } from '../output.js';
+/** `cnabsec intoto layout new|lint`: create and check in-toto layouts (split from ./commands/intoto.ts). */
+import type { Command } from './args.js';
+import type { KeyOptions } from './common.js';
+import { FormatError } from '../intoto/errors.js';
+import { readMetadataFile } from '../intoto/files.js';
+import { printJson, printLine, runAction } from './output.js';
 import { collect, days, keyValues, signerOf, withCommon } from './intoto-common.js';
 
 interface LayoutNewOptions extends KeyOptions {
@@ -20,16 +20,16 @@ interface LayoutNewOptions extends KeyOptions {
 
 async function publicKeyOf(ref: string, opts: KeyOptions) {
   const { promises: fsp } = await import('node:fs');
-  const keys = await import('../../intoto/keys.js');
+  const keys = await import('../intoto/keys.js');
   if ((await fsp.stat(ref).catch(() => undefined))?.isFile() === true) return keys.loadPublicKeyFile(ref);
   const [{ KeyStore, defaultHome }, crypto] = await Promise.all([
-    import('../../crypto/keystore.js'),
-    import('../../crypto/index.js'),
+    import('../crypto/keystore.js'),
+    import('../crypto/index.js'),
   ]);
   const info = await new KeyStore(opts.home ?? defaultHome()).info(ref);
   return crypto.sslibPublicKeyOf(
     crypto.publicKeyObject(info.publicKey),
-  ) as import('../../intoto/models.js').LayoutKey;
+  ) as import('../intoto/models.js').LayoutKey;
 }
 
 export function registerLayout(intoto: Command): void {
@@ -51,8 +51,8 @@ export function registerLayout(intoto: Command): void {
     .action(
       runAction(async (file: string, o: KeyOptions) => {
         const [{ parseMetablock, isLayoutBlock }, { lintLayout }] = await Promise.all([
-          import('../../intoto/models.js'),
-          import('../../intoto/lint.js'),
+          import('../intoto/models.js'),
+          import('../intoto/lint.js'),
         ]);
         const mb = parseMetablock(await readMetadataFile(file, 'layout'), file);
         if (!isLayoutBlock(mb)) throw new FormatError('INTOTO_BAD_FORMAT', `${file} is not a layout`);
@@ -68,17 +68,17 @@ export function registerLayout(intoto: Command): void {
 async function layoutNew(o: LayoutNewOptions): Promise<void> {
   const [{ layoutFromTemplate, TEMPLATE_NAMES }, models, { signMetablock }, { writeFileAtomic }] =
     await Promise.all([
-      import('../../intoto/templates.js'),
-      import('../../intoto/models.js'),
-      import('../../intoto/signing.js'),
-      import('../../util/fs.js'),
+      import('../intoto/templates.js'),
+      import('../intoto/models.js'),
+      import('../intoto/signing.js'),
+      import('../util/fs.js'),
     ]);
   if (!(TEMPLATE_NAMES as readonly string[]).includes(o.template)) {
     throw new FormatError('INTOTO_BAD_FORMAT', `unknown template ${o.template}`, {
       hint: `use one of ${TEMPLATE_NAMES.join(', ')}`,
     });
   }
-  const functionaries: Record<string, import('../../intoto/models.js').LayoutKey[]> = {};
+  const functionaries: Record<string, import('../intoto/models.js').LayoutKey[]> = {};
   for (const [step, ref] of Object.entries(keyValuesMulti(o.functionary))) {
     functionaries[step] = await Promise.all(ref.map((r) => publicKeyOf(r, o)));
   }
