@@ -84,7 +84,9 @@ function registerRun(intoto: Command): void {
         else printLine(r.file);
       }),
     );
+}
 
+function registerRecord(intoto: Command): void {
   const record = intoto.command('record').description('record a step that is not one command');
   withRecording(record.command('start'))
     .description('record materials into a signed preliminary link')
@@ -240,6 +242,7 @@ export function register(program: Command): void {
     .command('intoto')
     .description('in-toto supply chain metadata (python in-toto 1.3.1 compatible)');
   registerRun(intoto);
+  registerRecord(intoto);
   registerSign(intoto);
   registerVerify(intoto);
   registerLayout(intoto);
