@@ -14,11 +14,13 @@ export function warningWindow(policy: ExpiryPolicy, role: string): number {
   return expiryPeriod(policy, role) / 4;
 }
 
-/** What renews `role`: refresh for snapshot and timestamp, resign then publish otherwise. */
-export function renewHint(role: string, dir: string): string {
-  return role === 'snapshot' || role === 'timestamp'
-    ? `cnabsec refresh ${dir} --force`
-    : `cnabsec resign ${dir} ${role}, then cnabsec publish ${dir}`;
+/** What renews `role`: refresh (or the server) for snapshot and timestamp, resign then publish otherwise. */
+export function renewHint(role: string, dir: string, serverManaged = false): string {
+  if (role !== 'snapshot' && role !== 'timestamp')
+    return `cnabsec resign ${dir} ${role}, then cnabsec publish ${dir}`;
+  return serverManaged
+    ? `the metadata repository server holds the ${role} key and renews it; check that it runs`
+    : `cnabsec refresh ${dir} --force`;
 }
 
 export interface RoleStatus {

@@ -200,7 +200,8 @@ function printStatus(s: RepositoryStatus, dir: string): void {
       `  ${r.role.padEnd(18)} ${ver.padEnd(18)} expires ${r.expires ?? '-'} (${r.expiresIn ?? '-'})  keys ${r.threshold}-of-${r.keyids.length}  sigs ${sigs}`,
     );
   }
-  for (const r of s.roles) if (r.warning !== null) warn(`${r.warning}; renew: ${renewHint(r.role, dir)}`);
+  for (const r of s.roles)
+    if (r.warning !== null) warn(`${r.warning}; renew: ${renewHint(r.role, dir, s.serverManaged)}`);
 }
 
 export function register(program: Command): void {
