@@ -1,7 +1,7 @@
 /**
  * `cnabsec status`: for every role its published and staged version, expiry (with a warning
  * when less than a quarter of its period is left, `warningWindow`), keys, threshold and valid
- * signatures. `expired` lists the roles clients refuse now (TUF spec §5.3.10, §5.4.4, §5.5.6):
+ * signatures. `expiredRoles` lists the roles clients refuse now (TUF spec §5.3.10, §5.4.4, §5.5.6):
  * the CLI exits 3 then.
  */
 import { expiryPeriod, formatDuration, type ExpiryPolicy } from './policy.js';
@@ -46,9 +46,9 @@ export interface RepositoryStatus {
   staged: string[];
   warnings: string[];
   /** Roles clients refuse now. */
-  expired: string[];
+  expiredRoles: string[];
   /** Roles within their warning window. */
-  expiring: string[];
+  expiringRoles: string[];
 }
 
 export function roleStatus(repo: LocalRepository, role: string, now: Date): RoleStatus {
@@ -95,7 +95,7 @@ export function repositoryStatus(repo: LocalRepository, now = new Date()): Repos
     roles,
     staged: [...repo.staged.keys()],
     warnings: roles.map((r) => r.warning).filter((w): w is string => w !== null),
-    expired: roles.filter((r) => r.expired).map((r) => r.role),
-    expiring: roles.filter((r) => r.expiring).map((r) => r.role),
+    expiredRoles: roles.filter((r) => r.expired).map((r) => r.role),
+    expiringRoles: roles.filter((r) => r.expiring).map((r) => r.role),
   };
 }

@@ -62,8 +62,8 @@ test('status --json carries the expired and expiring roles and still exits 3', a
   const r = runCli(['status', repo, '--json'], { env });
   assert.equal(r.status, 3, r.stderr);
   const s = JSON.parse(r.stdout);
-  assert.deepEqual(s.expired, ['timestamp']);
-  assert.deepEqual(s.expiring, ['targets']);
+  assert.deepEqual(s.expiredRoles, ['timestamp']);
+  assert.deepEqual(s.expiringRoles, ['targets']);
   assert.equal(s.roles.find((x) => x.role === 'timestamp').expired, true);
   assert.equal(s.roles.find((x) => x.role === 'targets').expiring, true);
   assert.equal(s.roles.find((x) => x.role === 'root').expiring, false);
@@ -89,5 +89,5 @@ test('status of a freshly published repository exits 0 without warnings', async 
   assert.equal(r.status, 0);
   assert.equal(r.stderr, '');
   const s = JSON.parse(cliOk(['status', repo, '--json'], { env }));
-  assert.deepEqual([s.expired, s.expiring], [[], []]);
+  assert.deepEqual([s.expiredRoles, s.expiringRoles], [[], []]);
 });

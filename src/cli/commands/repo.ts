@@ -235,7 +235,7 @@ export function register(program: Command): void {
         const s = repositoryStatus(await openRepository(dir));
         if (opts.json) printJson(s);
         else printStatus(s, dir);
-        if (s.expired.length > 0) process.exitCode = EXIT_EXPIRED;
+        if (s.expiredRoles.length > 0) process.exitCode = EXIT_EXPIRED;
       }),
     );
 
