@@ -1,7 +1,10 @@
 /**
  * Change a repository's expiry policy (`cnabsec policy set`): the periods in `cnabsec.json`
  * from which every new version of a role takes its expiry (resign, publish, refresh). The
- * published metadata keeps its expiry until its next version.
+ * published metadata keeps its expiry until its next version. CNAB-Sec doc 301 recommends root
+ * yearly, targets monthly (or as often as new bundles come), snapshot and timestamp daily,
+ * renewed by "a scheduled job" (`cnabsec refresh`): the shortest period accepted leaves such a
+ * job time to run.
  */
 import { TufError } from './errors.js';
 import { parseDuration, type ExpiryPolicy } from './policy.js';

@@ -1,7 +1,7 @@
 /**
  * `cnabsec status`: for every role its published and staged version, expiry (with a warning
  * when less than a quarter of its period is left, `warningWindow`), keys, threshold and valid
- * signatures. `expiredRoles` lists the roles clients refuse now (TUF spec §5.3.10, §5.4.4, §5.5.6):
+ * signatures. `expiredRoles` lists the roles clients refuse now (TUF spec §5.3.10, §5.4.4, §5.5.6, §5.6.5):
  * the CLI exits 3 then.
  */
 import { expiryPeriod, formatDuration, type ExpiryPolicy } from './policy.js';
