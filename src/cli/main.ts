@@ -25,6 +25,8 @@ const MODULES = {
   verify: () => import('./commands/verify.js'),
   intoto: () => import('./commands/intoto.js'),
   meta: () => import('./commands/meta.js'),
+  reset: () => import('./commands/reset.js'),
+  policy: () => import('./commands/policy.js'),
 } satisfies Record<string, () => Promise<CommandGroup>>;
 type GroupModule = keyof typeof MODULES;
 
@@ -55,6 +57,8 @@ const GROUPS: Record<string, GroupModule[] | 'all'> = {
   intoto: ['intoto'],
   version: ['meta'],
   completion: 'all',
+  reset: ['reset'],
+  policy: ['policy'],
 };
 
 export interface CommandGroup {

@@ -11,7 +11,13 @@ import { CnabError } from './errors.js';
 import { messageOf } from '../errors.js';
 import { validateBundle } from './schema.js';
 import { isTag, TAG_GRAMMAR } from '../tuf/names.js';
-import { findUnsignableValue, JsonInputError, parseJsonBounded, quote } from '../util/json.js';
+import {
+  findUnsignableValue,
+  JsonInputError,
+  ONLY_INTEGERS_HINT,
+  parseJsonBounded,
+  quote,
+} from '../util/json.js';
 
 export interface Digest {
   length: number;
@@ -74,12 +80,19 @@ export const MAX_BUNDLE_JSON_BYTES = 16 * 1024 * 1024;
  * Parse a bundle.json behind the size and depth bounds (ADR 0007); JSON errors become
  * BUNDLE_INVALID_JSON (syntax) or BUNDLE_INVALID (too large, too deep), with the JSON code.
  */
-function parseBundleJson(bytes: Uint8Array | string, where: string): unknown {
+function parseBundleJson(bytes: Uint8Array | string, where: string, integersOnly = false): unknown {
   try {
-    return parseJsonBounded(bytes, { source: where, maxBytes: MAX_BUNDLE_JSON_BYTES });
+    return parseJsonBounded(bytes, { source: where, maxBytes: MAX_BUNDLE_JSON_BYTES, integersOnly });
   } catch (e) {
     if (!(e instanceof JsonInputError)) throw e;
-    throw new CnabError(e.code === 'JSON_SYNTAX' ? 'BUNDLE_INVALID_JSON' : 'BUNDLE_INVALID', e.message, {
+    // 1e3, 1.0: JSON.parse would make integers of them, but canonical JSON has no such token
+    const code =
+      e.code === 'JSON_SYNTAX'
+        ? 'BUNDLE_INVALID_JSON'
+        : e.code === 'JSON_NUMBER_UNSAFE'
+          ? 'BUNDLE_NOT_CANONICAL'
+          : 'BUNDLE_INVALID';
+    throw new CnabError(code, e.message, {
       cause: e,
       details: { path: where, jsonCode: e.code },
       hint:
@@ -100,7 +113,9 @@ function checkCanonicalizable(value: unknown, where: string): void {
   if (bad === undefined) return;
   throw new CnabError('BUNDLE_NOT_CANONICAL', `${where}: ${bad.path || '/'}: ${bad.reason}`, {
     details: { path: where, pointer: bad.path },
-    hint: 'canonical JSON (CNAB doc 101) holds only integers and valid Unicode: change the value, e.g. to a string',
+    hint: bad.reason.startsWith('number')
+      ? ONLY_INTEGERS_HINT
+      : 'canonical JSON (CNAB doc 101) holds only integers and valid Unicode: change the value, e.g. to a string',
   });
 }
 
@@ -112,7 +127,7 @@ export function checkThinBundle(
   bytes: Uint8Array,
   where: string,
 ): { bundle: Record<string, unknown>; digest: Digest } {
-  const parsed = parseBundleJson(bytes, where);
+  const parsed = parseBundleJson(bytes, where, true);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
     throw new CnabError('BUNDLE_INVALID', `${where} is not a JSON object`, {
       details: { path: where },

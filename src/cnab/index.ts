@@ -6,3 +6,4 @@ export * from './archive.js';
 export * from './schema.js';
 export * from './provenance.js';
 export * from './provenance-verify.js';
+export * from './provenance-links.js';

@@ -187,20 +187,27 @@ export async function verifyProvenance(o: ProvenanceOptions): Promise<Provenance
       });
       return { layout, links, warnings: r.warnings };
     } catch (e) {
+      // name the links and files as the repository does, never this temporary directory
+      const signed = `the links of ${o.target} (${repo}/in-toto-metadata/${o.info.hashes.sha256 ?? '-'}/)`;
+      const clean = (t: string): string =>
+        t.split(linkDir).join(signed).split(sourceDir).join('the bundle').split(work).join('.');
+      const intoto = isCnabsecError(e)
+        ? (JSON.parse(clean(JSON.stringify(e.details ?? {}))) as Record<string, unknown>)
+        : undefined;
       throw new CnabError(
         'INTOTO_VERIFICATION_FAILED',
-        `${o.target}: in-toto verification failed: ${messageOf(e)}`,
+        `${o.target}: in-toto verification of layout ${layout} failed: ${clean(messageOf(e))}`,
         {
           cause: e,
           details: {
             step: 5,
             target: o.target,
             layout,
-            ...(isCnabsecError(e) ? { intotoCode: e.code, intoto: e.details } : {}),
+            ...(isCnabsecError(e) ? { intotoCode: e.code, intoto } : {}),
           },
           hint:
             isCnabsecError(e) && e.hint !== undefined
-              ? e.hint
+              ? clean(e.hint)
               : 'the bundle was not produced by the supply chain its layout requires',
         },
       );

@@ -30,6 +30,7 @@ import { parsePublicKey } from '../intoto/keys.js';
 import { verifyLayoutExpiration, verifyLayoutSignatures } from '../intoto/verify.js';
 import type { Digest } from './bundle.js';
 import { CnabError } from './errors.js';
+import { checkLinksAgainstLayout, layoutOf } from './provenance-links.js';
 import { quote } from '../util/json.js';
 
 export const RELEASES_ROLE = 'targets/releases';
@@ -168,7 +169,7 @@ export async function readLinkDir(dir: string): Promise<LinkFile[]> {
 export const MAX_LINK_FILES = 1000;
 
 /** Check a link file: an in-toto link whose name matches its step and a signing key. */
-function checkLink(link: LinkFile): void {
+function checkLink(link: LinkFile): Metablock {
   let mb: Metablock;
   try {
     mb = parseMetablock(link.bytes, link.file);
@@ -187,6 +188,7 @@ function checkLink(link: LinkFile): void {
       },
     );
   }
+  return mb;
 }
 
 /**
@@ -199,7 +201,16 @@ export async function addBundleWithProvenance(
   name: string,
   digest: Digest,
   links: LinkFile[],
-  options: { layout?: string; now?: Date; custom?: Record<string, unknown> } = {},
+  options: {
+    layout?: string;
+    now?: Date;
+    custom?: Record<string, unknown>;
+    /**
+     * Check the links against the layout's steps and thresholds first (default true;
+     * ./provenance-links.ts). Off only to stage what an attacker would, in tests.
+     */
+    checkLinks?: boolean;
+  } = {},
 ): Promise<string> {
   const R = repo.config.name;
   const layout = layoutTarget(R, options.layout ?? 'root');
@@ -219,7 +230,9 @@ export async function addBundleWithProvenance(
       'custom data may not set "in-toto": cnabsec lists the layout and links',
     );
   }
-  for (const link of links) checkLink(link); // all checked before anything is staged
+  // all checked before anything is staged
+  const parsed = links.map((link) => ({ file: link.file, mb: checkLink(link) }));
+  if (options.checkLinks !== false) checkLinksAgainstLayout(layout, await layoutOf(repo, layout), parsed);
   const names: string[] = [];
   for (const link of links) {
     const t = linkTarget(R, digest.sha256, link.file);

@@ -15,7 +15,9 @@ import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import type { TargetFile } from '@tufjs/models';
 import { CnabError, type CnabErrorCode } from './errors.js';
-import { checkThinBundle, fileDigest, type Digest } from './bundle.js';
+import { checkThinBundle, fileDigest, MAX_BUNDLE_JSON_BYTES, type Digest } from './bundle.js';
+import { canonicalize } from '@tufjs/canonical-json';
+import { findUnsignableValue, parseJsonBounded } from '../util/json.js';
 import { scanThickBundle, type ArchiveLimits } from './archive.js';
 import { verifyProvenance } from './provenance-verify.js';
 import { isCnabsecError, messageOf } from '../errors.js';
@@ -141,6 +143,45 @@ function checkDigest(options: VerifyOptions, info: TargetFile, digest: Digest, w
   );
 }
 
+/**
+ * A thin bundle whose bytes do not match, but whose canonical form does (indentation, key
+ * order, a trailing newline): the same bundle in another JSON form. Said so, with the
+ * canonicalize hint, instead of a plain mismatch; anything else (unreadable, not JSON, another
+ * digest) is left to the mismatch. CNAB doc 101: a bundle.json is signed in canonical form.
+ */
+async function notCanonicalOnly(
+  options: VerifyOptions,
+  info: TargetFile,
+  file: string,
+  size: number,
+): Promise<void> {
+  if (size > MAX_BUNDLE_JSON_BYTES || info.hashes.sha256 === undefined) return;
+  let canonical: Buffer;
+  try {
+    const value = parseJsonBounded(await readFile(file), { source: file, maxBytes: MAX_BUNDLE_JSON_BYTES });
+    if (findUnsignableValue(value) !== undefined) return;
+    canonical = Buffer.from(canonicalize(value));
+  } catch {
+    return;
+  }
+  const sha256 = createHash('sha256').update(canonical).digest('hex');
+  if (canonical.length !== info.length || sha256 !== info.hashes.sha256) return;
+  throw new CnabError(
+    'BUNDLE_NOT_CANONICAL',
+    `${options.target}: ${file} is the signed bundle, but not in canonical JSON form (indentation, key order or a trailing newline differ)`,
+    {
+      details: {
+        target: options.target,
+        step: 3,
+        path: file,
+        trusted: { length: info.length, sha256 },
+        observed: { length: size },
+      },
+      hint: `a bundle.json is signed in canonical JSON (CNAB doc 101): cnabsec bundle canonicalize ${file} > bundle.canonical.json, then verify --thin bundle.canonical.json`,
+    },
+  );
+}
+
 async function sizeOf(file: string): Promise<number> {
   try {
     return (await stat(file)).size;
@@ -171,12 +212,17 @@ async function observe(
     );
   }
   const size = await sizeOf(file);
-  if (size !== info.length) checkDigest(options, info, { length: size, sha256: '' }, 'length differs');
+  if (size !== info.length) {
+    if (options.thin !== undefined) await notCanonicalOnly(options, info, options.thin, size);
+    checkDigest(options, info, { length: size, sha256: '' }, 'length differs');
+  }
   if (options.thin !== undefined) {
     const bytes = await readFile(options.thin).catch((e: unknown) => {
       throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${options.thin}: ${messageOf(e)}`, { cause: e });
     });
     const digest = { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    // same length, other bytes: key order (or spacing traded for it) may be all that differs
+    if (digest.sha256 !== info.hashes.sha256) await notCanonicalOnly(options, info, options.thin, size);
     checkDigest(options, info, digest);
     return { bytes, digest };
   }

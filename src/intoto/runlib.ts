@@ -7,6 +7,7 @@
  * signature, adds the products, re-signs and writes the final link.
  */
 import { promises as fsp } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import type { Signer } from '../crypto/signer.js';
 import { writeFileAtomic } from '../util/fs.js';
@@ -44,11 +45,26 @@ export interface RunOptions extends RecordOptions {
   maxOutputBytes?: number;
   /** Directory the command runs in (default: the current directory, as python). */
   cwd?: string;
+  /**
+   * A command that exits non-zero or is killed by a signal fails the step (INTOTO_COMMAND_FAILED)
+   * and no link is written. Default false: as python in-toto, the link records the failure
+   * (`byproducts.return-value`) and layout rules or inspections decide.
+   */
+  failOnError?: boolean;
 }
 
 export interface RunResult {
   link: Metablock<Link>;
   file: string;
+  /** The command's exit status, or -N when signal N killed it (python's return-value); null without a command. */
+  returnValue?: number | null;
+}
+
+/** "exited 2" or "was killed by signal SIGTERM" for a return value (-N: signal N, as python). */
+export function describeReturnValue(rv: number): string {
+  if (rv >= 0) return `exited ${rv}`;
+  const name = Object.entries(osConstants.signals).find(([, n]) => n === -rv)?.[0];
+  return `was killed by signal ${name ?? -rv}`;
 }
 
 function recordOpts(o: RecordOptions): RecordOptions {
@@ -68,6 +84,7 @@ export async function runStep(
 ): Promise<RunResult> {
   const materials = await recordArtifacts(opts.materials ?? [], recordOpts(opts));
   let byproducts: Record<string, unknown> = {};
+  let returnValue: number | null = null;
   if (command.length > 0) {
     const r = await execCommand(command, {
       ...(opts.cwd === undefined ? {} : { cwd: opts.cwd }),
@@ -84,6 +101,17 @@ export async function runStep(
         { details: { command, timeoutMs }, hint: 'raise the limit with --timeout <seconds>' },
       );
     }
+    if (r.returnValue !== 0 && opts.failOnError === true) {
+      throw new IntotoError(
+        'INTOTO_COMMAND_FAILED',
+        `step ${quote(name)}: command ${quote(command.join(' '))} ${describeReturnValue(r.returnValue)}; no link written (--fail-on-error)`,
+        {
+          details: { step: name, command, returnValue: r.returnValue },
+          hint: 'fix the command and run the step again; without --fail-on-error the link records the failure',
+        },
+      );
+    }
+    returnValue = r.returnValue;
     byproducts = { stdout: r.stdout, stderr: r.stderr, 'return-value': r.returnValue };
   }
   const products = await recordArtifacts(opts.products ?? [], recordOpts(opts));
@@ -94,7 +122,7 @@ export async function runStep(
   await signMetablock(mb, signer);
   const file = path.join(opts.metadataDirectory ?? '.', linkFileName(name, signer.keyid));
   await writeLink(mb, file);
-  return { link: mb, file };
+  return { link: mb, file, returnValue };
 }
 
 /** `.<step>.<keyid[:8]>.link-unfinished` (python `UNFINISHED_FILENAME_FORMAT`). */

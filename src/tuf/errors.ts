@@ -34,6 +34,8 @@ export type TufErrorCode =
   | 'REPOSITORY_LOCKED'
   | 'REPOSITORY_INCOMPLETE'
   | 'PUBLISHED_FILE_EXISTS'
+  // cnabsec reset of a repository that was never published (issue 12)
+  | 'REPO_NOT_PUBLISHED'
   // key rotation, delegations, recovery (issue 4)
   | 'KEY_NOT_IN_ROLE'
   | 'KEY_ALREADY_IN_ROLE'

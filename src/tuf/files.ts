@@ -82,6 +82,28 @@ export async function addTargetFile(
   return role;
 }
 
+/** The staged target files (name and sha256 of the bytes kept for publication). */
+export function stagedFileList(repo: LocalRepository): Promise<StagedFile[]> {
+  return readManifest(repo);
+}
+
+/**
+ * The bytes of target file `name` with digest `sha256`: staged (not yet published) or
+ * published; undefined when the repository holds neither.
+ */
+export async function targetFileBytes(
+  repo: LocalRepository,
+  name: string,
+  sha256: string,
+): Promise<Uint8Array | undefined> {
+  const staged = (await readManifest(repo)).some((f) => f.name === name && f.sha256 === sha256);
+  if (staged) {
+    const bytes = await repo.store.read(`${BLOBS}/${sha256}`);
+    if (bytes !== undefined) return bytes;
+  }
+  return repo.store.read(targetFilePath(name, sha256));
+}
+
 /** Staged files still listed by the metadata about to be published, with their bytes. */
 export async function stagedFiles(repo: LocalRepository): Promise<{ file: string; data: Uint8Array }[]> {
   const listed = new Map<string, string>();

@@ -20,3 +20,5 @@ export * from './lock.js';
 export { modelsPatched, modelsPatchStatus, PATCHED_MODELS_VERSION } from './models-patch.js';
 export * from './names.js';
 export * from './signable.js';
+export * from './reset.js';
+export * from './policy-set.js';

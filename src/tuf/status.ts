@@ -1,11 +1,27 @@
 /**
  * `cnabsec status`: for every role its published and staged version, expiry (with a warning
- * when less than a quarter of its period is left), keys, threshold and valid signatures.
+ * when less than a quarter of its period is left, `warningWindow`), keys, threshold and valid
+ * signatures. `expiredRoles` lists the roles clients refuse now (TUF spec §5.3.10, §5.4.4, §5.5.6, §5.6.5):
+ * the CLI exits 3 then.
  */
-import { expiryPeriod, formatDuration } from './policy.js';
+import { expiryPeriod, formatDuration, type ExpiryPolicy } from './policy.js';
 import type { LocalRepository } from './repository.js';
 import { signatureStatus } from './signing.js';
 import type { AuthorityStatus } from './authority.js';
+
+/** Seconds before its expiry from which a role is reported as expiring: a quarter of its period. */
+export function warningWindow(policy: ExpiryPolicy, role: string): number {
+  return expiryPeriod(policy, role) / 4;
+}
+
+/** What renews `role`: refresh (or the server) for snapshot and timestamp, resign then publish otherwise. */
+export function renewHint(role: string, dir: string, serverManaged = false): string {
+  if (role !== 'snapshot' && role !== 'timestamp')
+    return `cnabsec resign ${dir} ${role}, then cnabsec publish ${dir}`;
+  return serverManaged
+    ? `the metadata repository server holds the ${role} key and renews it; check that it runs`
+    : `cnabsec refresh ${dir} --force`;
+}
 
 export interface RoleStatus {
   role: string;
@@ -14,6 +30,8 @@ export interface RoleStatus {
   expires: string | null;
   expiresIn: string | null;
   expired: boolean;
+  /** Within the warning window, not yet expired. */
+  expiring: boolean;
   warning: string | null;
   keyids: string[];
   threshold: number;
@@ -27,6 +45,10 @@ export interface RepositoryStatus {
   roles: RoleStatus[];
   staged: string[];
   warnings: string[];
+  /** Roles clients refuse now. */
+  expiredRoles: string[];
+  /** Roles within their warning window. */
+  expiringRoles: string[];
 }
 
 export function roleStatus(repo: LocalRepository, role: string, now: Date): RoleStatus {
@@ -38,14 +60,15 @@ export function roleStatus(repo: LocalRepository, role: string, now: Date): Role
   let warning: string | null = null;
   let expiresIn: string | null = null;
   let expired = false;
+  let expiring = false;
   if (md !== undefined) {
     const left = (Date.parse(md.signed.expires) - now.getTime()) / 1000;
     expiresIn = formatDuration(left);
     expired = left <= 0;
-    const period = expiryPeriod(repo.config.expiry, role);
+    expiring = !expired && left < warningWindow(repo.config.expiry, role);
     if (expired)
       warning = `${role} v${md.signed.version} expired ${formatDuration(-left)} ago (${md.signed.expires})`;
-    else if (left < period / 4)
+    else if (expiring)
       warning = `${role} v${md.signed.version} expires in ${expiresIn} (${md.signed.expires})`;
   }
   return {
@@ -55,6 +78,7 @@ export function roleStatus(repo: LocalRepository, role: string, now: Date): Role
     expires: md?.signed.expires ?? null,
     expiresIn,
     expired,
+    expiring,
     warning,
     keyids: first?.keyIDs ?? [],
     threshold: first?.threshold ?? 0,
@@ -71,5 +95,7 @@ export function repositoryStatus(repo: LocalRepository, now = new Date()): Repos
     roles,
     staged: [...repo.staged.keys()],
     warnings: roles.map((r) => r.warning).filter((w): w is string => w !== null),
+    expiredRoles: roles.filter((r) => r.expired).map((r) => r.role),
+    expiringRoles: roles.filter((r) => r.expiring).map((r) => r.role),
   };
 }

@@ -109,6 +109,21 @@ export interface ParseJsonOptions {
   integersOnly?: boolean;
 }
 
+/**
+ * What every refusal of a number that is not a safe integer says (issue 12): the file is not
+ * truncated, it holds a value signed metadata cannot carry (ADR 0007).
+ */
+export const ONLY_INTEGERS = 'CNAB and TUF allow only integers (between -(2^53-1) and 2^53-1)';
+export const ONLY_INTEGERS_HINT =
+  'write the number as an integer without fraction or exponent (1000, not 1e3 or 1000.0), or as a string: every TUF, in-toto and CNAB peer reads only those the same way';
+
+/** Whether `e`, or an error in its `cause` chain, refused a number that is not a safe integer. */
+export function isNonIntegerRefusal(e: unknown): boolean {
+  for (let c: unknown = e, i = 0; c instanceof Error && i < 16; c = c.cause, i++)
+    if (c instanceof JsonInputError && c.code === 'JSON_NUMBER_UNSAFE') return true;
+  return false;
+}
+
 /** Printable, bounded form of a value quoted into a message. */
 export function quote(value: string, max = 80): string {
   const s = value.length > max ? `${value.slice(0, max)}…` : value;
@@ -143,9 +158,9 @@ export function checkJsonScan(scan: JsonScan, options: ParseJsonOptions): void {
     if (bad !== undefined) {
       throw new JsonInputError(
         'JSON_NUMBER_UNSAFE',
-        `${options.source}: number ${quote(bad, 40)} is not an integer between -(2^53-1) and 2^53-1`,
+        `${options.source}: number ${quote(bad, 40)} is not an integer: ${ONLY_INTEGERS}`,
         {
-          hint: 'signed metadata may hold only such integers (every TUF and in-toto peer reads them the same way)',
+          hint: ONLY_INTEGERS_HINT,
           details: { ...details, number: bad.slice(0, 40) },
         },
       );
@@ -237,7 +252,7 @@ export function findUnsignableValue(value: unknown, root = ''): UnsignableValue 
     }
     if (typeof v === 'number') {
       if (!Number.isSafeInteger(v))
-        return { path: p, reason: `number ${v} is not an integer between -(2^53-1) and 2^53-1` };
+        return { path: p, reason: `number ${v} is not an integer: ${ONLY_INTEGERS}` };
       continue;
     }
     if (Array.isArray(v)) {

@@ -47,7 +47,13 @@ const failures = [
     (b) => Buffer.from(b.toString().replace('demo', 'evil')),
     'BUNDLE_HASH_MISMATCH',
   ],
-  ['different length', (b) => Buffer.concat([b, Buffer.from(' ')]), 'BUNDLE_HASH_MISMATCH'],
+  [
+    'different length',
+    (b) => Buffer.from(b.toString().replace('demo', 'demo-other')),
+    'BUNDLE_HASH_MISMATCH',
+  ],
+  // the same bundle, only not canonical: said so (issue 12), test/cnab/verify-not-canonical
+  ['trailing space', (b) => Buffer.concat([b, Buffer.from(' ')]), 'BUNDLE_NOT_CANONICAL'],
 ];
 for (const [what, mutate, code] of failures) {
   test(`step 3 refuses: ${what} → ${code}`, async (t) => {

@@ -9,35 +9,9 @@ import type { KeyOptions } from '../common.js';
 import { FormatError } from '../../intoto/errors.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { readMetadataFile } from '../../intoto/files.js';
-import { TEMPLATE_NAMES } from '../../intoto/templates.js';
-import {
-  byteCount,
-  expiryTime,
-  integer,
-  keyType,
-  namedValues,
-  oneOf,
-  positiveInt,
-  seconds,
-} from '../options.js';
-
-const collect = (v: string, prev: string[]): string[] => [...prev, v];
-
-/**
- * --home, --no-prompt, --json and -v, as common.ts `withCommon` adds them; repeated here so that
- * registering this group does not load the key store modules (startup time of `verify`).
- */
-function withCommon(cmd: Command): Command {
-  return cmd
-    .option('--home <dir>', 'key store and client state directory (default $CNABSEC_HOME or ~/.cnabsec)')
-    .option('--no-prompt', 'never prompt for a passphrase (also when CI=true)')
-    .option('--json', 'print machine-readable JSON')
-    .option('-v, --verbose', 'print each HTTP request and file read to stderr');
-}
-
-async function passphrasesOf(opts: KeyOptions) {
-  return (await import('../common.js')).passphrasesOf(opts);
-}
+import { registerLayout } from '../intoto-layout.js';
+import { collect, keyValues, passphrasesOf, signerOf, withCommon } from '../intoto-common.js';
+import { byteCount, keyType, seconds } from '../options.js';
 
 interface RecordCliOptions extends KeyOptions {
   step: string;
@@ -51,27 +25,6 @@ interface RecordCliOptions extends KeyOptions {
   metadataDirectory?: string;
   recordEnvironment?: boolean;
   timeout?: number;
-}
-
-function keyValues(list: string[] | undefined, what: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const kv of list ?? []) {
-    const i = kv.indexOf('=');
-    if (i <= 0) throw new FormatError('INTOTO_BAD_FORMAT', `${what} must look like NAME=VALUE, got ${kv}`);
-    out[kv.slice(0, i)] = kv.slice(i + 1);
-  }
-  return out;
-}
-
-async function signerOf(ref: string, opts: KeyOptions) {
-  const [{ loadSigner }, { KeyStore, defaultHome }] = await Promise.all([
-    import('../../intoto/keys.js'),
-    import('../../crypto/keystore.js'),
-  ]);
-  return loadSigner(ref, {
-    passphrases: await passphrasesOf(opts),
-    keyStore: new KeyStore(opts.home ?? defaultHome()),
-  });
 }
 
 function recordOptions(o: RecordCliOptions) {
@@ -105,13 +58,12 @@ function registerRun(intoto: Command): void {
     .option('-d, --metadata-directory <dir>', 'write the link here (default: current directory)')
     .option('--timeout <seconds>', 'time limit of the command (default 3600)', seconds)
     .option('--record-environment', 'record the working directory in the link')
-    .example('cnabsec intoto run -n build -k builder -m src -p bundle.json -- ./build.sh')
-    .example(
-      'cnabsec intoto run -n package -k ab12cd34 -m bundle.json -p bundle.tgz --timeout 600 -- make package',
-    )
+    .option('--fail-on-error', 'a command that fails (non-zero exit, signal) fails the step: exit 1, no link')
+    .example('cnabsec intoto run -n build -k build.key -m src -p bundle.json -- make bundle')
+    .example('cnabsec intoto run -n build -k build.key --fail-on-error -p out -- ./build.sh')
     .action(
-      runAction(async (command: string[], o: RecordCliOptions) => {
-        const { runStep } = await import('../../intoto/runlib.js');
+      runAction(async (command: string[], o: RecordCliOptions & { failOnError?: boolean }) => {
+        const { runStep, describeReturnValue } = await import('../../intoto/runlib.js');
         const signer = await signerOf(o.key, o);
         const r = await runStep(o.step, command, signer, {
           ...recordOptions(o),
@@ -121,13 +73,21 @@ function registerRun(intoto: Command): void {
           timeoutMs: (o.timeout ?? 3600) * 1000,
           recordEnvironment: o.recordEnvironment === true,
           tee: o.json !== true,
+          failOnError: o.failOnError === true,
         });
         const rv = r.link.signed.byproducts['return-value'];
+        // python in-toto records a failed command silently; say it, the link is still signed
+        if (typeof rv === 'number' && rv !== 0)
+          warn(
+            `step ${o.step}: command ${describeReturnValue(rv)}; the link records the failure (byproducts return-value ${rv}); use --fail-on-error to fail the step instead`,
+          );
         if (o.json) printJson({ file: r.file, keyid: signer.keyid, returnValue: rv });
         else printLine(r.file);
       }),
     );
+}
 
+function registerRecord(intoto: Command): void {
   const record = intoto.command('record').description('record a step that is not one command');
   withRecording(record.command('start'))
     .description('record materials into a signed preliminary link')
@@ -265,126 +225,6 @@ function registerVerify(intoto: Command): void {
     );
 }
 
-interface LayoutNewOptions extends KeyOptions {
-  template: string;
-  output: string;
-  functionary: string[];
-  threshold: string[];
-  expires: string;
-  expiresInDays?: number;
-  bundleFile?: string;
-  archiveFile?: string;
-  sign?: string[];
-}
-
-async function publicKeyOf(ref: string, opts: KeyOptions) {
-  const { promises: fsp } = await import('node:fs');
-  const keys = await import('../../intoto/keys.js');
-  if ((await fsp.stat(ref).catch(() => undefined))?.isFile() === true) return keys.loadPublicKeyFile(ref);
-  const [{ KeyStore, defaultHome }, crypto] = await Promise.all([
-    import('../../crypto/keystore.js'),
-    import('../../crypto/index.js'),
-  ]);
-  const info = await new KeyStore(opts.home ?? defaultHome()).info(ref);
-  return crypto.sslibPublicKeyOf(
-    crypto.publicKeyObject(info.publicKey),
-  ) as import('../../intoto/models.js').LayoutKey;
-}
-
-function registerLayout(intoto: Command): void {
-  const layout = intoto.command('layout').description('create and check layouts');
-  withCommon(layout.command('new'))
-    .description('write a layout from a template (cnab: source → build → package + unpack inspection)')
-    .option('-t, --template <name>', TEMPLATE_NAMES.join(' or '), oneOf(TEMPLATE_NAMES), 'cnab')
-    .option('-o, --output <file>', 'layout file to write', 'root.layout')
-    .option('-f, --functionary <step=key>', 'functionary public key (file or key id) for a step', collect, [])
-    .option('--threshold <step=n>', 'threshold of a step (default 1)', namedValues(positiveInt), [])
-    .option(
-      '--expires <duration|time>',
-      'expiry: a duration from now (180d) or a time (2030-01-01T00:00:00Z)',
-      expiryTime,
-      '365d',
-    )
-    .deprecatedOption('--expires-in-days <n>', '--expires <n>d', {
-      parser: integer({ min: 1, max: 365_000 }, 'a positive number of days'),
-    })
-    .option('--bundle-file <name>', 'cnab template: bundle file name', 'bundle.json')
-    .option('--archive-file <name>', 'cnab template: thick bundle archive name', 'bundle.tgz')
-    .option('-s, --sign <keys...>', 'sign the new layout with these keys')
-    .example('cnabsec intoto layout new -f source=dev.pub -f build=builder.pub -f package=packager.pub')
-    .example('cnabsec intoto layout new -t minimal --expires 180d -o root.layout -s owner')
-    .action(runAction(async (o: LayoutNewOptions) => layoutNew(o)));
-  withCommon(layout.command('lint <file>'))
-    .description('report problems of a layout (unknown steps, unreachable rules, missing keys, expiry)')
-    .example('cnabsec intoto layout lint root.layout')
-    .example('cnabsec intoto layout lint root.layout --json')
-    .action(
-      runAction(async (file: string, o: KeyOptions) => {
-        const [{ parseMetablock, isLayoutBlock }, { lintLayout }] = await Promise.all([
-          import('../../intoto/models.js'),
-          import('../../intoto/lint.js'),
-        ]);
-        const mb = parseMetablock(await readMetadataFile(file, 'layout'), file);
-        if (!isLayoutBlock(mb)) throw new FormatError('INTOTO_BAD_FORMAT', `${file} is not a layout`);
-        const issues = lintLayout(mb.signed);
-        if (o.json) printJson({ file, issues });
-        else for (const i of issues) printLine(`${i.severity}: ${i.where}: ${i.message}`);
-        if (issues.some((i) => i.severity === 'error')) process.exitCode = 1;
-        else if (o.json !== true) printLine(`${file}: no errors`);
-      }),
-    );
-}
-
-async function layoutNew(o: LayoutNewOptions): Promise<void> {
-  const [{ layoutFromTemplate, TEMPLATE_NAMES }, models, { signMetablock }, { writeFileAtomic }] =
-    await Promise.all([
-      import('../../intoto/templates.js'),
-      import('../../intoto/models.js'),
-      import('../../intoto/signing.js'),
-      import('../../util/fs.js'),
-    ]);
-  if (!(TEMPLATE_NAMES as readonly string[]).includes(o.template)) {
-    throw new FormatError('INTOTO_BAD_FORMAT', `unknown template ${o.template}`, {
-      hint: `use one of ${TEMPLATE_NAMES.join(', ')}`,
-    });
-  }
-  const functionaries: Record<string, import('../../intoto/models.js').LayoutKey[]> = {};
-  for (const [step, ref] of Object.entries(keyValuesMulti(o.functionary))) {
-    functionaries[step] = await Promise.all(ref.map((r) => publicKeyOf(r, o)));
-  }
-  const thresholds = Object.fromEntries(
-    Object.entries(keyValues(o.threshold, '--threshold')).map(([k, v]) => [k, Number(v)]),
-  );
-  const expires =
-    o.expiresInDays === undefined
-      ? o.expires
-      : new Date(Date.now() + o.expiresInDays * 86_400_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
-  models.parseExpires(expires, '--expires');
-  const layout = layoutFromTemplate(o.template as 'cnab' | 'minimal', {
-    functionaries,
-    thresholds,
-    expires,
-    ...(o.bundleFile === undefined ? {} : { bundleFile: o.bundleFile }),
-    ...(o.archiveFile === undefined ? {} : { archiveFile: o.archiveFile }),
-  });
-  const mb = models.readMetablock({ signed: layout, signatures: [] }, o.output);
-  for (const ref of o.sign ?? []) await signMetablock(mb, await signerOf(ref, o));
-  await writeFileAtomic(o.output, models.serializeMetablock(mb));
-  if (o.json)
-    printJson({ file: o.output, steps: layout.steps.map((s) => s.name), signed: mb.signatures.length });
-  else printLine(o.output);
-}
-
-function keyValuesMulti(list: string[]): Record<string, string[]> {
-  const out: Record<string, string[]> = {};
-  for (const [k, v] of list.map(
-    (kv) => Object.entries(keyValues([kv], '--functionary'))[0] as [string, string],
-  )) {
-    (out[k] ??= []).push(v);
-  }
-  return out;
-}
-
 function registerKeygen(intoto: Command): void {
   withCommon(intoto.command('keygen <name>'))
     .description('write <name> and <name>.pub in the in-toto-keygen format')
@@ -418,6 +258,7 @@ export function register(program: Command): void {
     .command('intoto')
     .description('in-toto supply chain metadata (python in-toto 1.3.1 compatible)');
   registerRun(intoto);
+  registerRecord(intoto);
   registerSign(intoto);
   registerVerify(intoto);
   registerLayout(intoto);

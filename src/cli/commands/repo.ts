@@ -6,7 +6,7 @@ import { parseDuration, TOP_LEVEL_ROLES } from '../../tuf/policy.js';
 import { publish, refresh } from '../../tuf/publish.js';
 import { appendSignature, payload } from '../../tuf/signing.js';
 import { signRoleWithKey } from '../../workflows/keys.js';
-import { repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
+import { renewHint, repositoryStatus, type RepositoryStatus } from '../../tuf/status.js';
 import { TufError } from '../../tuf/errors.js';
 import { checkRoleName } from '../../tuf/names.js';
 import { parseJsonBounded, quote } from '../../util/json.js';
@@ -113,7 +113,10 @@ async function init(dir: string, opts: InitCliOptions): Promise<void> {
   printLine(`next: cnabsec bundle add ${dir} <tag> --thin bundle.json, then cnabsec publish ${dir}`);
 }
 
-function printStatus(s: RepositoryStatus): void {
+/** `status` exits 3 when a role has expired (clients refuse it now): for scripts and monitoring. */
+export const EXIT_EXPIRED = 3;
+
+function printStatus(s: RepositoryStatus, dir: string): void {
   printLine(`${s.name}  (${s.location})${s.serverManaged ? '  timestamp/snapshot: server-managed' : ''}`);
   for (const r of s.roles) {
     const ver = `v${r.publishedVersion ?? '-'}${r.stagedVersion === null ? '' : ` (staged v${r.stagedVersion})`}`;
@@ -122,7 +125,8 @@ function printStatus(s: RepositoryStatus): void {
       `  ${r.role.padEnd(18)} ${ver.padEnd(18)} expires ${r.expires ?? '-'} (${r.expiresIn ?? '-'})  keys ${r.threshold}-of-${r.keyids.length}  sigs ${sigs}`,
     );
   }
-  for (const w of s.warnings) warn(w);
+  for (const r of s.roles)
+    if (r.warning !== null) warn(`${r.warning}; renew: ${renewHint(r.role, dir, s.serverManaged)}`);
 }
 
 export function register(program: Command): void {
@@ -158,14 +162,17 @@ export function register(program: Command): void {
     .action(runAction(init));
 
   withCommon(program.command('status <repo>'))
-    .description('versions, expiry, keys, thresholds, signatures and staged changes of every role')
+    .description(
+      'versions, expiry, keys, thresholds, signatures and staged changes of every role; exit 3 when a role has expired',
+    )
     .example('cnabsec status ./repo')
-    .example('cnabsec status ./repo --json')
+    .example('cnabsec status ./repo --json || echo "a role has expired (exit 3)"')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const s = repositoryStatus(await openRepository(dir));
         if (opts.json) printJson(s);
-        else printStatus(s);
+        else printStatus(s, dir);
+        if (s.expiredRoles.length > 0) process.exitCode = EXIT_EXPIRED;
       }),
     );
 

@@ -23,7 +23,7 @@ import { listVerifiedTargets, nearestTags, type VerifiedTarget, type TargetsWalk
 import { traceRead } from '../../util/trace.js';
 import { isCnabsecError, messageOf } from '../../errors.js';
 import { describeErrno, errnoOf, isNotFound } from '../../util/errno.js';
-import { parseJsonBounded, quote } from '../../util/json.js';
+import { isNonIntegerRefusal, ONLY_INTEGERS_HINT, parseJsonBounded, quote } from '../../util/json.js';
 import { checkRepositoryName, REPOSITORY_GRAMMAR } from '../names.js';
 
 export interface TrustEntry {
@@ -243,7 +243,9 @@ export function checkRootBytes(bytes: Uint8Array, where: string): Metadata<Root>
   } catch (e) {
     throw new TufError('REPO_CORRUPT', `${where} is not TUF root metadata: ${quote(messageOf(e), 200)}`, {
       cause: e,
-      hint: 'the file is truncated or is not a root.json; get the root metadata again from the repository owner',
+      hint: isNonIntegerRefusal(e)
+        ? ONLY_INTEGERS_HINT
+        : 'the file is truncated or is not a root.json; get the root metadata again from the repository owner',
     });
   }
   const role = root.signed.roles.root;
