@@ -6,7 +6,7 @@
  */
 import type { Command } from '../args.js';
 import type { KeyOptions } from '../common.js';
-import { FormatError } from '../../intoto/errors.js';
+import { FormatError, IntotoError } from '../../intoto/errors.js';
 import { quote } from '../../util/json.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { readMetadataFile } from '../../intoto/files.js';
@@ -383,18 +383,31 @@ function registerKeygen(intoto: Command): void {
     .option('-p, --password', 'encrypt the private key (password from CNABSEC_PASSPHRASE_<NAME> or a prompt)')
     .action(
       runAction(async (name: string, o: KeyOptions & { type: string; password?: boolean }) => {
-        const [crypto, { writeFileAtomic }, path] = await Promise.all([
+        const [crypto, { writeFileAtomic }, path, { mkdir }] = await Promise.all([
           import('../../crypto/index.js'),
           import('../../util/fs.js'),
           import('node:path'),
+          import('node:fs/promises'),
         ]);
         if (!crypto.isKeyType(o.type)) throw new FormatError('INTOTO_BAD_KEY', `unknown key type ${o.type}`);
         const { privateKey } = crypto.generateKeyPair(o.type);
         const ask = await passphrasesOf(o);
         const password = o.password === true ? await ask(path.basename(name), undefined, true) : undefined;
         const files = crypto.sslibKeyFiles(privateKey, password);
-        await writeFileAtomic(name, files.private, { mode: 0o600 });
-        await writeFileAtomic(`${name}.pub`, files.public);
+        try {
+          // A missing parent (`keygen keys/builder`) is made private, as the key store's is.
+          await mkdir(path.dirname(name), { recursive: true, mode: 0o700 });
+          await writeFileAtomic(name, files.private, { mode: 0o600 });
+          await writeFileAtomic(`${name}.pub`, files.public);
+        } catch (e) {
+          const { describeErrno, errnoOf } = await import('../../util/errno.js');
+          // mkdir -p over a regular file fails with EEXIST: say what is wrong with it.
+          const why = errnoOf(e) === 'EEXIST' ? 'ENOTDIR (a path component is not a directory)' : describeErrno(e);
+          throw new IntotoError('INTOTO_IO', `cannot write the key files ${name}: ${why}`, {
+            cause: e,
+            hint: 'choose a writable directory for the key files',
+          });
+        }
         const keyid = crypto.sslibPublicKeyOf(privateKey).keyid;
         if (o.json) printJson({ private: name, public: `${name}.pub`, keyid });
         else printLine(keyid);
