@@ -402,7 +402,8 @@ function registerKeygen(intoto: Command): void {
         } catch (e) {
           const { describeErrno, errnoOf } = await import('../../util/errno.js');
           // mkdir -p over a regular file fails with EEXIST: say what is wrong with it.
-          const why = errnoOf(e) === 'EEXIST' ? 'ENOTDIR (a path component is not a directory)' : describeErrno(e);
+          const why =
+            errnoOf(e) === 'EEXIST' ? 'ENOTDIR (a path component is not a directory)' : describeErrno(e);
           throw new IntotoError('INTOTO_IO', `cannot write the key files ${name}: ${why}`, {
             cause: e,
             hint: 'choose a writable directory for the key files',

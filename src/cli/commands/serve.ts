@@ -1,7 +1,9 @@
 /** `cnabsec serve <repo>`: serve a local repository's published metadata read-only over HTTP. */
 import type { Command } from '../args.js';
 import * as path from 'node:path';
+import { ServerError } from '../../server/errors.js';
 import { serveDirectory } from '../../server/static.js';
+import { pathExists } from '../../util/fs.js';
 import { openRepository, positiveInt } from '../repo-common.js';
 import { printLine, runAction } from '../output.js';
 
@@ -10,11 +12,24 @@ export function register(program: Command): void {
     .command('serve <repo>')
     .description('serve the published metadata of a local repository over HTTP (read-only, for development)')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
-    .option('--port <port>', 'port (default: a free one)', positiveInt)
+    .option('--port <port>', 'port (default: a free one)', (v: string) => {
+      const n = positiveInt(v);
+      if (n > 65535) throw new Error(`"${v}" is not a port (1-65535)`);
+      return n;
+    })
     .option('--json', 'print {"name","url","root"} as one JSON line once listening')
     .action(
       runAction(async (dir: string, opts: { host: string; port?: number; json?: boolean }) => {
         const repo = await openRepository(dir);
+        if (!(await pathExists(path.join(dir, 'metadata', 'timestamp.json')))) {
+          throw new ServerError(
+            'SERVER_DIRECTORY',
+            `nothing published yet in ${dir} (no metadata/timestamp.json)`,
+            {
+              hint: `run \`cnabsec publish ${dir}\` first`,
+            },
+          );
+        }
         const s = await serveDirectory(path.join(dir, 'metadata'), {
           host: opts.host,
           ...(opts.port === undefined ? {} : { port: opts.port }),
