@@ -165,6 +165,7 @@ async function observe(
     throw new CnabError(
       'BUNDLE_NOT_FOUND',
       'give the bundle to verify: --thin <bundle.json> or --thick <bundle.tgz>',
+      { hint: 'a thin bundle is the canonical bundle.json from the registry, a thick one its .tgz archive' },
     );
   }
   const size = await sizeOf(file);

@@ -196,17 +196,17 @@ function registerSign(intoto: Command): void {
     .option('-o, --output <file>', 'write here (default: the layout file; <step>.<keyid>.link for links)')
     .action(
       runAction(async (file: string, o: SignCliOptions) => {
-        const [models, { signMetablock }, { writeFileAtomic }] = await Promise.all([
+        const [models, { signMetablock }, { writeOutputFile }] = await Promise.all([
           import('../../intoto/models.js'),
           import('../../intoto/signing.js'),
-          import('../../util/fs.js'),
+          import('../output-file.js'),
         ]);
         const mb = models.parseMetablock(await readMetadataFile(file, 'metadata'), file);
         if (o.append !== true) mb.signatures = [];
         let keyid = '';
         for (const ref of o.key) keyid = (await signMetablock(mb, await signerOf(ref, o))).keyid;
         const out = o.output ?? (models.isLinkBlock(mb) ? models.linkFileName(mb.signed.name, keyid) : file);
-        await writeFileAtomic(out, models.serializeMetablock(mb));
+        await writeOutputFile(out, models.serializeMetablock(mb));
         if (o.json) printJson({ file: out, signatures: mb.signatures.map((s) => s.keyid) });
         else printLine(out);
       }),
@@ -328,12 +328,12 @@ function registerLayout(intoto: Command): void {
 }
 
 async function layoutNew(o: LayoutNewOptions): Promise<void> {
-  const [{ layoutFromTemplate, TEMPLATE_NAMES }, models, { signMetablock }, { writeFileAtomic }] =
+  const [{ layoutFromTemplate, TEMPLATE_NAMES }, models, { signMetablock }, { writeOutputFile }] =
     await Promise.all([
       import('../../intoto/templates.js'),
       import('../../intoto/models.js'),
       import('../../intoto/signing.js'),
-      import('../../util/fs.js'),
+      import('../output-file.js'),
     ]);
   if (!(TEMPLATE_NAMES as readonly string[]).includes(o.template)) {
     throw new FormatError('INTOTO_BAD_FORMAT', `unknown template ${o.template}`, {
@@ -360,7 +360,7 @@ async function layoutNew(o: LayoutNewOptions): Promise<void> {
   });
   const mb = models.readMetablock({ signed: layout, signatures: [] }, o.output);
   for (const ref of o.sign ?? []) await signMetablock(mb, await signerOf(ref, o));
-  await writeFileAtomic(o.output, models.serializeMetablock(mb));
+  await writeOutputFile(o.output, models.serializeMetablock(mb));
   if (o.json)
     printJson({ file: o.output, steps: layout.steps.map((s) => s.name), signed: mb.signatures.length });
   else printLine(o.output);
@@ -389,7 +389,10 @@ function registerKeygen(intoto: Command): void {
           import('node:path'),
           import('node:fs/promises'),
         ]);
-        if (!crypto.isKeyType(o.type)) throw new FormatError('INTOTO_BAD_KEY', `unknown key type ${o.type}`);
+        if (!crypto.isKeyType(o.type))
+          throw new FormatError('INTOTO_BAD_KEY', `unknown key type ${o.type}`, {
+            hint: 'use ed25519, ecdsa or rsa',
+          });
         const { privateKey } = crypto.generateKeyPair(o.type);
         const ask = await passphrasesOf(o);
         const password = o.password === true ? await ask(path.basename(name), undefined, true) : undefined;

@@ -1,6 +1,5 @@
 /** `cnabsec key generate|list|export|import`: the key store. */
 import type { Command } from '../args.js';
-import { writeFile } from 'node:fs/promises';
 import { readUserFile } from '../../util/fs.js';
 import { describeErrno } from '../../util/errno.js';
 import { quote } from '../../util/json.js';
@@ -8,6 +7,7 @@ import { isKeyType, KEY_TYPES, publicKeyToPem } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { writeOutputFile } from '../output-file.js';
 
 interface GenerateOptions extends KeyOptions {
   type: string;
@@ -71,7 +71,7 @@ export function register(program: Command): void {
         const sig = { keyid: signer.keyid, sig: Buffer.from(await signer.sign(bytes)).toString('hex') };
         const text = JSON.stringify(sig) + '\n';
         if (opts.output === undefined) process.stdout.write(text);
-        else await writeFile(opts.output, text);
+        else await writeOutputFile(opts.output, text);
       }),
     );
 

@@ -1,6 +1,5 @@
 /** `cnabsec recover` (root key compromise) and `cnabsec advisory` (targets key compromise), doc 302. */
 import type { Command } from '../args.js';
-import { writeFile } from 'node:fs/promises';
 import { advisory } from '../../tuf/advisory.js';
 import { TufError } from '../../tuf/errors.js';
 import { publish } from '../../tuf/publish.js';
@@ -17,6 +16,7 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { collect, openRepository, positiveInt, storeSigners, withRepository } from '../repo-common.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { writeOutputFile } from '../output-file.js';
 import { printChanges, resolveKeyRefs, warnExpiring } from '../rotation-common.js';
 import { checkRoleName } from '../../tuf/names.js';
 import { quote } from '../../util/json.js';
@@ -178,7 +178,7 @@ export function register(program: Command): void {
           ...(opts.key === undefined ? {} : { keyids: opts.key }),
           ...(opts.role === undefined ? {} : { role: opts.role }),
         });
-        if (opts.output !== undefined) await writeFile(opts.output, a.text);
+        if (opts.output !== undefined) await writeOutputFile(opts.output, a.text);
         if (opts.json) printJson(a);
         else process.stdout.write(a.text);
       }),

@@ -1,6 +1,6 @@
 /** Repository commands (doc 302 workflows): init, status, publish, refresh, resign, sign, payload, add-signature. */
 import type { Command } from '../args.js';
-import { readFile, rm, rmdir, writeFile } from 'node:fs/promises';
+import { readFile, rm, rmdir } from 'node:fs/promises';
 import * as path from 'node:path';
 import { isKeyType, KEY_TYPES } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';
@@ -24,6 +24,7 @@ import {
   withRepositoryDirLocked,
 } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
+import { writeOutputFile } from '../output-file.js';
 import { warnExpiring } from '../rotation-common.js';
 import { setupProvenance, type LayoutInput } from '../../cnab/provenance.js';
 import { readLayoutInput, withProvenanceInitOptions, type LayoutOptions } from '../provenance-options.js';
@@ -325,7 +326,7 @@ export function register(program: Command): void {
         checkRoleName(role);
         const bytes = payload(await openRepository(dir), role);
         if (opts.output === undefined) process.stdout.write(bytes);
-        else await writeFile(opts.output, bytes);
+        else await writeOutputFile(opts.output, bytes);
       }),
     );
 
