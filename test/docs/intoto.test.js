@@ -22,11 +22,7 @@ test('docs/intoto.md: every `sh test` block runs as printed', async (t) => {
   assert.equal(r.status, 0, `the guide's commands failed:\n${r.out}`);
   assert.equal((await stat(path.join(r.work, 'keys'))).mode & 0o777, 0o700, 'keygen made keys/ with 0700');
   assert.equal((await stat(path.join(r.work, 'owner'))).mode & 0o777, 0o600);
-  assert.match(
-    await readFile(path.join(r.work, 'owner'), 'utf8'),
-    /ENCRYPTED/,
-    'owner is encrypted',
-  );
+  assert.match(await readFile(path.join(r.work, 'owner'), 'utf8'), /ENCRYPTED/, 'owner is encrypted');
   for (const step of ['source', 'build', 'package'])
     assert.match(r.stdout, new RegExp(`^links/${step}\\.[0-9a-f]{8}\\.link$`, 'm'), `the ${step} link`);
   const layout = JSON.parse(await readFile(path.join(r.work, 'root.layout'), 'utf8'));
