@@ -347,7 +347,12 @@ const CASES = {
     prepare: async ({ home }) => {
       const entry = path.join(home, 'trust', encodeURIComponent(NAME), 'trust.json');
       await truncate(entry, 20);
-      return { args: ['trust', 'list'], names: [entry] };
+      // The advice must work: `trust add` refuses while the entry exists, so it says to remove it.
+      return {
+        args: ['trust', 'list'],
+        names: [entry],
+        hint: new RegExp(`remove ${path.dirname(entry)} and run`),
+      };
     },
   },
   'lookup: repository not trusted': {
