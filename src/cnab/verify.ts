@@ -140,7 +140,10 @@ function checkDigest(options: VerifyOptions, info: TargetFile, digest: Digest, w
 
 async function sizeOf(file: string): Promise<number> {
   try {
-    return (await stat(file)).size;
+    const st = await stat(file);
+    // A directory's size would only be reported as "length differs", blaming the bundle.
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EFTYPE' });
+    return st.size;
   } catch (e) {
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
       cause: e,

@@ -422,6 +422,14 @@ const CASES = {
       return { args: ['verify', `${NAME}:v2`, '--thick', 'bundle.tgz'], names: [`${NAME}:v2`] };
     },
   },
+  'verify: --thick names a directory': {
+    // was: BUNDLE_HASH_MISMATCH "length differs", blaming a bundle that was never read
+    code: 'BUNDLE_NOT_FOUND',
+    prepare: () => ({
+      args: ['verify', `${NAME}:v2`, '--thick', 'links'],
+      names: ['links', 'not a regular file'],
+    }),
+  },
   'verify: -o in a directory that does not exist': {
     code: 'OUTPUT_WRITE_FAILED',
     prepare: ({ file }) => ({
@@ -466,6 +474,14 @@ const CASES = {
     prepare: () => ({
       args: ['intoto', 'verify', '--layout', 'min.layout', '--layout-key', 'k.pub', '--link-dir', 'no-links'],
       names: ['no-links'],
+    }),
+  },
+  'intoto verify: --layout-key names a directory': {
+    code: 'INTOTO_IO',
+    prepare: () => ({
+      args: ['intoto', 'verify', '--layout', 'min.layout', '--layout-key', 'links', '--link-dir', 'links'],
+      names: ['links'],
+      hint: /key file/,
     }),
   },
   'intoto verify: missing layout': {
