@@ -21,6 +21,11 @@ export function testedBlocks(markdown) {
   return [...markdown.matchAll(/^```sh test\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
 }
 
+/** The bodies of the ```sh blocks of `markdown` that are not tested (illustrative ones). */
+export function untestedBlocks(markdown) {
+  return [...markdown.matchAll(/^```(?:sh|bash|shell)\n([\s\S]*?)^```$/gm)].map((m) => m[1]);
+}
+
 /** The ```sh test blocks of a file of the repository (path relative to the root). */
 export async function blocksOf(file) {
   return testedBlocks(await readFile(path.join(ROOT, file), 'utf8'));

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ROOT, blocksOf, runBlocks } from './blocks.js';
+import { ROOT, blocksOf, runBlocks, untestedBlocks } from './blocks.js';
 
 test('docs/intoto.md: every `sh test` block runs as printed', async (t) => {
   const blocks = await blocksOf('docs/intoto.md');
@@ -18,6 +18,8 @@ test('docs/intoto.md: every `sh test` block runs as printed', async (t) => {
     const bundle = JSON.parse(await readFile(path.join(ROOT, 'test', 'fixtures', 'bundle.json'), 'utf8'));
     await writeFile(path.join(work, 'src', 'bundle.json'), JSON.stringify(bundle, null, 2) + '\n');
   };
+  const text = await readFile(path.join(ROOT, 'docs/intoto.md'), 'utf8');
+  assert.deepEqual(untestedBlocks(text), [], 'every shell block of docs/intoto.md is run');
   const r = await runBlocks(t, blocks, { fixture });
   assert.equal(r.status, 0, `the guide's commands failed:\n${r.out}`);
   assert.equal((await stat(path.join(r.work, 'keys'))).mode & 0o777, 0o700, 'keygen made keys/ with 0700');

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { ROOT, blocksOf, runBlocks } from './blocks.js';
+import { ROOT, blocksOf, runBlocks, untestedBlocks } from './blocks.js';
 
 const BUNDLE = path.join(ROOT, 'test', 'fixtures', 'bundle.json');
 const NAME = 'example.com/org/bundle';
@@ -16,6 +16,12 @@ test('README.md: every `sh test` block runs as printed', async (t) => {
   const blocks = await blocksOf('README.md');
   // The exact number, so that a block cannot silently drop out of the test (a typo in its fence).
   assert.equal(blocks.length, 2, 'tested blocks of README.md: "Using it" and "Provenance"');
+  // The shell blocks not run: the developer set-up (npm ci, .ci/run) and the production
+  // `trust add` of an HTTPS host, whose tested equivalent is in "Using it".
+  const untested = untestedBlocks(await readFile(path.join(ROOT, 'README.md'), 'utf8'));
+  assert.equal(untested.length, 2, `untested shell blocks of README.md:\n${untested.join('---\n')}`);
+  assert.match(untested[0], /npm ci/);
+  assert.match(untested[1], /--url https:\/\/metadata\.example\.com/);
   const [using, provenance] = blocks;
   assert.match(using, /cnabsec init \.\/repo/);
   assert.match(provenance, /cnabsec intoto keygen/);
