@@ -28,7 +28,10 @@ export function keyValues(list: string[] | undefined, what: string): Record<stri
   const out: Record<string, string> = {};
   for (const kv of list ?? []) {
     const i = kv.indexOf('=');
-    if (i <= 0) throw new FormatError('INTOTO_BAD_FORMAT', `${what} must look like NAME=VALUE, got ${kv}`);
+    if (i <= 0)
+      throw new FormatError('INTOTO_BAD_FORMAT', `${what} must look like NAME=VALUE, got ${kv}`, {
+        hint: `e.g. ${what} ${{ '--param': 'VERSION=1.0.0', '--threshold': 'build=2' }[what] ?? 'build=builder.pub'}`,
+      });
     out[kv.slice(0, i)] = kv.slice(i + 1);
   }
   return out;

@@ -79,12 +79,12 @@ export function registerLayout(intoto: Command): void {
 }
 
 async function layoutNew(o: LayoutNewOptions): Promise<void> {
-  const [{ layoutFromTemplate, TEMPLATE_NAMES }, models, { signMetablock }, { writeFileAtomic }] =
+  const [{ layoutFromTemplate, TEMPLATE_NAMES }, models, { signMetablock }, { writeOutputFile }] =
     await Promise.all([
       import('../intoto/templates.js'),
       import('../intoto/models.js'),
       import('../intoto/signing.js'),
-      import('../util/fs.js'),
+      import('./output-file.js'),
     ]);
   if (!(TEMPLATE_NAMES as readonly string[]).includes(o.template)) {
     throw new FormatError('INTOTO_BAD_FORMAT', `unknown template ${o.template}`, {
@@ -112,7 +112,7 @@ async function layoutNew(o: LayoutNewOptions): Promise<void> {
   });
   const mb = models.readMetablock({ signed: layout, signatures: [] }, o.output);
   for (const ref of o.sign ?? []) await signMetablock(mb, await signerOf(ref, o));
-  await writeFileAtomic(o.output, models.serializeMetablock(mb));
+  await writeOutputFile(o.output, models.serializeMetablock(mb));
   if (o.json)
     printJson({ file: o.output, steps: layout.steps.map((s) => s.name), signed: mb.signatures.length });
   else printLine(o.output);

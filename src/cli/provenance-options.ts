@@ -19,6 +19,7 @@ async function readInput(file: string, what: string): Promise<Buffer> {
   } catch (e) {
     throw new CnabError('INTOTO_METADATA_MISSING', `cannot read ${what} ${file}: ${messageOf(e)}`, {
       cause: e,
+      hint: `check the path of the ${what} file`,
     });
   }
 }

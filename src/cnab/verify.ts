@@ -184,7 +184,10 @@ async function notCanonicalOnly(
 
 async function sizeOf(file: string): Promise<number> {
   try {
-    return (await stat(file)).size;
+    const st = await stat(file);
+    // A directory's size would only be reported as "length differs", blaming the bundle.
+    if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EFTYPE' });
+    return st.size;
   } catch (e) {
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {
       cause: e,
@@ -209,6 +212,7 @@ async function observe(
     throw new CnabError(
       'BUNDLE_NOT_FOUND',
       'give the bundle to verify: --thin <bundle.json> or --thick <bundle.tgz>',
+      { hint: 'a thin bundle is the canonical bundle.json from the registry, a thick one its .tgz archive' },
     );
   }
   const size = await sizeOf(file);

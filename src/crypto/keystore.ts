@@ -161,7 +161,10 @@ export class KeyStore {
     try {
       key = createPrivateKey(pem);
     } catch (e) {
-      throw new CryptoError('KEY_INVALID', 'not an unencrypted PEM private key', { cause: e });
+      throw new CryptoError('KEY_INVALID', 'not an unencrypted PEM private key', {
+        cause: e,
+        hint: 'give a PEM private key (PKCS#8 or traditional) without a passphrase, e.g. from `openssl genpkey`',
+      });
     }
     return this.storeNew(key, label, passphrases);
   }

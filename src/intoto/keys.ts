@@ -47,6 +47,7 @@ async function readKeyText(file: string): Promise<string> {
     throw new IntotoError('INTOTO_IO', `cannot read key file ${file}: ${(e as Error).message}`, {
       cause: e,
       details: { path: file },
+      hint: 'give a readable in-toto-keygen key file (JSON for ed25519/ecdsa, PEM for rsa)',
     });
   }
 }
@@ -99,6 +100,7 @@ export async function loadSigner(ref: string, opts: SignerOptions): Promise<Sign
     throw new IntotoError('INTOTO_IO', `cannot read key file ${ref}: ${(e as Error).message}`, {
       cause: e,
       details: { path: ref },
+      hint: 'give a readable in-toto-keygen private key file or a cnabsec key id',
     });
   });
   if (st?.isFile() === true) {

@@ -10,6 +10,7 @@ import { promises as fsp } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import * as path from 'node:path';
 import type { Signer } from '../crypto/signer.js';
+import { errnoOf, describeErrno } from '../util/errno.js';
 import { writeFileAtomic } from '../util/fs.js';
 import { quote } from '../util/json.js';
 import { recordArtifacts, type RecordOptions } from './artifacts.js';
@@ -71,8 +72,19 @@ function recordOpts(o: RecordOptions): RecordOptions {
   return { ...o, followSymlinkDirs: true };
 }
 
+/** Write a link; a missing metadata directory (`-d links`) is created, a failure is INTOTO_IO. */
 async function writeLink(mb: Metablock, file: string): Promise<void> {
-  await writeFileAtomic(file, serializeMetablock(mb));
+  try {
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    await writeFileAtomic(file, serializeMetablock(mb));
+  } catch (e) {
+    // mkdir -p over a regular file fails with EEXIST: that path component is not a directory.
+    const why = errnoOf(e) === 'EEXIST' ? 'ENOTDIR (a path component is not a directory)' : describeErrno(e);
+    throw new IntotoError('INTOTO_IO', `cannot write the link ${file}: ${why}`, {
+      cause: e,
+      hint: 'choose a writable metadata directory (-d)',
+    });
+  }
 }
 
 /** Run one step: materials, command, products, signed link file. */

@@ -11,6 +11,8 @@ import { createReadStream, promises as fsp } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
+import { describeErrno, errnoOf } from '../util/errno.js';
+import { ServerError } from './errors.js';
 
 export interface StaticServer {
   readonly url: string;
@@ -76,15 +78,29 @@ async function handle(
 
 /** Serve `dir` read-only. Paths are decoded once and must stay inside `dir`. */
 export async function serveDirectory(dir: string, options: StaticServerOptions = {}): Promise<StaticServer> {
-  const root = await fsp.realpath(dir);
+  const root = await fsp.realpath(dir).catch((e: unknown) => {
+    throw new ServerError('SERVER_DIRECTORY', `cannot serve ${dir}: ${describeErrno(e)}`, {
+      cause: e,
+      hint: 'serve a directory that exists (a repository has metadata/ once published)',
+    });
+  });
   const server = createServer((req, res) => {
     handle(root, req, res, options).catch(() => {
       if (!res.headersSent) res.writeHead(500).end();
       else res.destroy();
     });
   });
+  const where = `${options.host ?? '127.0.0.1'}:${options.port ?? 0}`;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (e) => {
+      const why = errnoOf(e) === 'EADDRINUSE' ? 'EADDRINUSE (address already in use)' : describeErrno(e);
+      reject(
+        new ServerError('SERVER_LISTEN_FAILED', `cannot listen on ${where}: ${why}`, {
+          cause: e,
+          hint: 'choose another --port (or stop the process using it) and a --host of this machine',
+        }),
+      );
+    });
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
       resolve();
     });

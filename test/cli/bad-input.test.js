@@ -2,8 +2,9 @@
 // unknown role, threshold not met, expired root at signing time, unknown target, key file with
 // wrong permissions: one line with the code and a hint, exit code non-zero, nothing written").
 //
-// Every case runs the real CLI in a child process against a real repository (a copy of one
-// shared set-up, so keys are generated once) and checks: exit status 1 (a user error, not 70),
+// Literal case titles begin with the command path ('publish: ...'), the convention that
+// test/cli/command-coverage.test.js reads. Every case runs the real CLI in a child process
+// against a real repository (a copy of one shared set-up, so keys are generated once) and checks: exit status 1 (a user error, not 70),
 // no stack trace, stderr is exactly `cnabsec: error [CODE]: ...` naming what was wrong plus a
 // `hint:` line, nothing on stdout, and the repository and key store are byte-for-byte unchanged.
 import { after, before, test } from 'node:test';
@@ -246,7 +247,7 @@ const CASES = [
 
   // ---- passphrases ---------------------------------------------------------------------------
   {
-    title: 'wrong passphrase on publish',
+    title: 'publish: wrong passphrase',
     code: 'WRONG_PASSPHRASE',
     prepare: ({ repo, home }) => ({
       args: ['publish', repo],
@@ -256,7 +257,7 @@ const CASES = [
     }),
   },
   {
-    title: 'wrong passphrase on sign',
+    title: 'sign: wrong passphrase',
     code: 'WRONG_PASSPHRASE',
     prepare: ({ repo, home }) => ({
       args: ['sign', repo, 'targets', '--key', ctx.targetsId.slice(0, 12)],
@@ -265,7 +266,7 @@ const CASES = [
     }),
   },
   {
-    title: '--no-prompt without a passphrase: sign',
+    title: 'sign: --no-prompt without a passphrase',
     code: 'PASSPHRASE_REQUIRED',
     prepare: ({ repo, home }) => ({
       args: ['sign', repo, 'targets', '--key', ctx.targetsId, '--no-prompt'],
@@ -275,7 +276,7 @@ const CASES = [
     }),
   },
   {
-    title: '--no-prompt without a passphrase: key generate',
+    title: 'key generate: --no-prompt without a passphrase',
     code: 'PASSPHRASE_REQUIRED',
     prepare: ({ home }) => ({
       args: ['key', 'generate', '--label', 'releases', '--no-prompt'],
@@ -285,7 +286,7 @@ const CASES = [
   },
   {
     // Root keys have a passphrase, targets keys none: init must fail before writing any key.
-    title: '--no-prompt without a passphrase for one role: init writes no key',
+    title: 'init: --no-prompt without a passphrase for one role writes no key',
     code: 'PASSPHRASE_REQUIRED',
     prepare: ({ dir, home }) => ({
       args: ['init', path.join(dir, 'new-repo'), '--name', 'example.com/org/new', '--no-prompt'],
@@ -319,7 +320,7 @@ const CASES = [
     })),
   ),
   {
-    title: 'truncated staged file: publish',
+    title: 'publish: truncated staged file',
     code: 'REPO_CORRUPT',
     prepare: async ({ repo }) => {
       const file = path.join(repo, 'staged', 'targets.json');
@@ -328,7 +329,7 @@ const CASES = [
     },
   },
   {
-    title: 'truncated staged file: sign',
+    title: 'sign: truncated staged file',
     code: 'REPO_CORRUPT',
     prepare: async ({ repo }) => {
       const file = path.join(repo, 'staged', 'targets.json');
@@ -337,7 +338,7 @@ const CASES = [
     },
   },
   {
-    title: 'corrupt cnabsec.json (truncated)',
+    title: 'status: corrupt cnabsec.json (truncated)',
     code: 'REPO_CORRUPT',
     prepare: async ({ repo }) => {
       const file = path.join(repo, 'cnabsec.json');
@@ -346,7 +347,7 @@ const CASES = [
     },
   },
   {
-    title: 'corrupt cnabsec.json (not a configuration)',
+    title: 'publish: corrupt cnabsec.json (not a configuration)',
     code: 'REPO_CORRUPT',
     prepare: async ({ repo }) => {
       await writeFile(path.join(repo, 'cnabsec.json'), '[1, 2, 3]\n');
@@ -354,7 +355,7 @@ const CASES = [
     },
   },
   {
-    title: 'missing published metadata file',
+    title: 'status: missing published metadata file',
     code: 'REPOSITORY_INCOMPLETE',
     prepare: async ({ repo }) => {
       await unlink(path.join(repo, 'metadata', '1.snapshot.json'));
@@ -362,7 +363,7 @@ const CASES = [
     },
   },
   {
-    title: 'cnabsec.json without an expiry policy',
+    title: 'bundle add: cnabsec.json without an expiry policy',
     code: 'REPO_CORRUPT',
     prepare: async ({ repo }) => {
       const file = path.join(repo, 'cnabsec.json');
@@ -373,7 +374,7 @@ const CASES = [
     },
   },
   {
-    title: 'staged file whose name is not a role',
+    title: 'status: staged file whose name is not a role',
     code: 'REPO_CORRUPT',
     prepare: async ({ repo }) => {
       await writeFile(path.join(repo, 'staged', '%E0%A4%A.json'), '{}');
@@ -381,7 +382,7 @@ const CASES = [
     },
   },
   {
-    title: 'truncated key file: publish',
+    title: 'publish: truncated key file',
     code: 'KEY_FILE_CORRUPT',
     prepare: async ({ repo, home }) => {
       const file = keyFile(home, ctx.targetsId);
@@ -390,7 +391,7 @@ const CASES = [
     },
   },
   {
-    title: 'truncated root given to trust add',
+    title: 'trust add: truncated root',
     code: 'REPO_CORRUPT',
     prepare: async ({ dir, repo }) => {
       const root = path.join(dir, 'root.json');
@@ -402,7 +403,7 @@ const CASES = [
     },
   },
   {
-    title: 'missing root file given to trust add',
+    title: 'trust add: missing root file',
     code: 'INVALID_ARGUMENT',
     prepare: ({ dir }) => {
       const root = path.join(dir, 'no-root.json');
@@ -413,7 +414,7 @@ const CASES = [
     },
   },
   {
-    title: 'trust add with a metadata URL scheme the client cannot fetch',
+    title: 'trust add: a metadata URL scheme the client cannot fetch',
     code: 'INVALID_ARGUMENT',
     prepare: ({ repo }) => ({
       args: [
@@ -429,7 +430,7 @@ const CASES = [
     }),
   },
   {
-    title: 'missing bundle.json',
+    title: 'bundle add: missing bundle.json',
     code: 'BUNDLE_NOT_FOUND',
     prepare: ({ dir, repo }) => {
       const file = path.join(dir, 'no-bundle.json');
@@ -437,7 +438,7 @@ const CASES = [
     },
   },
   {
-    title: 'signature file holding JSON null',
+    title: 'add-signature: signature file holding JSON null',
     code: 'BAD_SIGNATURE',
     prepare: async ({ dir, repo }) => {
       const sig = path.join(dir, 'sig.json');
@@ -446,7 +447,7 @@ const CASES = [
     },
   },
   {
-    title: 'truncated bundle.json',
+    title: 'bundle add: truncated bundle.json',
     code: 'BUNDLE_INVALID_JSON',
     prepare: ({ repo }) => ({
       args: ['bundle', 'add', repo, 'v3', '--thin', ctx.truncatedBundle],
@@ -454,7 +455,7 @@ const CASES = [
     }),
   },
   {
-    title: 'non-canonical bundle.json',
+    title: 'bundle add: non-canonical bundle.json',
     code: 'BUNDLE_NOT_CANONICAL',
     prepare: ({ repo }) => ({
       args: ['bundle', 'add', repo, 'v3', '--thin', ctx.pretty],
@@ -463,7 +464,7 @@ const CASES = [
     }),
   },
   {
-    title: 'bundle.json missing required fields',
+    title: 'bundle add: bundle.json missing required fields',
     code: 'BUNDLE_INVALID',
     prepare: ({ repo }) => ({
       args: ['bundle', 'add', repo, 'v3', '--thin', ctx.notBundle],
@@ -471,7 +472,7 @@ const CASES = [
     }),
   },
   {
-    title: 'signature file that is not JSON',
+    title: 'add-signature: signature file that is not JSON',
     code: 'BAD_SIGNATURE',
     prepare: async ({ dir, repo }) => {
       const sig = path.join(dir, 'sig.json');
@@ -499,7 +500,7 @@ const CASES = [
   // ---- thresholds ----------------------------------------------------------------------------
   {
     // A root change in a 2-of-3 root repository where the key store holds 1 of the 3 root keys.
-    title: 'threshold not met: root change with 1 of 3 root keys',
+    title: 'publish: threshold not met, root change with 1 of 3 root keys',
     code: 'THRESHOLD_NOT_MET',
     prepare: async ({ repo, home }) => {
       cliOk(['resign', repo, 'root'], { env: envFor(home) });
@@ -509,7 +510,7 @@ const CASES = [
     },
   },
   {
-    title: 'threshold above the number of keys at init: no key written',
+    title: 'init: threshold above the number of keys, no key written',
     code: 'THRESHOLD_NOT_MET',
     prepare: ({ dir }) => ({
       args: [
@@ -528,7 +529,7 @@ const CASES = [
 
   // ---- expiry --------------------------------------------------------------------------------
   {
-    title: 'expired root at signing time (published root expired)',
+    title: 'publish: expired root at signing time (published root expired)',
     code: 'ROLE_EXPIRED',
     prepare: async ({ dir }) => {
       const repo = path.join(dir, 'repo-b');
@@ -546,7 +547,7 @@ const CASES = [
     },
   },
   {
-    title: 'expired root at signing time (init --expires-root 1s, never published)',
+    title: 'publish: expired root at signing time (init --expires-root 1s, never published)',
     code: 'ROLE_EXPIRED',
     prepare: async ({ dir }) => {
       const repo = path.join(dir, 'repo-a');
@@ -560,12 +561,12 @@ const CASES = [
 
   // ---- unknown target, untrusted repository -------------------------------------------------
   {
-    title: 'unknown target: bundle remove',
+    title: 'bundle remove: unknown target',
     code: 'TARGET_NOT_FOUND',
     prepare: ({ repo }) => ({ args: ['bundle', 'remove', repo, 'v9'], names: [`${NAME}:v9`] }),
   },
   {
-    title: 'unknown target: lookup',
+    title: 'lookup: unknown target',
     code: 'TARGET_NOT_FOUND',
     prepare: ({ home }) => ({
       args: ['lookup', `${NAME}:v9`],
@@ -574,7 +575,7 @@ const CASES = [
     }),
   },
   {
-    title: 'lookup in an untrusted repository',
+    title: 'lookup: untrusted repository',
     code: 'TRUST_NOT_FOUND',
     prepare: () => ({
       args: ['lookup', 'example.com/other/bundle:v1'],
@@ -585,7 +586,7 @@ const CASES = [
 
   // ---- keys ----------------------------------------------------------------------------------
   {
-    title: 'key file with mode 0644: publish',
+    title: 'publish: key file with mode 0644',
     code: 'KEY_FILE_PERMISSIONS',
     prepare: async ({ repo, home }) => {
       const file = keyFile(home, ctx.targetsId);
@@ -594,7 +595,7 @@ const CASES = [
     },
   },
   {
-    title: 'key file with mode 0640: sign',
+    title: 'sign: key file with mode 0640',
     code: 'KEY_FILE_PERMISSIONS',
     prepare: async ({ repo, home }) => {
       const file = keyFile(home, ctx.targetsId);
@@ -603,7 +604,7 @@ const CASES = [
     },
   },
   {
-    title: 'add-signature over other bytes',
+    title: 'add-signature: signature over other bytes',
     code: 'BAD_SIGNATURE',
     prepare: async ({ dir, repo, home }) => ({
       args: [
@@ -617,7 +618,7 @@ const CASES = [
     }),
   },
   {
-    title: 'add-signature by a key not authorized for the role',
+    title: 'add-signature: by a key not authorized for the role',
     code: 'KEY_NOT_AUTHORIZED',
     prepare: async ({ dir, repo, home }) => {
       const payload = path.join(dir, 'payload.bin');
@@ -627,7 +628,7 @@ const CASES = [
     },
   },
   {
-    title: 'sign with a key not authorized for the role',
+    title: 'sign: with a key not authorized for the role',
     code: 'KEY_NOT_AUTHORIZED',
     prepare: ({ repo }) => ({
       args: ['sign', repo, 'targets', '--key', ctx.rootIds[0]],
@@ -637,7 +638,7 @@ const CASES = [
 
   // ---- arguments -----------------------------------------------------------------------------
   {
-    title: 'invalid tag',
+    title: 'bundle add: invalid tag',
     code: 'INVALID_TAG',
     prepare: ({ repo }) => ({
       args: ['bundle', 'add', repo, 'v1/../x', '--thin', ctx.bundle],
@@ -670,7 +671,7 @@ const CASES = [
     },
   })),
   {
-    title: 'staged/ replaced by a regular file: status',
+    title: 'status: staged/ replaced by a regular file',
     code: 'STORE_IO',
     prepare: async ({ repo }) => {
       const abs = path.join(repo, 'staged');
@@ -729,7 +730,7 @@ const CASES = [
     },
   })),
   {
-    title: 'in-toto key encrypted with 10 000 000 PBKDF2 iterations: intoto run',
+    title: 'intoto run: in-toto key encrypted with 10 000 000 PBKDF2 iterations',
     code: 'KEY_FILE_INVALID',
     prepare: async ({ dir }) => {
       const parts = sslibKeyFiles(generateKeyPair('ed25519').privateKey, PASS).private.split('@@@@');
@@ -743,7 +744,7 @@ const CASES = [
     },
   },
   {
-    title: '$CNABSEC_HOME/trust a regular file: lookup',
+    title: 'lookup: $CNABSEC_HOME/trust a regular file',
     code: 'TRUST_STORE_IO',
     prepare: async ({ home }) => {
       const trust = path.join(home, 'trust');
@@ -767,7 +768,7 @@ const CASES = [
   })),
 
   {
-    title: 'init over an existing repository',
+    title: 'init: over an existing repository',
     code: 'REPO_EXISTS',
     prepare: ({ repo }) => ({ args: ['init', repo, '--name', NAME], names: [repo] }),
   },

@@ -92,6 +92,7 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
     throw new TufError(
       'INVALID_ARGUMENT',
       'give exactly one of --thin <bundle.json> or --thick <bundle.tgz>',
+      { hint: 'thin: the canonical bundle.json (`cnabsec bundle canonicalize`); thick: the bundle archive' },
     );
   }
   if (opts.role !== undefined) checkRoleName(opts.role);

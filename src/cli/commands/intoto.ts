@@ -6,7 +6,7 @@
  */
 import type { Command } from '../args.js';
 import type { KeyOptions } from '../common.js';
-import { FormatError } from '../../intoto/errors.js';
+import { FormatError, IntotoError } from '../../intoto/errors.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { readMetadataFile } from '../../intoto/files.js';
 import { registerLayout } from '../intoto-layout.js';
@@ -147,17 +147,17 @@ function registerSign(intoto: Command): void {
     .example('cnabsec intoto sign build.link -k builder -o build.ab12cd34.link')
     .action(
       runAction(async (file: string, o: SignCliOptions) => {
-        const [models, { signMetablock }, { writeFileAtomic }] = await Promise.all([
+        const [models, { signMetablock }, { writeOutputFile }] = await Promise.all([
           import('../../intoto/models.js'),
           import('../../intoto/signing.js'),
-          import('../../util/fs.js'),
+          import('../output-file.js'),
         ]);
         const mb = models.parseMetablock(await readMetadataFile(file, 'metadata'), file);
         if (o.append !== true) mb.signatures = [];
         let keyid = '';
         for (const ref of o.key) keyid = (await signMetablock(mb, await signerOf(ref, o))).keyid;
         const out = o.output ?? (models.isLinkBlock(mb) ? models.linkFileName(mb.signed.name, keyid) : file);
-        await writeFileAtomic(out, models.serializeMetablock(mb));
+        await writeOutputFile(out, models.serializeMetablock(mb));
         if (o.json) printJson({ file: out, signatures: mb.signatures.map((s) => s.keyid) });
         else printLine(out);
       }),
@@ -234,18 +234,35 @@ function registerKeygen(intoto: Command): void {
     .example('cnabsec intoto keygen owner --type rsa --password')
     .action(
       runAction(async (name: string, o: KeyOptions & { type: string; password?: boolean }) => {
-        const [crypto, { writeFileAtomic }, path] = await Promise.all([
+        const [crypto, { writeFileAtomic }, path, { mkdir }] = await Promise.all([
           import('../../crypto/index.js'),
           import('../../util/fs.js'),
           import('node:path'),
+          import('node:fs/promises'),
         ]);
-        if (!crypto.isKeyType(o.type)) throw new FormatError('INTOTO_BAD_KEY', `unknown key type ${o.type}`);
+        if (!crypto.isKeyType(o.type))
+          throw new FormatError('INTOTO_BAD_KEY', `unknown key type ${o.type}`, {
+            hint: 'use ed25519, ecdsa or rsa',
+          });
         const { privateKey } = crypto.generateKeyPair(o.type);
         const ask = await passphrasesOf(o);
         const password = o.password === true ? await ask(path.basename(name), undefined, true) : undefined;
         const files = crypto.sslibKeyFiles(privateKey, password);
-        await writeFileAtomic(name, files.private, { mode: 0o600 });
-        await writeFileAtomic(`${name}.pub`, files.public);
+        try {
+          // A missing parent (`keygen keys/builder`) is made private, as the key store's is.
+          await mkdir(path.dirname(name), { recursive: true, mode: 0o700 });
+          await writeFileAtomic(name, files.private, { mode: 0o600 });
+          await writeFileAtomic(`${name}.pub`, files.public);
+        } catch (e) {
+          const { describeErrno, errnoOf } = await import('../../util/errno.js');
+          // mkdir -p over a regular file fails with EEXIST: say what is wrong with it.
+          const why =
+            errnoOf(e) === 'EEXIST' ? 'ENOTDIR (a path component is not a directory)' : describeErrno(e);
+          throw new IntotoError('INTOTO_IO', `cannot write the key files ${name}: ${why}`, {
+            cause: e,
+            hint: 'choose a writable directory for the key files',
+          });
+        }
         const keyid = crypto.sslibPublicKeyOf(privateKey).keyid;
         if (o.json) printJson({ private: name, public: `${name}.pub`, keyid });
         else printLine(keyid);

@@ -1,6 +1,6 @@
 /** `cnabsec key generate|list|export|import|remove|passwd|sign`: the key store. */
 import type { Command } from '../args.js';
-import { writeFile } from 'node:fs/promises';
+
 import { readUserFile, writeFileAtomic } from '../../util/fs.js';
 import { describeErrno } from '../../util/errno.js';
 import { quote } from '../../util/json.js';
@@ -13,6 +13,7 @@ import { listKeys, removeKey, type KeyListing, type KeyRepositoryUse } from '../
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { keyType } from '../options.js';
+import { writeOutputFile } from '../output-file.js';
 
 interface GenerateOptions extends KeyOptions {
   type: string;
@@ -227,7 +228,7 @@ export function register(program: Command): void {
         const sig = { keyid: signer.keyid, sig: Buffer.from(await signer.sign(bytes)).toString('hex') };
         const text = JSON.stringify(sig) + '\n';
         if (opts.output === undefined) process.stdout.write(text);
-        else await writeFile(opts.output, text);
+        else await writeOutputFile(opts.output, text);
       }),
     );
 }

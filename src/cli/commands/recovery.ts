@@ -1,6 +1,5 @@
 /** `cnabsec recover` (root key compromise) and `cnabsec advisory` (targets key compromise), doc 302. */
 import type { Command } from '../args.js';
-import { writeFile } from 'node:fs/promises';
 import { advisory } from '../../tuf/advisory.js';
 import type { RecoveryPackage } from '../../tuf/recovery.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
@@ -10,6 +9,7 @@ import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { printChanges, warnExpiring } from '../rotation-common.js';
 import { applyRecovery, planRecovery, recoveryPackage, RECOVERY_ROTATABLE } from '../../workflows/index.js';
+import { writeOutputFile } from '../output-file.js';
 import { checkRoleName } from '../../tuf/names.js';
 
 interface RecoverOptions extends KeyOptions {
@@ -128,7 +128,7 @@ export function register(program: Command): void {
           ...(opts.key === undefined ? {} : { keyids: opts.key }),
           ...(opts.role === undefined ? {} : { role: opts.role }),
         });
-        if (opts.output !== undefined) await writeFile(opts.output, a.text);
+        if (opts.output !== undefined) await writeOutputFile(opts.output, a.text);
         if (opts.json) printJson(a);
         else process.stdout.write(a.text);
       }),

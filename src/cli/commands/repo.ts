@@ -1,6 +1,6 @@
 /** Repository commands (doc 302 workflows): init, status, publish, refresh, resign, sign, payload, add-signature. */
 import type { Command } from '../args.js';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { parseDuration, TOP_LEVEL_ROLES } from '../../tuf/policy.js';
 import { publish, refresh } from '../../tuf/publish.js';
@@ -11,16 +11,11 @@ import { TufError } from '../../tuf/errors.js';
 import { checkRoleName } from '../../tuf/names.js';
 import { parseJsonBounded, quote } from '../../util/json.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import {
-  collect,
-  lockWaitMs,
-  openRepository,
-  storeSigners,
-  withRepository,
-} from '../repo-common.js';
+import { collect, lockWaitMs, openRepository, storeSigners, withRepository } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { duration, keyType, positiveInt } from '../options.js';
 import { initGunHint } from '../habits.js';
+import { writeOutputFile } from '../output-file.js';
 import { warnExpiring } from '../rotation-common.js';
 import { readLayoutInput, withProvenanceInitOptions, type LayoutOptions } from '../provenance-options.js';
 import {
@@ -268,7 +263,7 @@ export function register(program: Command): void {
         checkRoleName(role);
         const bytes = payload(await openRepository(dir), role);
         if (opts.output === undefined) process.stdout.write(bytes);
-        else await writeFile(opts.output, bytes);
+        else await writeOutputFile(opts.output, bytes);
       }),
     );
 

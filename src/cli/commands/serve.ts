@@ -1,9 +1,11 @@
 /** `cnabsec serve <repo>`: serve a local repository's published metadata read-only over HTTP. */
 import type { Command } from '../args.js';
 import * as path from 'node:path';
+import { ServerError } from '../../server/errors.js';
 import { serveDirectory } from '../../server/static.js';
 import { openRepository } from '../repo-common.js';
 import { port } from '../options.js';
+import { pathExists } from '../../util/fs.js';
 import { printLine, runAction } from '../output.js';
 
 export function register(program: Command): void {
@@ -18,6 +20,15 @@ export function register(program: Command): void {
     .action(
       runAction(async (dir: string, opts: { host: string; port?: number; json?: boolean }) => {
         const repo = await openRepository(dir);
+        if (!(await pathExists(path.join(dir, 'metadata', 'timestamp.json')))) {
+          throw new ServerError(
+            'SERVER_DIRECTORY',
+            `nothing published yet in ${dir} (no metadata/timestamp.json)`,
+            {
+              hint: `run \`cnabsec publish ${dir}\` first`,
+            },
+          );
+        }
         const s = await serveDirectory(path.join(dir, 'metadata'), {
           host: opts.host,
           ...(opts.port === undefined ? {} : { port: opts.port }),

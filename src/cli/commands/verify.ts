@@ -6,10 +6,11 @@ import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { mebibytes, seconds } from '../options.js';
 import { referenceHint } from '../habits.js';
+import { writeOutputFile } from '../output-file.js';
 import { progressBar } from '../progress.js';
 import { parseMapFile } from '../../tuf/client/map.js';
 import { TufError } from '../../tuf/errors.js';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { canonicalize } from '@tufjs/canonical-json';
 import { checkBundleReference } from '../../tuf/names.js';
 import { parseJsonBounded } from '../../util/json.js';
@@ -82,7 +83,7 @@ async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
     ...(bar === undefined ? {} : { onProgress: bar }),
   });
   if (opts.output !== undefined && r.bundle !== undefined)
-    await writeFile(opts.output, canonicalize(r.bundle));
+    await writeOutputFile(opts.output, canonicalize(r.bundle));
   if (opts.json) printJson(r);
   else {
     const provenance = r.custom['in-toto'] === undefined ? '' : ', in-toto provenance verified';

@@ -309,7 +309,8 @@ async function readTrustEntry(dir: string): Promise<TrustEntry | undefined> {
   if (typeof entry?.name !== 'string' || typeof entry.url !== 'string') {
     throw new TufError('TRUST_STORE_CORRUPT', `${file} is not a trust entry`, {
       details: { path: file },
-      hint: 'it holds {name, url, added}; run `cnabsec trust add` again for that repository',
+      // `trust add` refuses while the entry exists (TRUST_EXISTS): the directory goes first.
+      hint: `it holds {name, url, added}; remove ${path.dirname(file)} and run \`cnabsec trust add\` again for that repository`,
     });
   }
   return entry as TrustEntry;

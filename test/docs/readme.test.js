@@ -1,0 +1,69 @@
+// The README's commands run as printed (issue 12, item 8): each ```sh test block of README.md
+// is a story of its own (a developer sets up a repository and a user verifies from it; the
+// in-toto supply chain from keys to a verified thick bundle), so each runs in a fresh
+// temporary directory with its own $HOME and $CNABSEC_HOME (test/docs/blocks.js). The blocks
+// start a development server on port 8080 and stop it with `kill %1`.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { ROOT, blocksOf, runBlocks, untestedBlocks } from './blocks.js';
+
+const BUNDLE = path.join(ROOT, 'test', 'fixtures', 'bundle.json');
+const NAME = 'example.com/org/bundle';
+
+test('README.md: every `sh test` block runs as printed', async (t) => {
+  const blocks = await blocksOf('README.md');
+  // The exact number, so that a block cannot silently drop out of the test (a typo in its fence).
+  assert.equal(blocks.length, 2, 'tested blocks of README.md: "Using it" and "Provenance"');
+  // The shell blocks not run: the developer set-up (npm ci, .ci/run) and the production
+  // `trust add` of an HTTPS host, whose tested equivalent is in "Using it".
+  const untested = untestedBlocks(await readFile(path.join(ROOT, 'README.md'), 'utf8'));
+  assert.equal(untested.length, 2, `untested shell blocks of README.md:\n${untested.join('---\n')}`);
+  assert.match(untested[0], /npm ci/);
+  assert.match(untested[1], /--url https:\/\/metadata\.example\.com/);
+  const [using, provenance] = blocks;
+  assert.match(using, /cnabsec init \.\/repo/);
+  assert.match(provenance, /cnabsec intoto keygen/);
+
+  await t.test('Using it', async (t) => {
+    // Hidden fixture: the canonical thin bundle the developer adds (the fixture's bytes).
+    const r = await runBlocks(t, [using], {
+      fixture: (work) => copyFile(BUNDLE, path.join(work, 'bundle.json')),
+    });
+    assert.equal(r.status, 0, `the README's commands failed:\n${r.out}`);
+    assert.match(r.stdout, new RegExp(`^initialised ${NAME} in \\./repo$`, 'm'));
+    assert.match(r.stdout, /^published root v1, targets v1, snapshot v1, timestamp v1$/m);
+    assert.match(r.stdout, new RegExp(`^serving ${NAME} at http://127\\.0\\.0\\.1:8080 `, 'm'));
+    assert.match(r.stdout, new RegExp(`^verified ${NAME}:v1\\.0\\.0: \\d+ bytes, sha256 [0-9a-f]{64}$`, 'm'));
+    assert.match(
+      r.stdout,
+      new RegExp(`^${NAME}:v1\\.0\\.0\\n {2}length \\d+\\n {2}sha256 [0-9a-f]{64}$`, 'm'),
+    );
+    // `export CNABSEC_HOME=~/.cnabsec` is followed: the key store is under the test's $HOME.
+    assert.ok((await readdir(path.join(r.dir, '.cnabsec', 'keys'))).length >= 6, 'keys under ~/.cnabsec');
+  });
+
+  await t.test('Provenance', async (t) => {
+    // Hidden fixture: the source tree, with a bundle.json that is not canonical (pretty-printed),
+    // which the build step turns into the canonical bundle.json.
+    const fixture = async (work) => {
+      await mkdir(path.join(work, 'src'));
+      const bundle = JSON.parse(await readFile(BUNDLE, 'utf8'));
+      await writeFile(path.join(work, 'src', 'bundle.json'), JSON.stringify(bundle, null, 2) + '\n');
+    };
+    const r = await runBlocks(t, [provenance], { fixture });
+    assert.equal(r.status, 0, `the README's in-toto commands failed:\n${r.out}`);
+    for (const step of ['source', 'build', 'package'])
+      assert.match(r.stdout, new RegExp(`^links/${step}\\.[0-9a-f]{8}\\.link$`, 'm'), `the ${step} link`);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `^verified ${NAME}:v1\\.0\\.0: \\d+ bytes, sha256 [0-9a-f]{64}, in-toto provenance verified$`,
+        'm',
+      ),
+    );
+    const verified = await readFile(path.join(r.work, 'verified-bundle.json'));
+    assert.deepEqual(verified, await readFile(path.join(r.work, 'bundle.json')), 'the built bundle.json');
+  });
+});
