@@ -380,7 +380,7 @@ export class LocalRepository {
     try {
       md = Metadata.fromJSON(kindOf(role) as never, json as unknown as JSONObject);
     } catch (e) {
-      throw new TufError('INVALID_ARGUMENT', `the change would make invalid ${role} metadata: ${String(e)}`, {
+      throw new TufError('INVALID_ARGUMENT', `the change would make invalid ${role} metadata: ${e instanceof Error ? e.message : String(e)}`, {
         cause: e,
       });
     }

@@ -5,6 +5,7 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { collect, openRepository, positiveInt, withRepository } from '../repo-common.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { delegationJson, sortedUnique } from '../json-shapes.js';
 import { keysAfterValidation, warnExpiring } from '../rotation-common.js';
 import { stagedTransaction } from '../../tuf/rotation.js';
 import type { DelegationSpec } from '../../tuf/targets.js';
@@ -51,7 +52,7 @@ async function addLocked(repo: LocalRepository, dir: string, role: string, opts:
   addDelegationRole(repo, spec(keys), opts.parent);
   await repo.saveStaged();
   const [info] = listDelegations(repo).filter((d) => d.role === role);
-  if (opts.json) printJson(info);
+  if (opts.json && info !== undefined) printJson(delegationJson(info));
   else {
     printLine(
       `staged delegation ${role} from ${opts.parent}: ${opts.threshold}-of-${keys.length}, paths ${opts.paths.join(' ')}`,
@@ -88,7 +89,7 @@ export function register(program: Command): void {
           const removed = removeDelegation(repo, role);
           for (const r of removed) await repo.discardStaged(r);
           await repo.saveStaged();
-          if (opts.json) printJson({ removed });
+          if (opts.json) printJson({ role, roles: sortedUnique(removed) });
           else printLine(`staged removal of ${removed.join(', ')}; next: cnabsec publish ${dir}`);
           warnExpiring(repo);
         });
@@ -104,7 +105,7 @@ export function register(program: Command): void {
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const list = listDelegations(await openRepository(dir));
-        if (opts.json) printJson(list);
+        if (opts.json) printJson({ delegations: list.map(delegationJson) });
         else
           for (const x of list)
             printLine(

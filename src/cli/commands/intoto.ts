@@ -139,7 +139,7 @@ function registerRun(intoto: Command): void {
           tee: o.json !== true,
         });
         const rv = r.link.signed.byproducts['return-value'];
-        if (o.json) printJson({ file: r.file, keyid: signer.keyid, returnValue: rv });
+        if (o.json) printJson({ path: r.file, keyid: signer.keyid, returnValue: rv });
         else printLine(r.file);
       }),
     );
@@ -157,7 +157,7 @@ function registerRun(intoto: Command): void {
           materials: o.materials ?? [],
           recordEnvironment: o.recordEnvironment === true,
         });
-        if (o.json) printJson({ file });
+        if (o.json) printJson({ path: file });
         else printLine(file);
       }),
     );
@@ -173,7 +173,7 @@ function registerRun(intoto: Command): void {
           products: o.products ?? [],
           ...(o.metadataDirectory === undefined ? {} : { metadataDirectory: o.metadataDirectory }),
         });
-        if (o.json) printJson({ file: r.file });
+        if (o.json) printJson({ path: r.file });
         else printLine(r.file);
       }),
     );
@@ -207,7 +207,7 @@ function registerSign(intoto: Command): void {
         for (const ref of o.key) keyid = (await signMetablock(mb, await signerOf(ref, o))).keyid;
         const out = o.output ?? (models.isLinkBlock(mb) ? models.linkFileName(mb.signed.name, keyid) : file);
         await writeFileAtomic(out, models.serializeMetablock(mb));
-        if (o.json) printJson({ file: out, signatures: mb.signatures.map((s) => s.keyid) });
+        if (o.json) printJson({ path: out, keyids: [...new Set(mb.signatures.map((s) => s.keyid))].sort() });
         else printLine(out);
       }),
     );
@@ -252,7 +252,7 @@ function registerVerify(intoto: Command): void {
           throw new FormatError('INTOTO_BAD_FORMAT', `${o.layout} is a link, not a layout`);
         const params = o.param.length > 0 ? keyValues(o.param, '--param') : undefined;
         const maxOut = bytes(o.maxInspectionOutput, '--max-inspection-output');
-        const result = await verifyLayout(mb, keys, {
+        await verifyLayout(mb, keys, {
           linkDir: o.linkDir,
           ...(params === undefined ? {} : { params }),
           inspections: {
@@ -260,9 +260,9 @@ function registerVerify(intoto: Command): void {
             ...(o.inspectionDir === undefined ? {} : { sourceDir: o.inspectionDir }),
             ...(maxOut === undefined ? {} : { maxOutputBytes: maxOut }),
           },
-          ...(o.json === true ? {} : { warn }),
+          warn,
         });
-        if (o.json) printJson({ verified: true, layout: o.layout, warnings: result.warnings });
+        if (o.json) printJson({ verified: true, path: o.layout });
         else printLine(`in-toto verification passed: ${o.layout}`);
       }),
     );
@@ -319,7 +319,7 @@ function registerLayout(intoto: Command): void {
         const mb = parseMetablock(await readMetadataFile(file, 'layout'), file);
         if (!isLayoutBlock(mb)) throw new FormatError('INTOTO_BAD_FORMAT', `${file} is not a layout`);
         const issues = lintLayout(mb.signed);
-        if (o.json) printJson({ file, issues });
+        if (o.json) printJson({ path: file, issues });
         else for (const i of issues) printLine(`${i.severity}: ${i.where}: ${i.message}`);
         if (issues.some((i) => i.severity === 'error')) process.exitCode = 1;
         else if (o.json !== true) printLine(`${file}: no errors`);
@@ -362,7 +362,11 @@ async function layoutNew(o: LayoutNewOptions): Promise<void> {
   for (const ref of o.sign ?? []) await signMetablock(mb, await signerOf(ref, o));
   await writeFileAtomic(o.output, models.serializeMetablock(mb));
   if (o.json)
-    printJson({ file: o.output, steps: layout.steps.map((s) => s.name), signed: mb.signatures.length });
+    printJson({
+      path: o.output,
+      steps: layout.steps.map((s) => s.name),
+      keyids: [...new Set(mb.signatures.map((s) => s.keyid))].sort(),
+    });
   else printLine(o.output);
 }
 
@@ -396,7 +400,7 @@ function registerKeygen(intoto: Command): void {
         await writeFileAtomic(name, files.private, { mode: 0o600 });
         await writeFileAtomic(`${name}.pub`, files.public);
         const keyid = crypto.sslibPublicKeyOf(privateKey).keyid;
-        if (o.json) printJson({ private: name, public: `${name}.pub`, keyid });
+        if (o.json) printJson({ keyid, keytype: o.type, path: name, publicPath: `${name}.pub` });
         else printLine(keyid);
       }),
     );

@@ -8,6 +8,7 @@ import { isKeyType, KEY_TYPES, publicKeyToPem } from '../../crypto/keys.js';
 import { CryptoError } from '../../crypto/errors.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { keyJson, keysJson } from '../json-shapes.js';
 
 interface GenerateOptions extends KeyOptions {
   type: string;
@@ -29,7 +30,7 @@ export function register(program: Command): void {
           });
         }
         const info = await keyStoreOf(opts).generate(opts.type, opts.label, passphrasesOf(opts));
-        if (opts.json) printJson(info);
+        if (opts.json) printJson(keyJson(info));
         else printLine(info.keyid);
       }),
     );
@@ -39,7 +40,7 @@ export function register(program: Command): void {
     .action(
       runAction(async (opts: KeyOptions) => {
         const keys = await keyStoreOf(opts).list();
-        if (opts.json) printJson(keys);
+        if (opts.json) printJson(keysJson(keys));
         else for (const k of keys) printLine(`${k.keyid}  ${k.scheme.padEnd(20)} ${k.label}`);
       }),
     );
@@ -71,7 +72,10 @@ export function register(program: Command): void {
         const sig = { keyid: signer.keyid, sig: Buffer.from(await signer.sign(bytes)).toString('hex') };
         const text = JSON.stringify(sig) + '\n';
         if (opts.output === undefined) process.stdout.write(text);
-        else await writeFile(opts.output, text);
+        else {
+          await writeFile(opts.output, text);
+          if (opts.json) printJson({ keyid: signer.keyid, path: opts.output });
+        }
       }),
     );
 
@@ -96,7 +100,7 @@ export function register(program: Command): void {
           opts.label,
           passphrasesOf(opts),
         );
-        if (opts.json) printJson(info);
+        if (opts.json) printJson(keyJson(info));
         else printLine(info.keyid);
       }),
     );

@@ -17,6 +17,7 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { collect, openRepository, positiveInt, storeSigners, withRepository } from '../repo-common.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { advisoryJson, recoveryPackageJson, recoveryPlanJson } from '../json-shapes.js';
 import { printChanges, resolveKeyRefs, warnExpiring } from '../rotation-common.js';
 import { checkRoleName } from '../../tuf/names.js';
 import { quote } from '../../util/json.js';
@@ -76,7 +77,7 @@ function recover(dir: string, opts: RecoverOptions): Promise<void> {
 async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOptions): Promise<void> {
   if (opts.packageOnly === true) {
     const p = await writeRecoveryPackage(repo, opts.out ?? `recovery-root-v${repo.root.signed.version}`);
-    if (opts.json) printJson(p);
+    if (opts.json) printJson({ package: recoveryPackageJson(p) });
     else printPackage(p);
     return;
   }
@@ -103,7 +104,7 @@ async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOp
   stageRecovery(repo, { ...(await keysOf(true)), dryRun: true });
   const plan = stageRecovery(repo, { ...(await keysOf(dryRun)), dryRun });
   if (dryRun) {
-    if (opts.json) printJson(plan);
+    if (opts.json) printJson({ plan: recoveryPlanJson(plan) });
     else {
       printLine(
         `dry run (nothing written): recovery root v${plan.version}, NOT signed by root v${plan.trustedVersion}`,
@@ -128,7 +129,7 @@ async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOp
     );
   }
   const p = await writeRecoveryPackage(repo, opts.out ?? `recovery-root-v${plan.version}`);
-  if (opts.json) printJson({ plan, package: p });
+  if (opts.json) printJson({ plan: recoveryPlanJson(plan), package: recoveryPackageJson(p) });
   else {
     printLine(`published recovery root v${plan.version} (signed by the new root keys only)`);
     printChanges(plan.changes, plan.signing, plan.clients);
@@ -179,7 +180,7 @@ export function register(program: Command): void {
           ...(opts.role === undefined ? {} : { role: opts.role }),
         });
         if (opts.output !== undefined) await writeFile(opts.output, a.text);
-        if (opts.json) printJson(a);
+        if (opts.json) printJson(advisoryJson(a));
         else process.stdout.write(a.text);
       }),
     );

@@ -25,6 +25,7 @@ import {
 } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { warnExpiring } from '../rotation-common.js';
+import { sortedUnique, statusJson } from '../json-shapes.js';
 import { setupProvenance, type LayoutInput } from '../../cnab/provenance.js';
 import { readLayoutInput, withProvenanceInitOptions, type LayoutOptions } from '../provenance-options.js';
 import type { KeyStore } from '../../crypto/keystore.js';
@@ -175,7 +176,16 @@ async function init(dir: string, opts: InitOptions): Promise<void> {
       { keyids: repo.root.signed.roles[r]?.keyIDs ?? [], threshold: roles[r].threshold },
     ]),
   );
-  if (opts.json) printJson({ name, location: dir, roles: summary });
+  if (opts.json)
+    printJson({
+      name,
+      location: dir,
+      roles: Object.entries(summary).map(([role, s]) => ({
+        role,
+        keyids: sortedUnique(s.keyids),
+        threshold: s.threshold,
+      })),
+    });
   else {
     printLine(`initialised ${name} in ${dir}`);
     for (const [r, s] of Object.entries(summary))
@@ -225,8 +235,9 @@ export function register(program: Command): void {
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const s = repositoryStatus(await openRepository(dir));
-        if (opts.json) printJson(s);
-        else printStatus(s);
+        if (!opts.json) return printStatus(s);
+        printJson(statusJson(s));
+        for (const w of s.warnings) warn(w);
       }),
     );
 
@@ -237,7 +248,7 @@ export function register(program: Command): void {
         await withRepository(dir, async (repo) => {
           const signers = storeSigners(keyStoreOf(opts), passphrasesOf(opts));
           const result = await publish(repo, { signers });
-          if (opts.json) printJson(result);
+          if (opts.json) printJson({ published: result.published });
           else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
           for (const w of result.warnings ?? []) warn(w);
           warnExpiring(repo);
@@ -261,9 +272,10 @@ export function register(program: Command): void {
             ...(within === undefined ? {} : { within }),
             force: opts.force === true,
           });
-          if (opts.json) printJson(result);
+          if (opts.json) printJson({ published: result.published });
           else if (result.published.length === 0) printLine('nothing to refresh');
           else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+          for (const w of result.warnings ?? []) warn(w);
           warnExpiring(repo);
         });
       }),
@@ -325,7 +337,10 @@ export function register(program: Command): void {
         checkRoleName(role);
         const bytes = payload(await openRepository(dir), role);
         if (opts.output === undefined) process.stdout.write(bytes);
-        else await writeFile(opts.output, bytes);
+        else {
+          await writeFile(opts.output, bytes);
+          if (opts.json) printJson({ role, path: opts.output });
+        }
       }),
     );
 

@@ -9,6 +9,7 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { collect, positiveInt, withRepository } from '../repo-common.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, runAction } from '../output.js';
+import { rotationPlanJson } from '../json-shapes.js';
 import { keysAfterValidation, printPlan, warnExpiring } from '../rotation-common.js';
 import { checkRoleName } from '../../tuf/names.js';
 
@@ -54,7 +55,7 @@ async function rotateLocked(
   );
   const plan = rotate(add, opts.dryRun === true);
   if (!plan.dryRun) await repo.saveStaged();
-  if (opts.json) printJson(plan);
+  if (opts.json) printJson(rotationPlanJson(plan));
   else printPlan(plan, dir);
   warnExpiring(repo);
 }

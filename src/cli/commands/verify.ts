@@ -4,6 +4,7 @@ import { defaultHome } from '../../crypto/keystore.js';
 import { verifyBundle } from '../../cnab/verify.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
+import { referenceTag } from '../json-shapes.js';
 import { positiveInt } from '../repo-common.js';
 import { progressBar } from '../progress.js';
 import { parseMapFile } from '../../tuf/client/map.js';
@@ -78,7 +79,15 @@ async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
   });
   if (opts.output !== undefined && r.bundle !== undefined)
     await writeFile(opts.output, canonicalize(r.bundle));
-  if (opts.json) printJson(r);
+  if (opts.json)
+    printJson({
+      name: r.target,
+      ...referenceTag(r.target),
+      length: r.length,
+      hashes: { sha256: r.sha256 },
+      custom: r.custom,
+      ...(r.bundle === undefined ? {} : { bundle: r.bundle }),
+    });
   else {
     const provenance = r.custom['in-toto'] === undefined ? '' : ', in-toto provenance verified';
     printLine(`verified ${r.target}: ${r.length} bytes, sha256 ${r.sha256}${provenance}`);
