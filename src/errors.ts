@@ -45,11 +45,12 @@ export class CnabsecError<C extends string = string> extends Error {
 /** The cause of an error as JSON: {code, message} of a cnabsec error, {message} of anything else. */
 function causeJson(cause: unknown): { code?: string; message: string } | undefined {
   if (cause === undefined || cause === null) return undefined;
-  if (cause instanceof CnabsecError) return { code: cause.code, message: cause.message };
+  if (isCnabsecError(cause)) return { code: cause.code, message: cause.message };
   if (cause instanceof Error) return { message: cause.message };
   if (typeof cause === 'string') return { message: cause };
   try {
-    return { message: JSON.stringify(cause) ?? typeof cause };
+    const text = JSON.stringify(cause) as string | undefined;
+    return { message: text ?? typeof cause };
   } catch {
     return { message: typeof cause };
   }

@@ -34,7 +34,10 @@ function writeJson(value: unknown): void {
  * action ends (with its `warnings`); a second document in one action is a bug.
  */
 export function printJson(value: unknown): void {
-  if (jsonRun === undefined) return writeJson(value);
+  if (jsonRun === undefined) {
+    writeJson(value);
+    return;
+  }
   if (jsonRun.printed) throw new Error('printJson: a command prints one JSON document');
   jsonRun.printed = true;
   jsonRun.document = value;

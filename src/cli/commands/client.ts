@@ -84,7 +84,13 @@ export function register(program: Command): void {
         const info = await client.getTarget(target);
         const out = { name: info.path, length: info.length, hashes: info.hashes, custom: info.custom };
         if (opts.json)
-          printJson({ name: out.name, ...referenceTag(out.name), length: out.length, hashes: out.hashes, custom: out.custom });
+          printJson({
+            name: out.name,
+            ...referenceTag(out.name),
+            length: out.length,
+            hashes: out.hashes,
+            custom: out.custom,
+          });
         else {
           printLine(out.name);
           printLine(`  length ${out.length}`);

@@ -235,9 +235,11 @@ export function register(program: Command): void {
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const s = repositoryStatus(await openRepository(dir));
-        if (!opts.json) return printStatus(s);
-        printJson(statusJson(s));
-        for (const w of s.warnings) warn(w);
+        if (!opts.json) printStatus(s);
+        else {
+          printJson(statusJson(s));
+          for (const w of s.warnings) warn(w);
+        }
       }),
     );
 
