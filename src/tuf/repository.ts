@@ -39,6 +39,7 @@ import { checkPublishedFiles, incomplete, versionsOnDisk } from './completeness.
 import { checkRepositoryName, isRoleName } from './names.js';
 import { assertSignable } from './signable.js';
 import { quote } from '../util/json.js';
+import { messageOf } from '../errors.js';
 import type { PublicKeyJson } from '../crypto/keys.js';
 
 export const SPEC_VERSION = '1.0.31';
@@ -380,9 +381,13 @@ export class LocalRepository {
     try {
       md = Metadata.fromJSON(kindOf(role) as never, json as unknown as JSONObject);
     } catch (e) {
-      throw new TufError('INVALID_ARGUMENT', `the change would make invalid ${role} metadata: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-      });
+      throw new TufError(
+        'INVALID_ARGUMENT',
+        `the change would make invalid ${role} metadata: ${messageOf(e)}`,
+        {
+          cause: e,
+        },
+      );
     }
     this.staged.set(role, md);
     return md;
