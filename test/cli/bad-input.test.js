@@ -855,7 +855,7 @@ test('threshold signing: 2-of-3 targets with `sign --key` and an external detach
       { env },
     ),
   );
-  const targetsIds = init.roles.targets.keyids;
+  const targetsIds = init.roles.find((r) => r.role === 'targets').keyids;
   assert.equal(targetsIds.length, 3);
   assert.ok(targetsIds.includes(external));
   const [k1, k2] = targetsIds.filter((k) => k !== external);
