@@ -894,7 +894,7 @@ test('threshold signing: 2-of-3 targets with `sign --key` and an external detach
     { env },
   );
   const found = JSON.parse(cliOk(['lookup', `${name}:v1`, '--json'], { env }));
-  assert.equal(found.target, `${name}:v1`);
+  assert.equal(found.name, `${name}:v1`);
   assert.equal(found.hashes.sha256, ctx.bundleSha256);
   assert.equal(found.length, Buffer.byteLength(canonicalize(BUNDLE)));
 });
