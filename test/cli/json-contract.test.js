@@ -474,3 +474,23 @@ test('warnings: on stderr for people and in the document as `warnings` (rule 3)'
   const { warnings, ...rest } = doc;
   assert.ok(warnings.length > 0 && ctx.contract.validator('resign')(rest), r.stdout);
 });
+
+test(
+  'usage errors with --json: one {"error": {"code": "CLI_USAGE", ...}} document, exit 2',
+  { todo: 'the usage-error JSON of main.ts comes with the typed-options branch of issue 12' },
+  () => {
+    for (const args of [
+      ['init', w('repo-usage'), '--no-such-option', '--json'],
+      ['status', '--json'],
+      ['bundle', 'add', w('repo'), 'v9', 'bundle.json', '--json'],
+    ]) {
+      const r = runCli(args, { env: ctx.env });
+      const out = `cnabsec ${args.join(' ')}\n--- exit ${r.status}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+      assert.equal(r.status, 2, out);
+      const doc = JSON.parse(r.stdout);
+      assert.ok(ctx.contract.error(doc), out);
+      assert.equal(doc.error.code, 'CLI_USAGE', out);
+      assert.deepEqual(leakProblems(r.stdout + r.stderr, ctx.work), [], out);
+    }
+  },
+);
