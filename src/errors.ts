@@ -25,27 +25,34 @@ export class CnabsecError<C extends string = string> extends Error {
     this.details = options.details ?? {};
   }
 
+  /**
+   * The `error` object of `--json` output (docs/cli-json.md): `code`, `message`, `hint`,
+   * `details` and `cause` as {code, message} (a cnabsec error) or {message}. No JS class name:
+   * the code is the stable identifier.
+   */
   toJSON(): Record<string, unknown> {
-    const cause = this.cause;
+    const cause = causeJson(this.cause);
     return {
-      name: this.name,
       code: this.code,
       message: this.message,
       ...(this.hint === undefined ? {} : { hint: this.hint }),
       ...(Object.keys(this.details).length === 0 ? {} : { details: this.details }),
-      ...(cause === undefined
-        ? {}
-        : {
-            cause:
-              cause instanceof CnabsecError
-                ? cause.toJSON()
-                : cause instanceof Error
-                  ? { name: cause.name, message: cause.message }
-                  : typeof cause === 'string'
-                    ? cause
-                    : JSON.stringify(cause),
-          }),
+      ...(cause === undefined ? {} : { cause }),
     };
+  }
+}
+
+/** The cause of an error as JSON: {code, message} of a cnabsec error, {message} of anything else. */
+function causeJson(cause: unknown): { code?: string; message: string } | undefined {
+  if (cause === undefined || cause === null) return undefined;
+  if (isCnabsecError(cause)) return { code: cause.code, message: cause.message };
+  if (cause instanceof Error) return { message: cause.message };
+  if (typeof cause === 'string') return { message: cause };
+  try {
+    const text = JSON.stringify(cause) as string | undefined;
+    return { message: text ?? typeof cause };
+  } catch {
+    return { message: typeof cause };
   }
 }
 

@@ -70,7 +70,7 @@ export function registerLayout(intoto: Command): void {
         const mb = parseMetablock(await readMetadataFile(file, 'layout'), file);
         if (!isLayoutBlock(mb)) throw new FormatError('INTOTO_BAD_FORMAT', `${file} is not a layout`);
         const issues = lintLayout(mb.signed);
-        if (o.json) printJson({ file, issues });
+        if (o.json) printJson({ path: file, issues });
         else for (const i of issues) printLine(`${i.severity}: ${i.where}: ${i.message}`);
         if (issues.some((i) => i.severity === 'error')) process.exitCode = 1;
         else if (o.json !== true) printLine(`${file}: no errors`);
@@ -114,7 +114,11 @@ async function layoutNew(o: LayoutNewOptions): Promise<void> {
   for (const ref of o.sign ?? []) await signMetablock(mb, await signerOf(ref, o));
   await writeOutputFile(o.output, models.serializeMetablock(mb));
   if (o.json)
-    printJson({ file: o.output, steps: layout.steps.map((s) => s.name), signed: mb.signatures.length });
+    printJson({
+      path: o.output,
+      steps: layout.steps.map((s) => s.name),
+      keyids: [...new Set(mb.signatures.map((s) => s.keyid))].sort(),
+    });
   else printLine(o.output);
 }
 

@@ -3,6 +3,10 @@
  * `cnabsec: error [CODE]: message` plus a `hint:` line, exit code 1; with `--json` the error
  * object goes to stdout. A usage error exits 2, and with `--json` it is one JSON document
  * too. Anything else is a bug: exit 70 with the stack, to be reported.
+ *
+ * With `--json` an action prints exactly one JSON document on stdout (docs/cli-json.md, ADR
+ * 0018): `printJson` inside `runAction` keeps the result until the action ends, and the
+ * warnings it gave (also written to stderr) are added to it as `warnings`; an error replaces it.
  */
 import { isCnabsecError } from '../errors.js';
 import { setTraceSink } from '../util/trace.js';
@@ -17,8 +21,38 @@ export const EXIT_USER_ERROR = 1;
 export const EXIT_USAGE = 2;
 export const EXIT_INTERNAL = 70;
 
-export function printJson(value: unknown): void {
+/** The --json document of the running action, and the warnings given so far. */
+interface JsonRun {
+  document?: unknown;
+  printed: boolean;
+  warnings: string[];
+}
+let jsonRun: JsonRun | undefined;
+
+function writeJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+}
+
+/**
+ * Print the JSON document of a command. Inside `runAction` with `--json` it is printed when the
+ * action ends (with its `warnings`); a second document in one action is a bug.
+ */
+export function printJson(value: unknown): void {
+  if (jsonRun === undefined) {
+    writeJson(value);
+    return;
+  }
+  if (jsonRun.printed) throw new Error('printJson: a command prints one JSON document');
+  jsonRun.printed = true;
+  jsonRun.document = value;
+}
+
+/** `doc` with `warnings` (de-duplicated, in the order given) when there are any. */
+function withWarnings(doc: unknown, warnings: readonly string[]): unknown {
+  if (warnings.length === 0 || doc === null || typeof doc !== 'object' || Array.isArray(doc)) return doc;
+  const own = (doc as { warnings?: unknown }).warnings;
+  const all = [...(Array.isArray(own) ? (own as unknown[]).map(String) : []), ...warnings];
+  return { ...doc, warnings: [...new Set(all)] };
 }
 
 export function printLine(line = ''): void {
@@ -41,13 +75,16 @@ export function escapeControl(text: string): string {
   });
 }
 
+/** A warning line on stderr; with --json also in the document's `warnings`. */
 export function warn(line: string): void {
   process.stderr.write(`cnabsec: warning: ${escapeControl(line)}\n`);
+  if (jsonRun !== undefined && !jsonRun.warnings.includes(line)) jsonRun.warnings.push(line);
 }
 
 export function reportError(e: unknown, json: boolean): number {
+  const warnings = jsonRun?.warnings ?? [];
   if (isCnabsecError(e)) {
-    if (json) printJson({ error: e.toJSON() });
+    if (json) writeJson(withWarnings({ error: e.toJSON() }, warnings));
     else {
       process.stderr.write(`cnabsec: error [${escapeControl(e.code)}]: ${escapeControl(e.message)}\n`);
       if (e.hint !== undefined) process.stderr.write(`  hint: ${escapeControl(e.hint)}\n`);
@@ -56,6 +93,10 @@ export function reportError(e: unknown, json: boolean): number {
   }
   const msg = e instanceof Error ? (e.stack ?? e.message) : String(e);
   process.stderr.write(`cnabsec: internal error (please report): ${msg}\n`);
+  if (json) {
+    const message = `internal error (please report): ${e instanceof Error ? e.message : String(e)}`;
+    writeJson(withWarnings({ error: { code: 'INTERNAL', message: escapeControl(message) } }, warnings));
+  }
   return EXIT_INTERNAL;
 }
 
@@ -79,10 +120,16 @@ export function runAction<A extends unknown[]>(
       GlobalOptions | undefined;
     if (args.some((a) => (a as GlobalOptions | null)?.verbose === true))
       setTraceSink((line) => process.stderr.write(`cnabsec: ${escapeControl(line)}\n`));
+    const json = opts?.json === true;
+    const run: JsonRun | undefined = json ? { printed: false, warnings: [] } : undefined;
+    jsonRun = run;
     try {
       await action(...args);
+      if (run?.printed === true) writeJson(withWarnings(run.document, run.warnings));
     } catch (e) {
-      process.exitCode = reportError(e, opts?.json === true);
+      process.exitCode = reportError(e, json);
+    } finally {
+      jsonRun = undefined;
     }
   };
 }

@@ -42,6 +42,7 @@ import { checkPublishedFiles, incomplete, versionsOnDisk } from './completeness.
 import { checkRepositoryName, isRoleName } from './names.js';
 import { assertSignable } from './signable.js';
 import { quote } from '../util/json.js';
+import { messageOf } from '../errors.js';
 
 export const SPEC_VERSION = '1.0.31';
 
@@ -343,9 +344,13 @@ export class LocalRepository {
     try {
       md = Metadata.fromJSON(kindOf(role) as never, json as unknown as JSONObject);
     } catch (e) {
-      throw new TufError('INVALID_ARGUMENT', `the change would make invalid ${role} metadata: ${String(e)}`, {
-        cause: e,
-      });
+      throw new TufError(
+        'INVALID_ARGUMENT',
+        `the change would make invalid ${role} metadata: ${messageOf(e)}`,
+        {
+          cause: e,
+        },
+      );
     }
     this.staged.set(role, md);
     return md;

@@ -787,15 +787,15 @@ for (const c of CASES) {
   });
 }
 
-test('--json: the error object goes to stdout as {error: {name, code, message, hint}}', async () => {
+test('--json: the error object goes to stdout as {error: {code, message, hint}}', async () => {
   const copy = await fresh();
   const missing = path.join(copy.dir, 'no-such-repo');
   for (const [args, env, expected] of [
-    [['publish', missing, '--json'], envFor(copy.home), { name: 'TufError', code: 'REPO_NOT_FOUND' }],
+    [['publish', missing, '--json'], envFor(copy.home), { code: 'REPO_NOT_FOUND' }],
     [
       ['publish', copy.repo, '--json'],
       envFor(copy.home, { CNABSEC_PASSPHRASE: 'wrong' }),
-      { name: 'CryptoError', code: 'WRONG_PASSPHRASE' },
+      { code: 'WRONG_PASSPHRASE' },
     ],
   ]) {
     const before = await snapshotTree(copy.dir);
@@ -805,7 +805,7 @@ test('--json: the error object goes to stdout as {error: {name, code, message, h
     assert.equal(r.stderr, '', out);
     const body = JSON.parse(r.stdout);
     assert.deepEqual(Object.keys(body), ['error'], out);
-    assert.equal(body.error.name, expected.name);
+    assert.equal(body.error.name, undefined, 'no JS class name');
     assert.equal(body.error.code, expected.code);
     assert.equal(typeof body.error.message, 'string');
     assert.ok(body.error.message.length > 0);
@@ -848,7 +848,7 @@ test('threshold signing: 2-of-3 targets with `sign --key` and an external detach
       { env },
     ),
   );
-  const targetsIds = init.roles.targets.keyids;
+  const targetsIds = init.roles.find((r) => r.role === 'targets').keyids;
   assert.equal(targetsIds.length, 3);
   assert.ok(targetsIds.includes(external));
   const [k1, k2] = targetsIds.filter((k) => k !== external);
@@ -887,7 +887,7 @@ test('threshold signing: 2-of-3 targets with `sign --key` and an external detach
     { env },
   );
   const found = JSON.parse(cliOk(['lookup', `${name}:v1`, '--json'], { env }));
-  assert.equal(found.target, `${name}:v1`);
+  assert.equal(found.name, `${name}:v1`);
   assert.equal(found.hashes.sha256, ctx.bundleSha256);
   assert.equal(found.length, Buffer.byteLength(canonicalize(BUNDLE)));
 });

@@ -86,7 +86,9 @@ test('concurrent bundle add + publish + refresh: every success is kept, the rest
       run(['refresh', dir, '--force', '--json'], env),
     ]);
     for (const r of pubs) if (!succeededOrLocked(r)) locked++;
-    const listed = JSON.parse(cliOk(['bundle', 'list', dir, '--json'], { env: base })).map((x) => x.name);
+    const listed = JSON.parse(cliOk(['bundle', 'list', dir, '--json'], { env: base })).targets.map(
+      (x) => x.name,
+    );
     for (const tag of added) assert.ok(listed.includes(`${NAME}:${tag}`), `round ${round}: ${tag} kept`);
     const client = new TrustClient({
       name: NAME,

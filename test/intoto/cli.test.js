@@ -183,12 +183,12 @@ test('CLI: intoto run with --materials=x (one value) runs the command that follo
   );
   assert.equal(r.code, 0, r.stderr);
   const { readFile } = await import('node:fs/promises');
-  const link = JSON.parse(await readFile(path.join(dir, JSON.parse(r.stdout).file), 'utf8'));
+  const link = JSON.parse(await readFile(path.join(dir, JSON.parse(r.stdout).path), 'utf8'));
   assert.deepEqual(link.signed.command, ['touch', 'out.txt']);
   assert.deepEqual(Object.keys(link.signed.materials), ['in.txt']);
   {
     const signed = await cli(
-      ['intoto', 'sign', '--key=k', path.join(dir, JSON.parse(r.stdout).file), '--json'],
+      ['intoto', 'sign', '--key=k', path.join(dir, JSON.parse(r.stdout).path), '--json'],
       dir,
     );
     assert.equal(signed.code, 0, signed.stderr);

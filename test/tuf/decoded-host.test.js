@@ -106,7 +106,8 @@ test('our client (trust add + lookup) also updates through the decoding host', a
     env: childEnv(ctx.env),
   });
   const out = JSON.parse(stdout);
-  assert.equal(out.target, `${NAME}:v1`);
+  assert.equal(out.name, `${NAME}:v1`);
+  assert.equal(out.tag, 'v1');
 });
 
 test('cnabsec serve, status and advisory are not confused by the decoded directories', async (t) => {
@@ -137,7 +138,7 @@ test('cnabsec serve, status and advisory are not confused by the decoded directo
     'targets/releases',
     'timestamp',
   ]);
-  const [rel] = JSON.parse(cli('delegation', 'list', ctx.repo, '--json'));
+  const [rel] = JSON.parse(cli('delegation', 'list', ctx.repo, '--json')).delegations;
   const adv = JSON.parse(
     cli('advisory', ctx.repo, '--since', '1', '--role', 'targets/releases', '--key', rel.keyids[0], '--json'),
   );

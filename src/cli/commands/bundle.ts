@@ -22,6 +22,7 @@ import { mebibytes } from '../options.js';
 import { bundleFileHint } from '../habits.js';
 import type { LocalRepository } from '../../tuf/repository.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { targetsJson } from '../json-shapes.js';
 
 interface AddOptions extends KeyOptions {
   links?: string;
@@ -142,11 +143,12 @@ async function stageBundle(
   const md = repo.staged.get(role);
   if (opts.json)
     printJson({
-      target: name,
+      name,
+      tag,
       role,
       version: md?.signed.version,
       length: digest.length,
-      sha256: digest.sha256,
+      hashes: { sha256: digest.sha256 },
     });
   else
     printLine(
@@ -196,7 +198,7 @@ export function register(program: Command): void {
           await repo.saveStaged();
           return t;
         });
-        if (opts.json) printJson({ target });
+        if (opts.json) printJson({ name: target, layout: input.name ?? layoutName, role: 'targets' });
         else printLine(`staged layout ${target} in targets; run cnabsec publish ${dir}`);
       }),
     );
@@ -211,7 +213,7 @@ export function register(program: Command): void {
           const name = bundleTargetName(repo.config.name, tag);
           const roles = removeTarget(repo, name);
           await repo.saveStaged();
-          if (opts.json) printJson({ target: name, roles });
+          if (opts.json) printJson({ name, tag, roles: [...new Set(roles)].sort() });
           else printLine(`staged removal of ${name} from ${roles.join(', ')}; run cnabsec publish ${dir}`);
         });
       }),
@@ -223,8 +225,9 @@ export function register(program: Command): void {
     .example('cnabsec bundle list ./repo --json')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
-        const targets = listTargets(await openRepository(dir));
-        if (opts.json) printJson(targets);
+        const repo = await openRepository(dir);
+        const targets = listTargets(repo);
+        if (opts.json) printJson(targetsJson(repo.config.name, targets));
         else
           for (const t of targets)
             printLine(`${t.name}  ${t.length}  sha256:${t.hashes.sha256 ?? '-'}  (${t.role})`);

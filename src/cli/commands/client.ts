@@ -16,6 +16,7 @@ import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { referenceHint } from '../habits.js';
 import { lockWaitMs } from '../repo-common.js';
+import { referenceTag, trustEntryJson, trustListJson, trustResetJson } from '../json-shapes.js';
 
 async function readRoot(file: string): Promise<Buffer> {
   let bytes: Buffer;
@@ -52,7 +53,7 @@ function registerTrust(program: Command): void {
         checkRepositoryName(name, 'trust name');
         const root = await readRoot(opts.root);
         const entry = await addTrust(home, name, root, opts.url, false, { waitMs: lockWaitMs() });
-        if (opts.json) printJson(entry);
+        if (opts.json) printJson(trustEntryJson(entry));
         else printLine(`trusting ${entry.name} at ${entry.url}`);
       }),
     );
@@ -77,7 +78,7 @@ function registerTrust(program: Command): void {
             allowOlder: opts.allowOlder === true,
             waitMs: lockWaitMs(),
           });
-          if (opts.json) printJson(r);
+          if (opts.json) printJson(trustResetJson(r));
           else {
             const ids = (k: string[]): string => k.map((x) => x.slice(0, 8)).join(' ');
             const p = r.previous;
@@ -112,7 +113,7 @@ function registerTrust(program: Command): void {
     .action(
       runAction(async (opts: KeyOptions) => {
         const entries = await listTrust(opts.home ?? defaultHome());
-        if (opts.json) printJson(entries);
+        if (opts.json) printJson(trustListJson(entries));
         else for (const e of entries) printLine(`${e.name}  ${e.url}`);
       }),
     );
@@ -164,10 +165,17 @@ export function register(program: Command): void {
         const home = opts.home ?? defaultHome();
         const client = clientFor(home, await trustFor(home, target));
         const info = await client.getTarget(target);
-        const out = { target: info.path, length: info.length, hashes: info.hashes, custom: info.custom };
-        if (opts.json) printJson(out);
+        const out = { name: info.path, length: info.length, hashes: info.hashes, custom: info.custom };
+        if (opts.json)
+          printJson({
+            name: out.name,
+            ...referenceTag(out.name),
+            length: out.length,
+            hashes: out.hashes,
+            custom: out.custom,
+          });
         else {
-          printLine(out.target);
+          printLine(out.name);
           printLine(`  length ${out.length}`);
           for (const [alg, h] of Object.entries(out.hashes)) printLine(`  ${alg} ${h}`);
           if (Object.keys(out.custom).length > 0) printLine(`  custom ${JSON.stringify(out.custom)}`);

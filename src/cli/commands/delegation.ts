@@ -8,6 +8,7 @@ import { delegationKeyHint } from '../habits.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { warnExpiring } from '../rotation-common.js';
 import { applyDelegation, planDelegation } from '../../workflows/index.js';
+import { delegationJson, sortedUnique } from '../json-shapes.js';
 import { rotateAction, rotateOptions } from './rotation.js';
 import { checkRoleName } from '../../tuf/names.js';
 
@@ -35,7 +36,7 @@ function add(dir: string, role: string, opts: AddOptions): Promise<void> {
       keyStore: store,
     });
     const info = await applyDelegation(repo, plan, { keyStore: store, passphrases: passphrasesOf(opts) });
-    if (opts.json) printJson(info);
+    if (opts.json && info !== undefined) printJson(delegationJson(info));
     else {
       printLine(
         `staged delegation ${role} from ${opts.parent}: ${opts.threshold}-of-${plan.keys.length}, paths ${opts.paths.join(' ')}`,
@@ -80,7 +81,7 @@ export function register(program: Command): void {
           const removed = removeDelegation(repo, role);
           for (const r of removed) await repo.discardStaged(r);
           await repo.saveStaged();
-          if (opts.json) printJson({ removed });
+          if (opts.json) printJson({ role, roles: sortedUnique(removed) });
           else printLine(`staged removal of ${removed.join(', ')}; next: cnabsec publish ${dir}`);
           warnExpiring(repo);
         });
@@ -100,7 +101,7 @@ export function register(program: Command): void {
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const list = listDelegations(await openRepository(dir));
-        if (opts.json) printJson(list);
+        if (opts.json) printJson({ delegations: list.map(delegationJson) });
         else
           for (const x of list)
             printLine(

@@ -81,7 +81,7 @@ function registerRun(intoto: Command): void {
           warn(
             `step ${o.step}: command ${describeReturnValue(rv)}; the link records the failure (byproducts return-value ${rv}); use --fail-on-error to fail the step instead`,
           );
-        if (o.json) printJson({ file: r.file, keyid: signer.keyid, returnValue: rv });
+        if (o.json) printJson({ path: r.file, keyid: signer.keyid, returnValue: rv });
         else printLine(r.file);
       }),
     );
@@ -103,7 +103,7 @@ function registerRecord(intoto: Command): void {
           materials: o.materials ?? [],
           recordEnvironment: o.recordEnvironment === true,
         });
-        if (o.json) printJson({ file });
+        if (o.json) printJson({ path: file });
         else printLine(file);
       }),
     );
@@ -121,7 +121,7 @@ function registerRecord(intoto: Command): void {
           products: o.products ?? [],
           ...(o.metadataDirectory === undefined ? {} : { metadataDirectory: o.metadataDirectory }),
         });
-        if (o.json) printJson({ file: r.file });
+        if (o.json) printJson({ path: r.file });
         else printLine(r.file);
       }),
     );
@@ -158,7 +158,7 @@ function registerSign(intoto: Command): void {
         for (const ref of o.key) keyid = (await signMetablock(mb, await signerOf(ref, o))).keyid;
         const out = o.output ?? (models.isLinkBlock(mb) ? models.linkFileName(mb.signed.name, keyid) : file);
         await writeOutputFile(out, models.serializeMetablock(mb));
-        if (o.json) printJson({ file: out, signatures: mb.signatures.map((s) => s.keyid) });
+        if (o.json) printJson({ path: out, keyids: [...new Set(mb.signatures.map((s) => s.keyid))].sort() });
         else printLine(out);
       }),
     );
@@ -209,7 +209,7 @@ function registerVerify(intoto: Command): void {
           throw new FormatError('INTOTO_BAD_FORMAT', `${o.layout} is a link, not a layout`);
         const params = o.param.length > 0 ? keyValues(o.param, '--param') : undefined;
         const maxOut = o.maxInspectionOutput;
-        const result = await verifyLayout(mb, keys, {
+        await verifyLayout(mb, keys, {
           linkDir: o.linkDir,
           ...(params === undefined ? {} : { params }),
           inspections: {
@@ -217,9 +217,9 @@ function registerVerify(intoto: Command): void {
             ...(o.inspectionDir === undefined ? {} : { sourceDir: o.inspectionDir }),
             ...(maxOut === undefined ? {} : { maxOutputBytes: maxOut }),
           },
-          ...(o.json === true ? {} : { warn }),
+          warn,
         });
-        if (o.json) printJson({ verified: true, layout: o.layout, warnings: result.warnings });
+        if (o.json) printJson({ verified: true, path: o.layout });
         else printLine(`in-toto verification passed: ${o.layout}`);
       }),
     );
@@ -264,7 +264,7 @@ function registerKeygen(intoto: Command): void {
           });
         }
         const keyid = crypto.sslibPublicKeyOf(privateKey).keyid;
-        if (o.json) printJson({ private: name, public: `${name}.pub`, keyid });
+        if (o.json) printJson({ keyid, keytype: o.type, path: name, publicPath: `${name}.pub` });
         else printLine(keyid);
       }),
     );

@@ -14,6 +14,7 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { keyType } from '../options.js';
 import { writeOutputFile } from '../output-file.js';
+import { keyJson } from '../json-shapes.js';
 
 interface GenerateOptions extends KeyOptions {
   type: string;
@@ -63,7 +64,7 @@ function registerList(key: Command): void {
     .action(
       runAction(async (opts: KeyOptions) => {
         const keys = await listKeys(keyStoreOf(opts), homeOf(opts));
-        if (opts.json) printJson(keys);
+        if (opts.json) printJson({ keys });
         else printKeys(keys);
       }),
     );
@@ -132,7 +133,7 @@ function registerImport(key: Command): void {
           passphrasesOf(opts),
           opts.label,
         );
-        if (opts.json) printJson(info);
+        if (opts.json) printJson(keyJson(info));
         else printLine(info.keyid);
       }),
     );
@@ -198,7 +199,7 @@ export function register(program: Command): void {
           });
         }
         const info = await keyStoreOf(opts).generate(opts.type, opts.label, passphrasesOf(opts));
-        if (opts.json) printJson(info);
+        if (opts.json) printJson(keyJson(info));
         else printLine(info.keyid);
       }),
     );
@@ -228,7 +229,10 @@ export function register(program: Command): void {
         const sig = { keyid: signer.keyid, sig: Buffer.from(await signer.sign(bytes)).toString('hex') };
         const text = JSON.stringify(sig) + '\n';
         if (opts.output === undefined) process.stdout.write(text);
-        else await writeOutputFile(opts.output, text);
+        else {
+          await writeOutputFile(opts.output, text);
+          if (opts.json) printJson({ keyid: signer.keyid, path: opts.output });
+        }
       }),
     );
 }

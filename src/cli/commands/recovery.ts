@@ -10,6 +10,7 @@ import { printJson, printLine, runAction } from '../output.js';
 import { printChanges, warnExpiring } from '../rotation-common.js';
 import { applyRecovery, planRecovery, recoveryPackage, RECOVERY_ROTATABLE } from '../../workflows/index.js';
 import { writeOutputFile } from '../output-file.js';
+import { advisoryJson, recoveryPackageJson, recoveryPlanJson } from '../json-shapes.js';
 import { checkRoleName } from '../../tuf/names.js';
 
 interface RecoverOptions extends KeyOptions {
@@ -36,7 +37,7 @@ function recover(dir: string, opts: RecoverOptions): Promise<void> {
 async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOptions): Promise<void> {
   if (opts.packageOnly === true) {
     const p = await recoveryPackage(repo, opts.output);
-    if (opts.json) printJson(p);
+    if (opts.json) printJson({ package: recoveryPackageJson(p) });
     else printPackage(p);
     return;
   }
@@ -50,7 +51,7 @@ async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOp
   });
   if (opts.dryRun === true) {
     const p = plan.preview;
-    if (opts.json) printJson(p);
+    if (opts.json) printJson({ plan: recoveryPlanJson(p) });
     else {
       printLine(
         `dry run (nothing written): recovery root v${p.version}, NOT signed by root v${p.trustedVersion}`,
@@ -66,7 +67,7 @@ async function recoverLocked(repo: LocalRepository, dir: string, opts: RecoverOp
     signers: storeSigners(store, passphrases),
     ...(opts.output === undefined ? {} : { out: opts.output }),
   });
-  if (opts.json) printJson(r);
+  if (opts.json) printJson({ plan: recoveryPlanJson(r.plan), package: recoveryPackageJson(r.package) });
   else {
     printLine(`published recovery root v${r.plan.version} (signed by the new root keys only)`);
     printChanges(r.plan.changes, r.plan.signing, r.plan.clients);
@@ -129,7 +130,7 @@ export function register(program: Command): void {
           ...(opts.role === undefined ? {} : { role: opts.role }),
         });
         if (opts.output !== undefined) await writeOutputFile(opts.output, a.text);
-        if (opts.json) printJson(a);
+        if (opts.json) printJson(advisoryJson(a));
         else process.stdout.write(a.text);
       }),
     );

@@ -17,6 +17,7 @@ import { duration, keyType, positiveInt } from '../options.js';
 import { initGunHint } from '../habits.js';
 import { writeOutputFile } from '../output-file.js';
 import { warnExpiring } from '../rotation-common.js';
+import { sortedUnique, statusJson } from '../json-shapes.js';
 import { readLayoutInput, withProvenanceInitOptions, type LayoutOptions } from '../provenance-options.js';
 import {
   applyInit,
@@ -94,7 +95,13 @@ async function init(dir: string, opts: InitCliOptions): Promise<void> {
   });
   const { name, location, roles } = result;
   if (opts.json) {
-    printJson({ name, location, roles, generated: result.generated, ...(notes.length > 0 ? { notes } : {}) });
+    printJson({
+      name,
+      location,
+      roles: Object.entries(roles).map(([role, r]) => ({ ...r, role, keyids: sortedUnique(r.keyids) })),
+      generated: sortedUnique(result.generated),
+      ...(notes.length > 0 ? { notes } : {}),
+    });
     return;
   }
   printLine(`initialised ${name} in ${dir}`);
@@ -165,8 +172,10 @@ export function register(program: Command): void {
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const s = repositoryStatus(await openRepository(dir));
-        if (opts.json) printJson(s);
-        else printStatus(s, dir);
+        if (opts.json) {
+          printJson(statusJson(s));
+          for (const w of s.warnings) warn(w);
+        } else printStatus(s, dir);
         if (s.expiredRoles.length > 0) process.exitCode = EXIT_EXPIRED;
       }),
     );
@@ -180,7 +189,7 @@ export function register(program: Command): void {
         await withRepository(dir, async (repo) => {
           const signers = storeSigners(keyStoreOf(opts), passphrasesOf(opts));
           const result = await publish(repo, { signers });
-          if (opts.json) printJson(result);
+          if (opts.json) printJson({ published: result.published });
           else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
           for (const w of result.warnings ?? []) warn(w);
           warnExpiring(repo);
@@ -208,9 +217,10 @@ export function register(program: Command): void {
             ...(within === undefined ? {} : { within }),
             force: opts.force === true,
           });
-          if (opts.json) printJson(result);
+          if (opts.json) printJson({ published: result.published });
           else if (result.published.length === 0) printLine('nothing to refresh');
           else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
+          for (const w of result.warnings ?? []) warn(w);
           warnExpiring(repo);
         });
       }),
@@ -263,7 +273,10 @@ export function register(program: Command): void {
         checkRoleName(role);
         const bytes = payload(await openRepository(dir), role);
         if (opts.output === undefined) process.stdout.write(bytes);
-        else await writeOutputFile(opts.output, bytes);
+        else {
+          await writeOutputFile(opts.output, bytes);
+          if (opts.json) printJson({ role, path: opts.output });
+        }
       }),
     );
 

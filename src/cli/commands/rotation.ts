@@ -7,6 +7,7 @@ import { rotateFlagHint } from '../habits.js';
 import { printJson, runAction } from '../output.js';
 import { printPlan, warnExpiring } from '../rotation-common.js';
 import { applyRotation, planRotation } from '../../workflows/index.js';
+import { rotationPlanJson } from '../json-shapes.js';
 import { checkRoleName } from '../../tuf/names.js';
 
 export interface RotateCliOptions extends KeyOptions {
@@ -33,7 +34,7 @@ export function rotateAction(dir: string, role: string, opts: RotateCliOptions):
       opts.dryRun === true
         ? plan.preview
         : await applyRotation(repo, plan, { keyStore: store, passphrases: passphrasesOf(opts) });
-    if (opts.json) printJson(result);
+    if (opts.json) printJson(rotationPlanJson(result));
     else printPlan(result, dir);
     warnExpiring(repo);
   });

@@ -7,6 +7,7 @@ import { printJson, printLine, runAction, warn } from '../output.js';
 import { mebibytes, seconds } from '../options.js';
 import { referenceHint } from '../habits.js';
 import { writeOutputFile } from '../output-file.js';
+import { referenceTag } from '../json-shapes.js';
 import { progressBar } from '../progress.js';
 import { parseMapFile } from '../../tuf/client/map.js';
 import { TufError } from '../../tuf/errors.js';
@@ -84,7 +85,15 @@ async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
   });
   if (opts.output !== undefined && r.bundle !== undefined)
     await writeOutputFile(opts.output, canonicalize(r.bundle));
-  if (opts.json) printJson(r);
+  if (opts.json)
+    printJson({
+      name: r.target,
+      ...referenceTag(r.target),
+      length: r.length,
+      hashes: { sha256: r.sha256 },
+      custom: r.custom,
+      ...(r.bundle === undefined ? {} : { bundle: r.bundle }),
+    });
   else {
     const provenance = r.custom['in-toto'] === undefined ? '' : ', in-toto provenance verified';
     printLine(`verified ${r.target}: ${r.length} bytes, sha256 ${r.sha256}${provenance}`);

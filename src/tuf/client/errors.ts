@@ -182,7 +182,6 @@ export function wrapClientError(
         expires: info.expires,
         source,
         url: fromRemote?.url,
-        tufError: error instanceof Error ? error.constructor.name : typeof error,
       },
       hint: hintFor(code),
     },

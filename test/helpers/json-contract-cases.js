@@ -1,0 +1,312 @@
+// The cases of test/cli/json-contract.test.js: one per command of the CLI, in the order they run
+// (later ones use the state earlier ones made). `ok` and `err` give the arguments (without
+// --json), `env` / `errEnv` extra variables, `cwd` the working directory under the test's
+// directory; `prep` runs before, `then` receives the success document. `err: null` means the
+// command takes no input that could be wrong (the reason is in `why`).
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { cliOk } from './cli.js';
+
+export const PASS = 'correct horse battery staple';
+const NAME = 'example.com/org/app';
+const FIXTURE = fileURLToPath(new URL('../fixtures/bundle.json', import.meta.url));
+const NO_KEY = 'deadbeefdeadbeef';
+const noPassphrase = { CNABSEC_PASSPHRASE: undefined };
+
+/** The cases, for the shared state `ctx` ({work, env, ...}, filled as the cases run). */
+export function contractCases(ctx) {
+  const w = (...p) => path.join(ctx.work, ...p);
+  const none = () => w('no-such-repo');
+  return [
+    {
+      command: 'key generate',
+      ok: () => ['key', 'generate', '--label', 'extra'],
+      then: (d) => (ctx.extraKey = d.keyid),
+      err: () => ['key', 'generate', '--no-prompt'],
+      errEnv: noPassphrase,
+    },
+    {
+      command: 'key import',
+      prep: () =>
+        writeFile(
+          w('import.pem'),
+          generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }),
+        ),
+      ok: () => ['key', 'import', w('import.pem'), '--label', 'imported'],
+      then: (d) => (ctx.importedKey = d.keyid),
+      err: () => ['key', 'import', w('none.pem')],
+    },
+    { command: 'key list', ok: () => ['key', 'list'], err: () => ['key', 'list', '--home', w('a-file')] },
+    {
+      command: 'key export',
+      ok: () => ['key', 'export', ctx.extraKey],
+      err: () => ['key', 'export', NO_KEY],
+    },
+    {
+      command: 'init',
+      ok: () => ['init', w('repo'), '--name', NAME],
+      then: (d) => (ctx.targetsKey = d.roles.find((r) => r.role === 'targets').keyids[0]),
+      err: () => ['init', w('repo'), '--name', NAME],
+    },
+    {
+      command: 'bundle add',
+      ok: () => ['bundle', 'add', w('repo'), 'v1', '--thin', FIXTURE],
+      err: () => ['bundle', 'add', none(), 'v1', '--thin', FIXTURE],
+    },
+    { command: 'status', ok: () => ['status', w('repo')], err: () => ['status', none()] },
+    { command: 'publish', ok: () => ['publish', w('repo')], err: () => ['publish', none()] },
+    { command: 'refresh', ok: () => ['refresh', w('repo'), '--force'], err: () => ['refresh', none()] },
+    {
+      command: 'bundle list',
+      ok: () => ['bundle', 'list', w('repo')],
+      err: () => ['bundle', 'list', none()],
+    },
+    {
+      command: 'bundle canonicalize',
+      ok: () => ['bundle', 'canonicalize', FIXTURE],
+      err: () => ['bundle', 'canonicalize', w('none.json')],
+    },
+    {
+      command: 'resign',
+      ok: () => ['resign', w('repo'), 'targets'],
+      err: () => ['resign', none(), 'targets'],
+    },
+    {
+      command: 'payload',
+      ok: () => ['payload', w('repo'), 'targets', '-o', w('targets.payload')],
+      err: () => ['payload', none(), 'targets'],
+    },
+    {
+      command: 'key sign',
+      ok: () => ['key', 'sign', ctx.targetsKey, w('targets.payload'), '-o', w('targets.sig')],
+      err: () => ['key', 'sign', NO_KEY, w('targets.payload')],
+    },
+    {
+      command: 'add-signature',
+      ok: () => ['add-signature', w('repo'), 'targets', w('targets.sig')],
+      err: () => ['add-signature', none(), 'targets', w('targets.sig')],
+    },
+    {
+      command: 'sign',
+      ok: () => ['sign', w('repo'), 'targets', '--key', ctx.targetsKey],
+      err: () => ['sign', none(), 'targets', '--key', ctx.targetsKey],
+    },
+    {
+      command: 'key rotate',
+      ok: () => ['key', 'rotate', w('repo'), 'timestamp', '--add-key', 'new', '--dry-run'],
+      err: () => ['key', 'rotate', none(), 'timestamp', '--add-key', 'new'],
+    },
+    {
+      command: 'delegation add',
+      ok: () => ['delegation', 'add', w('repo'), 'targets/releases', '--paths', `${NAME}:*`],
+      err: () => ['delegation', 'add', none(), 'targets/releases', '--paths', `${NAME}:*`],
+    },
+    {
+      command: 'delegation list',
+      ok: () => ['delegation', 'list', w('repo')],
+      err: () => ['delegation', 'list', none()],
+    },
+    {
+      command: 'delegation rotate',
+      ok: () => ['delegation', 'rotate', w('repo'), 'targets/releases', '--add-key', 'new'],
+      err: () => ['delegation', 'rotate', none(), 'targets/releases', '--add-key', 'new'],
+    },
+    {
+      command: 'delegation remove',
+      ok: () => ['delegation', 'remove', w('repo'), 'targets/releases'],
+      err: () => ['delegation', 'remove', none(), 'targets/releases'],
+    },
+    {
+      command: 'intoto keygen',
+      prep: async () => {
+        await mkdir(w('intoto'));
+        cliOk(['intoto', 'keygen', 'dev'], { cwd: w('intoto'), env: ctx.env });
+      },
+      cwd: 'intoto',
+      ok: () => ['intoto', 'keygen', 'owner'],
+      err: () => ['intoto', 'keygen', 'k2', '-p', '--no-prompt'],
+      errEnv: noPassphrase,
+    },
+    {
+      command: 'intoto layout new',
+      cwd: 'intoto',
+      ok: () => [
+        'intoto',
+        'layout',
+        'new',
+        '-t',
+        'minimal',
+        '-f',
+        'build=dev.pub',
+        '-o',
+        'root.layout',
+        '-s',
+        'owner',
+      ],
+      err: () => ['intoto', 'layout', 'new', '-t', 'minimal', '-f', 'nostep=dev.pub'],
+    },
+    {
+      command: 'intoto layout lint',
+      cwd: 'intoto',
+      ok: () => ['intoto', 'layout', 'lint', 'root.layout'],
+      err: () => ['intoto', 'layout', 'lint', 'none.layout'],
+    },
+    {
+      command: 'intoto record start',
+      cwd: 'intoto',
+      ok: () => ['intoto', 'record', 'start', '-n', 'build', '-k', 'dev'],
+      err: () => ['intoto', 'record', 'start', '-n', 'build', '-k', 'nokey'],
+    },
+    {
+      command: 'intoto record stop',
+      cwd: 'intoto',
+      prep: () => writeFile(w('intoto', 'out.txt'), 'built\n'),
+      ok: () => ['intoto', 'record', 'stop', '-n', 'build', '-k', 'dev', '-p', 'out.txt'],
+      err: () => ['intoto', 'record', 'stop', '-n', 'build', '-k', 'nokey'],
+    },
+    {
+      command: 'intoto run',
+      cwd: 'intoto',
+      ok: () => ['intoto', 'run', '-n', 'build', '-k', 'dev', '-p', 'out.txt', '--', 'touch', 'out.txt'],
+      then: (d) => (ctx.link = d.path),
+      err: () => ['intoto', 'run', '-n', 'build', '-k', 'nokey', '--', 'true'],
+    },
+    {
+      command: 'intoto sign',
+      cwd: 'intoto',
+      ok: () => ['intoto', 'sign', ctx.link, '-k', 'dev'],
+      err: () => ['intoto', 'sign', 'none.link', '-k', 'dev'],
+    },
+    {
+      command: 'intoto verify',
+      cwd: 'intoto',
+      prep: () => cliOk(['intoto', 'sign', 'root.layout', '-k', 'owner'], { cwd: w('intoto'), env: ctx.env }),
+      ok: () => [
+        'intoto',
+        'verify',
+        '--layout',
+        'root.layout',
+        '--layout-key',
+        'owner.pub',
+        '--link-dir',
+        '.',
+      ],
+      err: () => ['intoto', 'verify', '--layout', 'none.layout', '--layout-key', 'owner.pub'],
+    },
+    {
+      command: 'layout add',
+      ok: () => [
+        'layout',
+        'add',
+        w('repo'),
+        'v2',
+        '--layout',
+        w('intoto', 'root.layout'),
+        '--layout-key',
+        w('intoto', 'owner.pub'),
+      ],
+      err: () => [
+        'layout',
+        'add',
+        none(),
+        'v2',
+        '--layout',
+        w('intoto', 'root.layout'),
+        '--layout-key',
+        w('intoto', 'owner.pub'),
+      ],
+    },
+    {
+      command: 'trust add',
+      prep: () => cliOk(['publish', w('repo')], { env: ctx.env }),
+      ok: () => [
+        'trust',
+        'add',
+        NAME,
+        '--root',
+        w('repo', 'metadata', '1.root.json'),
+        '--url',
+        pathToFileURL(w('repo', 'metadata')).href,
+      ],
+      err: () => [
+        'trust',
+        'add',
+        NAME,
+        '--root',
+        w('none.json'),
+        '--url',
+        pathToFileURL(w('repo', 'metadata')).href,
+      ],
+    },
+    {
+      command: 'trust list',
+      ok: () => ['trust', 'list'],
+      err: () => ['trust', 'list', '--home', w('a-file')],
+    },
+    { command: 'lookup', ok: () => ['lookup', `${NAME}:v1`], err: () => ['lookup', 'nope.example/x:v1'] },
+    { command: 'list', ok: () => ['list', NAME], err: () => ['list', 'nope.example/x'] },
+    {
+      command: 'verify',
+      ok: () => ['verify', `${NAME}:v1`, '--thin', FIXTURE],
+      err: () => ['verify', 'nope.example/x:v1', '--thin', FIXTURE],
+    },
+    {
+      command: 'advisory',
+      ok: () => ['advisory', w('repo'), '--since', '1', '--key', ctx.targetsKey],
+      err: () => ['advisory', none(), '--since', '1'],
+    },
+    { command: 'serve', serve: true, ok: () => ['serve', w('repo')], err: () => ['serve', none()] },
+    {
+      command: 'recover',
+      ok: () => ['recover', w('repo'), '--new-root-key', 'new', '--out', w('recovery')],
+      err: () => ['recover', none(), '--new-root-key', 'new'],
+    },
+    {
+      command: 'trust reset',
+      ok: () => ['trust', 'reset', NAME, '--root', w('recovery', 'root.json')],
+      err: () => ['trust', 'reset', 'nope.example/x', '--root', w('recovery', 'root.json')],
+    },
+    {
+      command: 'bundle remove',
+      ok: () => ['bundle', 'remove', w('repo'), 'v1'],
+      err: () => ['bundle', 'remove', none(), 'v1'],
+    },
+    // commands of issue 12 made by other branches: run once they are registered
+    {
+      command: 'reset',
+      prep: () => cliOk(['bundle', 'add', w('repo'), 'v3', '--thin', FIXTURE], { env: ctx.env }),
+      ok: () => ['reset', w('repo')],
+      err: () => ['reset', none()],
+    },
+    {
+      command: 'policy show',
+      ok: () => ['policy', 'show', w('repo')],
+      err: () => ['policy', 'show', none()],
+    },
+    {
+      command: 'policy set',
+      ok: () => ['policy', 'set', w('repo'), '--expires-timestamp', '2d'],
+      err: () => ['policy', 'set', none(), '--expires-timestamp', '2d'],
+    },
+    {
+      command: 'key passwd',
+      ok: () => ['key', 'passwd', ctx.extraKey],
+      env: { CNABSEC_NEW_PASSPHRASE: 'another passphrase' },
+      err: () => ['key', 'passwd', NO_KEY],
+    },
+    {
+      command: 'key remove',
+      ok: () => ['key', 'remove', ctx.importedKey],
+      err: () => ['key', 'remove', NO_KEY],
+    },
+    {
+      command: 'trust remove',
+      ok: () => ['trust', 'remove', NAME],
+      err: () => ['trust', 'remove', 'nope.example/x'],
+    },
+    { command: 'version', ok: () => ['version'], err: null, why: 'takes no argument or input' },
+    { command: 'completion', noJson: true },
+  ];
+}
