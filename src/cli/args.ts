@@ -47,6 +47,19 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Whether `e` is a UsageError. By shape, not `instanceof`: each command group is bundled on
+ * its own (ADR 0006), so a UsageError thrown inside an action may be another copy of the class.
+ */
+export function isUsageError(e: unknown): e is UsageError {
+  return (
+    e instanceof Error &&
+    e.name === 'UsageError' &&
+    (e as { code?: unknown }).code === 'CLI_USAGE' &&
+    typeof (e as { command?: { path?: unknown } }).command?.path === 'function'
+  );
+}
+
 /** Longest value quoted back in a usage error. */
 const MAX_QUOTED_VALUE = 80;
 

@@ -4,7 +4,7 @@
  * line (each group is a module under ./commands exporting `register`), so that a command
  * such as `cnabsec intoto verify` starts without loading TUF, the server or the registry.
  */
-import { Command, UsageError } from './args.js';
+import { Command, isUsageError } from './args.js';
 import { notaryVerbHint } from './habits.js';
 import { reportUsageError } from './output.js';
 import { versionLine } from './version.js';
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<void> {
     const code = await program.run(argv);
     if (code !== undefined) process.exitCode = code;
   } catch (e) {
-    if (!(e instanceof UsageError)) throw e;
+    if (!isUsageError(e)) throw e;
     // Usage errors exit 2 (ADR 0002); with --json on the command line, as one JSON document.
     const options = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
     process.exitCode = reportUsageError(e.message, e.command.path(), options.includes('--json'));

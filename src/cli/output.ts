@@ -9,6 +9,7 @@
  * warnings it gave (also written to stderr) are added to it as `warnings`; an error replaces it.
  */
 import { isCnabsecError } from '../errors.js';
+import { isUsageError } from './args.js';
 import { setTraceSink } from '../util/trace.js';
 
 export interface GlobalOptions {
@@ -83,6 +84,8 @@ export function warn(line: string): void {
 
 export function reportError(e: unknown, json: boolean): number {
   const warnings = jsonRun?.warnings ?? [];
+  // a usage error found inside an action (an option that needs another): exit 2, as from the parser
+  if (isUsageError(e)) return reportUsageError(e.message, e.command.path(), json);
   if (isCnabsecError(e)) {
     if (json) writeJson(withWarnings({ error: e.toJSON() }, warnings));
     else {

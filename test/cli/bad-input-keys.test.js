@@ -92,11 +92,6 @@ const CASES = [
     prepare: () => ({ args: ['key', 'export', 'root'], names: ['"root"'] }),
   },
   {
-    title: 'export --private without -o',
-    code: 'KEY_BACKUP_IO',
-    prepare: () => ({ args: ['key', 'export', ctx.spare, '--private'], names: ['-o'] }),
-  },
-  {
     title: 'export --private onto an existing file',
     code: 'KEY_BACKUP_EXISTS',
     prepare: async ({ dir }) => {

@@ -206,3 +206,17 @@ test('init records its repository: key list shows the role and key remove refuse
   assert.match(r.stderr, /KEY_IN_USE/);
   await stat(path.join(home, 'keys', `${rootKey}.key`));
 });
+
+test('key export --private without -o is a usage error (exit 2), also as one JSON document; nothing written', async (t) => {
+  const { home, env, spare } = await setup(t);
+  const before = await snapshotTree(home);
+  const r = runCli(['key', 'export', spare, '--private'], { env });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^error: key export --private needs -o <file>/);
+  assert.doesNotMatch(r.stderr, /at .*\.(c?js|ts):\d+/);
+  assert.equal(r.stdout, '');
+  const j = runCli(['key', 'export', spare, '--private', '--json'], { env });
+  assert.equal(j.status, 2, j.stderr);
+  assert.equal(JSON.parse(j.stdout).error.code, 'CLI_USAGE');
+  assert.deepEqual(await snapshotTree(home), before);
+});

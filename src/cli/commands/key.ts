@@ -73,16 +73,11 @@ function registerList(key: Command): void {
 async function exportKey(ref: string, opts: ExportOptions): Promise<void> {
   const store = keyStoreOf(opts);
   if (opts.private === true) {
-    // a usage error in spirit; a CnabsecError because a UsageError class of this command
-    // bundle is not the one main.ts catches (ADR 0006: one bundle per command group)
-    if (opts.output === undefined) {
-      throw new CryptoError('KEY_BACKUP_IO', 'key export --private needs -o <file>', {
-        hint: `the backup is written to a file (mode 0600): cnabsec key export ${ref.slice(0, 8)} --private -o ${ref.slice(0, 8)}.backup.key`,
-      });
-    }
-    const info = await store.exportPrivate(ref, opts.output, { force: opts.force === true });
-    if (opts.json) printJson({ keyid: info.keyid, label: info.label, path: opts.output, encrypted: true });
-    else printLine(`wrote an encrypted backup of key ${info.keyid} to ${opts.output}`);
+    // --private without -o is refused by the command's check (a usage error, exit 2)
+    const output = opts.output ?? '';
+    const info = await store.exportPrivate(ref, output, { force: opts.force === true });
+    if (opts.json) printJson({ keyid: info.keyid, label: info.label, path: output, encrypted: true });
+    else printLine(`wrote an encrypted backup of key ${info.keyid} to ${output}`);
     return;
   }
   const info = await store.info(ref);
@@ -103,6 +98,11 @@ function registerExport(key: Command): void {
     .option('--force', 'with --private: replace an existing output file')
     .example('cnabsec key export ab12cd34 > root.pub.pem')
     .example('cnabsec key export ab12cd34 --private -o ab12cd34.backup.key')
+    .check(([ref], opts) =>
+      opts.private === true && opts.output === undefined
+        ? `key export --private needs -o <file>: the encrypted backup is written to a file (mode 0600), e.g. -o ${String(ref).slice(0, 8)}.backup.key`
+        : undefined,
+    )
     .action(runAction(exportKey));
 }
 
