@@ -26,6 +26,17 @@ function backupOf(text: string, source: string): ImportedKey {
       hint: 'give a file written by `cnabsec key export <id> --private -o <file>`, or an unencrypted PEM private key',
     });
   }
+  // any other JSON document (a bundle.json, a TUF key) is not a backup: say that, not "edited"
+  if ((parsed as { _type?: unknown } | null)?._type !== 'cnabsec-encrypted-key') {
+    throw new CryptoError(
+      'KEY_INVALID',
+      `${quote(source)} is not a cnabsec key backup or a PEM private key`,
+      {
+        details: { path: source },
+        hint: 'give a file written by `cnabsec key export <id> --private -o <file>`, or an unencrypted PEM private key',
+      },
+    );
+  }
   const file = checkKeyFile(parsed, source);
   if (keyIdOf(file.public) !== file.keyid) {
     throw new CryptoError(

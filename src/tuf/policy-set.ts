@@ -7,18 +7,17 @@
  * job time to run.
  */
 import { TufError } from './errors.js';
-import { parseDuration, type ExpiryPolicy } from './policy.js';
+import { checkExpiryPolicy, MIN_REFRESHED_EXPIRY, parseDuration, type ExpiryPolicy } from './policy.js';
 import { CONFIG_FILE, type LocalRepository } from './repository.js';
 
 export const POLICY_ROLES = ['root', 'targets', 'snapshot', 'timestamp', 'delegated'] as const;
 export type PolicyRole = (typeof POLICY_ROLES)[number];
 
 /**
- * The shortest expiry period accepted: `refresh` (from cron) renews a role once less than half
- * its period is left, so a period under two hours leaves less than an hour between the runs of
- * an hourly cron job before clients refuse the metadata (TUF spec §5.3.10, §5.4.4).
+ * The shortest expiry period accepted for snapshot and timestamp: the refresh rule of
+ * ./policy.ts (MIN_REFRESHED_EXPIRY, checkExpiryPolicy), the same rule `init` applies.
  */
-export const MIN_EXPIRY_SECONDS = 2 * 3600;
+export const MIN_EXPIRY_SECONDS = MIN_REFRESHED_EXPIRY;
 
 export interface PolicyChange {
   role: PolicyRole;
@@ -33,26 +32,14 @@ export interface PolicySetResult {
   warnings: string[];
 }
 
-/** Parse `role → duration text` (30d, 12h) into seconds, refusing periods under MIN_EXPIRY_SECONDS. */
+/** Parse `role → duration text` (30d, 12h) into seconds; snapshot and timestamp obey the refresh rule. */
 export function parseExpiryChanges(texts: Partial<Record<PolicyRole, string>>): Partial<ExpiryPolicy> {
   const out: Partial<ExpiryPolicy> = {};
   for (const role of POLICY_ROLES) {
     const text = texts[role];
-    if (text === undefined) continue;
-    const seconds = parseDuration(text);
-    if (seconds < MIN_EXPIRY_SECONDS) {
-      throw new TufError(
-        'INVALID_DURATION',
-        `${role} expiry ${text.trim()} is shorter than ${exactDuration(MIN_EXPIRY_SECONDS)}, the shortest period refresh can keep fresh`,
-        {
-          details: { role, seconds },
-          hint: `give at least ${exactDuration(MIN_EXPIRY_SECONDS)} (refresh renews a role when half its period is left; run it at least hourly)`,
-        },
-      );
-    }
-    out[role] = seconds;
+    if (text !== undefined) out[role] = parseDuration(text);
   }
-  return out;
+  return checkExpiryPolicy(out);
 }
 
 /** Warnings about a policy that works but surprises: a timestamp outliving the snapshot it lists. */
@@ -88,13 +75,13 @@ export async function setExpiryPolicy(
   const after: ExpiryPolicy = { ...before };
   for (const r of roles) {
     const s = changes[r] as number;
-    if (!Number.isSafeInteger(s) || s < MIN_EXPIRY_SECONDS)
-      throw new TufError(
-        'INVALID_DURATION',
-        `expiry of ${r}: ${s} s is not a period of at least ${MIN_EXPIRY_SECONDS} s`,
-      );
+    if (!Number.isSafeInteger(s) || s <= 0)
+      throw new TufError('INVALID_DURATION', `expiry of ${r}: ${s} s is not a period`, {
+        hint: 'give a duration such as 30d, 12h or 90s',
+      });
     after[r] = s;
   }
+  checkExpiryPolicy(after);
   const config = { ...repo.config, expiry: after };
   await repo.store.write(CONFIG_FILE, new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n'));
   repo.config.expiry = after;

@@ -130,10 +130,13 @@ test('trust reset: bad input', async () => {
   await bad(['trust', 'reset', NAME, '--root', ctx.root2, '--url', 'gopher://x'], 'INVALID_ARGUMENT');
 });
 
-test('trust remove and trust list: bad input', async () => {
+test('trust remove: bad input', async () => {
   await bad(['trust', 'remove'], null, { status: 2 });
   await bad(['trust', 'remove', OTHER], 'TRUST_NOT_FOUND', { match: /cnabsec trust list/ });
   await bad(['trust', 'remove', BAD_NAME], 'INVALID_NAME');
+});
+
+test('trust list: bad input', async () => {
   await bad(['trust', 'list', 'extra'], null, { status: 2 });
   await bad(['trust', 'list'], 'TRUST_STORE_CORRUPT', {
     setup: (home) => writeFile(path.join(home, 'trust', encodeURIComponent(NAME), 'trust.json'), '[1'),

@@ -233,18 +233,18 @@ const CASES = [
     }),
   },
   {
-    title: 'remove: unknown key',
+    title: 'key remove: unknown key',
     code: 'KEY_NOT_FOUND',
     prepare: () => ({ args: ['key', 'remove', 'deadbeef'], names: ['deadbeef'] }),
   },
   {
-    title: 'remove: not a key id',
+    title: 'key remove: not a key id',
     code: 'KEY_NOT_FOUND',
     prepare: () => ({ args: ['key', 'remove', '../x'], names: ['"../x"'] }),
   },
   // ---- passwd
   {
-    title: 'passwd: wrong old passphrase',
+    title: 'key passwd: wrong old passphrase',
     code: 'WRONG_PASSPHRASE',
     prepare: () => ({
       args: ['key', 'passwd', ctx.spare],
@@ -253,7 +253,7 @@ const CASES = [
     }),
   },
   {
-    title: 'passwd: no new passphrase without a terminal',
+    title: 'key passwd: no new passphrase without a terminal',
     code: 'PASSPHRASE_REQUIRED',
     prepare: () => ({
       args: ['key', 'passwd', ctx.spare],
@@ -262,7 +262,7 @@ const CASES = [
     }),
   },
   {
-    title: 'passwd: an empty new passphrase',
+    title: 'key passwd: an empty new passphrase',
     code: 'PASSPHRASE_REQUIRED',
     prepare: () => ({
       args: ['key', 'passwd', ctx.spare],
@@ -271,7 +271,7 @@ const CASES = [
     }),
   },
   {
-    title: 'passwd: no old passphrase, --no-prompt',
+    title: 'key passwd: no old passphrase, --no-prompt',
     code: 'PASSPHRASE_REQUIRED',
     prepare: () => ({
       args: ['key', 'passwd', ctx.spare, '--no-prompt'],
@@ -280,7 +280,7 @@ const CASES = [
     }),
   },
   {
-    title: 'passwd: unknown key',
+    title: 'key passwd: unknown key',
     code: 'KEY_NOT_FOUND',
     prepare: () => ({ args: ['key', 'passwd', 'deadbeef'], names: ['deadbeef'] }),
   },

@@ -120,9 +120,20 @@ runTable({
     usage: true,
     prepare: ({ repo }) => ({ args: ['advisory', repo], names: ['--since'] }),
   },
-  'advisory: --since neither a version nor a time': {
-    code: 'INVALID_ARGUMENT',
-    prepare: ({ repo }) => ({ args: ['advisory', repo, '--since', 'yesterday'], names: ['yesterday'] }),
+  'advisory: --since neither a version nor a time (a typed option: usage error)': {
+    usage: true,
+    prepare: ({ repo }) => ({
+      args: ['advisory', repo, '--since', 'yesterday'],
+      names: ['--since', 'yesterday'],
+    }),
+  },
+  'version: an argument it does not take': {
+    usage: true,
+    prepare: () => ({ args: ['version', 'extra'], names: ['version'] }),
+  },
+  'completion: a shell it does not know': {
+    usage: true,
+    prepare: () => ({ args: ['completion', 'fish'], names: ['fish'] }),
   },
   'advisory: -o in a directory that does not exist': {
     code: 'OUTPUT_WRITE_FAILED',
@@ -149,10 +160,10 @@ runTable({
   },
   'sign: key id not in the key store': {
     code: 'KEY_NOT_FOUND',
-    prepare: ({ repo }) => ({
-      args: ['sign', repo, 'targets', '--key', 'ffffffffffff'],
-      names: ['ffffffffffff'],
-    }),
+    prepare: ({ repo, home }) => {
+      cliOk(['resign', repo, 'targets'], { env: envFor(home) }); // staged: the key is what is wrong
+      return { args: ['sign', repo, 'targets', '--key', 'ffffffffffff'], names: ['ffffffffffff'] };
+    },
   },
   'payload: role without staged changes': {
     code: 'ROLE_NOT_STAGED',

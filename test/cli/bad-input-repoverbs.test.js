@@ -88,6 +88,12 @@ const CASES = [
     usage: /^error: missing required argument 'repo'/,
     prepare: async () => ({ args: ['reset'] }),
   },
+  {
+    title: 'policy show: an option it does not take',
+    status: 2,
+    usage: /^error: unknown option '--expires-root'/,
+    prepare: async (c) => ({ args: ['policy', 'show', c.repo, '--expires-root', '2d'] }),
+  },
   // ---- status
   {
     title: 'status: no repository given',
@@ -100,7 +106,7 @@ const CASES = [
     [
       '--expires-timestamp',
       'abc',
-      /^error: option '--expires-timestamp <duration>' argument 'abc' is invalid\. "abc" is not a duration/,
+      /^error: option '--expires-timestamp <duration>' argument 'abc' is invalid\. expected a duration such as 30d/,
     ],
     [
       '--expires-snapshot',

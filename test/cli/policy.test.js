@@ -83,7 +83,7 @@ test('policy set refuses a bad or too short duration, and nothing at all, writin
     [
       ['--expires-timestamp', 'abc'],
       2,
-      /--expires-timestamp <duration>' argument 'abc' is invalid\. "abc" is not a duration/,
+      /--expires-timestamp <duration>' argument 'abc' is invalid\. expected a duration such as 30d/,
     ],
     [['--expires-snapshot', '1h'], 2, /snapshot expiry 1h is shorter than 2h/],
     [['--expires-root', '1.5d'], 2, /--expires-root <duration>' argument '1\.5d' is invalid/],

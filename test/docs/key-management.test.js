@@ -10,7 +10,7 @@ import { ROOT, blocksOf, runBlocks, untestedBlocks } from './blocks.js';
 test('docs/key-management.md: every `sh test` block runs', async (t) => {
   const blocks = await blocksOf('docs/key-management.md');
   // The exact number, so that a block cannot silently drop out of the test (a typo in its fence).
-  assert.equal(blocks.length, 9, `tested blocks of docs/key-management.md`);
+  assert.equal(blocks.length, 10, `tested blocks of docs/key-management.md`);
   const text = await readFile(path.join(ROOT, 'docs/key-management.md'), 'utf8');
   assert.deepEqual(untestedBlocks(text), [], 'every shell block of docs/key-management.md is run');
   const r = await runBlocks(t, blocks, { timeout: 90_000 });

@@ -58,14 +58,15 @@ test('parseExpiryChanges and setExpiryPolicy: durations, the shortest period, no
   });
   assert.throws(() => parseExpiryChanges({ root: 'soon' }), { code: 'INVALID_DURATION' });
   assert.throws(() => parseExpiryChanges({ snapshot: `${MIN_EXPIRY_SECONDS - 1}s` }), {
-    code: 'INVALID_DURATION',
+    code: 'EXPIRY_TOO_SHORT',
   });
   assert.deepEqual(parseExpiryChanges({ snapshot: `${MIN_EXPIRY_SECONDS}s` }), {
     snapshot: MIN_EXPIRY_SECONDS,
   });
   const { repo, store } = await repository();
   await assert.rejects(setExpiryPolicy(repo, {}), { code: 'NOTHING_TO_CHANGE' });
-  await assert.rejects(setExpiryPolicy(repo, { root: 60 }), { code: 'INVALID_DURATION' });
+  await assert.rejects(setExpiryPolicy(repo, { timestamp: 60 }), { code: 'EXPIRY_TOO_SHORT' });
+  await assert.rejects(setExpiryPolicy(repo, { root: 0 }), { code: 'INVALID_DURATION' });
   const r = await setExpiryPolicy(repo, { targets: 90 * DAY });
   assert.deepEqual(r.changes, [{ role: 'targets', before: 30 * DAY, after: 90 * DAY }]);
   const reopened = await LocalRepository.open(store);

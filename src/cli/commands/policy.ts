@@ -9,6 +9,7 @@ import {
   type PolicyRole,
 } from '../../tuf/policy-set.js';
 import { withCommon, type KeyOptions } from '../common.js';
+import { duration } from '../options.js';
 import { openRepository, withRepository } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 
@@ -28,8 +29,9 @@ export function register(program: Command): void {
     set.option(
       `--expires-${role} <duration>`,
       `${role === 'delegated' ? 'delegated targets roles' : role} expiry period (e.g. 30d, 12h; at least 2h)`,
-      // a bad or too short duration is a usage error naming the option (exit 2)
-      (text: string) => parseExpiryChanges({ [role]: text })[role],
+      // a bad or too short duration is a usage error naming the option (exit 2): the one
+      // duration syntax first (options.ts), then the policy's minimum
+      (text: string) => parseExpiryChanges({ [role]: duration(text) })[role],
     );
   set
     .example('cnabsec policy set ./repo --expires-timestamp 2d --expires-snapshot 7d')
@@ -56,6 +58,7 @@ export function register(program: Command): void {
   withCommon(policy.command('show <repo>'))
     .description('the expiry period of each role')
     .example('cnabsec policy show ./repo')
+    .example('cnabsec policy show ./repo --json')
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const p = showExpiryPolicy(await openRepository(dir));
