@@ -2,23 +2,12 @@
  * Option helpers shared by the `cnabsec intoto` command files (./commands/intoto.ts, ./intoto-layout.ts).
  * Light on purpose: registering the group loads nothing but the parser (startup of `verify`).
  */
-import type { Command } from './args.js';
-import type { KeyOptions } from './common.js';
+import type { KeyOptions } from './common-options.js';
 import { FormatError } from '../intoto/errors.js';
 
 export const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-/**
- * --home, --no-prompt, --json and -v, as common.ts `withCommon` adds them; repeated here so that
- * registering this group does not load the key store modules (startup time of `verify`).
- */
-export function withCommon(cmd: Command): Command {
-  return cmd
-    .option('--home <dir>', 'key store and client state directory (default $CNABSEC_HOME or ~/.cnabsec)')
-    .option('--no-prompt', 'never prompt for a passphrase (also when CI=true)')
-    .option('--json', 'print machine-readable JSON')
-    .option('-v, --verbose', 'print each HTTP request and file read to stderr');
-}
+export { withCommon } from './common-options.js';
 
 export async function passphrasesOf(opts: KeyOptions) {
   return (await import('./common.js')).passphrasesOf(opts);

@@ -26,7 +26,7 @@ import {
   type KeyFile,
 } from './keyfile-check.js';
 import { keyIdOf, toPublicKeyJson } from './keys.js';
-import { tempPathFor, writeFileAtomic } from '../util/fs.js';
+import { createNewFile, writeFileAtomic } from '../util/fs.js';
 import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
 import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 
@@ -139,30 +139,9 @@ export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
   }
 }
 
-/**
- * Write `data` to `file` (mode 0600) only if `file` does not exist, atomically: a temporary
- * file is written and flushed, then hard-linked to `file` (which fails with EEXIST when it
- * exists, also when another writer won a race), then the temporary name is removed. Resolves
- * to false when `file` existed; other failures are errno errors.
- */
-export async function writeNewFile(file: string, data: string): Promise<boolean> {
-  const tmp = tempPathFor(file);
-  const handle = await fsp.open(tmp, 'wx', 0o600);
-  try {
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.link(tmp, file);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'EEXIST') return false;
-    throw e;
-  } finally {
-    await fsp.rm(tmp, { force: true });
-  }
+/** Write `data` to `file` (mode 0600) only if it does not exist (util/fs createNewFile). */
+export function writeNewFile(file: string, data: string): Promise<boolean> {
+  return createNewFile(file, data, 0o600);
 }
 
 /** Refuse a key file others may read or write, or that someone else owns (POSIX). */

@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { RepositoryError, TufError } from './errors.js';
 import { quote } from '../util/json.js';
 import { describeErrno, errnoOf } from '../util/errno.js';
+import { createNewFile } from '../util/fs.js';
 
 export const LOCK_FILE = '.cnabsec.lock';
 
@@ -96,18 +97,8 @@ function isStale(owner: LockOwner): boolean {
 }
 
 /** Create `file` with `content` atomically and exclusively; false when it exists. */
-async function createExclusive(file: string, content: string): Promise<boolean> {
-  const tmp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
-  await fsp.writeFile(tmp, content, { flag: 'wx', mode: 0o644 });
-  try {
-    await fsp.link(tmp, file);
-    return true;
-  } catch (e) {
-    if (errnoOf(e) === 'EEXIST') return false;
-    throw e;
-  } finally {
-    await fsp.rm(tmp, { force: true });
-  }
+function createExclusive(file: string, content: string): Promise<boolean> {
+  return createNewFile(file, content, 0o644);
 }
 
 /** Remove the stale lock `judged` if it is still the lock at `file`; true when removed. */

@@ -46,6 +46,32 @@ export async function writeFileAtomic(
   }
 }
 
+/**
+ * Write `data` to `file` only if `file` does not exist, atomically: a temporary file is written
+ * and flushed, then hard-linked to `file` (which fails with EEXIST when it exists, also when
+ * another writer won a race), then the temporary name is removed. Resolves to false when `file`
+ * existed; other failures are errno errors. Used for key backups and the repository lock.
+ */
+export async function createNewFile(file: string, data: string, mode: number): Promise<boolean> {
+  const tmp = tempPathFor(file);
+  const handle = await fsp.open(tmp, 'wx', mode);
+  try {
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.link(tmp, file);
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException | null)?.code === 'EEXIST') return false;
+    throw e;
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
 export async function pathExists(p: string): Promise<boolean> {
   try {
     await fsp.access(p);
