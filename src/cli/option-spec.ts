@@ -3,6 +3,7 @@
  * <file>'` declares, and the "Did you mean" suggestion of its usage errors.
  */
 import type { HelpOption } from './help.js';
+import { editDistance } from '../util/text.js';
 
 /** A custom option parser: the raw value and the option's previous value → the new value. */
 export type OptionParser = ((value: string, previous: never) => unknown) & {
@@ -73,23 +74,10 @@ export function suggest(word: string, candidates: string[]): string {
   let best = '';
   let bestDistance = Math.max(1, Math.floor(word.length * 0.4)) + 1;
   for (const c of candidates) {
-    const d = editDistance(word, c);
+    const d = editDistance(word, c, bestDistance);
     if (d < bestDistance) [best, bestDistance] = [c, d];
   }
   return best === '' ? '' : ` (Did you mean ${best}?)`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row[j] = Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
 }
 
 export const looksLikeOption = (arg: string): boolean => arg.length > 1 && arg.startsWith('-');

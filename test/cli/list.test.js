@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { cliOk, runCli } from '../helpers/cli.js';
 import { newSigners } from '../helpers/sim.js';
 import { trustedRepository, NAME } from '../helpers/client-repo.js';
-import { LIST_LIMITS, editDistance, listVerifiedTargets, nearestTags } from '../../dist/tuf/index.js';
+import { LIST_LIMITS, listVerifiedTargets, nearestTags } from '../../dist/tuf/index.js';
+import { editDistance } from '../../dist/util/text.js';
 
 const sha256 = (s) => createHash('sha256').update(s).digest('hex');
 

@@ -16,6 +16,7 @@
 import type { Metadata, TargetFile, Targets } from '@tufjs/models';
 import { TufError } from '../errors.js';
 import { quote } from '../../util/json.js';
+import { editDistance } from '../../util/text.js';
 
 export const LIST_LIMITS = {
   /** Targets roles loaded for one listing (tuf-js visits at most 32 per lookup). */
@@ -100,25 +101,6 @@ export async function listVerifiedTargets(
     out.push({ info, role: role ?? 'targets' });
   }
   return out;
-}
-
-/** Levenshtein distance of `a` and `b`, or `max + 1` as soon as it exceeds `max`. */
-export function editDistance(a: string, b: string, max: number): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const v = Math.min((prev[j] as number) + 1, (row[j - 1] as number) + 1, (prev[j - 1] as number) + cost);
-      row.push(v);
-      if (v < best) best = v;
-    }
-    if (best > max) return max + 1;
-    prev = row;
-  }
-  return prev[b.length] as number;
 }
 
 function commonPrefix(a: string, b: string): number {
