@@ -28,37 +28,13 @@ import {
 } from './option-spec.js';
 
 export type { OptionParser, OptionSummary } from './option-spec.js';
+import { UsageError } from './usage-error.js';
 
 // Actions take the positional arguments, then the options object, then the command.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Action = (...args: any[]) => unknown;
 
-/** A command line the CLI cannot run: unknown option or command, missing value or argument. */
-export class UsageError extends Error {
-  readonly code = 'CLI_USAGE' as const;
-  constructor(
-    message: string,
-    /** The command whose --help explains the fix. */
-    readonly command: Command,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'UsageError';
-  }
-}
-
-/**
- * Whether `e` is a UsageError. By shape, not `instanceof`: each command group is bundled on
- * its own (ADR 0006), so a UsageError thrown inside an action may be another copy of the class.
- */
-export function isUsageError(e: unknown): e is UsageError {
-  return (
-    e instanceof Error &&
-    e.name === 'UsageError' &&
-    (e as { code?: unknown }).code === 'CLI_USAGE' &&
-    typeof (e as { command?: { path?: unknown } }).command?.path === 'function'
-  );
-}
+export { UsageError, isUsageError } from './usage-error.js';
 
 /** Longest value quoted back in a usage error. */
 const MAX_QUOTED_VALUE = 80;

@@ -9,7 +9,7 @@
  * warnings it gave (also written to stderr) are added to it as `warnings`; an error replaces it.
  */
 import { isCnabsecError } from '../errors.js';
-import { isUsageError } from './args.js';
+import { isUsageError } from './usage-error.js';
 import { setTraceSink } from '../util/trace.js';
 
 export interface GlobalOptions {
