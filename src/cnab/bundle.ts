@@ -18,6 +18,7 @@ import {
   parseJsonBounded,
   quote,
 } from '../util/json.js';
+import { readUserFile } from '../util/fs.js';
 
 export interface Digest {
   length: number;
@@ -61,7 +62,7 @@ async function readBundleFile(file: string): Promise<Buffer> {
         },
       );
     }
-    bytes = await fsp.readFile(file);
+    bytes = await readUserFile(file, MAX_BUNDLE_JSON_BYTES); // traced with -v
   } catch (e) {
     if (e instanceof CnabError) throw e;
     throw new CnabError('BUNDLE_NOT_FOUND', `cannot read ${file}: ${messageOf(e)}`, {

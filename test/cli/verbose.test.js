@@ -3,7 +3,7 @@
 // the flag; never a passphrase or key material. The trace facility is off by default.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { cliOk, runCli } from '../helpers/cli.js';
 import { trustedRepository, NAME } from '../helpers/client-repo.js';
@@ -91,4 +91,18 @@ test('trace facility: off by default, the line is not even built; URLs lose cred
   assert.deepEqual(lines, ['x1']);
   assert.equal(traceUrl('https://user:pw@tuf.example/metadata'), 'https://***@tuf.example/metadata');
   assert.equal(traceUrl('http://127.0.0.1:8080/a@b'), 'http://127.0.0.1:8080/a@b');
+});
+
+test('-v on serve and bundle canonicalize too: the bundle.json read is traced', async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'bundle.json');
+  await writeFile(file, '{"b":1,"a":2}');
+  const r = runCli(['bundle', 'canonicalize', file, '-v']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout, '{"a":2,"b":1}');
+  assert.match(
+    r.stderr,
+    new RegExp(`^cnabsec: read ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(13 bytes\\)$`, 'm'),
+  );
+  assert.match(runCli(['serve', '--help']).stdout, /-v, --verbose/);
 });

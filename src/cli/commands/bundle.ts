@@ -238,6 +238,7 @@ export function register(program: Command): void {
     .command('canonicalize <bundle.json>')
     .description('print a bundle.json in canonical JSON form (CNAB doc 101)')
     .option('--json', 'accepted for symmetry; output is always JSON')
+    .option('-v, --verbose', 'print each file read to stderr')
     .example('cnabsec bundle canonicalize bundle.json')
     .example('cnabsec bundle canonicalize bundle.json > bundle.canonical.json')
     .action(

@@ -17,6 +17,7 @@ export function register(program: Command): void {
     .example('cnabsec serve ./repo')
     .example('cnabsec serve ./repo --port 8080 --json')
     .option('--json', 'print {"name","url","root"} as one JSON line once listening')
+    .option('-v, --verbose', 'print each file read to stderr')
     .action(
       runAction(async (dir: string, opts: { host: string; port?: number; json?: boolean }) => {
         const repo = await openRepository(dir);
