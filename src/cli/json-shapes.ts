@@ -56,11 +56,6 @@ export function keyJson(k: KeyInfo): Record<string, unknown> {
   };
 }
 
-export function keysJson(keys: readonly KeyInfo[]): { keys: Record<string, unknown>[] } {
-  const seen = new Map(keys.map((k) => [k.keyid, k]));
-  return { keys: sortedUnique([...seen.keys()]).map((id) => keyJson(seen.get(id) as KeyInfo)) };
-}
-
 function keyUseJson(u: KeyRepositoryUse): Record<string, unknown> {
   return {
     name: u.name,
