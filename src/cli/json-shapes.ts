@@ -18,6 +18,7 @@ import type { RecoveryPackage, RecoveryPlan } from '../tuf/recovery.js';
 import type { RotationPlan, StagedSigning } from '../tuf/rotation.js';
 import type { RepositoryStatus, RoleStatus } from '../tuf/status.js';
 import type { ListedTarget } from '../tuf/targets.js';
+import type { ResetPlan } from '../tuf/reset.js';
 import { checkBundleReference } from '../tuf/names.js';
 import type { ExpiryPolicy } from '../tuf/policy.js';
 import { exactDuration, POLICY_ROLES } from '../tuf/policy-set.js';
@@ -296,5 +297,24 @@ export function policyJson(name: string, expiry: ExpiryPolicy): Record<string, u
     name,
     periods: Object.fromEntries(POLICY_ROLES.map((r) => [r, exactDuration(expiry[r])])),
     seconds: Object.fromEntries(POLICY_ROLES.map((r) => [r, expiry[r]])),
+  };
+}
+
+/** `reset`: the discarded roles in role order; the staged files by name (then digest), each once. */
+export function resetJson(plan: ResetPlan): Record<string, unknown> {
+  const files = new Map(plan.files.map((f) => [`${f.name}\u0000${f.sha256}`, f]));
+  return {
+    name: plan.name,
+    dryRun: plan.dryRun,
+    discarded: plan.roles.map((r) => ({
+      role: r.role,
+      version: r.version,
+      publishedVersion: r.publishedVersion,
+    })),
+    files: sortedUnique([...files.keys()]).map((k) => {
+      const f = files.get(k) as ResetPlan['files'][number];
+      return { name: f.name, hashes: { sha256: f.sha256 } };
+    }),
+    recovery: plan.recovery,
   };
 }
