@@ -6,6 +6,8 @@
  * order means something (delegations: the order a client searches them).
  */
 import type { KeyInfo } from '../crypto/keystore.js';
+import type { KeyListing, KeyRepositoryUse, RemovedKey } from '../workflows/keys.js';
+import type { VerifiedTarget } from '../tuf/client/list.js';
 import type { AuthorityStatus } from '../tuf/authority.js';
 import type { TrustEntry } from '../tuf/client/trust.js';
 import type { TrustReset } from '../tuf/client/reset.js';
@@ -16,7 +18,10 @@ import type { RecoveryPackage, RecoveryPlan } from '../tuf/recovery.js';
 import type { RotationPlan, StagedSigning } from '../tuf/rotation.js';
 import type { RepositoryStatus, RoleStatus } from '../tuf/status.js';
 import type { ListedTarget } from '../tuf/targets.js';
+import type { ResetPlan } from '../tuf/reset.js';
 import { checkBundleReference } from '../tuf/names.js';
+import type { ExpiryPolicy } from '../tuf/policy.js';
+import { exactDuration, POLICY_ROLES } from '../tuf/policy-set.js';
 
 /** Sorted, without duplicates (code-unit order, the same on every platform). */
 export function sortedUnique(list: readonly string[]): string[] {
@@ -52,9 +57,46 @@ export function keyJson(k: KeyInfo): Record<string, unknown> {
   };
 }
 
-export function keysJson(keys: readonly KeyInfo[]): { keys: Record<string, unknown>[] } {
+function keyUseJson(u: KeyRepositoryUse): Record<string, unknown> {
+  return {
+    name: u.name,
+    location: u.location,
+    roles: sortedUnique(u.roles),
+    inRoot: u.inRoot,
+    state: u.state,
+    ...(u.problem === undefined ? {} : { problem: u.problem }),
+  };
+}
+
+const byRepository = (list: readonly KeyRepositoryUse[]): KeyRepositoryUse[] =>
+  byKey(list, (u) => `${u.name}\u0000${u.location}`);
+
+/** `key list`: each key once, by key id, with the known repositories (by name) and its roles. */
+export function keyListJson(keys: readonly KeyListing[]): { keys: Record<string, unknown>[] } {
   const seen = new Map(keys.map((k) => [k.keyid, k]));
-  return { keys: sortedUnique([...seen.keys()]).map((id) => keyJson(seen.get(id) as KeyInfo)) };
+  return {
+    keys: sortedUnique([...seen.keys()]).map((id) => {
+      const k = seen.get(id) as KeyListing;
+      return {
+        keyid: k.keyid,
+        keytype: k.keytype,
+        scheme: k.scheme,
+        label: k.label,
+        created: k.created,
+        repositories: byRepository(k.repositories).map(keyUseJson),
+      };
+    }),
+  };
+}
+
+/** `key remove`: the key deleted, and the known repositories still listing it or not checked. */
+export function removedKeyJson(r: RemovedKey): Record<string, unknown> {
+  return {
+    keyid: r.keyid,
+    label: r.label,
+    stillListedIn: byRepository(r.stillListedIn).map(keyUseJson),
+    unchecked: byRepository(r.unchecked).map(keyUseJson),
+  };
 }
 
 function authorityJson(a: AuthorityStatus): Record<string, unknown> {
@@ -208,6 +250,18 @@ export function targetsJson(repository: string, targets: readonly ListedTarget[]
   return { name: repository, targets: out };
 }
 
+/** `list`: the signed tags of a trusted repository from verified metadata, by name, each once. */
+export function signedTagsJson(repository: string, tags: readonly VerifiedTarget[]): Record<string, unknown> {
+  const byName = new Map(tags.map((t) => [t.info.path, t]));
+  return {
+    name: repository,
+    targets: sortedUnique([...byName.keys()]).map((n) => {
+      const { info, role } = byName.get(n) as VerifiedTarget;
+      return { name: n, ...tagOf(repository, n), length: info.length, hashes: { ...info.hashes }, role };
+    }),
+  };
+}
+
 export function trustEntryJson(e: TrustEntry): Record<string, unknown> {
   return { name: e.name, url: e.url, added: e.added };
 }
@@ -230,5 +284,37 @@ export function trustResetJson(r: TrustReset): Record<string, unknown> {
     ...trustEntryJson(r.entry),
     previous: r.previous === null ? null : root(r.previous),
     current: { ...root(r.current), hashes: { sha256: r.current.sha256 } },
+  };
+}
+
+/**
+ * `policy show|set`: the expiry period of each role as `periods` (the one duration syntax,
+ * `30d`) and `seconds` (as in cnabsec.json). Not `expiry`: the glossary keeps that concept
+ * for `expires`, a point in time.
+ */
+export function policyJson(name: string, expiry: ExpiryPolicy): Record<string, unknown> {
+  return {
+    name,
+    periods: Object.fromEntries(POLICY_ROLES.map((r) => [r, exactDuration(expiry[r])])),
+    seconds: Object.fromEntries(POLICY_ROLES.map((r) => [r, expiry[r]])),
+  };
+}
+
+/** `reset`: the discarded roles in role order; the staged files by name (then digest), each once. */
+export function resetJson(plan: ResetPlan): Record<string, unknown> {
+  const files = new Map(plan.files.map((f) => [`${f.name}\u0000${f.sha256}`, f]));
+  return {
+    name: plan.name,
+    dryRun: plan.dryRun,
+    discarded: plan.roles.map((r) => ({
+      role: r.role,
+      version: r.version,
+      publishedVersion: r.publishedVersion,
+    })),
+    files: sortedUnique([...files.keys()]).map((k) => {
+      const f = files.get(k) as ResetPlan['files'][number];
+      return { name: f.name, hashes: { sha256: f.sha256 } };
+    }),
+    recovery: plan.recovery,
   };
 }

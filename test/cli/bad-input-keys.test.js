@@ -8,7 +8,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { cliOk, runCli, snapshotTree } from '../helpers/cli.js';
+import { cliOk, rolesOf, runCli, snapshotTree } from '../helpers/cli.js';
 
 const PASS = 'correct horse battery staple';
 const NAME = 'example.com/org/bad-keys';
@@ -30,7 +30,7 @@ before(async () => {
   ctx.repo0 = path.join(ctx.work, 'repo0');
   const env = envFor(ctx.home0);
   const init = JSON.parse(cliOk(['init', ctx.repo0, '--name', NAME, '--json'], { env }));
-  ctx.ids = Object.fromEntries(Object.entries(init.roles).map(([role, r]) => [role, r.keyids[0]]));
+  ctx.ids = Object.fromEntries(Object.entries(rolesOf(init)).map(([role, r]) => [role, r.keyids[0]]));
   ctx.spare = cliOk(['key', 'generate', '--label', 'spare'], { env }).trim();
   ctx.backup = path.join(ctx.work, 'spare.backup.key');
   cliOk(['key', 'export', ctx.spare, '--private', '-o', ctx.backup], { env });

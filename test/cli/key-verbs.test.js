@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile, stat, writeFile, mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { cliOk, runCli, snapshotTree } from '../helpers/cli.js';
+import { cliOk, rolesOf, runCli, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const PASS = 'correct horse battery staple';
@@ -32,7 +32,7 @@ async function setup(t) {
   const repo = path.join(dir, 'repo');
   const env = envFor(home);
   const init = JSON.parse(cliOk(['init', repo, '--name', NAME, '--json'], { env }));
-  const ids = Object.fromEntries(Object.entries(init.roles).map(([role, r]) => [role, r.keyids[0]]));
+  const ids = Object.fromEntries(Object.entries(rolesOf(init)).map(([role, r]) => [role, r.keyids[0]]));
   const spare = cliOk(['key', 'generate', '--label', 'spare'], { env }).trim();
   await remember(home, [
     { name: NAME, location: repo },
@@ -43,8 +43,15 @@ async function setup(t) {
 
 test('key list: key id, type, label and the repository and role each key serves; a moved repository is shown', async (t) => {
   const { repo, env, ids, spare } = await setup(t);
-  const keys = JSON.parse(cliOk(['key', 'list', '--json'], { env }));
+  const doc = JSON.parse(cliOk(['key', 'list', '--json'], { env }));
+  assert.deepEqual(Object.keys(doc), ['keys']);
+  const { keys } = doc;
   assert.equal(keys.length, 5);
+  assert.deepEqual(
+    keys.map((k) => k.keyid),
+    keys.map((k) => k.keyid).sort(),
+    'sorted by key id',
+  );
   for (const k of keys) {
     assert.deepEqual(Object.keys(k), ['keyid', 'keytype', 'scheme', 'label', 'created', 'repositories']);
     const moved = k.repositories.find((r) => r.name === 'example.com/org/moved');
@@ -82,7 +89,7 @@ test('key list: a delegated role key and a key being rotated out are shown with 
   const releases = d.keyids[0];
   cliOk(['publish', repo], { env });
   cliOk(['key', 'rotate', repo, 'timestamp', '--add-key', 'new', '--remove-key', ids.timestamp], { env });
-  const keys = JSON.parse(cliOk(['key', 'list', '--json'], { env }));
+  const { keys } = JSON.parse(cliOk(['key', 'list', '--json'], { env }));
   const use = (keyid) => keys.find((k) => k.keyid === keyid).repositories.find((r) => r.state === 'ok');
   assert.deepEqual(use(releases).roles, ['targets/releases']);
   assert.equal(use(releases).inRoot, false);
@@ -115,7 +122,7 @@ test('key remove: refused while a known repository lists the key; --force and un
   const forced = runCli(['key', 'remove', ids.root, '--force'], { env });
   assert.equal(forced.status, 0, forced.stderr);
   assert.match(forced.stderr, /warning: --force: .* still lists the removed key as root/);
-  const keys = JSON.parse(cliOk(['key', 'list', '--json'], { env })).map((k) => k.keyid);
+  const keys = JSON.parse(cliOk(['key', 'list', '--json'], { env })).keys.map((k) => k.keyid);
   assert.ok(!keys.includes(ids.root));
   assert.equal(keys.length, 3);
 });
@@ -192,8 +199,8 @@ test('init records its repository: key list shows the role and key remove refuse
   const repo = path.join(dir, 'repo');
   const env = envFor(home);
   const init = JSON.parse(cliOk(['init', repo, '--name', NAME, '--json'], { env }));
-  const rootKey = init.roles.root.keyids[0];
-  const keys = JSON.parse(cliOk(['key', 'list', '--json'], { env }));
+  const rootKey = rolesOf(init).root.keyids[0];
+  const { keys } = JSON.parse(cliOk(['key', 'list', '--json'], { env }));
   const root = keys.find((k) => k.keyid === rootKey);
   assert.ok(root, 'the root key is listed');
   const serving = root.repositories.filter((r) => r.inRoot);

@@ -44,18 +44,29 @@ function build(sim) {
 
 test('cnabsec list: tags sorted, once each, with length, sha256 and role; text and --json', async (t) => {
   const r = await trustedRepository(t, { build, http: true });
-  const json = JSON.parse(cliOk(['list', NAME, '--json'], { env: r.env }));
-  assert.deepEqual(json, [
-    { name: 'latest', length: 10, hashes: { sha256: sha256('latest one') }, role: 'targets' },
-    { name: 'v1', length: 3, hashes: { sha256: sha256('one') }, role: 'targets' },
-    { name: 'v10', length: 3, hashes: { sha256: sha256('ten') }, role: 'targets/releases' },
-    { name: 'v2', length: 3, hashes: { sha256: sha256('two') }, role: 'targets/releases' },
-    { name: 'y5', length: 7, hashes: { sha256: sha256('visible') }, role: 'targets/b' },
-  ]);
+  const doc = JSON.parse(cliOk(['list', NAME, '--json'], { env: r.env }));
+  const tag = (t, length, content, role) => ({
+    name: `${NAME}:${t}`,
+    tag: t,
+    length,
+    hashes: { sha256: sha256(content) },
+    role,
+  });
+  assert.deepEqual(doc, {
+    name: NAME,
+    targets: [
+      tag('latest', 10, 'latest one', 'targets'),
+      tag('v1', 3, 'one', 'targets'),
+      tag('v10', 3, 'ten', 'targets/releases'),
+      tag('v2', 3, 'two', 'targets/releases'),
+      tag('y5', 7, 'visible', 'targets/b'),
+    ],
+  });
+  const json = doc.targets;
   // every listed tag is what lookup returns for it
-  for (const tag of json) {
-    const l = JSON.parse(cliOk(['lookup', `${NAME}:${tag.name}`, '--json'], { env: r.env }));
-    assert.equal(l.hashes.sha256, tag.hashes.sha256, tag.name);
+  for (const t of json) {
+    const l = JSON.parse(cliOk(['lookup', t.name, '--json'], { env: r.env }));
+    assert.equal(l.hashes.sha256, t.hashes.sha256, t.name);
   }
   const x5 = runCli(['lookup', `${NAME}:x5`], { env: r.env });
   assert.equal(x5.status, 1, 'x5 is hidden by the terminating delegation');
@@ -63,13 +74,13 @@ test('cnabsec list: tags sorted, once each, with length, sha256 and role; text a
   assert.match(text[0], /^TAG\s+LENGTH\s+SHA256\s+ROLE$/);
   assert.deepEqual(
     text.slice(1).map((l) => l.split(/\s+/)),
-    json.map((x) => [x.name, String(x.length), x.hashes.sha256, x.role]),
+    json.map((x) => [x.tag, String(x.length), x.hashes.sha256, x.role]),
   );
 });
 
 test('cnabsec list over file://, and of a repository without tags', async (t) => {
   const r = await trustedRepository(t, { build: (sim) => sim.addFile(`${NAME}/keys/a.pub`, 'k') });
-  assert.deepEqual(JSON.parse(cliOk(['list', NAME, '--json'], { env: r.env })), []);
+  assert.deepEqual(JSON.parse(cliOk(['list', NAME, '--json'], { env: r.env })), { name: NAME, targets: [] });
   assert.equal(cliOk(['list', NAME], { env: r.env }), `no signed tags in ${NAME}\n`);
 });
 

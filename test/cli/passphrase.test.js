@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { cliOk, runCli, snapshotTree } from '../helpers/cli.js';
+import { cliOk, rolesOf, runCli, snapshotTree } from '../helpers/cli.js';
 
 const NAME = 'example.com/org/passphrases';
 const ctx = {};
@@ -46,7 +46,7 @@ before(async () => {
       { env: env({ CNABSEC_PASSPHRASE: 'other' }) },
     ),
   );
-  ctx.root = init.roles.root.keyids[0];
+  ctx.root = rolesOf(init).root.keyids[0];
   ctx.bundle = path.join(ctx.dir, 'bundle.json');
   await writeFile(
     ctx.bundle,

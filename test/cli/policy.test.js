@@ -69,7 +69,8 @@ test('policy set --json: the policy and each change; a timestamp outliving the s
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
   assert.deepEqual(j.changes, [{ role: 'timestamp', before: DAY, after: 3 * DAY }]);
-  assert.equal(j.expiry.timestamp, 3 * DAY);
+  assert.equal(j.seconds.timestamp, 3 * DAY);
+  assert.equal(j.periods.timestamp, '3d');
   assert.equal(j.warnings.length, 1);
   assert.match(r.stderr, /^cnabsec: warning: timestamp \(3d\) outlives snapshot \(1d\)/);
   const show = JSON.parse(cliOk(['policy', 'show', repo, '--json'], { env }));

@@ -46,7 +46,7 @@ test('reset discards staged roles and prints them; the published metadata is unt
   assert.deepEqual(await readdir(path.join(repo, 'staged')), []);
   assert.deepEqual(await snapshotTree(path.join(repo, 'metadata')), metadata);
   const list = JSON.parse(cliOk(['bundle', 'list', repo, '--json'], { env }));
-  assert.deepEqual(list, [], 'the staged bundle is gone');
+  assert.deepEqual(list, { name: NAME, targets: [] }, 'the staged bundle is gone');
   const status = JSON.parse(cliOk(['status', repo, '--json'], { env }));
   assert.deepEqual(status.staged, []);
   // the next change starts again from the published version

@@ -68,7 +68,8 @@ test('status --json carries the expired and expiring roles and still exits 3', a
   assert.equal(s.roles.find((x) => x.role === 'targets').expiring, true);
   assert.equal(s.roles.find((x) => x.role === 'root').expiring, false);
   assert.equal(s.warnings.length, 2);
-  assert.equal(r.stderr, '');
+  // rule 3 of docs/cli-json.md: each warning also on stderr, for people; nothing else there
+  assert.equal(r.stderr, s.warnings.map((w) => `cnabsec: warning: ${w}\n`).join(''));
 });
 
 test('status of a repository expiring soon but not expired exits 0 with its warning', async (t) => {

@@ -51,12 +51,12 @@ test('trust add, list, remove: the entry, pinned root and cache are gone; remove
   cliOk(['lookup', `${NAME}:v1`], { env: r.env }); // fills the metadata cache
   assert.ok((await readdir(path.join(r.entry, 'metadata'))).includes('timestamp.json'));
   assert.deepEqual(
-    JSON.parse(cliOk(['trust', 'list', '--json'], { env: r.env })).map((e) => e.name),
+    JSON.parse(cliOk(['trust', 'list', '--json'], { env: r.env })).repositories.map((e) => e.name),
     [NAME],
   );
   const out = JSON.parse(cliOk(['trust', 'remove', NAME, '--json'], { env: r.env }));
   assert.deepEqual(out, { name: NAME, url: r.url, removed: true });
-  assert.deepEqual(JSON.parse(cliOk(['trust', 'list', '--json'], { env: r.env })), []);
+  assert.deepEqual(JSON.parse(cliOk(['trust', 'list', '--json'], { env: r.env })), { repositories: [] });
   assert.deepEqual(await readdir(path.join(r.home, 'trust')), [], 'no directory left behind');
   const again = runCli(['trust', 'remove', NAME], { env: r.env });
   const [line, hint] = refused(again, 'TRUST_NOT_FOUND', 'remove twice');

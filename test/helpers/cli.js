@@ -84,3 +84,10 @@ export async function snapshotTree(dir) {
   await walk(dir, '');
   return out;
 }
+
+/** The `roles` list of an `init --json` document as a map: role name → {role, keyids, threshold, ...}. */
+export function rolesOf(initDoc) {
+  if (!Array.isArray(initDoc.roles))
+    throw new Error('init --json: `roles` is a list of {role, keyids, threshold}');
+  return Object.fromEntries(initDoc.roles.map((r) => [r.role, r]));
+}

@@ -45,6 +45,12 @@ export function contractCases(ctx) {
       err: () => ['key', 'export', NO_KEY],
     },
     {
+      command: 'key export',
+      ok: () => ['key', 'export', ctx.extraKey, '--private', '-o', w('extra.backup')],
+      // the backup is never written over an existing file (without --force)
+      err: () => ['key', 'export', ctx.extraKey, '--private', '-o', w('extra.backup')],
+    },
+    {
       command: 'init',
       ok: () => ['init', w('repo'), '--name', NAME],
       then: (d) => (ctx.targetsKey = d.roles.find((r) => r.role === 'targets').keyids[0]),
@@ -273,7 +279,7 @@ export function contractCases(ctx) {
       ok: () => ['bundle', 'remove', w('repo'), 'v1'],
       err: () => ['bundle', 'remove', none(), 'v1'],
     },
-    // commands of issue 12 made by other branches: run once they are registered
+    // commands of issue 12
     {
       command: 'reset',
       prep: () => cliOk(['bundle', 'add', w('repo'), 'v3', '--thin', FIXTURE], { env: ctx.env }),
@@ -294,17 +300,20 @@ export function contractCases(ctx) {
       command: 'key passwd',
       ok: () => ['key', 'passwd', ctx.extraKey],
       env: { CNABSEC_NEW_PASSPHRASE: 'another passphrase' },
-      err: () => ['key', 'passwd', NO_KEY],
+      // the old passphrase (CNABSEC_PASSPHRASE) is no longer the key's
+      err: () => ['key', 'passwd', ctx.extraKey],
     },
     {
       command: 'key remove',
       ok: () => ['key', 'remove', ctx.importedKey],
-      err: () => ['key', 'remove', NO_KEY],
+      // the targets key is listed in the root of a repository init recorded: refused
+      err: () => ['key', 'remove', ctx.targetsKey],
     },
     {
       command: 'trust remove',
       ok: () => ['trust', 'remove', NAME],
-      err: () => ['trust', 'remove', 'nope.example/x'],
+      // no longer trusted
+      err: () => ['trust', 'remove', NAME],
     },
     { command: 'version', ok: () => ['version'], err: null, why: 'takes no argument or input' },
     { command: 'completion', noJson: true },

@@ -50,6 +50,15 @@ export function kindOf(schema) {
   return c.startsWith('passthrough') ? 'passthrough' : c.startsWith('no-json') ? 'no-json' : undefined;
 }
 
+/**
+ * The glossary problems of `doc` that the section's schema does not exempt: a `$comment`
+ * `glossary-exempt <path>: why` exempts that one path (e.g. `$.version` of `cnabsec version`).
+ */
+export function sectionGlossaryProblems(schema, doc) {
+  const m = /^glossary-exempt (\$\S*):/.exec(schema?.$comment ?? '');
+  return glossaryProblems(doc).filter((p) => m === null || !p.startsWith(`${m[1]}: `));
+}
+
 function leaves(cmd, prefix, out) {
   for (const c of cmd.commands) {
     const p = prefix === '' ? c.name() : `${prefix} ${c.name()}`;

@@ -16,7 +16,13 @@ import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { referenceHint } from '../habits.js';
 import { lockWaitMs } from '../repo-common.js';
-import { referenceTag, trustEntryJson, trustListJson, trustResetJson } from '../json-shapes.js';
+import {
+  referenceTag,
+  signedTagsJson,
+  trustEntryJson,
+  trustListJson,
+  trustResetJson,
+} from '../json-shapes.js';
 
 async function readRoot(file: string): Promise<Buffer> {
   let bytes: Buffer;
@@ -132,16 +138,17 @@ async function list(name: string, opts: KeyOptions): Promise<void> {
   const entry = (await listTrust(home)).find((e) => e.name === name);
   if (entry === undefined) throw notTrusted(name);
   const prefix = `${name}:`;
-  const tags = (await clientFor(home, entry).signedTags()).map(({ info, role }) => ({
+  const listed = await clientFor(home, entry).signedTags();
+  if (opts.json) {
+    printJson(signedTagsJson(name, listed));
+    return;
+  }
+  const tags = listed.map(({ info, role }) => ({
     name: info.path.slice(prefix.length),
     length: info.length,
     hashes: { ...info.hashes },
     role,
   }));
-  if (opts.json) {
-    printJson(tags);
-    return;
-  }
   if (tags.length === 0) {
     printLine(`no signed tags in ${name}`);
     return;

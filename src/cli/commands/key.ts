@@ -14,7 +14,7 @@ import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../commo
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { keyType } from '../options.js';
 import { writeOutputFile } from '../output-file.js';
-import { keyJson } from '../json-shapes.js';
+import { keyJson, keyListJson, removedKeyJson } from '../json-shapes.js';
 
 interface GenerateOptions extends KeyOptions {
   type: string;
@@ -64,7 +64,7 @@ function registerList(key: Command): void {
     .action(
       runAction(async (opts: KeyOptions) => {
         const keys = await listKeys(keyStoreOf(opts), homeOf(opts));
-        if (opts.json) printJson({ keys });
+        if (opts.json) printJson(keyListJson(keys));
         else printKeys(keys);
       }),
     );
@@ -133,7 +133,7 @@ function registerImport(key: Command): void {
           passphrasesOf(opts),
           opts.label,
         );
-        if (opts.json) printJson(keyJson(info));
+        if (opts.json) printJson({ ...keyJson(info), format: info.format });
         else printLine(info.keyid);
       }),
     );
@@ -144,7 +144,7 @@ function printRemoved(r: Awaited<ReturnType<typeof removeKey>>, json: boolean): 
     warn(`--force: ${u.name} (${u.location}) still lists the removed key as ${u.roles.join(', ')}`);
   for (const u of r.unchecked)
     warn(`known repository ${u.name} at ${u.location} could not be checked (${u.state})`);
-  if (json) printJson(r);
+  if (json) printJson(removedKeyJson(r));
   else printLine(`removed key ${r.keyid} (${r.label})`);
 }
 

@@ -12,6 +12,7 @@ import { withCommon, type KeyOptions } from '../common.js';
 import { duration } from '../options.js';
 import { openRepository, withRepository } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
+import { policyJson } from '../json-shapes.js';
 
 type SetOptions = KeyOptions & Partial<Record<`expires${string}`, number>>;
 
@@ -43,7 +44,7 @@ export function register(program: Command): void {
           POLICY_ROLES.filter((r) => opts[optionKey(r)] !== undefined).map((r) => [r, opts[optionKey(r)]]),
         );
         const result = await withRepository(dir, (repo) => setExpiryPolicy(repo, changes));
-        if (opts.json) printJson(result);
+        if (opts.json) printJson({ ...policyJson(result.name, result.expiry), changes: result.changes });
         else {
           for (const c of result.changes)
             printLine(`${c.role.padEnd(9)} ${exactDuration(c.before)} -> ${exactDuration(c.after)}`);
@@ -62,7 +63,7 @@ export function register(program: Command): void {
     .action(
       runAction(async (dir: string, opts: KeyOptions) => {
         const p = showExpiryPolicy(await openRepository(dir));
-        if (opts.json) printJson(p);
+        if (opts.json) printJson(policyJson(p.name, p.expiry));
         else for (const r of POLICY_ROLES) printLine(`${r.padEnd(9)} ${p.periods[r]}`);
       }),
     );

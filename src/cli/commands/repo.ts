@@ -98,7 +98,12 @@ async function init(dir: string, opts: InitCliOptions): Promise<void> {
     printJson({
       name,
       location,
-      roles: Object.entries(roles).map(([role, r]) => ({ ...r, role, keyids: sortedUnique(r.keyids) })),
+      roles: Object.entries(roles).map(([role, r]) => ({
+        role,
+        keyids: sortedUnique(r.keyids),
+        threshold: r.threshold,
+        ...(r.thresholdDefault === undefined ? {} : { thresholdDefault: r.thresholdDefault }),
+      })),
       generated: sortedUnique(result.generated),
       ...(notes.length > 0 ? { notes } : {}),
     });

@@ -4,6 +4,7 @@ import { resetStaged, type ResetPlan } from '../../tuf/reset.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { withRepository } from '../repo-common.js';
 import { printJson, printLine, runAction } from '../output.js';
+import { resetJson } from '../json-shapes.js';
 
 interface ResetOptions extends KeyOptions {
   all?: boolean;
@@ -40,14 +41,7 @@ export function register(program: Command): void {
     .action(
       runAction(async (dir: string, opts: ResetOptions) => {
         const plan = await withRepository(dir, (repo) => resetStaged(repo, { dryRun: opts.dryRun === true }));
-        if (opts.json)
-          printJson({
-            name: plan.name,
-            dryRun: plan.dryRun,
-            discarded: plan.roles,
-            files: plan.files.map((f) => ({ name: f.name, hashes: { sha256: f.sha256 } })),
-            recovery: plan.recovery,
-          });
+        if (opts.json) printJson(resetJson(plan));
         else printReset(plan, dir);
       }),
     );
