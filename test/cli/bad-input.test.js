@@ -30,6 +30,7 @@ import { canonicalize } from '@tufjs/canonical-json';
 import { KeyStore, generateKeyPair, sslibKeyFiles } from '../../dist/crypto/index.js';
 import { FsMetadataStore, LocalRepository, publish } from '../../dist/tuf/index.js';
 import { cliOk, runCli, snapshotTree } from '../helpers/cli.js';
+import { expectUserError, treeChanges } from '../helpers/bad-input.js';
 import { fixedPassphrases } from '../helpers/tmp.js';
 
 const PASS = 'correct horse battery staple';
@@ -181,43 +182,6 @@ before(async () => {
 after(async () => {
   if (ctx.work !== undefined) await rm(ctx.work, { recursive: true, force: true });
 });
-
-/**
- * Run the CLI and check the standard user-error shape. `names`: strings the error line must
- * contain (the role, path, key id or target that was wrong); `watch`: directories that must be
- * unchanged.
- */
-async function expectUserError({ args, env, code, names = [], watch = [], hint }) {
-  const before = await Promise.all(watch.map((d) => snapshotTree(d)));
-  const r = runCli(args, { env });
-  const out = `cnabsec ${args.join(' ')}\n--- status ${r.status}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-  assert.doesNotMatch(r.stderr, /^\s+at /m, `no stack trace\n${out}`);
-  assert.equal(r.status, 1, `exit status 1 (user error)\n${out}`);
-  const lines = r.stderr.split('\n').filter((l) => l !== '');
-  const first = lines[0] ?? '';
-  assert.match(first, new RegExp(`^cnabsec: error \\[${code}\\]: \\S`), out);
-  for (const n of names) assert.ok(first.includes(n), `the error line names ${n}\n${out}`);
-  assert.match(lines[1] ?? '', /^ {2}hint: \S/, `a hint line follows\n${out}`);
-  if (hint !== undefined) assert.match(lines[1] ?? '', hint, out);
-  assert.equal(lines.length, 2, `one error line and one hint line only\n${out}`);
-  assert.equal(r.stdout, '', `nothing on stdout\n${out}`);
-  for (const [i, d] of watch.entries()) {
-    const changes = treeChanges(before[i], await snapshotTree(d));
-    assert.deepEqual(changes, [], `nothing written under ${d}\n${out}`);
-  }
-  return r;
-}
-
-/** What differs between two snapshots: `+ path`, `- path`, `~ path`. */
-function treeChanges(before, after) {
-  const out = [];
-  for (const [p, h] of Object.entries(after)) {
-    if (!(p in before)) out.push(`+ ${p}`);
-    else if (before[p] !== h) out.push(`~ ${p}`);
-  }
-  for (const p of Object.keys(before)) if (!(p in after)) out.push(`- ${p}`);
-  return out;
-}
 
 // Each case: `prepare` (given a fresh copy {dir, repo, home}) returns the command and what it
 // must name; the default env has the key store of the copy and the right passphrase.
