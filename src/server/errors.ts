@@ -5,7 +5,56 @@ export type ServerErrorCode =
   /** The directory to serve does not exist or cannot be opened. */
   | 'SERVER_DIRECTORY'
   /** The address cannot be listened on (in use, not local, not permitted). */
-  | 'SERVER_LISTEN_FAILED';
+  | 'SERVER_LISTEN_FAILED'
+  /** An upload was refused by `validateUpload` (./validate.ts); `details` is the refusal. */
+  | 'UPLOAD_REFUSED';
 
 /** Errors of the server layer. */
 export class ServerError extends CnabsecError<ServerErrorCode> {}
+
+/**
+ * Why an upload is refused (ADR 0019), after notary's `tuf/validation/errors.go` (ErrBadRoot,
+ * ErrBadTargets, ErrBadSnapshot, ErrBadHierarchy) and its server errors (ErrOldVersion,
+ * MALFORMED_JSON), plus what notary folds into them.
+ */
+export type UploadRefusalCode =
+  /** An uploaded root does not verify, skips a version, or lists no usable roles. */
+  | 'BAD_ROOT'
+  /** An uploaded (or kept) targets or delegated role does not verify, or signs outside its paths. */
+  | 'BAD_TARGETS'
+  /** An uploaded snapshot does not verify or does not list exactly the roles that will be current. */
+  | 'BAD_SNAPSHOT'
+  /** An uploaded timestamp does not verify or does not list the snapshot that will be current. */
+  | 'BAD_TIMESTAMP'
+  /** The set of roles is not a repository: a role missing that the server cannot make, a role nobody delegates. */
+  | 'BAD_HIERARCHY'
+  /** A version not above the current one (root: not the current + 1). */
+  | 'OLD_VERSION'
+  /** A role already expired at the time of the upload. */
+  | 'EXPIRED'
+  /** A role or target file above its size limit. */
+  | 'TOO_LARGE'
+  /** A target file no signed role lists with its length and sha256. */
+  | 'BAD_TARGET_FILE'
+  /** Not metadata at all: bad JSON, non-integers, a wrong shape, a duplicate part, an unknown role name. */
+  | 'MALFORMED';
+
+/** A refused upload: which role (or target file path), which version, which rule; one line. */
+export interface UploadRefusal {
+  code: UploadRefusalCode;
+  /** The role refused, or for BAD_TARGET_FILE and target-file TOO_LARGE the target path. */
+  role: string;
+  /** The uploaded version of that role, when it could be read. */
+  version?: number;
+  /** Stable name of the rule, e.g. `threshold`, `old-root-threshold`, `snapshot-meta`. */
+  rule: string;
+  message: string;
+}
+
+/** The ServerError a caller throws for a refusal (UPLOAD_REFUSED, the refusal as details). */
+export function uploadRefused(refusal: UploadRefusal): ServerError {
+  return new ServerError('UPLOAD_REFUSED', refusal.message, {
+    details: { ...refusal },
+    hint: 'fix the named role (sign, re-version or re-publish from the current state) and upload again; nothing was stored',
+  });
+}
