@@ -7,7 +7,17 @@ export type ServerErrorCode =
   /** The address cannot be listened on (in use, not local, not permitted). */
   | 'SERVER_LISTEN_FAILED'
   /** An upload was refused by `validateUpload` (./validate.ts); `details` is the refusal. */
-  | 'UPLOAD_REFUSED';
+  | 'UPLOAD_REFUSED'
+  /** A store write lost a race: the version (or the state it was based on) was taken first (HTTP 409). */
+  | 'VERSION_CONFLICT'
+  /** A store write waited longer than allowed for its repository's lock, or the database was locked (HTTP 503). */
+  | 'STORE_BUSY'
+  /** The store's database cannot be opened, read or written (a disk, permission or corruption error). */
+  | 'STORE_IO'
+  /** The database's schema is newer than this cnabsec knows (written by a later version). */
+  | 'STORE_SCHEMA'
+  /** A metadata file or target file above the store's configured size limit. */
+  | 'STORE_TOO_LARGE';
 
 /** Errors of the server layer. */
 export class ServerError extends CnabsecError<ServerErrorCode> {}

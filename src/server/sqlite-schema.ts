@@ -1,0 +1,78 @@
+/**
+ * The SQLite store's schema and its versioned migrations (ADR 0020; server-architecture-
+ * anchors §6 rule 3: a schema that defends itself). Migrations are applied in order, all
+ * pending ones in ONE `BEGIN IMMEDIATE` transaction (SQLite's write lock is the advisory lock:
+ * several processes migrating one file at once apply each step once). A database whose
+ * `schema_version` is above the highest known one was written by a newer cnabsec and is
+ * refused rather than written with a schema this code does not know.
+ */
+import type Database from 'better-sqlite3';
+import { ServerError } from './errors.js';
+
+export interface Migration {
+  version: number;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE tuf_files (
+  repo TEXT NOT NULL,
+  role TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+  data BLOB NOT NULL,
+  expires_at INTEGER,
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (repo, role, version)
+) WITHOUT ROWID;
+CREATE INDEX tuf_files_checksum ON tuf_files (repo, role, sha256);
+CREATE INDEX tuf_files_expires ON tuf_files (expires_at);
+CREATE TABLE target_files (
+  id INTEGER PRIMARY KEY,
+  repo TEXT NOT NULL,
+  path TEXT NOT NULL,
+  sha256 TEXT NOT NULL CHECK (length(sha256) = 64),
+  data BLOB NOT NULL,
+  created_at INTEGER NOT NULL,
+  UNIQUE (repo, path, sha256)
+);
+CREATE INDEX target_files_latest ON target_files (repo, path, id);
+`,
+  },
+];
+
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
+function schemaTooNew(found: number, known: number): ServerError {
+  return new ServerError(
+    'STORE_SCHEMA',
+    `the database has schema version ${found}, newer than this cnabsec knows (${known})`,
+    { details: { found, known }, hint: 'run the cnabsec version that wrote it, or restore a backup' },
+  );
+}
+
+/** Apply every pending migration in one immediate transaction; returns the schema version. */
+export function migrateSchema(db: Database.Database, migrations: readonly Migration[] = MIGRATIONS): number {
+  const known = Math.max(...migrations.map((m) => m.version));
+  const run = db.transaction(() => {
+    db.exec(
+      'CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)',
+    );
+    const row = db.prepare<[], { v: number | null }>('SELECT MAX(version) AS v FROM schema_version').get();
+    const current = row?.v ?? 0;
+    if (current > known) throw schemaTooNew(current, known);
+    const insert = db.prepare<[number, number]>(
+      'INSERT INTO schema_version (version, applied_at) VALUES (?, ?)',
+    );
+    for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
+      if (m.version <= current) continue;
+      db.exec(m.sql);
+      insert.run(m.version, Date.now());
+    }
+    return Math.max(current, known);
+  });
+  return run.immediate();
+}

@@ -1,0 +1,412 @@
+/**
+ * The embedded `TrustStore` (./store.ts) on better-sqlite3 (issue 13 item 1, ADR 0020): one
+ * database file, WAL (readers never wait for the writer), `busy_timeout` (a writer waits for
+ * another process's write instead of failing), `synchronous=NORMAL` (ADR 0020 says why).
+ *
+ * A write (`transact`) holds the repository's in-process mutex (./repo-lock.ts) across the
+ * awaits of `work`, whose reads are ordinary lock-free reads; then ONE synchronous
+ * `BEGIN IMMEDIATE` transaction re-reads the versions `work` saw and inserts. Another process
+ * may have written the repository in between: a changed version, or a version already stored,
+ * is VERSION_CONFLICT and nothing is stored. So several processes on one file can neither lose
+ * nor duplicate a version, and no SQLite transaction is ever open across an await.
+ */
+import Database from 'better-sqlite3';
+import { ServerError } from './errors.js';
+import { RepoLocks } from './repo-lock.js';
+import { migrateSchema } from './sqlite-schema.js';
+import { sha256Hex, type RepositoryState } from './upload-parse.js';
+import {
+  stateOf,
+  versionConflict,
+  type ExpiringRole,
+  type MetaUpdate,
+  type StoredMeta,
+  type StoredTargetFile,
+  type TargetFileUpdate,
+  type TransactOptions,
+  type TransactResult,
+  type TrustStore,
+  type TrustTx,
+} from './store.js';
+import { SqliteStatements, type MetaRow, type TargetRow } from './sqlite-statements.js';
+
+export interface SqliteStoreOptions {
+  /** The database file (the caller picks the default, e.g. under $CNABSEC_HOME). */
+  path: string;
+  /** How long a write waits for another process's write lock (SQLite busy_timeout), ms. Default 5000. */
+  busyTimeoutMs?: number;
+  /** How long a write waits for this process's repository mutex, ms. Default 30000. */
+  lockTimeoutMs?: number;
+  /** NORMAL (default): durable across a process crash; FULL: also across a power loss (ADR 0020). */
+  synchronous?: 'NORMAL' | 'FULL';
+  /** Largest metadata file stored, bytes. Default 64 MiB (the targets limit of issue 13 item 3). */
+  maxMetaBytes?: number;
+  /** Largest target file stored, bytes. Default 16 MiB. */
+  maxTargetFileBytes?: number;
+  /** The clock for `createdAt`. */
+  now?: () => Date;
+}
+
+const MiB = 1024 * 1024;
+
+function storeIo(message: string, cause: unknown): ServerError {
+  return new ServerError('STORE_IO', message, {
+    cause,
+    hint: 'check the database file, its directory, permissions and free space',
+  });
+}
+
+/** A driver error as the port's codes; ServerErrors and programming errors pass through. */
+function mapError(e: unknown, what: string): unknown {
+  if (!(e instanceof Database.SqliteError)) return e;
+  const code = e.code;
+  if (code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE')
+    return new ServerError('VERSION_CONFLICT', `${what}: that version is already stored`, {
+      cause: e,
+      hint: 'someone published first: pull the current state and retry',
+    });
+  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
+    return new ServerError('STORE_BUSY', `${what}: the database is locked by another writer`, {
+      cause: e,
+      hint: 'retry in a moment',
+    });
+  return storeIo(`${what}: ${e.message} (${code})`, e);
+}
+
+/** A synchronous read as a promise (its errors rejections), a found row mapped by `map`. */
+function later<R, T>(read: () => R | undefined, map: (row: R) => T): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const row = read();
+    resolve(row === undefined ? undefined : map(row));
+  });
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function metaOf(row: MetaRow): StoredMeta {
+  return {
+    role: row.role,
+    version: row.version,
+    sha256: row.sha256,
+    bytes: row.data,
+    createdAt: new Date(row.created_at),
+    expiresAt: row.expires_at === null ? undefined : new Date(row.expires_at),
+  };
+}
+
+/** What `work` read and queued; committed by `SqliteTrustStore.commit`. */
+class SqliteTx implements TrustTx {
+  /** Role → the version `work` saw (0: absent). */
+  readonly observed = new Map<string, number>();
+  /** `currentAll` was called: the set of roles must not change either. */
+  sawAll = false;
+  readonly metas: MetaUpdate[] = [];
+  readonly targets: TargetFileUpdate[] = [];
+  closed = false;
+
+  constructor(
+    readonly repo: string,
+    private readonly store: SqliteTrustStore,
+    private readonly limits: { meta: number; target: number },
+  ) {}
+
+  current(role: string): Promise<StoredMeta | undefined> {
+    this.open();
+    return this.store.getCurrent(this.repo, role).then((m) => {
+      this.observed.set(role, m?.version ?? 0);
+      return m;
+    });
+  }
+
+  async currentAll(): Promise<ReadonlyMap<string, StoredMeta>> {
+    this.open();
+    const all = await this.store.currentRows(this.repo);
+    this.sawAll = true;
+    for (const [role, m] of all) this.observed.set(role, m.version);
+    return all;
+  }
+
+  append(updates: readonly MetaUpdate[]): void {
+    this.open();
+    for (const u of updates) {
+      if (!Number.isSafeInteger(u.version) || u.version < 1)
+        throw new Error(`append: ${u.role} version ${u.version} is not a positive integer`);
+      if (u.bytes.byteLength > this.limits.meta) throw tooLarge(this.repo, u.role, u.bytes, this.limits.meta);
+    }
+    this.metas.push(...updates);
+  }
+
+  appendTargetFile(files: readonly TargetFileUpdate[]): void {
+    this.open();
+    for (const f of files)
+      if (f.bytes.byteLength > this.limits.target)
+        throw tooLarge(this.repo, f.path, f.bytes, this.limits.target);
+    this.targets.push(...files);
+  }
+
+  private open(): void {
+    if (this.closed)
+      throw new Error(`transact(${this.repo}): the transaction is over (used after work resolved)`);
+  }
+}
+
+function tooLarge(repo: string, name: string, bytes: Uint8Array, max: number): ServerError {
+  return new ServerError(
+    'STORE_TOO_LARGE',
+    `${repo}: ${name} is ${bytes.byteLength} bytes, above the store's ${max}`,
+    {
+      details: { repo, name, bytes: bytes.byteLength, max },
+      hint: 'raise the store limit in the server config, or make the file smaller',
+    },
+  );
+}
+
+export class SqliteTrustStore implements TrustStore {
+  private readonly locks = new RepoLocks();
+  private statements: SqliteStatements | undefined;
+  /** Writes started and not finished (waiting for the mutex included). */
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private closing = false;
+  private readonly lockTimeoutMs: number;
+  private readonly limits: { meta: number; target: number };
+  private readonly now: () => Date;
+
+  private constructor(
+    private readonly db: Database.Database,
+    options: SqliteStoreOptions,
+  ) {
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    this.limits = { meta: options.maxMetaBytes ?? 64 * MiB, target: options.maxTargetFileBytes ?? 16 * MiB };
+    this.now = options.now ?? (() => new Date());
+  }
+
+  /** Open (create) the database file and set its pragmas; call `migrate()` before use. */
+  static open(options: SqliteStoreOptions): SqliteTrustStore {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(options.path);
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (mode !== 'wal' && !db.memory) throw new Error(`journal_mode is ${String(mode)}, not wal`);
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+      db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
+      db.pragma('foreign_keys = ON');
+      return new SqliteTrustStore(db, options);
+    } catch (e) {
+      db?.close();
+      const mapped = mapError(e, options.path);
+      if (mapped instanceof ServerError) throw mapped;
+      throw storeIo(
+        `${options.path}: cannot open the database: ${e instanceof Error ? e.message : String(e)}`,
+        e,
+      );
+    }
+  }
+
+  /** Run `fn` on the database, mapping driver errors; refuses after `close()`. */
+  private use<T>(what: string, fn: (s: SqliteStatements) => T): T {
+    if (!this.db.open) throw storeIo(`${what}: the store is closed`, undefined);
+    try {
+      this.statements ??= new SqliteStatements(this.db);
+      return fn(this.statements);
+    } catch (e) {
+      throw mapError(e, what);
+    }
+  }
+
+  getCurrent(repo: string, role: string): Promise<StoredMeta | undefined> {
+    return later(() => this.use(repo, (s) => s.current.get(repo, role)), metaOf);
+  }
+
+  getVersion(repo: string, role: string, version: number): Promise<StoredMeta | undefined> {
+    return later(() => this.use(repo, (s) => s.byVersion.get(repo, role, version)), metaOf);
+  }
+
+  getChecksum(repo: string, role: string, sha256: string): Promise<StoredMeta | undefined> {
+    return later(() => this.use(repo, (s) => s.byChecksum.get(repo, role, sha256.toLowerCase())), metaOf);
+  }
+
+  /** Every role's current row, in one statement (one consistent read). */
+  currentRows(repo: string): Promise<Map<string, StoredMeta>> {
+    return new Promise((resolve) => {
+      const rows = this.use(repo, (s) => s.currentAll.all(repo, repo));
+      resolve(new Map(rows.map((r) => [r.role, metaOf(r)])));
+    });
+  }
+
+  async currentState(repo: string): Promise<RepositoryState> {
+    return stateOf(await this.currentRows(repo));
+  }
+
+  getTargetFile(repo: string, path: string, sha256?: string): Promise<StoredTargetFile | undefined> {
+    const read = (s: SqliteStatements): TargetRow | undefined =>
+      sha256 === undefined
+        ? s.targetLatest.get(repo, path)
+        : s.targetByChecksum.get(repo, path, sha256.toLowerCase());
+    return later(
+      () => this.use(repo, read),
+      (r) => ({ path: r.path, sha256: r.sha256, bytes: r.data, createdAt: new Date(r.created_at) }),
+    );
+  }
+
+  async transact<T>(
+    repo: string,
+    work: (tx: TrustTx) => Promise<T>,
+    options: TransactOptions = {},
+  ): Promise<TransactResult<T>> {
+    return this.holding(repo, options.wait ?? true, async () => {
+      const tx = new SqliteTx(repo, this, this.limits);
+      try {
+        const value = await work(tx);
+        tx.closed = true;
+        return { value, stored: this.commit(tx) };
+      } finally {
+        tx.closed = true;
+      }
+    });
+  }
+
+  /** Run `fn` holding `repo`'s mutex, counted as in flight for `close()`. */
+  private async holding<T>(repo: string, wait: boolean, fn: () => Promise<T>): Promise<T> {
+    if (this.closing) throw storeIo(`${repo}: the store is closing`, undefined);
+    this.inFlight++;
+    try {
+      const release = await this.locks.acquire(repo, { wait, timeoutMs: this.lockTimeoutMs });
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  /** ONE synchronous immediate transaction: re-check what `work` saw, then insert. */
+  private commit(tx: SqliteTx): StoredMeta[] {
+    if (tx.metas.length === 0 && tx.targets.length === 0) return [];
+    const repo = tx.repo;
+    const createdAt = this.now().getTime();
+    return this.use(repo, (s) =>
+      this.db
+        .transaction(() => {
+          checkObserved(s, tx);
+          const out: StoredMeta[] = [];
+          for (const u of tx.metas) {
+            const cur = s.maxVersion.get(repo, u.role)?.v ?? 0;
+            if (u.version <= cur)
+              throw versionConflict(repo, u.role, u.version, `version ${cur} is already stored`);
+            const row: MetaRow = {
+              role: u.role,
+              version: u.version,
+              sha256: sha256Hex(u.bytes),
+              data: toBuffer(u.bytes),
+              created_at: createdAt,
+              expires_at: u.expiresAt?.getTime() ?? null,
+            };
+            s.insertMeta.run(
+              repo,
+              row.role,
+              row.version,
+              row.sha256,
+              row.data,
+              row.expires_at,
+              row.created_at,
+            );
+            out.push(metaOf(row));
+          }
+          for (const f of tx.targets) {
+            const sha = sha256Hex(f.bytes);
+            s.deleteTarget.run(repo, f.path, sha);
+            s.insertTarget.run(repo, f.path, sha, toBuffer(f.bytes), createdAt);
+          }
+          return out;
+        })
+        .immediate(),
+    );
+  }
+
+  async deleteRepo(repo: string): Promise<boolean> {
+    return this.holding(repo, true, () =>
+      later(
+        () =>
+          this.use(repo, (s) =>
+            this.db
+              .transaction(() => s.deleteMetas.run(repo).changes + s.deleteTargets.run(repo).changes > 0)
+              .immediate(),
+          ),
+        (deleted) => deleted,
+      ).then((deleted) => deleted === true),
+    );
+  }
+
+  listExpiring(before: Date, limit: number): Promise<ExpiringRole[]> {
+    return new Promise((resolve) => {
+      const rows = this.use('listExpiring', (s) =>
+        s.expiring.all(before.getTime(), Math.max(0, Math.floor(limit))),
+      );
+      resolve(
+        rows.map((r) => ({
+          repo: r.repo,
+          role: r.role,
+          version: r.version,
+          expiresAt: new Date(r.expires_at),
+        })),
+      );
+    });
+  }
+
+  /** Create or upgrade the schema (./sqlite-schema.ts); the statements are prepared after it. */
+  migrate(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.db.open) throw storeIo('migrate: the store is closed', undefined);
+      try {
+        migrateSchema(this.db);
+      } catch (e) {
+        throw mapError(e, 'migrate');
+      }
+      resolve();
+    });
+  }
+
+  ping(): Promise<void> {
+    return new Promise((resolve) => {
+      this.use('ping', () => this.db.prepare('SELECT 1').get());
+      resolve();
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** VERSION_CONFLICT when a role `work` read changed (or, after `currentAll`, a role appeared). */
+function checkObserved(s: SqliteStatements, tx: SqliteTx): void {
+  const now = new Map(s.versions.all(tx.repo).map((r) => [r.role, r.v]));
+  for (const [role, seen] of tx.observed) {
+    const v = now.get(role) ?? 0;
+    if (v !== seen) throw versionConflict(tx.repo, role, v, `changed since it was read (was ${seen})`);
+  }
+  if (!tx.sawAll) return;
+  for (const [role, v] of now)
+    if (!tx.observed.has(role))
+      throw versionConflict(tx.repo, role, v, 'appeared since the repository was read');
+}
+
+/** Open a SQLite store and apply its migrations. */
+export async function openSqliteStore(options: SqliteStoreOptions): Promise<SqliteTrustStore> {
+  const store = SqliteTrustStore.open(options);
+  try {
+    await store.migrate();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
