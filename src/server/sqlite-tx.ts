@@ -1,0 +1,80 @@
+/**
+ * The `tx` of ./sqlite-store.ts's `transact`: reads go to the store (lock-free, committed
+ * state) and are remembered, appends are queued and size-checked; the store commits them in
+ * one immediate transaction after `work` resolves, re-checking what was read (ADR 0020).
+ */
+import { ServerError } from './errors.js';
+import type { MetaUpdate, StoredMeta, TargetFileUpdate, TrustTx } from './store.js';
+
+/** The reads a tx makes through its store. */
+export interface TxReader {
+  getCurrent(repo: string, role: string): Promise<StoredMeta | undefined>;
+  currentRows(repo: string): Promise<Map<string, StoredMeta>>;
+}
+
+/** What `work` read and queued; committed by `SqliteTrustStore.commit`. */
+export class SqliteTx implements TrustTx {
+  /** Role → the version `work` saw (0: absent). */
+  readonly observed = new Map<string, number>();
+  /** `currentAll` was called: the set of roles must not change either. */
+  sawAll = false;
+  readonly metas: MetaUpdate[] = [];
+  readonly targets: TargetFileUpdate[] = [];
+  closed = false;
+
+  constructor(
+    readonly repo: string,
+    private readonly store: TxReader,
+    private readonly limits: { meta: number; target: number },
+  ) {}
+
+  current(role: string): Promise<StoredMeta | undefined> {
+    this.open();
+    return this.store.getCurrent(this.repo, role).then((m) => {
+      this.observed.set(role, m?.version ?? 0);
+      return m;
+    });
+  }
+
+  async currentAll(): Promise<ReadonlyMap<string, StoredMeta>> {
+    this.open();
+    const all = await this.store.currentRows(this.repo);
+    this.sawAll = true;
+    for (const [role, m] of all) this.observed.set(role, m.version);
+    return all;
+  }
+
+  append(updates: readonly MetaUpdate[]): void {
+    this.open();
+    for (const u of updates) {
+      if (!Number.isSafeInteger(u.version) || u.version < 1)
+        throw new Error(`append: ${u.role} version ${u.version} is not a positive integer`);
+      if (u.bytes.byteLength > this.limits.meta) throw tooLarge(this.repo, u.role, u.bytes, this.limits.meta);
+    }
+    this.metas.push(...updates);
+  }
+
+  appendTargetFile(files: readonly TargetFileUpdate[]): void {
+    this.open();
+    for (const f of files)
+      if (f.bytes.byteLength > this.limits.target)
+        throw tooLarge(this.repo, f.path, f.bytes, this.limits.target);
+    this.targets.push(...files);
+  }
+
+  private open(): void {
+    if (this.closed)
+      throw new Error(`transact(${this.repo}): the transaction is over (used after work resolved)`);
+  }
+}
+
+function tooLarge(repo: string, name: string, bytes: Uint8Array, max: number): ServerError {
+  return new ServerError(
+    'STORE_TOO_LARGE',
+    `${repo}: ${name} is ${bytes.byteLength} bytes, above the store's ${max}`,
+    {
+      details: { repo, name, bytes: bytes.byteLength, max },
+      hint: 'raise the store limit in the server config, or make the file smaller',
+    },
+  );
+}
