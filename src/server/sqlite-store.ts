@@ -102,6 +102,7 @@ export class SqliteTrustStore implements TrustStore {
   private inFlight = 0;
   private drained: (() => void) | undefined;
   private closing = false;
+  private closed: Promise<void> | undefined;
   private readonly lockTimeoutMs: number;
   private readonly limits: { meta: number; target: number };
   private readonly now: () => Date;
@@ -311,7 +312,12 @@ export class SqliteTrustStore implements TrustStore {
     });
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.closed ??= this.drainAndClose();
+    return this.closed;
+  }
+
+  private async drainAndClose(): Promise<void> {
     this.closing = true;
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
     if (this.db.open) this.db.close();

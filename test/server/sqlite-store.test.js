@@ -300,7 +300,7 @@ test('limits, closed store, unopenable file: STORE_TOO_LARGE, STORE_IO', async (
     tx.append([meta('targets', 2)]);
   });
   await held.promise;
-  const closed = store.close();
+  const closed = Promise.all([store.close(), store.close()]);
   await rejectsCode(append(store, 's', [meta('root', 1)]), 'STORE_IO');
   gate.resolve();
   await inFlight;
