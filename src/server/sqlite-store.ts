@@ -125,7 +125,6 @@ export class SqliteTrustStore implements TrustStore {
       if (mode !== 'wal' && !db.memory) throw new Error(`journal_mode is ${String(mode)}, not wal`);
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
       db.pragma(`synchronous = ${options.synchronous === 'FULL' ? 'FULL' : 'NORMAL'}`);
-      db.pragma('foreign_keys = ON');
       return new SqliteTrustStore(db, options);
     } catch (e) {
       db?.close();
@@ -263,16 +262,17 @@ export class SqliteTrustStore implements TrustStore {
   }
 
   async deleteRepo(repo: string): Promise<boolean> {
-    return this.holding(repo, true, () =>
-      later(
-        () =>
-          this.use(repo, (s) =>
-            this.db
-              .transaction(() => s.deleteMetas.run(repo).changes + s.deleteTargets.run(repo).changes > 0)
-              .immediate(),
-          ),
-        (deleted) => deleted,
-      ).then((deleted) => deleted === true),
+    const remove = (s: SqliteStatements): boolean =>
+      this.db
+        .transaction(() => s.deleteMetas.run(repo).changes + s.deleteTargets.run(repo).changes > 0)
+        .immediate();
+    return this.holding(
+      repo,
+      true,
+      () =>
+        new Promise<boolean>((resolve) => {
+          resolve(this.use(repo, remove));
+        }),
     );
   }
 
