@@ -17,7 +17,21 @@ export type ServerErrorCode =
   /** The database's schema is newer than this cnabsec knows (written by a later version). */
   | 'STORE_SCHEMA'
   /** A metadata file or target file above the store's configured size limit. */
-  | 'STORE_TOO_LARGE';
+  | 'STORE_TOO_LARGE'
+  /** No master key configured: neither CNABSEC_SERVER_MASTER_KEY nor a master key file (ADR 0021). */
+  | 'MASTER_KEY_MISSING'
+  /** The master key is not exactly 32 bytes of hex, base64 or raw bytes, or its file cannot be read. */
+  | 'MASTER_KEY_INVALID'
+  /** The master key file is readable or writable by group or others (must be mode 0600). */
+  | 'MASTER_KEY_UNSAFE'
+  /** A sealed online key was sealed under a master key (kek id) that is not loaded. */
+  | 'KEK_UNKNOWN'
+  /** A sealed online key does not open: wrong master key, moved to another repo/role/keyid, or tampered. */
+  | 'UNSEAL_FAILED'
+  /** The server holds no online key with that key id for that repository and role. */
+  | 'ONLINE_KEY_UNKNOWN'
+  /** The online key was retired (a later root no longer lists it); it signs nothing. */
+  | 'ONLINE_KEY_RETIRED';
 
 /** Errors of the server layer. */
 export class ServerError extends CnabsecError<ServerErrorCode> {}

@@ -42,6 +42,28 @@ CREATE TABLE target_files (
 CREATE INDEX target_files_latest ON target_files (repo, path, id);
 `,
   },
+  {
+    // online keys sealed under the master key (ADR 0021): additive, so a version-1 database
+    // upgrades in place; at most one pending key per repository and role (partial index)
+    version: 2,
+    sql: `
+CREATE TABLE online_keys (
+  repo TEXT NOT NULL,
+  role TEXT NOT NULL,
+  keyid TEXT NOT NULL CHECK (length(keyid) = 64),
+  public TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'active', 'retired')),
+  kek_id TEXT NOT NULL,
+  nonce BLOB NOT NULL CHECK (length(nonce) = 12),
+  ciphertext BLOB NOT NULL,
+  tag BLOB NOT NULL CHECK (length(tag) = 16),
+  created_at INTEGER NOT NULL,
+  PRIMARY KEY (repo, role, keyid)
+) WITHOUT ROWID;
+CREATE UNIQUE INDEX online_keys_one_pending ON online_keys (repo, role) WHERE state = 'pending';
+CREATE INDEX online_keys_kek ON online_keys (kek_id);
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

@@ -1,0 +1,257 @@
+/**
+ * The `OnlineKeys` port (ADR 0021; server-architecture-anchors §6 rule 7): the keys the server
+ * signs snapshot and timestamp with, sealed at rest under the master key (./seal.ts).
+ *
+ * A key's life: `getOrCreatePending` makes one pending key per repository and role (at most
+ * one; two concurrent calls get the same key), which the owner puts in the next root; the
+ * publish that accepts that root calls `activate(repo, role, root.roles[role].keyids)`: listed
+ * keys become active, formerly active keys not listed become retired (notary #347's pending
+ * and current keys, instead of notary's GET that creates and signs). `signer` opens a pending
+ * or active key (decrypted keys cached per process, bounded); a retired key signs nothing.
+ * GET handlers may call `getOrCreatePending` (`GET …/timestamp.key`), never `signer`.
+ *
+ * `SealedOnlineKeys` is the logic over an `OnlineKeyRows` storage; `memoryOnlineKeys` keeps the
+ * rows in a Map (tests), `./sqlite-online-keys.ts` in the TrustStore's database.
+ */
+import { createPrivateKey } from 'node:crypto';
+import {
+  generateKeyPair,
+  keyIdOf,
+  KeyObjectSigner,
+  toPublicKeyJson,
+  type KeyType,
+  type PublicKeyJson,
+  type Signer,
+} from '../crypto/index.js';
+import { ServerError } from './errors.js';
+import type { MasterKeyRing } from './master-key.js';
+import { sealPrivateKey, unsealPrivateKey, type SealedKey } from './seal.js';
+
+export type OnlineKeyState = 'pending' | 'active' | 'retired';
+
+export interface OnlineKeyInfo {
+  keyid: string;
+  public: PublicKeyJson;
+  state: OnlineKeyState;
+  createdAt: Date;
+}
+
+export interface OnlineKeys {
+  /** Every key of the repository's role, oldest first. */
+  list(repo: string, role: string): Promise<OnlineKeyInfo[]>;
+  /** The role's pending key, created when there is none (idempotent; concurrent calls get one key). */
+  getOrCreatePending(repo: string, role: string, type?: KeyType): Promise<OnlineKeyInfo>;
+  /** After a root is accepted: its keys for `role` become active, other active ones retired. */
+  activate(repo: string, role: string, keyidsInRoot: readonly string[]): Promise<OnlineKeyInfo[]>;
+  /** A signer for a pending or active key; ONLINE_KEY_UNKNOWN / ONLINE_KEY_RETIRED otherwise. */
+  signer(repo: string, role: string, keyid: string): Promise<Signer>;
+}
+
+/** A stored key: its public part, state and sealed private part. */
+export interface OnlineKeyRow extends OnlineKeyInfo {
+  sealed: SealedKey;
+}
+
+/** What a backend stores; each method is atomic (one transaction). */
+export interface OnlineKeyRows {
+  all(repo: string, role: string): OnlineKeyRow[];
+  get(repo: string, role: string, keyid: string): OnlineKeyRow | undefined;
+  /** Insert `row` (state pending) unless the role already has a pending key; returns the pending row. */
+  insertPending(repo: string, role: string, row: OnlineKeyRow): OnlineKeyRow;
+  /** Apply `decide` to the role's rows and store the states it returns, in one transaction. */
+  transition(repo: string, role: string, decide: (rows: OnlineKeyRow[]) => Map<string, OnlineKeyState>): void;
+}
+
+export interface OnlineKeysOptions {
+  /** The master key(s): `current` seals, all may unseal. */
+  master: MasterKeyRing;
+  /** Decrypted keys kept per process (least recently used dropped). Default 256. */
+  cacheSize?: number;
+  now?: () => Date;
+}
+
+/** The new states after a root listing `keyidsInRoot` was accepted (pure). */
+export function activationStates(
+  rows: readonly OnlineKeyRow[],
+  keyidsInRoot: readonly string[],
+): Map<string, OnlineKeyState> {
+  const listed = new Set(keyidsInRoot);
+  const changes = new Map<string, OnlineKeyState>();
+  for (const row of rows) {
+    if (listed.has(row.keyid) && row.state !== 'active') changes.set(row.keyid, 'active');
+    else if (!listed.has(row.keyid) && row.state === 'active') changes.set(row.keyid, 'retired');
+  }
+  return changes;
+}
+
+const info = (r: OnlineKeyRow): OnlineKeyInfo => ({
+  keyid: r.keyid,
+  public: r.public,
+  state: r.state,
+  createdAt: r.createdAt,
+});
+
+export class SealedOnlineKeys implements OnlineKeys {
+  private readonly cache = new Map<string, Signer>();
+  private readonly cacheSize: number;
+  private readonly now: () => Date;
+
+  constructor(
+    private readonly rows: OnlineKeyRows,
+    private readonly options: OnlineKeysOptions,
+  ) {
+    this.cacheSize = Math.max(0, Math.floor(options.cacheSize ?? 256));
+    this.now = options.now ?? (() => new Date());
+  }
+
+  list(repo: string, role: string): Promise<OnlineKeyInfo[]> {
+    return new Promise((resolve) => {
+      resolve(this.rows.all(repo, role).map(info));
+    });
+  }
+
+  getOrCreatePending(repo: string, role: string, type: KeyType = 'ed25519'): Promise<OnlineKeyInfo> {
+    return new Promise((resolve) => {
+      const existing = this.rows.all(repo, role).find((r) => r.state === 'pending');
+      resolve(info(existing ?? this.rows.insertPending(repo, role, this.newRow(repo, role, type))));
+    });
+  }
+
+  /** Generate and seal a key (outside any transaction: RSA takes a while). */
+  private newRow(repo: string, role: string, type: KeyType): OnlineKeyRow {
+    const { privateKey } = generateKeyPair(type);
+    const pub = toPublicKeyJson(privateKey);
+    const keyid = keyIdOf(pub);
+    const der = privateKey.export({ format: 'der', type: 'pkcs8' });
+    try {
+      const sealed = sealPrivateKey(this.options.master.current, der, { repo, role, keyid });
+      return { keyid, public: pub, state: 'pending', createdAt: this.now(), sealed };
+    } finally {
+      der.fill(0);
+    }
+  }
+
+  activate(repo: string, role: string, keyidsInRoot: readonly string[]): Promise<OnlineKeyInfo[]> {
+    return new Promise((resolve) => {
+      this.rows.transition(repo, role, (rows) => activationStates(rows, keyidsInRoot));
+      const after = this.rows.all(repo, role);
+      for (const r of after) if (r.state === 'retired') this.cache.delete(cacheKey(repo, role, r.keyid));
+      resolve(after.map(info));
+    });
+  }
+
+  signer(repo: string, role: string, keyid: string): Promise<Signer> {
+    return new Promise((resolve) => {
+      const row = this.rows.get(repo, role, keyid);
+      if (row === undefined) throw unknownKey(repo, role, keyid);
+      const key = cacheKey(repo, role, keyid);
+      if (row.state === 'retired') {
+        this.cache.delete(key);
+        throw retiredKey(repo, role, keyid);
+      }
+      resolve(this.cached(key) ?? this.remember(key, this.open(repo, role, row)));
+    });
+  }
+
+  private open(repo: string, role: string, row: OnlineKeyRow): Signer {
+    const der = unsealPrivateKey(this.options.master, row.sealed, { repo, role, keyid: row.keyid });
+    try {
+      return new KeyObjectSigner(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), row.public);
+    } finally {
+      der.fill(0);
+    }
+  }
+
+  private cached(key: string): Signer | undefined {
+    const s = this.cache.get(key);
+    if (s !== undefined) {
+      this.cache.delete(key);
+      this.cache.set(key, s);
+    }
+    return s;
+  }
+
+  private remember(key: string, signer: Signer): Signer {
+    if (this.cacheSize === 0) return signer;
+    this.cache.set(key, signer);
+    while (this.cache.size > this.cacheSize) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done === true) break;
+      this.cache.delete(oldest.value);
+    }
+    return signer;
+  }
+
+  /** How many decrypted keys this process holds (for tests and metrics). */
+  get cachedKeys(): number {
+    return this.cache.size;
+  }
+}
+
+const cacheKey = (repo: string, role: string, keyid: string): string => `${repo}|${role}|${keyid}`;
+
+function unknownKey(repo: string, role: string, keyid: string): ServerError {
+  return new ServerError(
+    'ONLINE_KEY_UNKNOWN',
+    `the server holds no ${role} key ${keyid.slice(0, 8)} for ${repo}`,
+    {
+      details: { repo, role, keyid },
+      hint: `list the server's keys for ${repo} ${role}, or create one (GET the role's key)`,
+    },
+  );
+}
+
+function retiredKey(repo: string, role: string, keyid: string): ServerError {
+  return new ServerError(
+    'ONLINE_KEY_RETIRED',
+    `${role} key ${keyid.slice(0, 8)} of ${repo} is retired: the current root no longer lists it`,
+    {
+      details: { repo, role, keyid },
+      hint: 'sign with an active key of the current root',
+    },
+  );
+}
+
+/** Rows in a Map: each method runs synchronously, so it is atomic within the process. */
+class MemoryRows implements OnlineKeyRows {
+  private readonly byRole = new Map<string, OnlineKeyRow[]>();
+
+  private of(repo: string, role: string): OnlineKeyRow[] {
+    const k = `${repo}|${role}`;
+    let rows = this.byRole.get(k);
+    if (rows === undefined) this.byRole.set(k, (rows = []));
+    return rows;
+  }
+
+  all(repo: string, role: string): OnlineKeyRow[] {
+    return this.of(repo, role).map((r) => ({ ...r }));
+  }
+
+  get(repo: string, role: string, keyid: string): OnlineKeyRow | undefined {
+    const r = this.of(repo, role).find((x) => x.keyid === keyid);
+    return r === undefined ? undefined : { ...r };
+  }
+
+  insertPending(repo: string, role: string, row: OnlineKeyRow): OnlineKeyRow {
+    const rows = this.of(repo, role);
+    const pending = rows.find((r) => r.state === 'pending');
+    if (pending !== undefined) return { ...pending };
+    if (!rows.some((r) => r.keyid === row.keyid)) rows.push({ ...row, state: 'pending' });
+    return { ...row, state: 'pending' };
+  }
+
+  transition(
+    repo: string,
+    role: string,
+    decide: (rows: OnlineKeyRow[]) => Map<string, OnlineKeyState>,
+  ): void {
+    const rows = this.of(repo, role);
+    const changes = decide(rows.map((r) => ({ ...r })));
+    for (const r of rows) r.state = changes.get(r.keyid) ?? r.state;
+  }
+}
+
+/** OnlineKeys in memory (tests, `memory` scheme): sealed like the SQLite ones, lost on exit. */
+export function memoryOnlineKeys(options: OnlineKeysOptions): SealedOnlineKeys {
+  return new SealedOnlineKeys(new MemoryRows(), options);
+}

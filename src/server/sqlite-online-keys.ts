@@ -1,0 +1,172 @@
+/**
+ * `OnlineKeys` (./online-keys.ts) in the TrustStore's SQLite database (ADR 0020, ADR 0021):
+ * table `online_keys` of schema version 2 (./sqlite-schema.ts), holding the public key, the
+ * state and the sealed private key (kek_id, nonce, ciphertext, tag), never the private key.
+ *
+ * It opens its own connection to the store's file (WAL, busy_timeout, as ./sqlite-store.ts)
+ * and migrates it. Each write is one `BEGIN IMMEDIATE` transaction, so two processes (or two
+ * connections) asking for the pending key at once end with one key: the second sees the
+ * first's row; the partial unique index `online_keys_one_pending` backs that up.
+ */
+import Database from 'better-sqlite3';
+import type { PublicKeyJson } from '../crypto/index.js';
+import { ServerError } from './errors.js';
+import {
+  SealedOnlineKeys,
+  type OnlineKeyRow,
+  type OnlineKeyRows,
+  type OnlineKeysOptions,
+  type OnlineKeyState,
+} from './online-keys.js';
+import { migrateSchema } from './sqlite-schema.js';
+
+interface Row {
+  keyid: string;
+  public: string;
+  state: OnlineKeyState;
+  kek_id: string;
+  nonce: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+  created_at: number;
+}
+
+const COLUMNS = 'keyid, public, state, kek_id, nonce, ciphertext, tag, created_at';
+
+function rowOf(r: Row): OnlineKeyRow {
+  return {
+    keyid: r.keyid,
+    public: JSON.parse(r.public) as PublicKeyJson,
+    state: r.state,
+    createdAt: new Date(r.created_at),
+    sealed: { kekId: r.kek_id, nonce: r.nonce, ciphertext: r.ciphertext, tag: r.tag },
+  };
+}
+
+function mapError(e: unknown, what: string): unknown {
+  if (!(e instanceof Database.SqliteError)) return e;
+  if (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'))
+    return new ServerError('STORE_BUSY', `${what}: the database is locked by another writer`, {
+      cause: e,
+      hint: 'retry in a moment',
+    });
+  return new ServerError('STORE_IO', `${what}: ${e.message} (${e.code})`, {
+    cause: e,
+    hint: 'check the database file, its directory, permissions and free space',
+  });
+}
+
+class SqliteRows implements OnlineKeyRows {
+  private readonly allStmt;
+  private readonly getStmt;
+  private readonly pendingStmt;
+  private readonly insertStmt;
+  private readonly stateStmt;
+
+  constructor(private readonly db: Database.Database) {
+    const where = 'FROM online_keys WHERE repo = ? AND role = ?';
+    this.allStmt = db.prepare<[string, string], Row>(`SELECT ${COLUMNS} ${where} ORDER BY created_at, keyid`);
+    this.getStmt = db.prepare<[string, string, string], Row>(`SELECT ${COLUMNS} ${where} AND keyid = ?`);
+    this.pendingStmt = db.prepare<[string, string], Row>(`SELECT ${COLUMNS} ${where} AND state = 'pending'`);
+    this.insertStmt = db.prepare<[string, string, string, string, string, Buffer, Buffer, Buffer, number]>(
+      `INSERT INTO online_keys (repo, role, ${COLUMNS}) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+    );
+    this.stateStmt = db.prepare<[OnlineKeyState, string, string, string]>(
+      'UPDATE online_keys SET state = ? WHERE repo = ? AND role = ? AND keyid = ?',
+    );
+  }
+
+  private run<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw mapError(e, what);
+    }
+  }
+
+  all(repo: string, role: string): OnlineKeyRow[] {
+    return this.run(repo, () => this.allStmt.all(repo, role).map(rowOf));
+  }
+
+  get(repo: string, role: string, keyid: string): OnlineKeyRow | undefined {
+    return this.run(repo, () => {
+      const r = this.getStmt.get(repo, role, keyid);
+      return r === undefined ? undefined : rowOf(r);
+    });
+  }
+
+  insertPending(repo: string, role: string, row: OnlineKeyRow): OnlineKeyRow {
+    const tx = this.db.transaction((): OnlineKeyRow => {
+      const pending = this.pendingStmt.get(repo, role);
+      if (pending !== undefined) return rowOf(pending);
+      const s = row.sealed;
+      const pub = JSON.stringify(row.public);
+      this.insertStmt.run(
+        repo,
+        role,
+        row.keyid,
+        pub,
+        s.kekId,
+        s.nonce,
+        s.ciphertext,
+        s.tag,
+        row.createdAt.getTime(),
+      );
+      return { ...row, state: 'pending' };
+    });
+    return this.run(repo, () => tx.immediate());
+  }
+
+  transition(
+    repo: string,
+    role: string,
+    decide: (rows: OnlineKeyRow[]) => Map<string, OnlineKeyState>,
+  ): void {
+    const tx = this.db.transaction(() => {
+      const changes = decide(this.allStmt.all(repo, role).map(rowOf));
+      for (const [keyid, state] of changes) this.stateStmt.run(state, repo, role, keyid);
+    });
+    this.run(repo, () => {
+      tx.immediate();
+    });
+  }
+}
+
+export interface SqliteOnlineKeysOptions extends OnlineKeysOptions {
+  /** The TrustStore's database file. */
+  path: string;
+  /** How long a write waits for another connection's write lock, ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** OnlineKeys on a SQLite file; `close()` closes its connection. */
+export class SqliteOnlineKeys extends SealedOnlineKeys {
+  private constructor(
+    private readonly db: Database.Database,
+    options: OnlineKeysOptions,
+  ) {
+    super(new SqliteRows(db), options);
+  }
+
+  /** Open the database file, set WAL and busy_timeout, apply pending migrations. */
+  static open(options: SqliteOnlineKeysOptions): SqliteOnlineKeys {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(options.path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+      migrateSchema(db);
+      return new SqliteOnlineKeys(db, options);
+    } catch (e) {
+      db?.close();
+      const mapped = mapError(e, options.path);
+      if (mapped instanceof ServerError) throw mapped;
+      const why = e instanceof Error ? e.message : String(e);
+      throw new ServerError('STORE_IO', `${options.path}: cannot open the database: ${why}`, { cause: e });
+    }
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
