@@ -60,6 +60,18 @@ export interface OnlineKeyRows {
   insertPending(repo: string, role: string, row: OnlineKeyRow): OnlineKeyRow;
   /** Apply `decide` to the role's rows and store the states it returns, in one transaction. */
   transition(repo: string, role: string, decide: (rows: OnlineKeyRow[]) => Map<string, OnlineKeyState>): void;
+  /** Up to `limit` rows sealed under another kek id than `kekId` (for reseal). */
+  sealedElsewhere(kekId: string, limit: number): SealedRowRef[];
+  /** Replace a row's sealed key if it is still sealed as `ref.sealed` says; false when it changed. */
+  replaceSealed(ref: SealedRowRef, sealed: SealedKey): boolean;
+}
+
+/** A stored key's place and sealed private part. */
+export interface SealedRowRef {
+  repo: string;
+  role: string;
+  keyid: string;
+  sealed: SealedKey;
 }
 
 export interface OnlineKeysOptions {
@@ -182,6 +194,33 @@ export class SealedOnlineKeys implements OnlineKeys {
     return signer;
   }
 
+  /**
+   * After a master-key rotation: reseal every key sealed under a previous master key of the
+   * ring under the current one (ADR 0021). Returns how many were resealed; KEK_UNKNOWN when a
+   * row's master key is not loaded (the rows before it are resealed, none is lost).
+   */
+  reseal(batch = 100): Promise<number> {
+    return new Promise((resolve) => {
+      const current = this.options.master.current;
+      let count = 0;
+      for (;;) {
+        const refs = this.rows.sealedElsewhere(current.kekId, batch);
+        const before = count;
+        for (const ref of refs) {
+          const der = unsealPrivateKey(this.options.master, ref.sealed, ref);
+          try {
+            if (this.rows.replaceSealed(ref, sealPrivateKey(current, der, ref))) count++;
+          } finally {
+            der.fill(0);
+          }
+        }
+        // nothing left, or only rows another writer changed meanwhile: stop
+        if (count === before) break;
+      }
+      resolve(count);
+    });
+  }
+
   /** How many decrypted keys this process holds (for tests and metrics). */
   get cachedKeys(): number {
     return this.cache.size;
@@ -249,9 +288,32 @@ class MemoryRows implements OnlineKeyRows {
     const changes = decide(rows.map((r) => ({ ...r })));
     for (const r of rows) r.state = changes.get(r.keyid) ?? r.state;
   }
+
+  sealedElsewhere(kekId: string, limit: number): SealedRowRef[] {
+    const refs: SealedRowRef[] = [];
+    for (const [k, rows] of this.byRole) {
+      const [repo = '', role = ''] = k.split('|');
+      for (const r of rows)
+        if (r.sealed.kekId !== kekId && refs.length < limit)
+          refs.push({ repo, role, keyid: r.keyid, sealed: r.sealed });
+    }
+    return refs;
+  }
+
+  replaceSealed(ref: SealedRowRef, sealed: SealedKey): boolean {
+    const row = this.of(ref.repo, ref.role).find((r) => r.keyid === ref.keyid);
+    if (row === undefined || !row.sealed.nonce.equals(ref.sealed.nonce)) return false;
+    row.sealed = sealed;
+    return true;
+  }
 }
 
 /** OnlineKeys in memory (tests, `memory` scheme): sealed like the SQLite ones, lost on exit. */
-export function memoryOnlineKeys(options: OnlineKeysOptions): SealedOnlineKeys {
-  return new SealedOnlineKeys(new MemoryRows(), options);
+export function memoryOnlineKeys(options: OnlineKeysOptions, rows = memoryOnlineKeyRows()): SealedOnlineKeys {
+  return new SealedOnlineKeys(rows, options);
+}
+
+/** Row storage in memory, to share between several `memoryOnlineKeys` (e.g. master key rings). */
+export function memoryOnlineKeyRows(): OnlineKeyRows {
+  return new MemoryRows();
 }

@@ -17,7 +17,9 @@ import {
   type OnlineKeyRows,
   type OnlineKeysOptions,
   type OnlineKeyState,
+  type SealedRowRef,
 } from './online-keys.js';
+import type { SealedKey } from './seal.js';
 import { migrateSchema } from './sqlite-schema.js';
 
 interface Row {
@@ -62,6 +64,8 @@ class SqliteRows implements OnlineKeyRows {
   private readonly pendingStmt;
   private readonly insertStmt;
   private readonly stateStmt;
+  private readonly staleStmt;
+  private readonly resealStmt;
 
   constructor(private readonly db: Database.Database) {
     const where = 'FROM online_keys WHERE repo = ? AND role = ?';
@@ -70,6 +74,12 @@ class SqliteRows implements OnlineKeyRows {
     this.pendingStmt = db.prepare<[string, string], Row>(`SELECT ${COLUMNS} ${where} AND state = 'pending'`);
     this.insertStmt = db.prepare<[string, string, string, string, string, Buffer, Buffer, Buffer, number]>(
       `INSERT INTO online_keys (repo, role, ${COLUMNS}) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
+    );
+    this.staleStmt = db.prepare<[string, number], Row & { repo: string; role: string }>(
+      `SELECT repo, role, ${COLUMNS} FROM online_keys WHERE kek_id <> ? LIMIT ?`,
+    );
+    this.resealStmt = db.prepare<[string, Buffer, Buffer, Buffer, string, string, string, Buffer]>(
+      'UPDATE online_keys SET kek_id = ?, nonce = ?, ciphertext = ?, tag = ? WHERE repo = ? AND role = ? AND keyid = ? AND nonce = ?',
     );
     this.stateStmt = db.prepare<[OnlineKeyState, string, string, string]>(
       'UPDATE online_keys SET state = ? WHERE repo = ? AND role = ? AND keyid = ?',
@@ -129,6 +139,32 @@ class SqliteRows implements OnlineKeyRows {
     this.run(repo, () => {
       tx.immediate();
     });
+  }
+
+  sealedElsewhere(kekId: string, limit: number): SealedRowRef[] {
+    return this.run('reseal', () =>
+      this.staleStmt.all(kekId, limit).map((r) => ({
+        repo: r.repo,
+        role: r.role,
+        keyid: r.keyid,
+        sealed: { kekId: r.kek_id, nonce: r.nonce, ciphertext: r.ciphertext, tag: r.tag },
+      })),
+    );
+  }
+
+  replaceSealed(ref: SealedRowRef, sealed: SealedKey): boolean {
+    const { repo, role, keyid } = ref;
+    const args = [
+      sealed.kekId,
+      sealed.nonce,
+      sealed.ciphertext,
+      sealed.tag,
+      repo,
+      role,
+      keyid,
+      ref.sealed.nonce,
+    ] as const;
+    return this.run(repo, () => this.resealStmt.run(...args).changes === 1);
   }
 }
 
