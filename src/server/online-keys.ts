@@ -45,6 +45,8 @@ export interface OnlineKeys {
   activate(repo: string, role: string, keyidsInRoot: readonly string[]): Promise<OnlineKeyInfo[]>;
   /** A signer for a pending or active key; ONLINE_KEY_UNKNOWN / ONLINE_KEY_RETIRED otherwise. */
   signer(repo: string, role: string, keyid: string): Promise<Signer>;
+  /** Forget every key of a deleted repository (the server's DELETE, with TrustStore.deleteRepo); returns how many. */
+  deleteRepo(repo: string): Promise<number>;
 }
 
 /** A stored key: its public part, state and sealed private part. */
@@ -64,6 +66,8 @@ export interface OnlineKeyRows {
   sealedElsewhere(kekId: string, limit: number): SealedRowRef[];
   /** Replace a row's sealed key if it is still sealed as `ref.sealed` says; false when it changed. */
   replaceSealed(ref: SealedRowRef, sealed: SealedKey): boolean;
+  /** Delete every row of `repo`; returns how many. */
+  deleteRepo(repo: string): number;
 }
 
 /** A stored key's place and sealed private part. */
@@ -221,6 +225,14 @@ export class SealedOnlineKeys implements OnlineKeys {
     });
   }
 
+  deleteRepo(repo: string): Promise<number> {
+    return new Promise((resolve) => {
+      const n = this.rows.deleteRepo(repo);
+      for (const k of [...this.cache.keys()]) if (k.startsWith(`${repo}|`)) this.cache.delete(k);
+      resolve(n);
+    });
+  }
+
   /** How many decrypted keys this process holds (for tests and metrics). */
   get cachedKeys(): number {
     return this.cache.size;
@@ -298,6 +310,16 @@ class MemoryRows implements OnlineKeyRows {
           refs.push({ repo, role, keyid: r.keyid, sealed: r.sealed });
     }
     return refs;
+  }
+
+  deleteRepo(repo: string): number {
+    let n = 0;
+    for (const [k, rows] of this.byRole)
+      if (k.startsWith(`${repo}|`)) {
+        n += rows.length;
+        this.byRole.delete(k);
+      }
+    return n;
   }
 
   replaceSealed(ref: SealedRowRef, sealed: SealedKey): boolean {

@@ -66,6 +66,7 @@ class SqliteRows implements OnlineKeyRows {
   private readonly stateStmt;
   private readonly staleStmt;
   private readonly resealStmt;
+  private readonly deleteStmt;
 
   constructor(private readonly db: Database.Database) {
     const where = 'FROM online_keys WHERE repo = ? AND role = ?';
@@ -81,6 +82,7 @@ class SqliteRows implements OnlineKeyRows {
     this.resealStmt = db.prepare<[string, Buffer, Buffer, Buffer, string, string, string, Buffer]>(
       'UPDATE online_keys SET kek_id = ?, nonce = ?, ciphertext = ?, tag = ? WHERE repo = ? AND role = ? AND keyid = ? AND nonce = ?',
     );
+    this.deleteStmt = db.prepare<[string]>('DELETE FROM online_keys WHERE repo = ?');
     this.stateStmt = db.prepare<[OnlineKeyState, string, string, string]>(
       'UPDATE online_keys SET state = ? WHERE repo = ? AND role = ? AND keyid = ?',
     );
@@ -150,6 +152,10 @@ class SqliteRows implements OnlineKeyRows {
         sealed: { kekId: r.kek_id, nonce: r.nonce, ciphertext: r.ciphertext, tag: r.tag },
       })),
     );
+  }
+
+  deleteRepo(repo: string): number {
+    return this.run(repo, () => this.deleteStmt.run(repo).changes);
   }
 
   replaceSealed(ref: SealedRowRef, sealed: SealedKey): boolean {

@@ -193,6 +193,10 @@ async function lifecycle(keys) {
   await rejectsCode(keys.signer('other', 'timestamp', p3.keyid), 'ONLINE_KEY_UNKNOWN');
   assert.ok((await (await keys.signer('r', 'timestamp', p3.keyid)).sign(data)).length === 64);
   assert.deepEqual(await keys.list('other', 'timestamp'), []);
+  await keys.getOrCreatePending('r2', 'timestamp');
+  assert.equal(await keys.deleteRepo('r2'), 1);
+  assert.deepEqual(await keys.list('r2', 'timestamp'), []);
+  assert.equal((await keys.list('r', 'timestamp')).length, 2, 'other repositories keep their keys');
   return { p1, p3, snap };
 }
 
