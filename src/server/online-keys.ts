@@ -172,7 +172,18 @@ export class SealedOnlineKeys implements OnlineKeys {
   private open(repo: string, role: string, row: OnlineKeyRow): Signer {
     const der = unsealPrivateKey(this.options.master, row.sealed, { repo, role, keyid: row.keyid });
     try {
-      return new KeyObjectSigner(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), row.public);
+      // the public key and key id come from the opened private key, not from the row
+      const signer = new KeyObjectSigner(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }));
+      if (signer.keyid !== row.keyid || keyIdOf(row.public) !== row.keyid)
+        throw new ServerError(
+          'UNSEAL_FAILED',
+          `online key ${row.keyid.slice(0, 8)} of ${repo} ${role} does not match its stored public key`,
+          {
+            details: { repo, role, keyid: row.keyid },
+            hint: 'the database row was altered: restore it from a backup or create a new key',
+          },
+        );
+      return signer;
     } finally {
       der.fill(0);
     }

@@ -240,6 +240,15 @@ test('SQLite OnlineKeys: the same life; keys survive reopening; pending once acr
   db.prepare("UPDATE online_keys SET repo = 'moved' WHERE repo = 's'").run();
   db.close();
   await rejectsCode(b.signer('moved', 'timestamp', x.keyid), 'UNSEAL_FAILED');
+  // a row whose public key was swapped is refused (the key id comes from the private key)
+  const tamper = new Database(file);
+  const other = tamper
+    .prepare("SELECT public FROM online_keys WHERE repo = 'r' AND role = 'snapshot'")
+    .get().public;
+  tamper.prepare('UPDATE online_keys SET public = ? WHERE keyid = ?').run(other, p3.keyid);
+  tamper.close();
+  const fresh = await sqliteKeys(t, file, m);
+  await rejectsCode(fresh.signer('r', 'timestamp', p3.keyid), 'UNSEAL_FAILED');
   // the schema allows one pending key per role
   const raw = new Database(file);
   const row = raw.prepare("SELECT * FROM online_keys WHERE repo = 'moved'").get();
