@@ -1,6 +1,6 @@
 /** Options and file reading for the in-toto extension (doc 301), shared by init, layout add and bundle add. */
 import type { Command } from './args.js';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../util/fs.js';
 import { checkLayout, type LayoutInput } from '../cnab/provenance.js';
 import { CnabError } from '../cnab/errors.js';
 import { TufError } from '../tuf/errors.js';
@@ -13,9 +13,12 @@ export interface LayoutOptions {
   layoutKey?: string[];
 }
 
+/** Largest layout or layout key file read (a FIFO or /dev/zero is refused, not read). */
+const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
 async function readInput(file: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(file);
+    return await readUserFile(file, MAX_INPUT_BYTES);
   } catch (e) {
     throw new CnabError('INTOTO_METADATA_MISSING', `cannot read ${what} ${file}: ${messageOf(e)}`, {
       cause: e,

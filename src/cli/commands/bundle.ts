@@ -1,6 +1,7 @@
 /** `cnabsec bundle add|remove|list|canonicalize`: bundle versions as TUF targets (doc 302 "new or updated bundles"). */
 import type { Command } from '../args.js';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../../util/fs.js';
+import { describeErrno } from '../../util/errno.js';
 import {
   bundleTargetName,
   canonicalizeBundleFile,
@@ -46,9 +47,9 @@ async function customData(file: string | undefined): Promise<Record<string, unkn
   if (file === undefined) return undefined;
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readUserFile(file, MAX_CUSTOM_BYTES);
   } catch (e) {
-    throw new TufError('INVALID_ARGUMENT', `cannot read --custom ${quote(file)}`, {
+    throw new TufError('INVALID_ARGUMENT', `cannot read --custom ${quote(file)}: ${describeErrno(e)}`, {
       cause: e,
       details: { path: file },
       hint: 'give the path of a JSON file holding one object',

@@ -1,6 +1,6 @@
 /** Repository commands (doc 302 workflows): init, status, publish, refresh, resign, sign, payload, add-signature. */
 import type { Command } from '../args.js';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../../util/fs.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { parseDuration, TOP_LEVEL_ROLES } from '../../tuf/policy.js';
 import { publish, refresh } from '../../tuf/publish.js';
@@ -295,7 +295,10 @@ export function register(program: Command): void {
         return withRepository(dir, async (repo) => {
           let sig: { keyid: string; sig: string };
           try {
-            sig = parseJsonBounded(await readFile(file), { source: file, maxBytes: 64 * 1024 }) as {
+            sig = parseJsonBounded(await readUserFile(file, 64 * 1024), {
+              source: file,
+              maxBytes: 64 * 1024,
+            }) as {
               keyid: string;
               sig: string;
             };
