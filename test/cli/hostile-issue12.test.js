@@ -55,3 +55,21 @@ test('a FIFO or /dev/zero as --custom, --layout, --map or a signature file: exit
   }
   assert.deepEqual(await snapshotTree(repo), before, 'nothing written, no lock left behind');
 });
+
+test('a key label with control characters (hand-edited backup, --label) is never printed raw', async (t) => {
+  const dir = await tempDir(t);
+  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
+  const label = 'evil\u001b[2J\u001b]0;owned\u0007\nforged line';
+  const { keyid } = JSON.parse(cliOk(['key', 'generate', '--label', label, '--json'], { env }));
+  for (const args of [
+    ['key', 'list'],
+    ['key', 'remove', keyid],
+  ]) {
+    const r = runCli(args, { env });
+    assert.equal(r.status, 0, r.stderr);
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stdout, /[\u0000-\u0009\u000b-\u001f\u007f]/, `${args.join(' ')}: no raw control`);
+    assert.equal(r.stdout.trim().split('\n').length, 1, `${args.join(' ')}: one line per key`);
+    assert.match(r.stdout, /evil\\u001b\[2J/, args.join(' '));
+  }
+});
