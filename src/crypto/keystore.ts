@@ -17,6 +17,7 @@ import {
   encryptKey,
   keyFileText,
   keyStoreIoError,
+  lockKeyFile,
   readKeyFile,
   writeKeyFile,
   writeNewFile,
@@ -324,6 +325,19 @@ export class KeyStore {
     newPassphrases: PassphraseSource,
   ): Promise<KeyInfo> {
     const keyid = await this.resolveId(ref);
+    const release = await lockKeyFile(this.fileOf(keyid), keyid);
+    try {
+      return await this.reencrypt(keyid, passphrases, newPassphrases);
+    } finally {
+      await release();
+    }
+  }
+
+  private async reencrypt(
+    keyid: string,
+    passphrases: PassphraseSource,
+    newPassphrases: PassphraseSource,
+  ): Promise<KeyInfo> {
     const file = await this.readFile(keyid);
     const key = await unlockKeyFile(file, passphrases, { source: this.fileOf(keyid) });
     const passphrase = await newPassphrases(file.label, keyid, true);

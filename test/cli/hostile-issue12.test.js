@@ -2,11 +2,11 @@
 // of which once hung, exited 70, leaked an internal name or wrote half a repository.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
+import { execFileSync, spawn } from 'node:child_process';
+import { readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { canonicalize } from '@tufjs/canonical-json';
-import { cliOk, runCli, snapshotTree } from '../helpers/cli.js';
+import { CLI, childEnv, cliOk, runCli, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const NAME = 'example.com/org/hostile';
@@ -26,6 +26,21 @@ async function published(t) {
   const bundle = path.join(dir, 'bundle.json');
   await writeFile(bundle, canonicalize(BUNDLE));
   return { dir, repo, env, bundle };
+}
+
+/** Start the CLI without waiting (runCli blocks): resolves to {status, stdout, stderr}. */
+function startCli(args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: childEnv(env),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let [stdout, stderr] = ['', ''];
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+  });
 }
 
 /** Exit 1, one typed error line (plus hint), no stack trace, within the time limit. */
@@ -72,4 +87,25 @@ test('a key label with control characters (hand-edited backup, --label) is never
     assert.equal(r.stdout.trim().split('\n').length, 1, `${args.join(' ')}: one line per key`);
     assert.match(r.stdout, /evil\\u001b\[2J/, args.join(' '));
   }
+});
+
+test('key passwd run three times at once on one key: one wins, the others are refused, not silently lost', async (t) => {
+  const dir = await tempDir(t);
+  const home = path.join(dir, 'home');
+  const env = { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: 'old', CI: 'true' };
+  const { keyid } = JSON.parse(cliOk(['key', 'generate', '--label', 'k', '--json'], { env }));
+  const runs = await Promise.all(
+    ['n1', 'n2', 'n3'].map((n) => startCli(['key', 'passwd', keyid], { ...env, CNABSEC_NEW_PASSPHRASE: n })),
+  );
+  const won = runs.map((r, i) => (r.status === 0 ? `n${i + 1}` : undefined)).filter((n) => n !== undefined);
+  assert.equal(won.length, 1, `exactly one passwd reports success: ${runs.map((r) => r.stderr).join('')}`);
+  for (const r of runs.filter((r) => r.status !== 0)) userError(r, 'the losing passwd');
+  const payload = path.join(dir, 'payload');
+  await writeFile(payload, 'x');
+  cliOk(['key', 'sign', keyid, payload], { env: { ...env, CNABSEC_PASSPHRASE: won[0] } });
+  assert.deepEqual(
+    (await readdir(path.join(home, 'keys'))).filter((n) => !n.endsWith('.key')),
+    [],
+    'no lock or temporary file left in the key store',
+  );
 });
