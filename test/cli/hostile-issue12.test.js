@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readdir, writeFile } from 'node:fs/promises';
+import { access, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { canonicalize } from '@tufjs/canonical-json';
 import { CLI, childEnv, cliOk, runCli, snapshotTree } from '../helpers/cli.js';
@@ -108,4 +108,41 @@ test('key passwd run three times at once on one key: one wins, the others are re
     [],
     'no lock or temporary file left in the key store',
   );
+});
+
+/** A child serving `dir` on 127.0.0.1 that answers timestamp.json only after `delayMs`. */
+async function slowServer(t, dir, delayMs) {
+  const script = `
+    const http = require('node:http'), fs = require('node:fs'), path = require('node:path');
+    const s = http.createServer((req, res) => {
+      const rel = decodeURIComponent(req.url.split('?')[0]).replace(/^\\/+/, '');
+      const send = () => fs.readFile(path.join(${JSON.stringify(dir)}, rel), (e, b) =>
+        e || rel.includes('..') ? res.writeHead(404).end() : res.writeHead(200).end(b));
+      if (rel === 'timestamp.json') setTimeout(send, ${delayMs}); else send();
+    });
+    s.listen(0, '127.0.0.1', () => console.log('http://127.0.0.1:' + s.address().port));
+    process.on('SIGTERM', () => { s.closeAllConnections(); s.close(() => process.exit(0)); });`;
+  const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => child.kill('SIGTERM'));
+  return new Promise((resolve) => child.stdout.once('data', (d) => resolve(String(d).trim())));
+}
+
+test('trust remove while a lookup runs: the lookup says the trust was removed, not "the repository is broken"', async (t) => {
+  const { dir, repo, env, bundle } = await published(t);
+  cliOk(['bundle', 'add', repo, 'v1', '--thin', bundle], { env });
+  cliOk(['publish', repo], { env });
+  const url = await slowServer(t, path.join(repo, 'metadata'), 1500);
+  const client = { ...env, CNABSEC_HOME: path.join(dir, 'client') };
+  cliOk(['trust', 'add', NAME, '--root', path.join(repo, 'metadata', 'root.json'), '--url', url], {
+    env: client,
+  });
+  const lookup = startCli(['lookup', `${NAME}:v1`, '--json'], client);
+  await new Promise((resolve) => setTimeout(resolve, 700));
+  cliOk(['trust', 'remove', NAME], { env: client });
+  const r = await lookup;
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.error.code, 'TRUST_NOT_FOUND', r.stdout);
+  assert.doesNotMatch(doc.error.hint, /trust reset|owner has fixed/, 'no blame on the repository');
+  await assert.rejects(access(path.join(dir, 'client', 'trust', encodeURIComponent(NAME))), 'not re-created');
 });
