@@ -6,7 +6,7 @@ import { CnabError } from '../cnab/errors.js';
 import { TufError } from '../tuf/errors.js';
 import { messageOf } from '../errors.js';
 import { collect } from './repo-common.js';
-import { positiveInt } from './options.js';
+import { keyCount, positiveInt } from './options.js';
 
 export interface LayoutOptions {
   layout?: string;
@@ -39,7 +39,7 @@ export function withProvenanceInitOptions(cmd: Command): Command {
   return withLayoutOptions(
     cmd.option('--in-toto', 'set up provenance: root layout, its keys, targets/releases'),
   )
-    .option('--releases-keys <n>', 'number of targets/releases keys', positiveInt)
+    .option('--releases-keys <n>', 'number of targets/releases keys', keyCount)
     .option('--releases-threshold <n>', 'targets/releases signature threshold', positiveInt)
     .option('--releases-key <id|pem>', 'use this key for targets/releases (repeatable)', collect);
 }

@@ -146,3 +146,19 @@ test('trust remove while a lookup runs: the lookup says the trust was removed, n
   assert.doesNotMatch(doc.error.hint, /trust reset|owner has fixed/, 'no blame on the repository');
   await assert.rejects(access(path.join(dir, 'client', 'trust', encodeURIComponent(NAME))), 'not re-created');
 });
+
+test('init --root-keys 1000000 is a usage error before any key is generated (was: generating keys until killed)', async (t) => {
+  const dir = await tempDir(t);
+  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
+  for (const flag of ['--root-keys', '--timestamp-keys', '--releases-keys']) {
+    const r = runCli(['init', path.join(dir, 'r'), '--name', NAME, flag, '1000000', '--json'], {
+      env,
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 2, `${flag}: ${r.stdout}${r.stderr}`);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.error.code, 'CLI_USAGE');
+    assert.match(doc.error.message, new RegExp(`${flag} <n>.*1000000.*from 1 to 50`));
+  }
+  assert.deepEqual(await snapshotTree(dir), {}, 'no key store, no repository');
+});

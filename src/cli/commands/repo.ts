@@ -13,7 +13,7 @@ import { parseJsonBounded, quote } from '../../util/json.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, lockWaitMs, openRepository, storeSigners, withRepository } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
-import { duration, keyType, positiveInt } from '../options.js';
+import { duration, keyCount, keyType, positiveInt } from '../options.js';
 import { initGunHint } from '../habits.js';
 import { writeOutputFile } from '../output-file.js';
 import { warnExpiring } from '../rotation-common.js';
@@ -145,7 +145,7 @@ export function register(program: Command): void {
     .option('--server-managed', 'timestamp and snapshot keys are held by the metadata repository server');
   for (const role of TOP_LEVEL_ROLES) {
     initCmd
-      .option(`--${role}-keys <n>`, `number of ${role} keys`, positiveInt)
+      .option(`--${role}-keys <n>`, `number of ${role} keys`, keyCount)
       .option(
         `--${role}-threshold <n>`,
         `${role} signature threshold (default: a majority of the keys)`,
