@@ -10,6 +10,7 @@ import { readUserFile } from '../util/fs.js';
 import { describeErrno } from '../util/errno.js';
 import { quote } from '../util/json.js';
 import { CryptoError } from '../crypto/errors.js';
+import { WorkflowError } from './errors.js';
 import {
   generateKeyPair,
   isKeyType,
@@ -76,11 +77,24 @@ export async function resolvePublicKey(store: KeyStore | undefined, ref: string)
   return (await store.info(ref)).publicKey;
 }
 
+/**
+ * Most keys one plan takes for a role (as `init --<role>-keys`): a repeated `--key new` cannot
+ * make a workflow generate keys until it is killed, and a root of 50 RSA keys stays under
+ * the 128 KiB clients accept.
+ */
+export const MAX_ROLE_KEYS = 50;
+
 /** Resolve every reference except "new" (read-only: nothing is generated or written). */
 export async function resolveKeyRefs(
   store: KeyStore | undefined,
   refs: readonly KeyRef[],
 ): Promise<PlannedKey[]> {
+  if (refs.length > MAX_ROLE_KEYS) {
+    throw new WorkflowError('WORKFLOW_INVALID_PLAN', `${refs.length} keys given, at most ${MAX_ROLE_KEYS}`, {
+      details: { keys: refs.length, max: MAX_ROLE_KEYS },
+      hint: `give at most ${MAX_ROLE_KEYS} keys for one role (each --key, --add-key or --new-root-key is one)`,
+    });
+  }
   const out: PlannedKey[] = [];
   for (const ref of refs) {
     if (typeof ref !== 'string') out.push(ref);

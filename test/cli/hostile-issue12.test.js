@@ -162,3 +162,26 @@ test('init --root-keys 1000000 is a usage error before any key is generated (was
   }
   assert.deepEqual(await snapshotTree(dir), {}, 'no key store, no repository');
 });
+
+test('60 repeated --key new / --add-key new: refused before any key is generated (was: keys until killed)', async (t) => {
+  const { dir, repo, env } = await published(t);
+  const keys = path.join(dir, 'home', 'keys');
+  const before = [await snapshotTree(repo), await snapshotTree(keys)];
+  const many = (flag) => Array.from({ length: 60 }, () => [flag, 'new']).flat();
+  for (const args of [
+    ['delegation', 'add', repo, 'targets/releases', '--paths', `${NAME}:v*`, ...many('--key')],
+    ['key', 'rotate', repo, 'timestamp', ...many('--add-key')],
+    ['recover', repo, ...many('--new-root-key'), '-o', path.join(dir, 'pkg')],
+  ]) {
+    const r = runCli([...args, '--json'], { env, timeout: 30_000 });
+    assert.equal(r.status, 1, `${args[0]} ${args[1]}: ${r.stdout}${r.stderr}`);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.error.code, 'WORKFLOW_INVALID_PLAN', r.stdout);
+    assert.match(doc.error.message, /60 keys/);
+  }
+  assert.deepEqual(
+    [await snapshotTree(repo), await snapshotTree(keys)],
+    before,
+    'nothing generated or staged',
+  );
+});
