@@ -133,6 +133,8 @@ export class KeyGenerator {
     readonly store: KeyStore,
     private readonly passphrases: PassphraseSource,
     private readonly type: KeyType,
+    /** Checked before each key is generated: once aborted, the apply stops (and rolls back). */
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** The planned keys with each new one generated, labelled `label`. */
@@ -148,6 +150,12 @@ export class KeyGenerator {
         this.created = [];
         if (!(await isDir(this.store.dir))) this.created.push(this.store.dir);
         if (!(await isDir(home))) this.created.push(home);
+      }
+      if (this.signal?.aborted === true) {
+        throw new WorkflowError('WORKFLOW_INTERRUPTED', `interrupted while generating ${label} keys`, {
+          details: { generated: this.generated.length },
+          hint: 'the keys generated so far are removed again; run the command again',
+        });
       }
       const info = await this.store.generate(this.type, label, this.passphrases);
       this.generated.push(info.keyid);

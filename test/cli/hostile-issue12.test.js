@@ -185,3 +185,33 @@ test('60 repeated --key new / --add-key new: refused before any key is generated
     'nothing generated or staged',
   );
 });
+
+test('Ctrl-C (SIGINT) during init: the keys it already generated are removed again', async (t) => {
+  const dir = await tempDir(t);
+  const home = path.join(dir, 'home');
+  const env = { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
+  const repo = path.join(dir, 'repo');
+  const child = spawn(process.execPath, [CLI, 'init', repo, '--name', NAME, '--root-keys', '50'], {
+    env: childEnv(env),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const done = new Promise((resolve) => child.on('close', (status, signal) => resolve({ status, signal })));
+  // wait until some keys exist, then interrupt
+  for (let i = 0; i < 200; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const n = await readdir(path.join(home, 'keys')).then(
+      (l) => l.length,
+      () => 0,
+    );
+    if (n >= 3) break;
+  }
+  child.kill('SIGINT');
+  const r = await done;
+  assert.notEqual(r.status, 0, 'interrupted init does not report success');
+  assert.doesNotMatch(stderr, /internal error|\n\s+at /);
+  const left = await readdir(path.join(home, 'keys')).catch(() => []);
+  assert.deepEqual(left, [], 'no orphan keys');
+  await assert.rejects(access(repo), 'no repository');
+});

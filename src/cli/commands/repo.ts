@@ -88,10 +88,19 @@ function thresholdNotes(plan: InitPlan): string[] {
 async function init(dir: string, opts: InitCliOptions): Promise<void> {
   const plan = await planInit(await initOptions(dir, opts));
   const notes = thresholdNotes(plan);
+  // Ctrl-C while keys are generated: stop and roll back (no orphan keys in the key store)
+  const interrupt = new AbortController();
+  const onSignal = (): void => {
+    interrupt.abort();
+  };
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, onSignal);
   const result = await applyInit(plan, {
     keyStore: keyStoreOf(opts),
     passphrases: passphrasesOf(opts),
     lockWaitMs: lockWaitMs(),
+    signal: interrupt.signal,
+  }).finally(() => {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, onSignal);
   });
   const { name, location, roles } = result;
   if (opts.json) {
