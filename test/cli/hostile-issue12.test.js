@@ -215,3 +215,19 @@ test('Ctrl-C (SIGINT) during init: the keys it already generated are removed aga
   assert.deepEqual(left, [], 'no orphan keys');
   await assert.rejects(access(repo), 'no repository');
 });
+
+test('trust add --url with user:password@ is refused without echoing the password (every lookup would fail)', async (t) => {
+  const dir = await tempDir(t);
+  const { repo } = await published(t);
+  const env = { CNABSEC_HOME: path.join(dir, 'client'), CI: 'true' };
+  const root = path.join(repo, 'metadata', 'root.json');
+  for (const url of ['http://user:s3cret@127.0.0.1:9/', 'https://token@example.com/md']) {
+    const r = runCli(['trust', 'add', NAME, '--root', root, '--url', url, '--json'], { env });
+    assert.equal(r.status, 1, r.stdout + r.stderr);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.error.code, 'INVALID_ARGUMENT');
+    assert.match(doc.error.message, /credentials/);
+    assert.doesNotMatch(r.stdout + r.stderr, /s3cret|token/, 'the secret is not printed');
+  }
+  assert.deepEqual(await snapshotTree(path.join(dir, 'client', 'trust')), {}, 'nothing trusted');
+});
