@@ -231,3 +231,22 @@ test('trust add --url with user:password@ is refused without echoing the passwor
   }
   assert.deepEqual(await snapshotTree(path.join(dir, 'client', 'trust')), {}, 'nothing trusted');
 });
+
+test('a repository path with control characters is never echoed raw on stdout (init, publish, bundle add, status)', async (t) => {
+  const dir = await tempDir(t);
+  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
+  const repo = path.join(dir, 'r\u001b[2J\nforged');
+  const bundle = path.join(dir, 'bundle.json');
+  await writeFile(bundle, canonicalize(BUNDLE));
+  for (const args of [
+    ['init', repo, '--name', NAME],
+    ['publish', repo],
+    ['bundle', 'add', repo, 'v1', '--thin', bundle],
+    ['status', repo],
+  ]) {
+    const out = cliOk(args, { env });
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f\u007f]|\nforged/, args[0]);
+    if (args[0] !== 'publish') assert.match(out, /r\\u001b\[2J\\nforged/, args[0]);
+  }
+});
