@@ -250,3 +250,23 @@ test('a repository path with control characters is never echoed raw on stdout (i
     if (args[0] !== 'publish') assert.match(out, /r\\u001b\[2J\\nforged/, args[0]);
   }
 });
+
+test('intoto run/record with a step name that is empty, has a path separator, .. or a control character: refused, nothing written', async (t) => {
+  const dir = await tempDir(t);
+  const work = path.join(dir, 'a', 'b', 'work'); // ../../evil stays inside dir
+  const env = { CNABSEC_HOME: path.join(dir, 'home'), CI: 'true' };
+  execFileSync('mkdir', ['-p', work]);
+  cliOk(['intoto', 'keygen', path.join(work, 'k')], { env, cwd: work });
+  const before = await snapshotTree(dir);
+  for (const step of ['', '../../evil', 'a/b', '..', 'a\\b', 'x\u001b[2J']) {
+    for (const args of [
+      ['intoto', 'run', '-n', step, '-k', 'k', '--json', '--', 'true'],
+      ['intoto', 'record', 'start', '-n', step, '-k', 'k', '--json'],
+    ]) {
+      const r = runCli(args, { env, cwd: work });
+      assert.equal(r.status, 1, `${JSON.stringify(step)} ${args[1]}: ${r.stdout}${r.stderr}`);
+      assert.equal(JSON.parse(r.stdout).error.code, 'INTOTO_BAD_FORMAT', r.stdout);
+    }
+  }
+  assert.deepEqual(await snapshotTree(dir), before, 'no link written anywhere');
+});
