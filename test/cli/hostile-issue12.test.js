@@ -270,3 +270,23 @@ test('intoto run/record with a step name that is empty, has a path separator, ..
   }
   assert.deepEqual(await snapshotTree(dir), before, 'no link written anywhere');
 });
+
+test('-o into the repository itself (payload over staged/targets.json, verify over metadata/root.json) is refused', async (t) => {
+  const { repo, env } = await published(t);
+  cliOk(['resign', repo, 'targets'], { env });
+  const before = await snapshotTree(repo);
+  for (const out of [
+    path.join(repo, 'staged', 'targets.json'),
+    path.join(repo, 'metadata', 'root.json'),
+    path.join(repo, 'metadata', 'new.json'),
+    path.join(repo, 'cnabsec.json'),
+  ]) {
+    const r = runCli(['payload', repo, 'targets', '-o', out, '--json'], { env });
+    assert.equal(r.status, 1, `${out}: ${r.stdout}${r.stderr}`);
+    const doc = JSON.parse(r.stdout);
+    assert.equal(doc.error.code, 'OUTPUT_WRITE_FAILED');
+    assert.match(doc.error.message, /inside the cnabsec repository/);
+  }
+  assert.deepEqual(await snapshotTree(repo), before, 'the repository is intact');
+  cliOk(['status', repo], { env });
+});
