@@ -10,7 +10,7 @@ import { pathExists, writeFileAtomic } from '../util/fs.js';
 import * as path from 'node:path';
 import { CliError } from './errors.js';
 
-/** Files of a repository `-o` must not replace (ADR 0003 layout: cnabsec.json, its lock, metadata/, staged/). */
+/** Files of a repository `-o` must not replace: cnabsec.json, its lock, metadata/, staged/. */
 const REPOSITORY_PARTS = new Set(['cnabsec.json', '.cnabsec.lock', 'metadata', 'staged']);
 
 /** The repository directory `file` is part of, if any (`-o repo/staged/targets.json`). */
