@@ -30,7 +30,7 @@ import { KeyObjectSigner, type Signer } from './signer.js';
 import { unlockKeyFile } from './unlock.js';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { pathExists, writeFileAtomic } from '../util/fs.js';
 import { quote } from '../util/json.js';
 
 export interface KeyInfo {
@@ -280,12 +280,17 @@ export class KeyStore {
         hint: 'give the full 64-digit key id (`cnabsec key list --json` shows it)',
       });
     }
+    if (!(await pathExists(this.fileOf(keyid)))) return false;
+    // under the key's lock: a `key passwd` running meanwhile would write the key back
+    const release = await lockKeyFile(this.fileOf(keyid), keyid);
     try {
       await fsp.unlink(this.fileOf(keyid));
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;
       throw keyStoreIoError('remove', this.fileOf(keyid), e);
+    } finally {
+      await release();
     }
   }
 

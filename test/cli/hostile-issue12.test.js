@@ -290,3 +290,16 @@ test('-o into the repository itself (payload over staged/targets.json, verify ov
   assert.deepEqual(await snapshotTree(repo), before, 'the repository is intact');
   cliOk(['status', repo], { env });
 });
+
+test('key remove while a key passwd holds the key (its lock) is refused: the passwd would write the key back', async (t) => {
+  const dir = await tempDir(t);
+  const home = path.join(dir, 'home');
+  const env = { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
+  const { keyid } = JSON.parse(cliOk(['key', 'generate', '--json'], { env }));
+  const lock = path.join(home, 'keys', `${keyid}.key.lock`);
+  await writeFile(lock, '12345\n', { mode: 0o600 }); // a key passwd in progress
+  const r = runCli(['key', 'remove', keyid, '--json'], { env });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  assert.equal(JSON.parse(r.stdout).error.code, 'KEY_BUSY');
+  assert.deepEqual((await readdir(path.join(home, 'keys'))).sort(), [`${keyid}.key`, `${keyid}.key.lock`]);
+});
