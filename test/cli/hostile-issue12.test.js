@@ -303,3 +303,16 @@ test('key remove while a key passwd holds the key (its lock) is refused: the pas
   assert.equal(JSON.parse(r.stdout).error.code, 'KEY_BUSY');
   assert.deepEqual((await readdir(path.join(home, 'keys'))).sort(), [`${keyid}.key`, `${keyid}.key.lock`]);
 });
+
+test('bundle add --layout without --links (silently ignored) is refused, nothing staged', async (t) => {
+  const { repo, env, bundle } = await published(t);
+  const before = await snapshotTree(repo);
+  const r = runCli(['bundle', 'add', repo, 'v1', '--thin', bundle, '--layout', 'release-2', '--json'], {
+    env,
+  });
+  assert.equal(r.status, 1, r.stdout + r.stderr);
+  const doc = JSON.parse(r.stdout);
+  assert.equal(doc.error.code, 'INVALID_ARGUMENT');
+  assert.match(doc.error.message, /--layout.*--links/);
+  assert.deepEqual(await snapshotTree(repo), before);
+});

@@ -97,6 +97,15 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
       { hint: 'thin: the canonical bundle.json (`cnabsec bundle canonicalize`); thick: the bundle archive' },
     );
   }
+  if (opts.layout !== undefined && opts.links === undefined) {
+    throw new TufError(
+      'INVALID_ARGUMENT',
+      '--layout names the layout of the --links given with it; no --links given',
+      {
+        hint: 'add --links <dir> with the in-toto links of this bundle, or leave out --layout',
+      },
+    );
+  }
   if (opts.role !== undefined) checkRoleName(opts.role);
   // Read the inputs first, then lock and read the repository state: a read-modify-write.
   const digest: Digest =
