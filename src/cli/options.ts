@@ -52,6 +52,13 @@ export function integer(range: { min: number; max?: number }, expected?: string)
 /** Counts and thresholds: 1, 2, 3 ... */
 export const positiveInt = integer({ min: 1 });
 
+/**
+ * Keys of one role to generate (init --<role>-keys): at most 50, so that a typo cannot make
+ * init generate keys until it is killed, and a root of 50 RSA keys stays under the 128 KiB
+ * clients accept (tuf/client/guard.ts ROOT_MAX_BYTES).
+ */
+export const keyCount = integer({ min: 1, max: 50 }, 'a number of keys from 1 to 50');
+
 /** Byte counts: 0, 1, 2 ... */
 export const byteCount = integer({ min: 0 }, 'a number of bytes (a non-negative integer)');
 

@@ -56,8 +56,9 @@ function withWarnings(doc: unknown, warnings: readonly string[]): unknown {
   return { ...doc, warnings: [...new Set(all)] };
 }
 
+/** One line on stdout; control characters in it (from a path or name the user gave) escaped. */
 export function printLine(line = ''): void {
-  process.stdout.write(line + '\n');
+  process.stdout.write(escapeControl(line) + '\n');
 }
 
 // C0 and C1 controls, DEL, and the Unicode line and paragraph separators.

@@ -1,21 +1,24 @@
 /** Options and file reading for the in-toto extension (doc 301), shared by init, layout add and bundle add. */
 import type { Command } from './args.js';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../util/fs.js';
 import { checkLayout, type LayoutInput } from '../cnab/provenance.js';
 import { CnabError } from '../cnab/errors.js';
 import { TufError } from '../tuf/errors.js';
 import { messageOf } from '../errors.js';
 import { collect } from './repo-common.js';
-import { positiveInt } from './options.js';
+import { keyCount, positiveInt } from './options.js';
 
 export interface LayoutOptions {
   layout?: string;
   layoutKey?: string[];
 }
 
+/** Largest layout or layout key file read (a FIFO or /dev/zero is refused, not read). */
+const MAX_INPUT_BYTES = 16 * 1024 * 1024;
+
 async function readInput(file: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(file);
+    return await readUserFile(file, MAX_INPUT_BYTES);
   } catch (e) {
     throw new CnabError('INTOTO_METADATA_MISSING', `cannot read ${what} ${file}: ${messageOf(e)}`, {
       cause: e,
@@ -36,7 +39,7 @@ export function withProvenanceInitOptions(cmd: Command): Command {
   return withLayoutOptions(
     cmd.option('--in-toto', 'set up provenance: root layout, its keys, targets/releases'),
   )
-    .option('--releases-keys <n>', 'number of targets/releases keys', positiveInt)
+    .option('--releases-keys <n>', 'number of targets/releases keys', keyCount)
     .option('--releases-threshold <n>', 'targets/releases signature threshold', positiveInt)
     .option('--releases-key <id|pem>', 'use this key for targets/releases (repeatable)', collect);
 }

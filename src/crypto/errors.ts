@@ -15,6 +15,8 @@ export type CryptoErrorCode =
   | 'KEY_FILE_PERMISSIONS'
   | 'KEY_FILE_INVALID'
   | 'KEY_STORE_IO'
+  /** Another process is changing the same key (`key passwd`): its lock file exists. */
+  | 'KEY_BUSY'
   | 'KEY_STORE_UNSAFE'
   | 'WRONG_PASSPHRASE'
   | 'PASSPHRASE_REQUIRED'

@@ -139,6 +139,29 @@ export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
   }
 }
 
+/**
+ * Take `<key file>.lock` (exclusive create) for a read-modify-write of one key file, so that
+ * two `key passwd` at once cannot both report success while only the last one's passphrase
+ * opens the key. Resolves to a function that releases it.
+ */
+export async function lockKeyFile(file: string, keyid: string): Promise<() => Promise<void>> {
+  const lock = `${file}.lock`;
+  let taken: boolean;
+  try {
+    taken = await createNewFile(lock, `${process.pid}\n`, 0o600);
+  } catch (e) {
+    if (errnoOf(e) === undefined) throw e;
+    throw keyStoreIoError('create', lock, e);
+  }
+  if (!taken) {
+    throw new CryptoError('KEY_BUSY', `key ${keyid} is being changed by another cnabsec process`, {
+      details: { keyid, path: lock },
+      hint: `wait for the other \`cnabsec key passwd\` to finish and try again; if none is running, remove ${lock}`,
+    });
+  }
+  return () => fsp.rm(lock, { force: true });
+}
+
 /** Write `data` to `file` (mode 0600) only if it does not exist (util/fs createNewFile). */
 export function writeNewFile(file: string, data: string): Promise<boolean> {
   return createNewFile(file, data, 0o600);

@@ -17,6 +17,7 @@ import {
   encryptKey,
   keyFileText,
   keyStoreIoError,
+  lockKeyFile,
   readKeyFile,
   writeKeyFile,
   writeNewFile,
@@ -29,7 +30,7 @@ import { KeyObjectSigner, type Signer } from './signer.js';
 import { unlockKeyFile } from './unlock.js';
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
-import { writeFileAtomic } from '../util/fs.js';
+import { pathExists, writeFileAtomic } from '../util/fs.js';
 import { quote } from '../util/json.js';
 
 export interface KeyInfo {
@@ -279,12 +280,17 @@ export class KeyStore {
         hint: 'give the full 64-digit key id (`cnabsec key list --json` shows it)',
       });
     }
+    if (!(await pathExists(this.fileOf(keyid)))) return false;
+    // under the key's lock: a `key passwd` running meanwhile would write the key back
+    const release = await lockKeyFile(this.fileOf(keyid), keyid);
     try {
       await fsp.unlink(this.fileOf(keyid));
       return true;
     } catch (e) {
       if (isNotFound(e)) return false;
       throw keyStoreIoError('remove', this.fileOf(keyid), e);
+    } finally {
+      await release();
     }
   }
 
@@ -324,6 +330,19 @@ export class KeyStore {
     newPassphrases: PassphraseSource,
   ): Promise<KeyInfo> {
     const keyid = await this.resolveId(ref);
+    const release = await lockKeyFile(this.fileOf(keyid), keyid);
+    try {
+      return await this.reencrypt(keyid, passphrases, newPassphrases);
+    } finally {
+      await release();
+    }
+  }
+
+  private async reencrypt(
+    keyid: string,
+    passphrases: PassphraseSource,
+    newPassphrases: PassphraseSource,
+  ): Promise<KeyInfo> {
     const file = await this.readFile(keyid);
     const key = await unlockKeyFile(file, passphrases, { source: this.fileOf(keyid) });
     const passphrase = await newPassphrases(file.label, keyid, true);

@@ -331,6 +331,22 @@ export function isLinkBlock(mb: Metablock): mb is Metablock<Link> {
   return mb.signed._type === 'link';
 }
 
+/**
+ * A step name that can name a link file in its directory: not empty, `.` or `..`, no `/`, `\`
+ * or control character (python in-toto joins it into the path unchecked, so `-n ../x` wrote
+ * outside the metadata directory). FormatError otherwise.
+ */
+export function checkStepName(step: string): string {
+  // eslint-disable-next-line no-control-regex
+  if (step === '' || step === '.' || step === '..' || /[/\\\u0000-\u001f\u007f]/.test(step)) {
+    throw new FormatError('INTOTO_BAD_FORMAT', `step name ${quote(step)} cannot name a link file`, {
+      details: { step },
+      hint: 'give the step name of the layout: not empty, no / or \\, not . or .., no control characters',
+    });
+  }
+  return step;
+}
+
 /** `<step>.<keyid[:8]>.link` (python `FILENAME_FORMAT`). */
 export function linkFileName(step: string, keyid: string): string {
   return `${step}.${keyid.slice(0, 8)}.link`;

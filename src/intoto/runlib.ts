@@ -17,6 +17,7 @@ import { recordArtifacts, type RecordOptions } from './artifacts.js';
 import { IntotoError } from './errors.js';
 import { execCommand } from './exec.js';
 import {
+  checkStepName,
   linkFileName,
   newLink,
   parseMetablock,
@@ -94,6 +95,7 @@ export async function runStep(
   signer: Signer,
   opts: RunOptions = {},
 ): Promise<RunResult> {
+  checkStepName(name);
   const materials = await recordArtifacts(opts.materials ?? [], recordOpts(opts));
   let byproducts: Record<string, unknown> = {};
   let returnValue: number | null = null;
@@ -148,6 +150,7 @@ export async function recordStart(
   signer: Signer,
   opts: RecordOptions & { materials?: readonly string[]; recordEnvironment?: boolean; dir?: string } = {},
 ): Promise<string> {
+  checkStepName(name);
   const materials = await recordArtifacts(opts.materials ?? [], recordOpts(opts));
   const environment = opts.recordEnvironment === true ? { workdir: process.cwd().replace(/\\/g, '/') } : {};
   const mb: Metablock<Link> = { signed: newLink(name, { materials, environment }), signatures: [] };
@@ -163,6 +166,7 @@ export async function recordStop(
   signer: Signer,
   opts: RecordOptions & { products?: readonly string[]; metadataDirectory?: string; dir?: string } = {},
 ): Promise<RunResult> {
+  checkStepName(name);
   const unfinished = path.join(opts.dir ?? '.', unfinishedFileName(name, signer.keyid));
   let text: Buffer;
   try {

@@ -13,6 +13,8 @@ export type WorkflowErrorCode =
   | 'WORKFLOW_ROLE_REFUSED'
   /** The known-repositories registry under $CNABSEC_HOME cannot be read or written. */
   | 'KNOWN_REPOSITORIES_IO'
+  /** An apply was interrupted (its AbortSignal, e.g. Ctrl-C) and rolled back. */
+  | 'WORKFLOW_INTERRUPTED'
   /** `key remove` of a key a known repository still lists (without --force). */
   | 'KEY_IN_USE';
 

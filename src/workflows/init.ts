@@ -210,6 +210,8 @@ export interface ApplyInitOptions {
   /** How long to wait for the repository lock (default 10 s). */
   lockWaitMs?: number;
   now?: Date;
+  /** Aborted (e.g. on Ctrl-C): no further key is generated and the apply rolls back. */
+  signal?: AbortSignal;
 }
 
 export interface InitResult {
@@ -235,7 +237,7 @@ async function removeCreated(dir: string, existed: boolean | undefined, created:
 export async function applyInit(plan: InitPlan, options: ApplyInitOptions): Promise<InitResult> {
   const home = options.home ?? path.dirname(options.keyStore.dir);
   await knownRepositories(home); // a broken registry is refused before anything is generated
-  const gen = new KeyGenerator(options.keyStore, options.passphrases, plan.keyType);
+  const gen = new KeyGenerator(options.keyStore, options.passphrases, plan.keyType, options.signal);
   const fsStore = new FsMetadataStore(plan.dir);
   let existed: boolean | undefined;
   let created = false;

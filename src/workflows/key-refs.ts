@@ -10,6 +10,7 @@ import { readUserFile } from '../util/fs.js';
 import { describeErrno } from '../util/errno.js';
 import { quote } from '../util/json.js';
 import { CryptoError } from '../crypto/errors.js';
+import { WorkflowError } from './errors.js';
 import {
   generateKeyPair,
   isKeyType,
@@ -76,11 +77,24 @@ export async function resolvePublicKey(store: KeyStore | undefined, ref: string)
   return (await store.info(ref)).publicKey;
 }
 
+/**
+ * Most keys one plan takes for a role (as `init --<role>-keys`): a repeated `--key new` cannot
+ * make a workflow generate keys until it is killed, and a root of 50 RSA keys stays under
+ * the 128 KiB clients accept.
+ */
+export const MAX_ROLE_KEYS = 50;
+
 /** Resolve every reference except "new" (read-only: nothing is generated or written). */
 export async function resolveKeyRefs(
   store: KeyStore | undefined,
   refs: readonly KeyRef[],
 ): Promise<PlannedKey[]> {
+  if (refs.length > MAX_ROLE_KEYS) {
+    throw new WorkflowError('WORKFLOW_INVALID_PLAN', `${refs.length} keys given, at most ${MAX_ROLE_KEYS}`, {
+      details: { keys: refs.length, max: MAX_ROLE_KEYS },
+      hint: `give at most ${MAX_ROLE_KEYS} keys for one role (each --key, --add-key or --new-root-key is one)`,
+    });
+  }
   const out: PlannedKey[] = [];
   for (const ref of refs) {
     if (typeof ref !== 'string') out.push(ref);
@@ -119,6 +133,8 @@ export class KeyGenerator {
     readonly store: KeyStore,
     private readonly passphrases: PassphraseSource,
     private readonly type: KeyType,
+    /** Checked before each key is generated: once aborted, the apply stops (and rolls back). */
+    private readonly signal?: AbortSignal,
   ) {}
 
   /** The planned keys with each new one generated, labelled `label`. */
@@ -134,6 +150,12 @@ export class KeyGenerator {
         this.created = [];
         if (!(await isDir(this.store.dir))) this.created.push(this.store.dir);
         if (!(await isDir(home))) this.created.push(home);
+      }
+      if (this.signal?.aborted === true) {
+        throw new WorkflowError('WORKFLOW_INTERRUPTED', `interrupted while generating ${label} keys`, {
+          details: { generated: this.generated.length },
+          hint: 'the keys generated so far are removed again; run the command again',
+        });
       }
       const info = await this.store.generate(this.type, label, this.passphrases);
       this.generated.push(info.keyid);

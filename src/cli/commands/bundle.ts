@@ -1,6 +1,7 @@
 /** `cnabsec bundle add|remove|list|canonicalize`: bundle versions as TUF targets (doc 302 "new or updated bundles"). */
 import type { Command } from '../args.js';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../../util/fs.js';
+import { describeErrno } from '../../util/errno.js';
 import {
   bundleTargetName,
   canonicalizeBundleFile,
@@ -46,9 +47,9 @@ async function customData(file: string | undefined): Promise<Record<string, unkn
   if (file === undefined) return undefined;
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readUserFile(file, MAX_CUSTOM_BYTES);
   } catch (e) {
-    throw new TufError('INVALID_ARGUMENT', `cannot read --custom ${quote(file)}`, {
+    throw new TufError('INVALID_ARGUMENT', `cannot read --custom ${quote(file)}: ${describeErrno(e)}`, {
       cause: e,
       details: { path: file },
       hint: 'give the path of a JSON file holding one object',
@@ -94,6 +95,15 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
       'INVALID_ARGUMENT',
       'give exactly one of --thin <bundle.json> or --thick <bundle.tgz>',
       { hint: 'thin: the canonical bundle.json (`cnabsec bundle canonicalize`); thick: the bundle archive' },
+    );
+  }
+  if (opts.layout !== undefined && opts.links === undefined) {
+    throw new TufError(
+      'INVALID_ARGUMENT',
+      '--layout names the layout of the --links given with it; no --links given',
+      {
+        hint: 'add --links <dir> with the in-toto links of this bundle, or leave out --layout',
+      },
     );
   }
   if (opts.role !== undefined) checkRoleName(opts.role);

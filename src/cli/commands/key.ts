@@ -11,7 +11,7 @@ import { defaultHome } from '../../crypto/keystore.js';
 import { newPassphraseSource } from '../../crypto/passphrase.js';
 import { listKeys, removeKey, type KeyListing, type KeyRepositoryUse } from '../../workflows/keys.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
-import { printJson, printLine, runAction, warn } from '../output.js';
+import { escapeControl, printJson, printLine, runAction, warn } from '../output.js';
 import { keyType } from '../options.js';
 import { writeOutputFile } from '../output-file.js';
 import { keyJson, keyListJson, removedKeyJson } from '../json-shapes.js';
@@ -43,7 +43,7 @@ function printKeys(keys: KeyListing[]): void {
   for (const k of keys) {
     const uses = k.repositories.filter((u) => u.state === 'ok').map(usageText);
     printLine(
-      `${k.keyid}  ${k.scheme.padEnd(20)} ${k.label}${uses.length === 0 ? '' : `  ${uses.join(' ')}`}`,
+      `${k.keyid}  ${k.scheme.padEnd(20)} ${escapeControl(k.label)}${uses.length === 0 ? '' : `  ${uses.join(' ')}`}`,
     );
   }
   // a repository that cannot be opened is listed under every key: say so once
@@ -145,7 +145,7 @@ function printRemoved(r: Awaited<ReturnType<typeof removeKey>>, json: boolean): 
   for (const u of r.unchecked)
     warn(`known repository ${u.name} at ${u.location} could not be checked (${u.state})`);
   if (json) printJson(removedKeyJson(r));
-  else printLine(`removed key ${r.keyid} (${r.label})`);
+  else printLine(`removed key ${r.keyid} (${escapeControl(r.label)})`);
 }
 
 function registerRemove(key: Command): void {

@@ -1,6 +1,6 @@
 /** Repository commands (doc 302 workflows): init, status, publish, refresh, resign, sign, payload, add-signature. */
 import type { Command } from '../args.js';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../../util/fs.js';
 import { KEY_TYPES } from '../../crypto/keys.js';
 import { parseDuration, TOP_LEVEL_ROLES } from '../../tuf/policy.js';
 import { publish, refresh } from '../../tuf/publish.js';
@@ -13,7 +13,7 @@ import { parseJsonBounded, quote } from '../../util/json.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, lockWaitMs, openRepository, storeSigners, withRepository } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
-import { duration, keyType, positiveInt } from '../options.js';
+import { duration, keyCount, keyType, positiveInt } from '../options.js';
 import { initGunHint } from '../habits.js';
 import { writeOutputFile } from '../output-file.js';
 import { warnExpiring } from '../rotation-common.js';
@@ -88,10 +88,19 @@ function thresholdNotes(plan: InitPlan): string[] {
 async function init(dir: string, opts: InitCliOptions): Promise<void> {
   const plan = await planInit(await initOptions(dir, opts));
   const notes = thresholdNotes(plan);
+  // Ctrl-C while keys are generated: stop and roll back (no orphan keys in the key store)
+  const interrupt = new AbortController();
+  const onSignal = (): void => {
+    interrupt.abort();
+  };
+  for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, onSignal);
   const result = await applyInit(plan, {
     keyStore: keyStoreOf(opts),
     passphrases: passphrasesOf(opts),
     lockWaitMs: lockWaitMs(),
+    signal: interrupt.signal,
+  }).finally(() => {
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.off(s, onSignal);
   });
   const { name, location, roles } = result;
   if (opts.json) {
@@ -145,7 +154,7 @@ export function register(program: Command): void {
     .option('--server-managed', 'timestamp and snapshot keys are held by the metadata repository server');
   for (const role of TOP_LEVEL_ROLES) {
     initCmd
-      .option(`--${role}-keys <n>`, `number of ${role} keys`, positiveInt)
+      .option(`--${role}-keys <n>`, `number of ${role} keys`, keyCount)
       .option(
         `--${role}-threshold <n>`,
         `${role} signature threshold (default: a majority of the keys)`,
@@ -295,7 +304,10 @@ export function register(program: Command): void {
         return withRepository(dir, async (repo) => {
           let sig: { keyid: string; sig: string };
           try {
-            sig = parseJsonBounded(await readFile(file), { source: file, maxBytes: 64 * 1024 }) as {
+            sig = parseJsonBounded(await readUserFile(file, 64 * 1024), {
+              source: file,
+              maxBytes: 64 * 1024,
+            }) as {
               keyid: string;
               sig: string;
             };

@@ -11,14 +11,14 @@ import { referenceTag } from '../json-shapes.js';
 import { progressBar } from '../progress.js';
 import { parseMapFile } from '../../tuf/client/map.js';
 import { TufError } from '../../tuf/errors.js';
-import { readFile } from 'node:fs/promises';
+import { readUserFile } from '../../util/fs.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import { checkBundleReference } from '../../tuf/names.js';
 import { parseJsonBounded } from '../../util/json.js';
 
 async function readJson(file: string): Promise<unknown> {
   try {
-    return parseJsonBounded(await readFile(file), { source: file, maxBytes: 1 << 20 });
+    return parseJsonBounded(await readUserFile(file, 1 << 20), { source: file, maxBytes: 1 << 20 });
   } catch (e) {
     throw new TufError('MAP_INVALID', `cannot read map file ${file}`, {
       cause: e,

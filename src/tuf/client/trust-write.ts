@@ -28,6 +28,20 @@ export function checkMetadataUrl(url: string): void {
       hint: 'give a file://, http:// or https:// URL of the metadata directory',
     });
   }
+  // user:password@ would be stored and printed, and fetch refuses such URLs on every update
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed !== undefined && (parsed.username !== '' || parsed.password !== '')) {
+    parsed.username = '';
+    parsed.password = '';
+    throw new TufError(
+      'INVALID_ARGUMENT',
+      `metadata URL ${quote(parsed.href)} with credentials (user:password@)`,
+      {
+        details: { url: parsed.href },
+        hint: 'give the URL without user:password@: TUF metadata is signed and public, cnabsec sends no credentials',
+      },
+    );
+  }
 }
 
 export function notTrusted(name: string): TufError {

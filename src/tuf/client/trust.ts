@@ -118,6 +118,7 @@ export class TrustClient {
       await this.updater.refresh();
       this.refreshed = true;
     } catch (e) {
+      await this.throwIfRemoved(e);
       if (!(await discardIfRotated(this.options.cacheDir, before)))
         throw wrapClientError(e, this.name, this.fetcher, this.cached);
       this.updater = this.newUpdater();
@@ -125,8 +126,31 @@ export class TrustClient {
         await this.updater.refresh();
         this.refreshed = true;
       } catch (e2) {
+        await this.throwIfRemoved(e2);
         throw wrapClientError(e2, this.name, this.fetcher, this.cached);
       }
+    }
+  }
+
+  /**
+   * A failure because `cnabsec trust remove` took the metadata cache away while this update
+   * ran is TRUST_NOT_FOUND, not a repository fault (whose hint would send the user to
+   * `trust reset`).
+   */
+  private async throwIfRemoved(e: unknown): Promise<void> {
+    try {
+      await fsp.stat(this.options.cacheDir);
+    } catch (s) {
+      if (!isNotFound(s)) return;
+      throw new TufError(
+        'TRUST_NOT_FOUND',
+        `${this.name} is no longer trusted: it was removed while this command ran`,
+        {
+          cause: e,
+          details: { repository: this.name },
+          hint: `if you still mean to use it, trust it again: \`cnabsec trust add ${this.name} --root root.json --url <metadata url>\``,
+        },
+      );
     }
   }
 
@@ -138,6 +162,7 @@ export class TrustClient {
     try {
       info = await this.updater.getTargetInfo(targetName);
     } catch (e) {
+      await this.throwIfRemoved(e);
       throw wrapClientError(e, this.name, this.fetcher, this.cached);
     }
     if (info === undefined) throw await this.notFound(targetName);
@@ -179,6 +204,7 @@ export class TrustClient {
     try {
       return await listVerifiedTargets(this.walker(), this.name, wanted);
     } catch (e) {
+      await this.throwIfRemoved(e);
       throw wrapClientError(e, this.name, this.fetcher, this.cached);
     }
   }
