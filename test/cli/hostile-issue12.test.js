@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { canonicalize } from '@tufjs/canonical-json';
 import { CLI, childEnv, cliOk, runCli, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { publishedRepository } from '../helpers/published.js';
 
 const NAME = 'example.com/org/hostile';
 const BUNDLE = {
@@ -16,17 +17,7 @@ const BUNDLE = {
   version: '0.1.0',
   invocationImages: [{ imageType: 'docker', image: 'cnab/hostile:0.1.0' }],
 };
-
-async function published(t) {
-  const dir = await tempDir(t);
-  const repo = path.join(dir, 'repo');
-  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
-  cliOk(['init', repo, '--name', NAME], { env });
-  cliOk(['publish', repo], { env });
-  const bundle = path.join(dir, 'bundle.json');
-  await writeFile(bundle, canonicalize(BUNDLE));
-  return { dir, repo, env, bundle };
-}
+const published = (t) => publishedRepository(t, 'hostile');
 
 /** Start the CLI without waiting (runCli blocks): resolves to {status, stdout, stderr}. */
 function startCli(args, env) {

@@ -1,9 +1,8 @@
 // `cnabsec reset <repo>`: discard staged changes (issue 12 item 3, Notary's `notary reset --all`).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { canonicalize } from '@tufjs/canonical-json';
 import { KeyStore } from '../../dist/crypto/index.js';
 import {
   FsMetadataStore,
@@ -14,25 +13,10 @@ import {
 } from '../../dist/tuf/index.js';
 import { cliOk, runCli, snapshotTree } from '../helpers/cli.js';
 import { fixedPassphrases, tempDir } from '../helpers/tmp.js';
+import { publishedRepository } from '../helpers/published.js';
 
 const NAME = 'example.com/org/reset';
-const BUNDLE = {
-  schemaVersion: 'v1.0.0',
-  name: 'reset',
-  version: '0.1.0',
-  invocationImages: [{ imageType: 'docker', image: 'cnab/reset:0.1.0' }],
-};
-
-async function published(t) {
-  const dir = await tempDir(t);
-  const repo = path.join(dir, 'repo');
-  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
-  cliOk(['init', repo, '--name', NAME], { env });
-  cliOk(['publish', repo], { env });
-  const bundle = path.join(dir, 'bundle.json');
-  await writeFile(bundle, canonicalize(BUNDLE));
-  return { dir, repo, env, bundle };
-}
+const published = (t) => publishedRepository(t, 'reset');
 
 test('reset discards staged roles and prints them; the published metadata is untouched', async (t) => {
   const { repo, env, bundle } = await published(t);
