@@ -12,32 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { CLI, childEnv } from '../helpers/cli.js';
+import { groupSubcommands, subcommandsOf } from '../helpers/command-tree.js';
 
 const run = promisify(execFile);
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const NOT_COMMANDS = new Set(['help', 'cnabsec']);
-const NOT_COMMAND_SECTIONS = /^(usage|options|arguments|examples?|environment)\b/i;
-
-/**
- * The subcommand names listed in a help text: the first word of each line indented by exactly
- * two spaces in any section that is not Usage/Options/Arguments/Examples (top-level help may
- * group commands under several headings).
- */
-export function subcommandsOf(help) {
-  const names = [];
-  let listing = false;
-  for (const line of help.split('\n')) {
-    if (/^\S.*:\s*$/.test(line) || /^\S.*:\s/.test(line)) {
-      listing = !NOT_COMMAND_SECTIONS.test(line);
-      continue;
-    }
-    const m = listing ? /^ {2}([a-z][a-z0-9-]*)(?:\s|$)/.exec(line) : null;
-    if (m !== null && !NOT_COMMANDS.has(m[1])) names.push(m[1]);
-  }
-  return [...new Set(names)];
-}
-
 async function helpOf(words) {
   try {
     const { stdout } = await run(process.execPath, [CLI, ...words, '--help'], { env: childEnv() });
@@ -50,8 +29,7 @@ async function helpOf(words) {
 /** Every leaf command path (`['intoto', 'layout', 'new']`), from the help texts (in parallel). */
 async function leafCommands(words = []) {
   const help = await helpOf(words);
-  const usage = /^Usage: .*$/m.exec(help)?.[0] ?? '';
-  const subs = /\[command\]|<command>/.test(usage) ? subcommandsOf(help) : [];
+  const subs = groupSubcommands(help);
   if (words.length > 0 && subs.length === 0) return [words];
   return (await Promise.all(subs.map((s) => leafCommands([...words, s])))).flat();
 }

@@ -3,31 +3,12 @@
 // is not a terminal. Walks the commands the CLI registers, so a new command is checked too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cliOk } from '../helpers/cli.js';
+import { helpTree, subcommandsOf } from '../helpers/command-tree.js';
 
-/** The names listed in the command sections of a help text. */
-function commandsOf(help) {
-  const names = [];
-  for (const block of help.split('\n\n')) {
-    const [heading, ...rows] = block.split('\n');
-    if (!/[Cc]ommands[^:]*:$/.test(heading ?? '')) continue;
-    for (const r of rows) {
-      const m = /^ {2}([a-z][a-z-]*)\b/.exec(r);
-      if (m !== null && m[1] !== 'help') names.push(m[1]);
-    }
-  }
-  return names;
-}
-
-/** Every command path below `path` (groups and leaves) → its help text. */
-function walk(path, out = new Map()) {
-  const help = cliOk([...path, '--help']);
-  out.set(path.join(' '), help);
-  for (const name of commandsOf(help)) walk([...path, name], out);
-  return out;
-}
-
-const tree = walk([]);
+/** Every command path (groups and leaves) → its help text; and the paths of the leaves. */
+const nodes = helpTree();
+const tree = new Map(nodes.map((n) => [n.words.join(' '), n.help]));
+const leafPaths = new Set(nodes.filter((n) => n.leaf).map((n) => n.words.join(' ')));
 
 test('help: the top-level help groups commands under headings, help last', () => {
   const top = tree.get('');
@@ -41,7 +22,7 @@ test('help: the top-level help groups commands under headings, help last', () =>
     'Server commands',
     'Other commands',
   ]);
-  const section = (h) => commandsOf(top.split('\n\n').find((b) => b.startsWith(h)) ?? '');
+  const section = (h) => subcommandsOf(top.split('\n\n').find((b) => b.startsWith(h)) ?? '');
   for (const name of ['init', 'publish', 'bundle', 'delegation', 'recover', 'advisory'])
     assert.ok(section('Developer').includes(name), name);
   assert.deepEqual(
@@ -58,7 +39,7 @@ test('help: the top-level help groups commands under headings, help last', () =>
 test('help: every leaf command has at least two examples, each running that command', () => {
   let leaves = 0;
   for (const [path, help] of tree) {
-    if (commandsOf(help).length > 0 || path === '') continue;
+    if (!leafPaths.has(path)) continue;
     leaves++;
     const examples = (help.split('\nExamples:\n')[1] ?? '').split('\n').filter((l) => l.startsWith('  '));
     assert.ok(examples.length >= 2, `cnabsec ${path} has ${examples.length} example(s)`);

@@ -21,6 +21,7 @@ import {
 import { parseDuration } from '../../dist/tuf/policy.js';
 import { runCli, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
+import { helpTree } from '../helpers/command-tree.js';
 
 const refused = (parser, ...values) => {
   for (const v of values)
@@ -202,21 +203,10 @@ test('typed options: a bad value writes nothing (init generates no key, creates 
 const TYPED = /^(n|seconds|duration|duration\|time|type|port|MiB|bytes|step=n|version\|time)$/;
 
 /** Every leaf command path with its help text, walking `--help` from the top. */
-function leaves(path = [], out = []) {
-  const help = runCli([...path, '--help']).stdout;
-  const subs = [];
-  for (const block of help.split('\n\n')) {
-    const [heading, ...rows] = block.split('\n');
-    if (!/[Cc]ommands[^:]*:$/.test(heading ?? '')) continue;
-    for (const r of rows) {
-      const m = /^ {2}([a-z][a-z-]*)\b/.exec(r);
-      if (m !== null && m[1] !== 'help') subs.push(m[1]);
-    }
-  }
-  if (subs.length === 0) out.push([path, help]);
-  for (const s of subs) leaves([...path, s], out);
-  return out;
-}
+const leaves = () =>
+  helpTree()
+    .filter((n) => n.leaf)
+    .map((n) => [n.words, n.help]);
 
 test('typed options: every option of every command whose value is typed refuses "abc" (exit 2)', () => {
   let checked = 0;

@@ -5,6 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createRequire } from 'node:module';
 import { runCli } from './cli.js';
+import { groupSubcommands } from './command-tree.js';
 
 const require = createRequire(import.meta.url);
 const Ajv2020 = require('ajv/dist/2020').default;
@@ -68,21 +69,8 @@ function leaves(cmd, prefix, out) {
   return out;
 }
 
-/** Top-level command names in `cnabsec --help` (every "...commands:" section). */
-function helpCommands(args) {
-  const r = runCli([...args, '--help']);
-  const names = new Set();
-  let inCommands = false;
-  for (const line of r.stdout.split('\n')) {
-    if (/^\S.*commands:\s*$/i.test(line)) inCommands = true;
-    else if (/^\S/.test(line)) inCommands = false;
-    else if (inCommands) {
-      const m = /^ {2}([a-z][a-z0-9-]*)(?= |$)/.exec(line);
-      if (m !== null && m[1] !== 'help') names.add(m[1]);
-    }
-  }
-  return names;
-}
+/** The commands `cnabsec <args> --help` lists ([] for a leaf command). */
+const helpCommands = (args) => new Set(groupSubcommands(runCli([...args, '--help']).stdout));
 
 /**
  * Every runnable (leaf) command path of the CLI: the command tree of every module in
