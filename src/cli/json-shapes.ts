@@ -32,6 +32,12 @@ function byKey<T>(list: readonly T[], key: (x: T) => string): T[] {
   return [...list].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }
 
+/** One element per key (the last given), sorted by key (as sortedUnique sorts). */
+function uniqueBy<T>(list: readonly T[], key: (x: T) => string): T[] {
+  const byId = new Map(list.map((x) => [key(x), x]));
+  return sortedUnique([...byId.keys()]).map((k) => byId.get(k) as T);
+}
+
 /** The tag of a `<repository>:<tag>` target name of `repository`, if it is one. */
 export function tagOf(repository: string, name: string): { tag?: string } {
   return name.startsWith(`${repository}:`) ? { tag: name.slice(repository.length + 1) } : {};
@@ -73,19 +79,15 @@ const byRepository = (list: readonly KeyRepositoryUse[]): KeyRepositoryUse[] =>
 
 /** `key list`: each key once, by key id, with the known repositories (by name) and its roles. */
 export function keyListJson(keys: readonly KeyListing[]): { keys: Record<string, unknown>[] } {
-  const seen = new Map(keys.map((k) => [k.keyid, k]));
   return {
-    keys: sortedUnique([...seen.keys()]).map((id) => {
-      const k = seen.get(id) as KeyListing;
-      return {
-        keyid: k.keyid,
-        keytype: k.keytype,
-        scheme: k.scheme,
-        label: k.label,
-        created: k.created,
-        repositories: byRepository(k.repositories).map(keyUseJson),
-      };
-    }),
+    keys: uniqueBy(keys, (k) => k.keyid).map((k) => ({
+      keyid: k.keyid,
+      keytype: k.keytype,
+      scheme: k.scheme,
+      label: k.label,
+      created: k.created,
+      repositories: byRepository(k.repositories).map(keyUseJson),
+    })),
   };
 }
 
@@ -252,13 +254,15 @@ export function targetsJson(repository: string, targets: readonly ListedTarget[]
 
 /** `list`: the signed tags of a trusted repository from verified metadata, by name, each once. */
 export function signedTagsJson(repository: string, tags: readonly VerifiedTarget[]): Record<string, unknown> {
-  const byName = new Map(tags.map((t) => [t.info.path, t]));
   return {
     name: repository,
-    targets: sortedUnique([...byName.keys()]).map((n) => {
-      const { info, role } = byName.get(n) as VerifiedTarget;
-      return { name: n, ...tagOf(repository, n), length: info.length, hashes: { ...info.hashes }, role };
-    }),
+    targets: uniqueBy(tags, (t) => t.info.path).map(({ info, role }) => ({
+      name: info.path,
+      ...tagOf(repository, info.path),
+      length: info.length,
+      hashes: { ...info.hashes },
+      role,
+    })),
   };
 }
 
@@ -267,10 +271,7 @@ export function trustEntryJson(e: TrustEntry): Record<string, unknown> {
 }
 
 export function trustListJson(entries: readonly TrustEntry[]): Record<string, unknown> {
-  const byName = new Map(entries.map((e) => [e.name, e]));
-  return {
-    repositories: sortedUnique([...byName.keys()]).map((n) => trustEntryJson(byName.get(n) as TrustEntry)),
-  };
+  return { repositories: uniqueBy(entries, (e) => e.name).map(trustEntryJson) };
 }
 
 export function trustResetJson(r: TrustReset): Record<string, unknown> {
@@ -302,7 +303,6 @@ export function policyJson(name: string, expiry: ExpiryPolicy): Record<string, u
 
 /** `reset`: the discarded roles in role order; the staged files by name (then digest), each once. */
 export function resetJson(plan: ResetPlan): Record<string, unknown> {
-  const files = new Map(plan.files.map((f) => [`${f.name}\u0000${f.sha256}`, f]));
   return {
     name: plan.name,
     dryRun: plan.dryRun,
@@ -311,10 +311,10 @@ export function resetJson(plan: ResetPlan): Record<string, unknown> {
       version: r.version,
       publishedVersion: r.publishedVersion,
     })),
-    files: sortedUnique([...files.keys()]).map((k) => {
-      const f = files.get(k) as ResetPlan['files'][number];
-      return { name: f.name, hashes: { sha256: f.sha256 } };
-    }),
+    files: uniqueBy(plan.files, (f) => `${f.name}\u0000${f.sha256}`).map((f) => ({
+      name: f.name,
+      hashes: { sha256: f.sha256 },
+    })),
     recovery: plan.recovery,
   };
 }
