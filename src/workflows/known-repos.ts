@@ -13,6 +13,7 @@ import { readUserFile, writeFileAtomic } from '../util/fs.js';
 import { parseJsonBounded } from '../util/json.js';
 import { messageOf } from '../errors.js';
 import { WorkflowError } from './errors.js';
+import { withRepositoryLock } from '../tuf/lock.js';
 
 export interface KnownRepository {
   name: string;
@@ -65,35 +66,37 @@ export async function knownRepositories(home: string): Promise<KnownRepository[]
   );
 }
 
-/** Record (or refresh) the repository at `location`; entries are unique by location. */
+/** How long a writer waits for another one to finish with the registry. */
+const REGISTRY_LOCK_WAIT_MS = 10_000;
+
+/**
+ * Record (or refresh) the repository at `location`; entries are unique by location. The
+ * read-modify-write holds `$CNABSEC_HOME/.cnabsec.lock` (../tuf/lock.ts), so two `init`s at once
+ * both stay recorded: a lost entry would let `key remove` delete a key that repository uses.
+ */
 export async function rememberRepository(
   home: string,
   repo: { name: string; location: string },
   now: Date = new Date(),
 ): Promise<void> {
   const location = path.resolve(repo.location);
-  const others = (await knownRepositories(home)).filter((r) => r.location !== location);
-  const repositories = [...others, { name: repo.name, location, added: now.toISOString() }];
   const file = knownRepositoriesFile(home);
   try {
     await mkdir(home, { recursive: true, mode: 0o700 });
-    await writeFileAtomic(file, JSON.stringify({ repositories }, null, 2) + '\n', { mode: 0o600 });
   } catch (e) {
     throw ioError('write', file, e);
   }
-}
-
-/** Forget the repository at `location` (after `reset`/removal); false when it was not recorded. */
-export async function forgetRepository(home: string, location: string): Promise<boolean> {
-  const abs = path.resolve(location);
-  const all = await knownRepositories(home);
-  const kept = all.filter((r) => r.location !== abs);
-  if (kept.length === all.length) return false;
-  const file = knownRepositoriesFile(home);
-  try {
-    await writeFileAtomic(file, JSON.stringify({ repositories: kept }, null, 2) + '\n', { mode: 0o600 });
-  } catch (e) {
-    throw ioError('write', file, e);
-  }
-  return true;
+  await withRepositoryLock(
+    home,
+    async () => {
+      const others = (await knownRepositories(home)).filter((r) => r.location !== location);
+      const repositories = [...others, { name: repo.name, location, added: now.toISOString() }];
+      try {
+        await writeFileAtomic(file, JSON.stringify({ repositories }, null, 2) + '\n', { mode: 0o600 });
+      } catch (e) {
+        throw ioError('write', file, e);
+      }
+    },
+    { waitMs: REGISTRY_LOCK_WAIT_MS },
+  );
 }
