@@ -49,6 +49,8 @@ export const COMMAND_HEADINGS: readonly (readonly [string, readonly string[]])[]
       'init',
       'status',
       'publish',
+      'pull',
+      'clone',
       'refresh',
       'resign',
       'sign',

@@ -152,3 +152,22 @@ export function namedValues<T>(parser: TypedParser<T>): TypedParser<string[]> {
   };
   return Object.assign(collectChecked as TypedParser<string[]>, { expected });
 }
+
+/** The http:// or https:// base URL of a metadata repository server (`--server`). */
+export const serverUrl = typed('an http:// or https:// URL such as https://tuf.example.com', (text) => {
+  const t = text.trim();
+  if (!URL.canParse(t)) return undefined;
+  const u = new URL(t);
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '' ? t : undefined;
+});
+
+/** The roles a server holds the keys of (`--server-managed`): the timestamp, or snapshot and timestamp. */
+export const serverRoles = typed(
+  'timestamp or snapshot,timestamp',
+  (text): ('snapshot' | 'timestamp')[] | undefined => {
+    const t = text.trim();
+    if (t === 'timestamp') return ['timestamp'];
+    return t === 'snapshot,timestamp' || t === 'timestamp,snapshot' ? ['snapshot', 'timestamp'] : undefined;
+  },
+  ['timestamp', 'snapshot,timestamp'],
+);
