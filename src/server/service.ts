@@ -205,7 +205,8 @@ export class TrustService implements MetadataService {
     ...args: Parameters<NonNullable<ServiceEvents[K]>>
   ): void {
     try {
-      (this.events[name] as ((...a: unknown[]) => void) | undefined)?.(...args);
+      const fn = this.events[name] as ((...a: unknown[]) => void) | undefined;
+      fn?.apply(this.events, args);
     } catch {
       /* observers must not throw (ServiceEvents); ignore rather than fail a committed publish */
     }
