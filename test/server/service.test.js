@@ -2,11 +2,12 @@
 // store: server-managed timestamp, server-managed snapshot + timestamp, developer-managed
 // repositories stored byte for byte, refusals that store nothing, and the threshold a server
 // holding one key cannot meet.
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { rotateKeys } from '../../dist/tuf/index.js';
 import { NAME, Sim, newSigners } from '../helpers/sim.js';
-import { changedRoles, forge, part, stateOf } from '../helpers/upload.js';
+import { LAYOUT, changedRoles, forge, part, stateOf } from '../helpers/upload.js';
 import {
   addBundleUpload,
   fullUpload,
@@ -217,4 +218,38 @@ test('deleteRepo removes files and keys; ping answers', async (t) => {
   assert.deepEqual(await server.store.currentState(NAME), {});
   assert.deepEqual(await server.keys.list(NAME, 'timestamp'), []);
   assert.equal(await server.service.deleteRepo(NAME), false);
+});
+
+test('target files are stored with the upload; reads by current, version, checksum and path', async (t) => {
+  const server = await openServer(t);
+  const sim = await serverManagedRepo(t, server, { now: server.now() });
+  await server.service.publish(NAME, fullUpload(sim));
+  const before = stateOf(sim);
+  const layout = Buffer.from('{"_type":"layout"}');
+  sim.addFile(LAYOUT, layout);
+  await sim.publish({ now: server.now() });
+  const upload = changedRoles(before, stateOf(sim)).filter((p) => p.role !== 'timestamp');
+  const r = await server.service.publish(NAME, [...upload, { path: LAYOUT, bytes: layout }]);
+  const sha256 = createHash('sha256').update(layout).digest('hex');
+  assert.deepEqual(r.targetFiles, [{ path: LAYOUT, sha256, length: layout.length }]);
+  assert.deepEqual(Buffer.from((await server.service.targetFile(NAME, LAYOUT)).bytes), layout);
+  assert.deepEqual(Buffer.from((await server.service.targetFile(NAME, LAYOUT, sha256)).bytes), layout);
+  assert.equal(await server.service.targetFile(NAME, LAYOUT, '0'.repeat(64)), undefined);
+  const ts = await server.service.current(NAME, 'timestamp');
+  assert.equal(ts.version, 2);
+  assert.deepEqual(await server.service.byVersion(NAME, 'timestamp', 2), ts);
+  assert.deepEqual(await server.service.byChecksum(NAME, 'timestamp', ts.sha256), ts);
+  assert.equal((await server.service.byVersion(NAME, 'timestamp', 1)).version, 1);
+  assert.equal(await server.service.current('example.com/org/none', 'root'), undefined);
+});
+
+test('an observer that throws does not fail a committed publish', async (t) => {
+  const boom = () => {
+    throw new Error('metrics broken');
+  };
+  const server = await openServer(t, { events: { uploadAccepted: boom, signed: boom } });
+  const sim = await serverManagedRepo(t, server, { now: server.now() });
+  const r = await server.service.publish(NAME, fullUpload(sim));
+  assert.equal(r.stored.length, 4);
+  assert.equal((await server.store.getCurrent(NAME, 'timestamp')).version, 1);
 });
