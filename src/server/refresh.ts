@@ -75,7 +75,11 @@ export class RefreshScheduler {
   /** Refresh what is due now; while a tick runs, the same tick. */
   tick(): Promise<RefreshResult[]> {
     if (this.inFlight !== undefined) return this.inFlight;
-    const run = this.options.service.refreshDue(this.options.limit ?? 100).finally(() => {
+    // a refreshDue that throws synchronously becomes a rejection, never an exception in the timer
+    const due = new Promise<RefreshResult[]>((resolve) => {
+      resolve(this.options.service.refreshDue(this.options.limit ?? 100));
+    });
+    const run = due.finally(() => {
       if (this.inFlight === run) this.inFlight = undefined;
     });
     this.inFlight = run;

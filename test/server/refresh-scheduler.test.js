@@ -117,3 +117,25 @@ test('scheduler: default timers started and cleared; intervalMs must be positive
     RangeError,
   );
 });
+
+test('scheduler: a refreshDue that throws synchronously is an onError, not a crash in the timer', async () => {
+  const timers = fakeTimers();
+  const errors = [];
+  const service = {
+    refreshDue: () => {
+      throw new Error('not a promise');
+    },
+  };
+  const s = new RefreshScheduler({
+    service,
+    intervalMs: 5,
+    onError: (e) => errors.push(e.message),
+    ...timers,
+  });
+  s.start();
+  timers.fire();
+  await settle();
+  assert.deepEqual(errors, ['not a promise']);
+  assert.equal(timers.pending.size, 1);
+  await s.stop();
+});
