@@ -98,15 +98,21 @@ async function startRoot(repo: LocalRepository, uploadedRoot: Uint8Array | undef
   return bytes;
 }
 
+export interface RemotePublishOptions extends PublishOptions {
+  /** Test hook: runs after the staleness check, before the upload (another publish wins the race). */
+  beforeUpload?: () => Promise<void>;
+}
+
 /** Publish `repo` to its server (run under the repository lock); see the module comment. */
 export async function publishRemote(
   repo: LocalRepository,
   remote: RemoteRepository,
-  options: PublishOptions,
+  options: RemotePublishOptions,
 ): Promise<RemotePublishResult> {
   const managed = new Set<string>(serverOf(repo).managed);
   await checkNotStale(repo, remote);
   const plan = await signForUpload(repo, options, managed);
+  await options.beforeUpload?.();
   const result = await remote.upload({
     roles: plan.pending.map((p) => ({ role: p.role, bytes: p.bytes })),
     targetFiles: plan.targetFiles.map((f) => ({ path: f.name, bytes: f.data })),

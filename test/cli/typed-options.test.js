@@ -100,6 +100,13 @@ const CASES = [
   [['init', 'r', '--name', 'a.com/b', '-t', 'dsa'], '-t, --key-type <type>'],
   [['init', 'r', '--name', 'a.com/b', '--releases-keys', '0'], '--releases-keys <n>'],
   [['init', 'r', '--name', 'a.com/b', '--releases-threshold', 'x'], '--releases-threshold <n>'],
+  [['init', 'r', '--name', 'a.com/b', '--server', 'ftp://x'], '--server <url>'],
+  [['init', 'r', '--name', 'a.com/b', '--server-managed', 'root'], '--server-managed <roles>'],
+  [
+    ['clone', 'http://127.0.0.1:9', 'a.com/b', 'r', '--server-managed', 'snapshot'],
+    '--server-managed <roles>',
+  ],
+  [['trust', 'add', 'a.com/b', '--root', 'r.json', '--server', 'file:///x'], '--server <url>'],
   [['refresh', 'r', '--if-expiring-within', '12'], '--if-expiring-within <duration>'],
   [['resign', 'r', 'targets', '--expires', 'abc'], '--expires <duration>'],
   [['bundle', 'add', 'r', 'v1', '--thin', 'b.json', '--max-unpacked', 'big'], '--max-unpacked <MiB>'],

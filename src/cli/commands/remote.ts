@@ -8,7 +8,7 @@ import type { Command } from '../args.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { lockWaitMs, withRepository } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
-import { serverRoles, serverUrl } from '../options.js';
+import { serverRoles } from '../options.js';
 import { accessOf, withTokenFile, type TokenOptions } from '../remote-common.js';
 import { cloneRepository, pullRepository, type PullResult } from '../../workflows/index.js';
 
@@ -62,7 +62,6 @@ export function register(program: Command): void {
           dir: string,
           opts: KeyOptions & TokenOptions & { serverManaged?: ('snapshot' | 'timestamp')[] },
         ) => {
-          serverUrl(server);
           const r = await cloneRepository({
             server,
             name,

@@ -1,0 +1,146 @@
+// Issue 13 item 5 end to end against the real metadata repository server (in this process,
+// test/helpers/metadata-server.js): init --server with a server-managed timestamp → bundle add
+// → publish (the server signs the timestamp) → a user trusts the server and looks the bundle
+// up; a second maintainer clones, stages and publishes; the first maintainer's stale publish is
+// one line (PUBLISH_CONFLICT) and changes nothing locally; pull, then publish again. The bearer
+// token reaches the server on every request; a server that is down is one line.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cliOkAsync, runCliAsync, snapshotTree } from '../helpers/cli.js';
+import { recordingAuthenticator, startMetadataServer } from '../helpers/metadata-server.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const NAME = 'example.com/org/app';
+const PASS = 'correct horse battery staple';
+const FIXTURE = fileURLToPath(new URL('../fixtures/bundle.json', import.meta.url));
+
+const json = async (args, env) => JSON.parse(await cliOkAsync([...args, '--json'], { env }));
+const readJson = async (file) => JSON.parse(await readFile(file, 'utf8'));
+
+/** The authorization headers the server saw from call `from` on. */
+const tokensSince = (auth, from) => new Set(auth.calls.slice(from).map((c) => c.authorization));
+
+test('remote: init --server, publish, trust --server + lookup, clone, stale publish, pull', async (t) => {
+  const auth = recordingAuthenticator();
+  const server = await startMetadataServer(t, { authenticator: auth });
+  const dir = await tempDir(t);
+  const home = path.join(dir, 'home');
+  const one = { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: PASS, CI: 'true', CNABSEC_TOKEN: 'token-one' };
+  const two = { ...one, CNABSEC_TOKEN: 'token-two' };
+  const user = { CNABSEC_HOME: path.join(dir, 'user'), CI: 'true', CNABSEC_TOKEN: 'token-user' };
+  const repo1 = path.join(dir, 'repo1');
+  const repo2 = path.join(dir, 'repo2');
+
+  // the first maintainer: the server holds the timestamp key
+  const init = await json(
+    ['init', repo1, '--name', NAME, '--server', server.url, '--server-managed', 'timestamp'],
+    one,
+  );
+  assert.deepEqual(init.server, { url: server.url, managed: ['timestamp'] });
+  const serverKey = await server.service.publicKey(NAME, 'timestamp');
+  assert.deepEqual(init.roles.find((r) => r.role === 'timestamp').keyids, [serverKey.keyid]);
+  assert.equal(init.generated.includes(serverKey.keyid), false);
+  const config = await readJson(path.join(repo1, 'cnabsec.json'));
+  assert.deepEqual(config.server, { url: server.url, managed: ['timestamp'] });
+
+  await cliOkAsync(['bundle', 'add', repo1, 'v1', '--thin', FIXTURE], { env: one });
+  const mark = auth.calls.length;
+  const pub = await json(['publish', repo1], one);
+  assert.deepEqual(pub.published.map((p) => p.role).sort(), ['root', 'snapshot', 'targets', 'timestamp']);
+  assert.deepEqual(tokensSince(auth, mark), new Set(['Bearer token-one']));
+  assert.ok(
+    auth.calls.slice(mark).some((c) => c.action === 'write'),
+    'one upload',
+  );
+  // the server signed the timestamp; the local published state is the server's
+  const ts = await readJson(path.join(repo1, 'metadata', 'timestamp.json'));
+  assert.deepEqual(
+    ts.signatures.map((s) => s.keyid),
+    [serverKey.keyid],
+  );
+  assert.deepEqual(
+    Buffer.from(JSON.stringify(ts)),
+    Buffer.from(
+      JSON.stringify(JSON.parse((await server.service.current(NAME, 'timestamp')).bytes.toString())),
+    ),
+  );
+
+  // a user trusts the server and finds the bundle; lookup sends the user's token
+  await cliOkAsync(
+    ['trust', 'add', NAME, '--root', path.join(repo1, 'metadata', '1.root.json'), '--server', server.url],
+    { env: user },
+  );
+  const userMark = auth.calls.length;
+  const found = await json(['lookup', `${NAME}:v1`], user);
+  assert.equal(found.name, `${NAME}:v1`);
+  assert.deepEqual(tokensSince(auth, userMark), new Set(['Bearer token-user']));
+
+  // the second maintainer clones (metadata only) and publishes v2
+  const cloneMark = auth.calls.length;
+  const cloned = await json(['clone', server.url, NAME, repo2], two);
+  assert.deepEqual(cloned.server, { url: server.url, managed: ['timestamp'] });
+  assert.equal(cloned.root.version, 1);
+  await cliOkAsync(['bundle', 'add', repo2, 'v2', '--thin', FIXTURE], { env: two });
+  await json(['publish', repo2], two);
+  assert.deepEqual(tokensSince(auth, cloneMark), new Set(['Bearer token-two']));
+
+  // the first maintainer is stale: one line, exit 1, nothing changed locally
+  await cliOkAsync(['bundle', 'add', repo1, 'v3', '--thin', FIXTURE], { env: one });
+  const before = await snapshotTree(repo1);
+  const stale = await runCliAsync(['publish', repo1], { env: one });
+  assert.equal(stale.status, 1, stale.stderr);
+  assert.equal(
+    stale.stderr.split('\n')[0],
+    `cnabsec: error [PUBLISH_CONFLICT]: ${NAME}: someone published first: run \`cnabsec pull <dir>\` and retry`,
+  );
+  assert.doesNotMatch(stale.stderr, /\n\s+at /);
+  assert.deepEqual(await snapshotTree(repo1), before);
+
+  // pull: the server's state, the stale staged targets dropped; stage again and publish
+  const pulled = await json(['pull', repo1], one);
+  assert.ok(pulled.updated.some((u) => u.role === 'targets' && u.version === 2));
+  assert.deepEqual(pulled.dropped, ['targets']);
+  await cliOkAsync(['bundle', 'add', repo1, 'v3', '--thin', FIXTURE], { env: one });
+  await json(['publish', repo1], one);
+  for (const tag of ['v1', 'v2', 'v3'])
+    assert.equal((await json(['lookup', `${NAME}:${tag}`], user)).name, `${NAME}:${tag}`);
+
+  // the server is down: one line naming the URL and the reason
+  await server.close();
+  const down = await runCliAsync(['pull', repo1], { env: one });
+  assert.equal(down.status, 1);
+  assert.match(
+    down.stderr.split('\n')[0],
+    /^cnabsec: error \[TUF_SERVER_UNREACHABLE\]: cannot reach "http:\/\/127\.0\.0\.1:\d+\/v2\/example\.com\/org\/app\/_trust\/tuf\/timestamp\.json": connection refused$/,
+  );
+});
+
+test('remote: a server-managed snapshot and timestamp; the server signs both', async (t) => {
+  const server = await startMetadataServer(t);
+  const dir = await tempDir(t);
+  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: PASS, CI: 'true' };
+  const repo = path.join(dir, 'repo');
+  await json(
+    ['init', repo, '--name', NAME, '--server', server.url, '--server-managed', 'snapshot,timestamp'],
+    env,
+  );
+  await cliOkAsync(['bundle', 'add', repo, 'v1', '--thin', FIXTURE], { env });
+  const pub = await json(['publish', repo], env);
+  assert.ok(pub.published.some((p) => p.role === 'snapshot'));
+  for (const role of ['snapshot', 'timestamp']) {
+    const key = await server.service.publicKey(NAME, role);
+    const file = role === 'timestamp' ? 'timestamp.json' : '1.snapshot.json';
+    const md = await readJson(path.join(repo, 'metadata', file));
+    assert.deepEqual(
+      md.signatures.map((s) => s.keyid),
+      [key.keyid],
+      role,
+    );
+  }
+  const status = await json(['status', repo], env);
+  assert.equal(status.serverManaged, true);
+  assert.deepEqual(status.staged, []);
+});
