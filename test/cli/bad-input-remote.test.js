@@ -52,6 +52,13 @@ runTable({
       return { args: ['publish', repo, '--token-file', file('no-token')], names: [file('no-token')] };
     },
   },
+  'refresh: the server refreshes the timestamp itself': {
+    code: 'INVALID_ARGUMENT',
+    prepare: async ({ repo }) => {
+      const url = await withDeadServer(repo);
+      return { args: ['refresh', repo, '--force'], names: [repo, url], hint: /cnabsec pull/ };
+    },
+  },
   'clone: the server is down': {
     code: 'TUF_SERVER_UNREACHABLE',
     prepare: async ({ file }) => {

@@ -260,6 +260,16 @@ export function register(program: Command): void {
       runAction(async (dir: string, opts: KeyOptions & { ifExpiringWithin?: string; force?: boolean }) => {
         const within = opts.ifExpiringWithin === undefined ? undefined : parseDuration(opts.ifExpiringWithin);
         await withRepository(dir, async (repo) => {
+          const held = repo.config.server?.managed ?? [];
+          if (held.includes('timestamp'))
+            throw new TufError(
+              'INVALID_ARGUMENT',
+              `${dir}: its server ${repo.config.server?.url ?? ''} refreshes ${held.join(' and ')} itself`,
+              {
+                details: { path: dir },
+                hint: `nothing to do here; \`cnabsec pull ${dir}\` fetches the refreshed state`,
+              },
+            );
           const result = await refresh(repo, {
             signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)),
             ...(within === undefined ? {} : { within }),
