@@ -144,6 +144,9 @@ test('malformed multipart, wrong fields and non-multipart uploads → 400 or 415
   assert.equal(e.detail.part, 'field');
   assert.equal(e.detail.field, 'file');
   assertEnvelope(await postUpload(app, NAME, [{ field: 'files', value: 'root' }]), 400, 'BAD_REQUEST');
+  const noName = '--b\r\nContent-Disposition: form-data; name="files"; filename=""\r\n\r\n{}\r\n--b--\r\n';
+  const unnamed = assertEnvelope(await post(noName, 'multipart/form-data; boundary=b'), 400, 'BAD_REQUEST');
+  assert.equal(unnamed.detail.part, 'filename');
   assertEnvelope(await post('{"root":1}', 'application/json'), 415, 'UNSUPPORTED_MEDIA_TYPE');
   assertEnvelope(await post('root', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
   assertEnvelope(await post('root', 'application/octet-stream'), 415, 'UNSUPPORTED_MEDIA_TYPE');
