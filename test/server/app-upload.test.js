@@ -127,6 +127,14 @@ test('too large: a part above its limit, a body above the body limit (announced 
   });
   const cut = assertEnvelope(streamed, 413, 'TOO_LARGE');
   assert.match(cut.message, /above the body limit while reading "targets\/r4"/);
+  // more than 10 000 parts
+  const parts10k = Array.from({ length: 10_001 }, (_, i) => ({
+    path: `${NAME}/in-toto-metadata/${i}.link`,
+    bytes: 'x',
+  }));
+  const { app: roomy } = await startApp(t);
+  const overCount = assertEnvelope(await postUpload(roomy, NAME, parts10k), 413, 'TOO_LARGE');
+  assert.match(overCount.detail.reason, /^FST_(FILES|PARTS)_LIMIT$/);
   assert.equal(service.calls.filter(([m]) => m === 'publish').length, 1);
 });
 
