@@ -20,8 +20,12 @@ const FIXTURE = fileURLToPath(new URL('../fixtures/bundle.json', import.meta.url
 const json = async (args, env) => JSON.parse(await cliOkAsync([...args, '--json'], { env }));
 const readJson = async (file) => JSON.parse(await readFile(file, 'utf8'));
 
-/** The authorization headers the server saw from call `from` on. */
-const tokensSince = (auth, from) => new Set(auth.calls.slice(from).map((c) => c.authorization));
+/** The Authorization headers of every request the server got from number `from` on (at least one). */
+function tokensSince(server, from) {
+  const seen = server.requests.slice(from);
+  assert.ok(seen.length > 0, 'requests reached the server');
+  return new Set(seen.map((r) => r.authorization));
+}
 
 test('remote: init --server, publish, trust --server + lookup, clone, stale publish, pull', async (t) => {
   const auth = recordingAuthenticator();
@@ -47,14 +51,16 @@ test('remote: init --server, publish, trust --server + lookup, clone, stale publ
   assert.deepEqual(config.server, { url: server.url, managed: ['timestamp'] });
 
   await cliOkAsync(['bundle', 'add', repo1, 'v1', '--thin', FIXTURE], { env: one });
-  const mark = auth.calls.length;
+  const mark = server.requests.length;
+  const authMark = auth.calls.length;
   const pub = await json(['publish', repo1], one);
   assert.deepEqual(pub.published.map((p) => p.role).sort(), ['root', 'snapshot', 'targets', 'timestamp']);
-  assert.deepEqual(tokensSince(auth, mark), new Set(['Bearer token-one']));
-  assert.ok(
-    auth.calls.slice(mark).some((c) => c.action === 'write'),
-    'one upload',
-  );
+  assert.deepEqual(tokensSince(server, mark), new Set(['Bearer token-one']));
+  // the Authenticator saw the token on reads and on the one upload
+  const calls = auth.calls.slice(authMark);
+  assert.deepEqual(new Set(calls.map((c) => c.authorization)), new Set(['Bearer token-one']));
+  assert.ok(calls.some((c) => c.action === 'read'));
+  assert.equal(server.requests.slice(mark).filter((r) => r.method === 'POST').length, 1, 'one upload');
   // the server signed the timestamp; the local published state is the server's
   const ts = await readJson(path.join(repo1, 'metadata', 'timestamp.json'));
   assert.deepEqual(
@@ -73,19 +79,19 @@ test('remote: init --server, publish, trust --server + lookup, clone, stale publ
     ['trust', 'add', NAME, '--root', path.join(repo1, 'metadata', '1.root.json'), '--server', server.url],
     { env: user },
   );
-  const userMark = auth.calls.length;
+  const userMark = server.requests.length;
   const found = await json(['lookup', `${NAME}:v1`], user);
   assert.equal(found.name, `${NAME}:v1`);
-  assert.deepEqual(tokensSince(auth, userMark), new Set(['Bearer token-user']));
+  assert.deepEqual(tokensSince(server, userMark), new Set(['Bearer token-user']));
 
   // the second maintainer clones (metadata only) and publishes v2
-  const cloneMark = auth.calls.length;
+  const cloneMark = server.requests.length;
   const cloned = await json(['clone', server.url, NAME, repo2], two);
   assert.deepEqual(cloned.server, { url: server.url, managed: ['timestamp'] });
   assert.equal(cloned.root.version, 1);
   await cliOkAsync(['bundle', 'add', repo2, 'v2', '--thin', FIXTURE], { env: two });
   await json(['publish', repo2], two);
-  assert.deepEqual(tokensSince(auth, cloneMark), new Set(['Bearer token-two']));
+  assert.deepEqual(tokensSince(server, cloneMark), new Set(['Bearer token-two']));
 
   // the first maintainer is stale: one line, exit 1, nothing changed locally
   await cliOkAsync(['bundle', 'add', repo1, 'v3', '--thin', FIXTURE], { env: one });

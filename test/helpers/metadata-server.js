@@ -23,7 +23,7 @@ export function recordingAuthenticator() {
 
 /**
  * Start the server; options: `authenticator`, `now` (the service's clock), `expiry`
- * ({timestamp, snapshot} seconds). Returns {url, service, store, close}.
+ * ({timestamp, snapshot} seconds). Returns {url, service, store, requests, close}.
  */
 export async function startMetadataServer(t, options = {}) {
   const dir = await tempDir(t, 'cnabsec-server-');
@@ -48,6 +48,11 @@ export async function startMetadataServer(t, options = {}) {
     logger: false,
     ...(options.authenticator === undefined ? {} : { authenticator: options.authenticator }),
   });
+  // every request that reaches the server, whatever its route: {method, url, authorization}
+  const requests = [];
+  app.addHook('onRequest', async (request) => {
+    requests.push({ method: request.method, url: request.url, authorization: request.headers.authorization });
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address();
   let closed = false;
@@ -58,5 +63,5 @@ export async function startMetadataServer(t, options = {}) {
     await store.close();
   };
   t.after(close);
-  return { url: `http://127.0.0.1:${port}`, service, store, close };
+  return { url: `http://127.0.0.1:${port}`, service, store, requests, close };
 }
