@@ -161,13 +161,17 @@ export const serverUrl = typed('an http:// or https:// URL such as https://tuf.e
   return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '' ? t : undefined;
 });
 
-/** The roles a server holds the keys of (`--server-managed`): the timestamp, or snapshot and timestamp. */
+/**
+ * The roles a server holds the keys of (`--server-managed`): the timestamp, snapshot and
+ * timestamp, or none (a developer-managed repository stored on a server).
+ */
 export const serverRoles = typed(
-  'timestamp or snapshot,timestamp',
+  'timestamp, snapshot,timestamp or none',
   (text): ('snapshot' | 'timestamp')[] | undefined => {
     const t = text.trim();
+    if (t === 'none') return [];
     if (t === 'timestamp') return ['timestamp'];
     return t === 'snapshot,timestamp' || t === 'timestamp,snapshot' ? ['snapshot', 'timestamp'] : undefined;
   },
-  ['timestamp', 'snapshot,timestamp'],
+  ['timestamp', 'snapshot,timestamp', 'none'],
 );

@@ -292,8 +292,9 @@ export interface UploadPlan {
 
 /**
  * Sign for an upload to a server that holds the keys of `managed` (timestamp, and maybe
- * snapshot; doc 302 setup): the staged roles, then a new snapshot when the developer holds
- * its key. The server signs the rest after it accepted the upload. Nothing is written.
+ * snapshot; doc 302 setup; none for a developer-managed repository): the staged roles, then
+ * a new snapshot and timestamp when the developer holds their keys. The server signs the rest
+ * after it accepted the upload. Nothing is written.
  */
 export async function signForUpload(
   repo: LocalRepository,
@@ -320,7 +321,13 @@ export async function signForUpload(
       (role) => repo.current(role),
       (role) => bytesOf.get(role),
     );
-    pending.push(await signedOne(repo, 'snapshot', md, options.signers));
+    const snap = await signedOne(repo, 'snapshot', md, options.signers);
+    pending.push(snap);
+    // a developer-managed repository on a server: the timestamp is the developer's too
+    if (!managed.has('timestamp')) {
+      const ts = makeTimestamp(repo, now, snap.md, snap.bytes);
+      pending.push(await signedOne(repo, 'timestamp', ts, options.signers));
+    }
   }
   refuseExpired(pending, now);
   return { pending, targetFiles: await stagedFiles(repo), warnings: transitionWarnings.get(repo) ?? [] };

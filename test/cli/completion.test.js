@@ -47,6 +47,7 @@ test('completion: the bash script completes commands, subcommands, options and e
   assert.deepEqual(complete(script, ['cnabsec', 'init', './repo', '--server-managed', '']), [
     'timestamp',
     'snapshot,timestamp',
+    'none',
   ]);
   assert.deepEqual(complete(script, ['cnabsec', 'key', 'generate', '--type', '']), [
     'ed25519',

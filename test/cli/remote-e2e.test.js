@@ -150,3 +150,30 @@ test('remote: a server-managed snapshot and timestamp; the server signs both', a
   assert.equal(status.serverManaged, true);
   assert.deepEqual(status.staged, []);
 });
+
+test('remote: a developer-managed repository on the server (--server-managed none)', async (t) => {
+  const server = await startMetadataServer(t);
+  const dir = await tempDir(t);
+  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: PASS, CI: 'true' };
+  const repo = path.join(dir, 'repo');
+  const init = await json(
+    ['init', repo, '--name', NAME, '--server', server.url, '--server-managed', 'none'],
+    env,
+  );
+  assert.deepEqual(init.server, { url: server.url, managed: [] });
+  const own = init.roles.find((r) => r.role === 'timestamp').keyids;
+  assert.deepEqual(
+    own,
+    init.generated.filter((k) => own.includes(k)),
+  );
+  await cliOkAsync(['bundle', 'add', repo, 'v1', '--thin', FIXTURE], { env });
+  const pub = await json(['publish', repo], env);
+  assert.deepEqual(pub.published.map((p) => p.role).sort(), ['root', 'snapshot', 'targets', 'timestamp']);
+  const stored = await server.service.current(NAME, 'timestamp');
+  assert.deepEqual(
+    JSON.parse(Buffer.from(stored.bytes).toString()).signatures.map((s) => s.keyid),
+    own,
+  );
+  const cloned = await json(['clone', server.url, NAME, path.join(dir, 'clone')], env);
+  assert.deepEqual(cloned.server.managed, []);
+});

@@ -167,7 +167,7 @@ export function register(program: Command): void {
     )
     .option(
       '--server-managed <roles>',
-      'roles whose keys the server holds: timestamp (default with --server) or snapshot,timestamp; without --server give their public keys with --<role>-key',
+      'roles whose keys the server holds: timestamp (default with --server), snapshot,timestamp or none; without --server give their public keys with --<role>-key',
       serverRoles,
     );
   withTokenFile(initCmd);
