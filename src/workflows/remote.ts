@@ -28,6 +28,7 @@ import {
 import { TufError } from '../tuf/errors.js';
 import type { ServerRole } from '../tuf/repository.js';
 import { WorkflowError } from './errors.js';
+import { fetchCurrent, type RemoteState } from './remote-sync.js';
 
 /** Largest JSON answer read (keys, publish results, error envelopes). */
 const ANSWER_MAX_BYTES = 1 << 20;
@@ -253,6 +254,15 @@ export class RemoteRepository {
     return { repo: this.repo, stored: result.stored, targetFiles: result.targetFiles ?? [] };
   }
 
+  /**
+   * The server's current state, verified by the TUF client from `trustedRoot` (the newest root
+   * this repository trusts; undefined: the server's root v1, trusted on first use). See
+   * ./remote-sync.ts.
+   */
+  fetchCurrent(trustedRoot?: Uint8Array): Promise<RemoteState> {
+    return fetchCurrent(this, trustedRoot);
+  }
+
   /** A metadata file as the server serves it (not verified); undefined for 404. */
   async metadataFile(file: string): Promise<Uint8Array | undefined> {
     const url = `${this.metadataUrl}/${file}`;
@@ -270,14 +280,18 @@ export class RemoteRepository {
     max: number,
     sending = 0,
   ): Promise<{ res: Response; body: Uint8Array }> {
-    const budget = this.timeoutMs + Math.ceil(((sending + max) / MIN_BYTES_PER_SECOND) * 1000);
+    // the answer (headers) within the timeout plus the upload's time; the body within its length's
+    const answerMs = this.timeoutMs + Math.ceil((sending / MIN_BYTES_PER_SECOND) * 1000);
+    const bodyMs = Math.ceil((max / MIN_BYTES_PER_SECOND) * 1000);
     const ctl = new AbortController();
-    const timer = setTimeout(
-      () => {
-        ctl.abort(unreachable(url, `timed out after ${secondsText(this.timeoutMs)}`));
-      },
-      Math.min(budget, 2_147_000_000),
-    );
+    const abortAfter = (ms: number, words: string): NodeJS.Timeout =>
+      setTimeout(
+        () => {
+          ctl.abort(unreachable(url, words));
+        },
+        Math.min(ms, 2_147_000_000),
+      );
+    let timer = abortAfter(answerMs, `timed out after ${secondsText(answerMs)}`);
     try {
       const res = await fetch(url, {
         method,
@@ -286,6 +300,11 @@ export class RemoteRepository {
         redirect: 'error',
         ...(body === undefined ? {} : { body }),
       });
+      clearTimeout(timer);
+      timer = abortAfter(
+        bodyMs + this.timeoutMs,
+        `the answer did not arrive within ${secondsText(bodyMs + this.timeoutMs)}`,
+      );
       return { res, body: await readBounded(res, max, `${method} ${url}`) };
     } catch (e) {
       const reason: unknown = ctl.signal.aborted ? ctl.signal.reason : e;

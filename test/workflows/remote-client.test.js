@@ -203,3 +203,19 @@ test('remote client: the TUF fetcher sends CNABSEC_TOKEN, and only over http(s)'
   assert.equal(s.seen[1].headers.authorization, undefined);
   assert.throws(() => fetcherFor(`${s.url}${BASE}`, { CNABSEC_TOKEN: 'a b' }), /not a bearer token/);
 });
+
+test('remote client: a server that never answers is TUF_SERVER_UNREACHABLE after the timeout', async (t) => {
+  const sockets = [];
+  const server = netServer((s) => sockets.push(s)); // accepts, never answers
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const s of sockets) s.destroy();
+    server.close();
+  });
+  const url = `http://127.0.0.1:${server.address().port}`;
+  const remote = new RemoteRepository({ server: url, repo: NAME, timeoutMs: 300 });
+  await assert.rejects(remote.metadataFile('timestamp.json'), {
+    code: 'TUF_SERVER_UNREACHABLE',
+    message: `cannot reach "${url}${BASE}/timestamp.json": timed out after 0.3 s`,
+  });
+});
