@@ -79,10 +79,22 @@ export async function fetchCurrent(
     await client.refresh();
     // every targets role reachable from targets, loaded and verified by the Updater
     const files = await client.listTargets((n) => n.startsWith(`${remote.repo}/`));
-    roots.push(...walkedRoots(client, from));
-    const roles = new Map<string, Uint8Array>();
     const read = (role: string): Promise<Buffer> =>
       readFile(path.join(cacheDir, `${encodeURIComponent(role)}.json`));
+    roots.push(...walkedRoots(client, from));
+    // the newest root is the one the Updater ended with (what it verified last)
+    const newest = await read('root');
+    if (roots.length > 0 && !newest.equals(Buffer.from(roots.at(-1)?.bytes ?? []))) {
+      throw new WorkflowError(
+        'REMOTE_BAD_RESPONSE',
+        `${remote.server} served ${remote.repo}'s roots inconsistently`,
+        {
+          details: { server: remote.server, repository: remote.repo },
+          hint: 'the server answered the same root version with different bytes; pull again, or tell its operator',
+        },
+      );
+    }
+    const roles = new Map<string, Uint8Array>();
     for (const role of ['timestamp', 'snapshot', 'targets']) roles.set(role, await read(role));
     const snapshot = parseMetadata('snapshot', roles.get('snapshot') ?? new Uint8Array(), 'snapshot.json');
     const meta = (snapshot.signed as { meta: Record<string, { version: number }> }).meta;

@@ -114,6 +114,21 @@ test('remote: init --server, publish, trust --server + lookup, clone, stale publ
   for (const tag of ['v1', 'v2', 'v3'])
     assert.equal((await json(['lookup', `${NAME}:${tag}`], user)).name, `${NAME}:${tag}`);
 
+  // a new root (a targets key added) goes through the server; the clone pulls the chain
+  await cliOkAsync(['key', 'rotate', repo1, 'targets', '--add-key', 'new'], { env: one });
+  await json(['publish', repo1], one);
+  const chain = await json(['pull', repo2], two);
+  assert.ok(
+    chain.updated.some((u) => u.role === 'root' && u.version === 2),
+    JSON.stringify(chain),
+  );
+  const meta2 = path.join(repo2, 'metadata');
+  assert.deepEqual(
+    await readFile(path.join(meta2, 'root.json')),
+    await readFile(path.join(meta2, '2.root.json')),
+  );
+  assert.equal((await json(['lookup', `${NAME}:v3`], user)).name, `${NAME}:v3`);
+
   // the server is down: one line naming the URL and the reason
   await server.close();
   const down = await runCliAsync(['pull', repo1], { env: one });
