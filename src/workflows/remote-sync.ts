@@ -7,6 +7,7 @@
  * same client (length and hashes checked, §5.7). `applyPull` writes that state as the
  * repository's published metadata in the publish write order (../tuf/publish-write.ts).
  */
+import { canonicalize } from '@tufjs/canonical-json';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -17,6 +18,7 @@ import { metadataFileName } from '../tuf/policy.js';
 import { writePublish, type Pending } from '../tuf/publish-write.js';
 import { METADATA_DIR, parseMetadata, type LocalRepository } from '../tuf/repository.js';
 import { WorkflowError } from './errors.js';
+import { replayTargetChanges, targetChanges } from './remote-rebase.js';
 import type { RemoteRepository } from './remote.js';
 
 /** The server's verified state of one repository. */
@@ -140,13 +142,16 @@ export interface PullResult {
   /** Roles now published locally with their versions (those that changed). */
   updated: { role: string; version: number }[];
   /** Staged roles dropped because the server already has that version or a newer one. */
+  /** Staged targets roles whose own target changes were replayed on the pulled version (./remote-rebase.ts). */
+  rebased: string[];
   dropped: string[];
 }
 
 /**
  * Write `state` as `repo`'s published metadata (under the caller's repository lock). Versioned
  * files already there with the same bytes are kept; other bytes are PUBLISHED_FILE_EXISTS (the
- * server and this repository forked). Staged roles not above the pulled version are dropped.
+ * server and this repository forked). Staged roles not above the pulled version are replayed
+ * on it when they only changed target entries, else dropped (./remote-rebase.ts).
  */
 export async function applyPull(repo: LocalRepository, state: RemoteState): Promise<PullResult> {
   const where = (role: string): string => `${repo.store.location}: pulled ${role}`;
@@ -165,19 +170,32 @@ export async function applyPull(repo: LocalRepository, state: RemoteState): Prom
   const current = pending.filter((p, i) => p.role !== 'root' || i === 0);
   const updated = current.filter(({ role, md }) => changed(repo.published.get(role), md));
   await writePublish(repo, pending, targetFiles);
-  const dropped: string[] = [];
+  const [rebased, dropped]: [string[], string[]] = [[], []];
   for (const { role, md } of current) {
+    const base = repo.published.get(role);
     repo.published.set(role, md);
     const staged = repo.staged.get(role);
-    if (staged !== undefined && staged.signed.version <= md.signed.version) {
-      await repo.discardStaged(role);
-      dropped.push(role);
+    if (staged === undefined || staged.signed.version > md.signed.version) continue;
+    await repo.discardStaged(role);
+    if (samePayload(staged, md)) continue; // what this repository published (publishRemote)
+    const changes = targetChanges(role, base, staged);
+    if (changes === undefined) dropped.push(role);
+    else if (changes.removed.length > 0 || Object.keys(changes.set).length > 0) {
+      replayTargetChanges(repo, role, changes);
+      rebased.push(role);
     }
   }
+  await repo.saveStaged();
   return {
     updated: updated.map(({ role, md }) => ({ role, version: md.signed.version })),
+    rebased,
     dropped,
   };
+}
+
+/** The same signed content (signatures aside). */
+function samePayload(a: AnyMetadata, b: AnyMetadata): boolean {
+  return canonicalize(a.signed.toJSON()) === canonicalize(b.signed.toJSON());
 }
 
 function changed(before: AnyMetadata | undefined, after: AnyMetadata): boolean {

@@ -17,6 +17,7 @@ import {
   publishRemote,
   pullRepository,
 } from '../../dist/workflows/index.js';
+import { targetChanges } from '../../dist/workflows/remote-rebase.js';
 import { snapshotTree } from '../helpers/cli.js';
 import { recordingAuthenticator, startMetadataServer } from '../helpers/metadata-server.js';
 import { fixedPassphrases, tempDir } from '../helpers/tmp.js';
@@ -84,8 +85,17 @@ test('remote publish: a race lost at the server is PUBLISH_CONFLICT, nothing wri
   );
   assert.deepEqual(await snapshotTree(b), before);
   const pulled = await pullRepository(await open(b), { token: 'tok' });
-  assert.deepEqual(pulled.dropped, ['targets']);
-  assert.equal((await open(b)).published.get('targets').signed.version, 2);
+  assert.deepEqual([pulled.rebased, pulled.dropped], [['targets'], []]);
+  // B's own change (v2b) replayed on A's targets v2: staged v3 with both tags; publish succeeds
+  const rebased = await open(b);
+  assert.equal(rebased.published.get('targets').signed.version, 2);
+  assert.equal(rebased.staged.get('targets').signed.version, 3);
+  assert.deepEqual(Object.keys(rebased.staged.get('targets').signed.targets).sort(), [
+    `${NAME}:v1`,
+    `${NAME}:v2`,
+    `${NAME}:v2b`,
+  ]);
+  await publishRemote(rebased, remote, { signers });
   assert.ok(auth.calls.length > 10);
   assert.deepEqual(new Set(auth.calls.map((c) => c.authorization)), new Set(['Bearer tok']));
 });
@@ -99,4 +109,21 @@ test('remote config: cnabsec.json without server opens as before; a broken serve
   assert.deepEqual(parseConfig(bytes({ server }), 'r').server, server);
   for (const bad of [{ url: 'ftp://x', managed: [] }, { url: 'http://x', managed: ['root'] }, 'http://x'])
     assert.throws(() => parseConfig(bytes({ server: bad }), 'r'), { code: 'REPO_CORRUPT' });
+});
+
+test('remote rebase: only target entries are replayed; a changed delegation is not', () => {
+  const md = (targets, delegations) => ({
+    signed: { toJSON: () => ({ targets, ...(delegations ? { delegations } : {}) }) },
+  });
+  const base = md({ a: { length: 1 }, b: { length: 2 } });
+  assert.deepEqual(targetChanges('targets', base, md({ a: { length: 1 }, c: { length: 3 } })), {
+    set: { c: { length: 3 } },
+    removed: ['b'],
+  });
+  assert.deepEqual(targetChanges('targets/releases', undefined, md({ a: { length: 9 } })), {
+    set: { a: { length: 9 } },
+    removed: [],
+  });
+  assert.equal(targetChanges('targets', base, md({ a: { length: 1 } }, { roles: [] })), undefined);
+  assert.equal(targetChanges('root', base, base), undefined);
 });

@@ -19,6 +19,10 @@ function updatedLine(r: PullResult): string {
 }
 
 function warnDropped(r: PullResult): void {
+  if (r.rebased.length > 0)
+    warn(
+      `staged ${r.rebased.join(', ')}: your target changes were replayed on the pulled version; publish again`,
+    );
   if (r.dropped.length > 0)
     warn(
       `staged ${r.dropped.join(', ')} dropped: the server already has that version; stage your change again, then publish`,
@@ -35,7 +39,8 @@ export function register(program: Command): void {
         const access = await accessOf(opts);
         await withRepository(dir, async (repo) => {
           const r = await pullRepository(repo, access);
-          if (opts.json) printJson({ location: dir, updated: r.updated, dropped: r.dropped });
+          if (opts.json)
+            printJson({ location: dir, updated: r.updated, rebased: r.rebased, dropped: r.dropped });
           else
             printLine(`pulled ${repo.config.name} from ${repo.config.server?.url ?? ''}: ${updatedLine(r)}`);
           warnDropped(r);
