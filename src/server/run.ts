@@ -10,7 +10,7 @@
  */
 import { mkdir } from 'node:fs/promises';
 import * as path from 'node:path';
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 import { describeErrno } from '../util/errno.js';
 import { readUserFile } from '../util/fs.js';
 import type { Authenticator, ServerConfig } from './app-types.js';
@@ -49,21 +49,19 @@ export interface RunningServer {
 const MAX_PEM_BYTES = 1 << 20;
 
 /**
- * The server's logger: JSON lines on `fd` (1: stdout; `--json` uses 2, keeping stdout for
- * its ready document), a request id per request (fastify), no secrets.
+ * The server's logger: JSON lines on `dest` (1: stdout; `--json` uses 2, keeping stdout for
+ * its ready document; a stream in tests), a request id per request (fastify), no secrets.
  */
-export function serverLogger(level: ServerConfig['logLevel'], fd: 1 | 2 = 1): Logger {
-  return pino(
-    {
-      level,
-      base: { service: 'cnabsec-server', pid: process.pid },
-      redact: {
-        paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
-        censor: '[redacted]',
-      },
+export function serverLogger(level: ServerConfig['logLevel'], dest: 1 | 2 | DestinationStream = 1): Logger {
+  const options = {
+    level,
+    base: { service: 'cnabsec-server', pid: process.pid },
+    redact: {
+      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
+      censor: '[redacted]',
     },
-    pino.destination({ dest: fd, sync: true }),
-  );
+  };
+  return pino(options, typeof dest === 'number' ? pino.destination({ dest, sync: true }) : dest);
 }
 
 async function masterKeyFor(config: ServerConfig, env: NodeJS.ProcessEnv): Promise<MasterKey | undefined> {
@@ -122,6 +120,73 @@ async function listenWith(
   }
 }
 
+/** What startServer opens, and how to close it again (last opened first). */
+interface Parts {
+  service: TrustService;
+  metrics: ReturnType<typeof createMetrics>;
+  opened: (() => Promise<void> | void)[];
+}
+
+async function closeParts(opened: (() => Promise<void> | void)[]): Promise<void> {
+  for (const c of [...opened].reverse()) await c();
+}
+
+/** The store, its online keys (with a master key) and the service on them. */
+async function openService(
+  config: ServerConfig,
+  master: MasterKey | undefined,
+  now: () => Date,
+): Promise<Parts> {
+  await mkdir(path.dirname(config.db), { recursive: true, mode: 0o700 });
+  const store = await openSqliteStore({
+    path: config.db,
+    maxMetaBytes: Math.max(config.limits.role, config.limits.targets),
+    maxTargetFileBytes: config.limits.targetFile,
+    now,
+  });
+  const opened: Parts['opened'] = [() => store.close()];
+  try {
+    const keys =
+      master === undefined
+        ? undefined
+        : SqliteOnlineKeys.open({ path: config.db, master: { current: master }, now });
+    if (keys !== undefined)
+      opened.push(() => {
+        keys.close();
+      });
+    const metrics = createMetrics();
+    const { role, targets, targetFile } = config.limits;
+    const service = new TrustService({
+      store,
+      ...(keys === undefined ? {} : { keys }),
+      now,
+      limits: { role, targets, targetFile },
+      expiry: config.expiry,
+      refreshFraction: config.refreshFraction,
+      events: metrics.events,
+    });
+    return { service, metrics, opened };
+  } catch (e) {
+    await closeParts(opened);
+    throw e;
+  }
+}
+
+function scheduler(
+  config: ServerConfig,
+  service: TrustService,
+  logger: Logger,
+): RefreshScheduler | undefined {
+  if (config.refreshIntervalSeconds <= 0) return undefined;
+  return new RefreshScheduler({
+    service,
+    intervalMs: config.refreshIntervalSeconds * 1000,
+    onError: (e) => {
+      logger.error({ err: e }, 'refresh failed');
+    },
+  });
+}
+
 /** Start `cnabsec server`: see the module comment. Rejects with a ServerError, leaving nothing open. */
 export async function startServer(
   config: ServerConfig,
@@ -134,42 +199,13 @@ export async function startServer(
     config.tls === undefined
       ? undefined
       : { cert: await readPem(config.tls.cert, 'certificate'), key: await readPem(config.tls.key, 'key') };
-  await mkdir(path.dirname(config.db), { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore({
-    path: config.db,
-    maxMetaBytes: Math.max(config.limits.role, config.limits.targets),
-    maxTargetFileBytes: config.limits.targetFile,
-    now,
-  });
-  const opened: (() => Promise<void> | void)[] = [() => store.close()];
-  const closeAll = async (): Promise<void> => {
-    for (const c of opened.reverse()) await c();
-  };
+  const { service, metrics, opened } = await openService(config, master, now);
   try {
-    const keys =
-      master === undefined
-        ? undefined
-        : SqliteOnlineKeys.open({ path: config.db, master: { current: master }, now });
-    if (keys !== undefined)
-      opened.push(() => {
-        keys.close();
-      });
-    const metrics = createMetrics();
-    const { body, ...limits } = config.limits;
-    const service = new TrustService({
-      store,
-      ...(keys === undefined ? {} : { keys }),
-      now,
-      limits,
-      expiry: config.expiry,
-      refreshFraction: config.refreshFraction,
-      events: metrics.events,
-    });
     const app = await buildApp({
       service,
       metrics,
       logger,
-      bodyLimit: body,
+      bodyLimit: config.limits.body,
       authenticator: options.authenticator ?? acceptAllAuthenticator,
     });
     opened.push(() => app.close());
@@ -186,17 +222,8 @@ export async function startServer(
       },
       tls,
     );
-    const scheduler =
-      config.refreshIntervalSeconds > 0
-        ? new RefreshScheduler({
-            service,
-            intervalMs: config.refreshIntervalSeconds * 1000,
-            onError: (e) => {
-              logger.error({ err: e }, 'refresh failed');
-            },
-          })
-        : undefined;
-    scheduler?.start();
+    const refresh = scheduler(config, service, logger);
+    refresh?.start();
     logger.info({ url: listener.url, db: config.db, onlineKeys: config.onlineKeys }, 'listening');
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
@@ -207,13 +234,13 @@ export async function startServer(
         );
         const { cut } = await listener.close(config.shutdownGraceSeconds * 1000);
         if (cut > 0) logger.warn({ cut }, 'shutdown grace period over: requests still open were cut');
-        await scheduler?.stop();
-        await closeAll();
+        await refresh?.stop();
+        await closeParts(opened);
         logger.info('stopped');
       })());
     return { url: listener.url, address: listener.address, logger, close };
   } catch (e) {
-    await closeAll();
+    await closeParts(opened);
     throw e;
   }
 }

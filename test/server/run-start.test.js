@@ -1,0 +1,116 @@
+// startServer in this process (src/server/run.ts): JSON request logs with a request id and no
+// Authorization header, an idempotent close that refuses new connections, the master key
+// loaded before anything is opened, --no-online-keys, and TLS files that cannot be used.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Writable } from 'node:stream';
+import { loadServerConfig } from '../../dist/server/config.js';
+import { serverLogger, startServer } from '../../dist/server/run.js';
+import { tempDir } from '../helpers/tmp.js';
+import { masterKeyHex } from '../helpers/server-process.js';
+
+function capture() {
+  const lines = [];
+  const stream = new Writable({
+    write(chunk, _enc, done) {
+      lines.push(
+        ...chunk
+          .toString()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l)),
+      );
+      done();
+    },
+  });
+  return { lines, logger: serverLogger('info', stream) };
+}
+
+async function config(dir, flags = {}) {
+  return loadServerConfig({
+    flags: { listen: '127.0.0.1:0', db: path.join(dir, 'server.db'), ...flags },
+    env: {},
+  });
+}
+
+test('startServer: request logs with a request id and without the token; close() is idempotent', async (t) => {
+  const dir = await tempDir(t);
+  const { lines, logger } = capture();
+  const s = await startServer(await config(dir), {
+    logger,
+    env: { CNABSEC_SERVER_MASTER_KEY: masterKeyHex() },
+  });
+  t.after(() => s.close());
+  const r = await fetch(`${s.url}/v2/`, {
+    headers: { authorization: 'Bearer s3cret-token', 'x-request-id': 'abc-1' },
+  });
+  assert.equal(r.status, 200);
+  assert.equal(r.headers.get('x-request-id'), 'abc-1');
+  const key = await fetch(`${s.url}/v2/example.com/org/app/_trust/tuf/timestamp.key`);
+  assert.equal(key.status, 200);
+  assert.equal((await key.json()).keytype, 'ed25519');
+  const closing = s.close();
+  assert.equal(s.close(), closing);
+  await closing;
+  await assert.rejects(fetch(`${s.url}/v2/`), /fetch failed/);
+  const text = JSON.stringify(lines);
+  assert.ok(!text.includes('s3cret-token'), text);
+  assert.ok(
+    lines.some((l) => l.reqId === 'abc-1' && l.status === 200),
+    text,
+  );
+  assert.deepEqual(
+    lines.filter((l) => l.reqId === undefined).map((l) => l.msg),
+    ['listening', 'shutting down: no new connections, finishing requests in flight', 'stopped'],
+  );
+});
+
+test('startServer: --no-online-keys needs no master key and holds no keys', async (t) => {
+  const dir = await tempDir(t);
+  const s = await startServer(await config(dir, { onlineKeys: false }), {
+    logger: capture().logger,
+    env: {},
+  });
+  t.after(() => s.close());
+  const key = await fetch(`${s.url}/v2/example.com/org/app/_trust/tuf/timestamp.key`);
+  assert.notEqual(key.status, 200);
+  assert.equal((await key.json()).errors[0].code, 'ONLINE_KEYS_DISABLED');
+});
+
+test('startServer: the master key comes first: missing or unsafe, nothing is created', async (t) => {
+  const dir = await tempDir(t);
+  const opts = { logger: capture().logger, env: {} };
+  await assert.rejects(startServer(await config(dir), opts), (e) => {
+    assert.equal(e.code, 'MASTER_KEY_MISSING');
+    assert.match(e.hint, /--no-online-keys/);
+    return true;
+  });
+  const file = path.join(dir, 'master.key');
+  await writeFile(file, masterKeyHex(), { mode: 0o644 });
+  await assert.rejects(startServer(await config(dir, { masterKeyFile: file }), opts), {
+    code: 'MASTER_KEY_UNSAFE',
+  });
+  assert.deepEqual(await readdir(dir), ['master.key']);
+});
+
+test('startServer: TLS files that cannot be read or used are SERVER_TLS naming them', async (t) => {
+  const dir = await tempDir(t);
+  const opts = { logger: capture().logger, env: { CNABSEC_SERVER_MASTER_KEY: masterKeyHex() } };
+  const cert = path.join(dir, 'cert.pem');
+  const key = path.join(dir, 'key.pem');
+  await assert.rejects(startServer(await config(dir, { tlsCert: cert, tlsKey: key }), opts), (e) => {
+    assert.equal(e.code, 'SERVER_TLS');
+    assert.ok(e.message.startsWith(`${cert}: cannot read the TLS certificate`), e.message);
+    return true;
+  });
+  await writeFile(cert, 'not a certificate\n');
+  await writeFile(key, 'not a key\n');
+  await assert.rejects(startServer(await config(dir, { tlsCert: cert, tlsKey: key }), opts), (e) => {
+    assert.equal(e.code, 'SERVER_TLS');
+    assert.ok(e.message.startsWith(`${cert}, ${key}: not a usable certificate and key`), e.message);
+    assert.ok(!e.message.includes('\n'), e.message);
+    return true;
+  });
+});
