@@ -51,8 +51,16 @@ function serverOptions(options: AppOptions): FastifyServerOptions {
     exposeHeadRoutes: true,
     bodyLimit: OTHER_BODY_LIMIT,
     return503OnClosing: true,
+    // a URL the router cannot take: no route, so no onResponse hook; counted here
     frameworkErrors: (error, request, reply) => {
-      request.routeLabel = 'unmatched';
+      reply.raw.once('finish', () => {
+        options.metrics.observeRequest(
+          'unmatched',
+          request.method,
+          reply.statusCode,
+          reply.elapsedTime / 1000,
+        );
+      });
       sendError(error, request, reply);
     },
     clientErrorHandler,

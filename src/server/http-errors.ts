@@ -117,7 +117,7 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   if (reply.sent) return reply;
   return reply
     .code(e.status)
-    .headers({ 'cache-control': 'no-store', ...e.headers })
+    .headers({ 'cache-control': 'no-store', 'x-request-id': request.id, ...e.headers })
     .type('application/json; charset=utf-8')
     .send(JSON.stringify(envelope(e)));
 }

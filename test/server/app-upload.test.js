@@ -127,6 +127,14 @@ test('too large: a part above its limit, a body above the body limit (announced 
   });
   const cut = assertEnvelope(streamed, 413, 'TOO_LARGE');
   assert.match(cut.message, /above the body limit while reading "targets\/r4"/);
+  // more than 10 000 parts
+  const parts10k = Array.from({ length: 10_001 }, (_, i) => ({
+    path: `${NAME}/in-toto-metadata/${i}.link`,
+    bytes: 'x',
+  }));
+  const { app: roomy } = await startApp(t);
+  const overCount = assertEnvelope(await postUpload(roomy, NAME, parts10k), 413, 'TOO_LARGE');
+  assert.match(overCount.detail.reason, /^FST_(FILES|PARTS)_LIMIT$/);
   assert.equal(service.calls.filter(([m]) => m === 'publish').length, 1);
 });
 
@@ -144,6 +152,9 @@ test('malformed multipart, wrong fields and non-multipart uploads → 400 or 415
   assert.equal(e.detail.part, 'field');
   assert.equal(e.detail.field, 'file');
   assertEnvelope(await postUpload(app, NAME, [{ field: 'files', value: 'root' }]), 400, 'BAD_REQUEST');
+  const noName = '--b\r\nContent-Disposition: form-data; name="files"; filename=""\r\n\r\n{}\r\n--b--\r\n';
+  const unnamed = assertEnvelope(await post(noName, 'multipart/form-data; boundary=b'), 400, 'BAD_REQUEST');
+  assert.equal(unnamed.detail.part, 'filename');
   assertEnvelope(await post('{"root":1}', 'application/json'), 415, 'UNSUPPORTED_MEDIA_TYPE');
   assertEnvelope(await post('root', 'text/plain'), 415, 'UNSUPPORTED_MEDIA_TYPE');
   assertEnvelope(await post('root', 'application/octet-stream'), 415, 'UNSUPPORTED_MEDIA_TYPE');

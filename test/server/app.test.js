@@ -125,7 +125,7 @@ test('unknown repository, role, version, checksum: 404 NOT_FOUND naming them', a
 });
 
 test('bad paths: 400 BAD_REQUEST naming the part', async (t) => {
-  const { app, service } = await seeded(t);
+  const { app, service, metrics } = await seeded(t);
   service.calls.length = 0;
   const cases = [
     ['/v2/Example/_trust/tuf/root.json', 'repo'],
@@ -155,8 +155,17 @@ test('bad paths: 400 BAD_REQUEST naming the part', async (t) => {
   }
   // nothing bad reached the service
   assert.deepEqual(service.calls, []);
-  // a URL the router cannot decode is the envelope too
-  assertEnvelope(await app.inject('/v2/a%ZZ/_trust/tuf/root.json'), 400, 'BAD_REQUEST');
+  // a URL the router cannot decode is the envelope too, with the request id, and counted
+  const undecodable = await app.inject({
+    url: '/v2/a%ZZ/_trust/tuf/root.json',
+    headers: { 'x-request-id': 'fw-1' },
+  });
+  assertEnvelope(undecodable, 400, 'BAD_REQUEST');
+  assert.equal(undecodable.headers['x-request-id'], 'fw-1');
+  assert.match(
+    (await metrics.render()).body,
+    /http_requests_total\{route="unmatched",method="GET",status="400"\} 1/,
+  );
 });
 
 test('unknown routes and methods: 404 NOT_FOUND in the envelope', async (t) => {
