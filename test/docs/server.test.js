@@ -20,6 +20,8 @@ test('docs/server.md: every `sh test` block runs', async (t) => {
   assert.equal((r.stdout.match(/^\{"status":"ok"\}$/gm) ?? []).length, 3); // plain, config, TLS
   assert.match(r.stdout, /^# TYPE http_requests_total counter$/m);
   assert.equal((await stat(path.join(r.work, 'master.key'))).mode & 0o777, 0o600);
+  // the three servers stopped gracefully before the restore
+  assert.equal((r.stderr.match(/^cnabsec server: stopped$/gm) ?? []).length, 3, r.out);
   // the restored file is a database the server wrote
   const db = new Database(path.join(r.work, 'server.db'), { readonly: true, fileMustExist: true });
   t.after(() => db.close());
