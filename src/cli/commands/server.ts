@@ -93,7 +93,11 @@ export function register(program: Command): void {
       '--no-online-keys',
       'hold no timestamp/snapshot keys (no master key needed; developer-managed only)',
     )
-    .option('--log-level <level>', 'log level of the JSON logs on stdout (default info)', oneOf(LOG_LEVELS))
+    .option(
+      '--log-level <level>',
+      'level of the JSON logs (default info; on stdout, with --json on stderr)',
+      oneOf(LOG_LEVELS),
+    )
     .option(
       '--refresh-interval <duration>',
       'time between refresh checks (default 1m; 0: never)',
