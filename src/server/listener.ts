@@ -20,6 +20,8 @@ export interface ListenOptions {
   port: number;
   /** PEM certificate chain and private key: HTTPS. */
   tls?: { cert: Buffer; key: Buffer };
+  /** A request that is not HTTP (malformed, headers too large): answer on the socket (http-errors.ts). */
+  onClientError?: (err: Error, socket: import('node:net').Socket) => void;
 }
 
 export interface Listener {
@@ -65,6 +67,7 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
     options.tls === undefined
       ? http.createServer(onRequest)
       : https.createServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
+  if (options.onClientError !== undefined) server.on('clientError', options.onClientError);
   const hostText = options.host.includes(':') ? `[${options.host}]` : options.host;
   const where = `${hostText}:${options.port}`;
   await new Promise<void>((resolve, reject) => {

@@ -18,6 +18,7 @@ import { buildApp } from './app.js';
 import { acceptAllAuthenticator } from './auth.js';
 import { isLoopback } from './config-values.js';
 import { ServerError } from './errors.js';
+import { clientErrorHandler } from './http-errors.js';
 import { listen, type Listener } from './listener.js';
 import { loadMasterKey, MASTER_KEY_ENV, type MasterKey } from './master-key.js';
 import { createMetrics } from './metrics.js';
@@ -103,7 +104,11 @@ async function listenWith(
   tls: { cert: Buffer; key: Buffer } | undefined,
 ): Promise<Listener> {
   try {
-    return await listen(handler, { ...config.listen, ...(tls === undefined ? {} : { tls }) });
+    return await listen(handler, {
+      ...config.listen,
+      ...(tls === undefined ? {} : { tls }),
+      onClientError: clientErrorHandler,
+    });
   } catch (e) {
     if (e instanceof ServerError || config.tls === undefined) throw e;
     // createServer refused the certificate or key (not PEM, key does not match)

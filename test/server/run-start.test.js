@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { loadServerConfig } from '../../dist/server/config.js';
 import { serverLogger, startServer } from '../../dist/server/run.js';
@@ -113,4 +114,24 @@ test('startServer: TLS files that cannot be read or used are SERVER_TLS naming t
     assert.ok(!e.message.includes('\n'), e.message);
     return true;
   });
+});
+
+test('startServer: a request that is not HTTP gets the JSON error envelope, 400', async (t) => {
+  const dir = await tempDir(t);
+  const s = await startServer(await config(dir, { onlineKeys: false }), {
+    logger: capture().logger,
+    env: {},
+  });
+  t.after(() => s.close());
+  const answer = await new Promise((resolve, reject) => {
+    const c = connect(s.address.port, '127.0.0.1');
+    let text = '';
+    c.on('data', (d) => (text += d));
+    c.on('end', () => resolve(text));
+    c.on('error', reject);
+    c.write('NOT HTTP AT ALL\r\n\r\n');
+  });
+  assert.match(answer, /^HTTP\/1\.1 400 Bad Request\r\n/);
+  const body = JSON.parse(answer.split('\r\n\r\n')[1]);
+  assert.equal(body.errors[0].code, 'BAD_REQUEST');
 });
