@@ -2,7 +2,8 @@
 // concurrent first uploads of one repository (one wins; every other one is refused as stale:
 // 409 VERSION_CONFLICT when it lost the commit race, 400 OLD_VERSION when it was validated after
 // the winner's commit) and of different repositories (all stored). Afterwards every accepted
-// upload is in the file byte for byte, and nothing of a refused one.
+// upload is in the file byte for byte, and nothing of a refused one. And the first request for
+// a repository's timestamp key, in all three at once, creates one key.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -28,8 +29,8 @@ test('run: three processes on one file, concurrent publishes to the same and to 
   const dir = await tempDir(t);
   const db = path.join(dir, 'shared.db');
   const env = { CNABSEC_SERVER_MASTER_KEY: masterKeyHex() };
-  const servers = [];
-  for (let i = 0; i < 3; i++) servers.push(await startServerProcess(t, ['--db', db], { env }));
+  // started together: the three open and migrate the new file at once
+  const servers = await Promise.all([0, 1, 2].map(() => startServerProcess(t, ['--db', db], { env })));
   const same = await Promise.all(Array.from({ length: 6 }, () => developerRepo(t, SAME)));
   const others = await Promise.all(
     Array.from({ length: 6 }, (_, i) => developerRepo(t, `example.com/org/app-${i}`)),
@@ -60,6 +61,16 @@ test('run: three processes on one file, concurrent publishes to the same and to 
       Buffer.from(await root.arrayBuffer()).equals(winner.files.find((f) => f.role === 'root').bytes),
     );
   }
+  // the first GET …/timestamp.key of a repository, in every process at once: one key
+  const keyids = await Promise.all(
+    [...servers, ...servers].map(async (s) => {
+      const r = await fetch(`${s.url}/v2/example.com/org/keyed/_trust/tuf/timestamp.key`);
+      assert.equal(r.status, 200);
+      return r.headers.get('x-cnabsec-keyid');
+    }),
+  );
+  assert.match(keyids[0], /^[0-9a-f]{64}$/);
+  assert.deepEqual(new Set(keyids), new Set([keyids[0]]), keyids.join(' '));
   for (const s of servers) s.child.kill('SIGTERM');
   for (const s of servers) assert.deepEqual(await s.exited, { code: 0, signal: null }, s.stderr());
   const store = await openSqliteStore({ path: db });
