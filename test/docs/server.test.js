@@ -27,3 +27,15 @@ test('docs/server.md: every `sh test` block runs', async (t) => {
   t.after(() => db.close());
   assert.equal(db.pragma('integrity_check', { simple: true }), 'ok');
 });
+
+test('docs/server.md: the settings table lists exactly the settings of src/server/config.ts', async () => {
+  const { SETTINGS, ENV_PREFIX } = await import('../../dist/server/config.js');
+  const text = await readFile(path.join(ROOT, 'docs/server.md'), 'utf8');
+  const rows = [
+    ...text.matchAll(/^\| `([a-zA-Z.]+)` \| `(CNABSEC_SERVER_[A-Z_]+)` \| *(`--[a-z-]+`)? *\|/gm),
+  ].map((m) => [m[1], m[2], m[3]?.slice(1, -1)]);
+  assert.deepEqual(
+    rows,
+    SETTINGS.map((s) => [s.key, ENV_PREFIX + s.env, s.flag?.text]),
+  );
+});
