@@ -53,9 +53,9 @@ export function parseListen(where: string, value: RawValue): { host: string; por
   return { host, port };
 }
 
-/** Whether a listen host is this machine only (127/8, ::1, localhost). */
+/** Whether a listen host is this machine only (127/8, also IPv4-mapped, ::1, localhost). */
 export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return host === 'localhost' || host === '::1' || /^(::ffff:)?127\.\d+\.\d+\.\d+$/i.test(host);
 }
 
 /** A duration (`30d`, `12h`, `90s`) in seconds; `allowZero`: also `0` (off). */

@@ -180,6 +180,8 @@ test('config values: listen addresses, sizes, loopback', () => {
   assert.equal(parseSize('x', '16KiB'), 16_384);
   assert.equal(parseSize('x', 7), 7);
   assert.equal(parseSize('x', '3 B'), 3);
-  for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost']) assert.ok(isLoopback(h), h);
-  for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com']) assert.ok(!isLoopback(h), h);
+  for (const h of ['127.0.0.1', '127.1.2.3', '::1', 'localhost', '::ffff:127.0.0.1'])
+    assert.ok(isLoopback(h), h);
+  for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '::ffff:10.0.0.1', '127.example.com'])
+    assert.ok(!isLoopback(h), h);
 });
