@@ -136,6 +136,29 @@ async function closeParts(opened: (() => Promise<void> | void)[]): Promise<void>
   for (const c of [...opened].reverse()) await c();
 }
 
+/**
+ * A master key that is not the one the database's keys are sealed under would start a server
+ * that fails at its first signature: refuse it now. `reseal` with only the current key loaded
+ * changes nothing and throws KEK_UNKNOWN for the first row sealed under another key (ADR 0021).
+ */
+async function checkMasterKey(db: string, keys: SqliteOnlineKeys, master: MasterKey): Promise<void> {
+  try {
+    await keys.reseal();
+  } catch (e) {
+    if (!(e instanceof ServerError) || e.code !== 'KEK_UNKNOWN') throw e;
+    const sealedUnder = String(e.details.kekId);
+    throw new ServerError(
+      'KEK_UNKNOWN',
+      `${db}: its online keys are sealed under master key ${sealedUnder}, not under the one given (${master.kekId})`,
+      {
+        cause: e,
+        details: { db, kekId: sealedUnder, given: master.kekId },
+        hint: `start with the master key this database was used with (${MASTER_KEY_ENV} or --master-key-file); docs/server.md`,
+      },
+    );
+  }
+}
+
 /** The store, its online keys (with a master key) and the service on them. */
 async function openService(
   config: ServerConfig,
@@ -159,6 +182,7 @@ async function openService(
       opened.push(() => {
         keys.close();
       });
+    if (keys !== undefined && master !== undefined) await checkMasterKey(config.db, keys, master);
     const metrics = createMetrics();
     const { role, targets, targetFile } = config.limits;
     const service = new TrustService({

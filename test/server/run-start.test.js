@@ -135,3 +135,34 @@ test('startServer: a request that is not HTTP gets the JSON error envelope, 400'
   const body = JSON.parse(answer.split('\r\n\r\n')[1]);
   assert.equal(body.errors[0].code, 'BAD_REQUEST');
 });
+
+test('startServer: restarted with its master key it keeps its keys; with another one it refuses to start', async (t) => {
+  const dir = await tempDir(t);
+  const k1 = { CNABSEC_SERVER_MASTER_KEY: masterKeyHex() };
+  const keyOf = async (s) =>
+    (await fetch(`${s.url}/v2/example.com/org/app/_trust/tuf/timestamp.key`)).headers.get('x-cnabsec-keyid');
+  const first = await startServer(await config(dir), { logger: capture().logger, env: k1 });
+  const keyid = await keyOf(first);
+  await first.close();
+  const again = await startServer(await config(dir), { logger: capture().logger, env: k1 });
+  assert.equal(await keyOf(again), keyid);
+  await again.close();
+  await assert.rejects(
+    startServer(await config(dir), {
+      logger: capture().logger,
+      env: { CNABSEC_SERVER_MASTER_KEY: masterKeyHex() },
+    }),
+    (e) => {
+      assert.equal(e.code, 'KEK_UNKNOWN');
+      assert.match(
+        e.message,
+        /server\.db: its online keys are sealed under master key [0-9a-f]{8}, not under the one given/,
+      );
+      return true;
+    },
+  );
+  // nothing was left open: the first key still works
+  const last = await startServer(await config(dir), { logger: capture().logger, env: k1 });
+  t.after(() => last.close());
+  assert.equal(await keyOf(last), keyid);
+});
