@@ -1,7 +1,7 @@
 // Three `cnabsec server` processes on one SQLite file (issue 13 items 1 and 6, ADR 0020/0024):
-// concurrent first uploads of one repository (one wins; every other one is refused as stale:
-// 409 VERSION_CONFLICT when it lost the commit race, 400 OLD_VERSION when it was validated after
-// the winner's commit) and of different repositories (all stored). Afterwards every accepted
+// concurrent first uploads of one repository (one wins; every other one is 409 VERSION_CONFLICT,
+// whether it lost the commit race or was validated after the winner's commit) and of different
+// repositories (all stored). Afterwards every accepted
 // upload is in the file byte for byte, and nothing of a refused one. And the first request for
 // a repository's timestamp key, in all three at once, creates one key.
 import { test } from 'node:test';
@@ -18,12 +18,7 @@ import {
 } from '../helpers/server-process.js';
 
 const SAME = 'example.com/org/same';
-const stale = (r) =>
-  r.status === 409
-    ? r.json.errors[0].code === 'VERSION_CONFLICT'
-    : r.status === 400 &&
-      r.json.errors[0].code === 'UPLOAD_REFUSED' &&
-      r.json.errors[0].detail.code === 'OLD_VERSION';
+const stale = (r) => r.status === 409 && r.json.errors[0].code === 'VERSION_CONFLICT';
 
 test('run: three processes on one file, concurrent publishes to the same and to different repositories', async (t) => {
   const dir = await tempDir(t);
