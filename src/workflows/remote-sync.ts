@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import type { AnyMetadata } from '../tuf/authority.js';
 import { checkRootBytes, TrustClient } from '../tuf/client/trust.js';
+import type { VerifiedTarget } from '../tuf/client/list.js';
 import { targetFilePath } from '../tuf/files.js';
 import { metadataFileName } from '../tuf/policy.js';
 import { writePublish, type Pending } from '../tuf/publish-write.js';
@@ -104,19 +105,28 @@ export async function fetchCurrent(
       const role = file.replace(/\.json$/, '');
       if (!roles.has(role)) roles.set(role, await read(role).catch(() => unreachableRole(remote, role)));
     }
-    const targetFiles: RemoteState['targetFiles'] = [];
-    for (const { info } of files) {
-      const sha256 = info.hashes.sha256;
-      if (sha256 === undefined) continue;
-      const dest = path.join(cacheDir, 'targets', sha256);
-      await mkdir(path.dirname(dest), { recursive: true });
-      await client.downloadTarget(info, dest);
-      targetFiles.push({ name: info.path, sha256, bytes: await readFile(dest) });
-    }
-    return { roots, roles, targetFiles };
+    return { roots, roles, targetFiles: await download(client, files, cacheDir) };
   } finally {
     await rm(cacheDir, { recursive: true, force: true });
   }
+}
+
+/** The target files through the TUF client (length and hashes checked, spec §5.7). */
+async function download(
+  client: TrustClient,
+  files: VerifiedTarget[],
+  cacheDir: string,
+): Promise<RemoteState['targetFiles']> {
+  const out: RemoteState['targetFiles'] = [];
+  await mkdir(path.join(cacheDir, 'targets'), { recursive: true });
+  for (const { info } of files) {
+    const sha256 = info.hashes.sha256;
+    if (sha256 === undefined) continue;
+    const dest = path.join(cacheDir, 'targets', sha256);
+    await client.downloadTarget(info, dest);
+    out.push({ name: info.path, sha256, bytes: await readFile(dest) });
+  }
+  return out;
 }
 
 /**
