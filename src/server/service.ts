@@ -126,9 +126,14 @@ export class TrustService implements MetadataService {
     return rotateKeyFor(keys, repo, role, rootOf(await this.rootState(repo)));
   }
 
+  /**
+   * Keys first, then metadata: an upload that runs between the two is refused (the keys its
+   * root lists are gone) or is deleted with the rest. The other order let an upload that
+   * re-created the repository between them keep a root listing keys deleted after it.
+   */
   async deleteRepo(repo: string): Promise<boolean> {
-    const files = await this.store.deleteRepo(repo);
     const keys = this.keys === undefined ? 0 : await this.keys.deleteRepo(repo);
+    const files = await this.store.deleteRepo(repo);
     return files || keys > 0;
   }
 
