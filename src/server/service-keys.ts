@@ -78,8 +78,31 @@ export async function rootSigners(
   const ids = (await heldKeys(keys, repo, role)).map((k) => k.keyid).filter((id) => listed.has(id));
   if (ids.length === 0 || ids.length < spec.threshold) return undefined;
   const signers: Signer[] = [];
-  for (const id of ids) signers.push(await keys.signer(repo, role, id));
+  for (const id of ids) signers.push(await openListed(keys, repo, role, id));
   return signers;
+}
+
+/**
+ * `keys.signer`, where a key retired or deleted since it was listed (another process accepted
+ * a root rotating it, or deleted the repository) means the state this write read is stale:
+ * VERSION_CONFLICT (409, retry from the current state), not an internal error.
+ */
+async function openListed(keys: OnlineKeys, repo: string, role: OnlineRole, keyid: string): Promise<Signer> {
+  try {
+    return await keys.signer(repo, role, keyid);
+  } catch (e) {
+    if (e instanceof ServerError && (e.code === 'ONLINE_KEY_RETIRED' || e.code === 'ONLINE_KEY_UNKNOWN'))
+      throw new ServerError(
+        'VERSION_CONFLICT',
+        `${repo}: ${role} key ${keyid.slice(0, 8)} was ${e.code === 'ONLINE_KEY_RETIRED' ? 'retired' : 'deleted'} by another write while this one signed`,
+        {
+          cause: e,
+          details: { repo, role, keyid },
+          hint: 'someone published first: pull the current state and retry',
+        },
+      );
+    throw e;
+  }
 }
 
 const publicOf = (k: OnlineKeyInfo, state: 'pending' | 'active'): OnlinePublicKey => ({

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NAME } from '../helpers/sim.js';
+import { forge, roleSigners, stateOf } from '../helpers/upload.js';
 import { addBundleUpload, fullUpload, serverManagedRepo } from '../helpers/service.js';
 import { httpUpload, startServerApp, trustBase } from '../helpers/server-app.js';
 
@@ -97,3 +98,51 @@ for (const held of ['store', 'keys'])
       ['timestamp'],
     );
   });
+
+test('an upload whose timestamp key another process retired while it signed is 409 VERSION_CONFLICT, not 500', async (t) => {
+  const a = await startServerApp(t);
+  const sim = await serverManagedRepo(t, asServer(a), { now: a.now() });
+  assert.equal((await httpUpload(a.url, NAME, fullUpload(sim))).status, 200);
+  const v1 = stateOf(sim);
+  const next = await addBundleUpload(sim, 'v1', ['timestamp'], a.now());
+
+  // process B: its upload has read the state (root v1 lists K) and waits before it signs
+  const b = await startServerApp(t, { dir: a.dir, master: a.master, now: a.now });
+  let reached;
+  const atSigner = new Promise((resolve) => (reached = resolve));
+  let open;
+  const gate = new Promise((resolve) => (open = resolve));
+  const realSigner = b.keys.signer.bind(b.keys);
+  b.keys.signer = async (...args) => {
+    reached();
+    await gate;
+    return realSigner(...args);
+  };
+  const stale = httpUpload(b.url, NAME, next);
+  await atSigner;
+
+  // process A: the owner rotates the timestamp key (root v2 lists K2 only); K is retired
+  const posted = await fetch(`${trustBase(a.url, NAME)}/timestamp.key`, { method: 'POST' });
+  const k2 = await posted.json();
+  const k2id = posted.headers.get('x-cnabsec-keyid');
+  const root2 = await forge(
+    v1.root,
+    (s) => {
+      const old = s.roles.timestamp.keyids[0];
+      delete s.keys[old];
+      s.keys[k2id] = k2;
+      s.roles.timestamp.keyids = [k2id];
+      s.version = 2;
+    },
+    roleSigners(sim, 'root'),
+  );
+  const up = await httpUpload(a.url, NAME, [{ role: 'root', bytes: root2 }]);
+  assert.equal(up.status, 200, JSON.stringify(up.json));
+  const after = await a.store.currentState(NAME);
+
+  open();
+  const r = await stale;
+  assert.equal(r.status, 409, JSON.stringify(r.json));
+  assert.equal(r.json.errors[0].code, 'VERSION_CONFLICT');
+  assert.deepEqual(await a.store.currentState(NAME), after, 'the stale upload stored nothing');
+});
