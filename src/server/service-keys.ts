@@ -54,10 +54,13 @@ export async function heldKeys(
   return (await keys.list(repo, role)).filter((k) => k.state !== 'retired');
 }
 
-/** Key ids of every held key of both online roles (validateUpload's `serverKeyids`). */
-export async function heldKeyids(keys: OnlineKeys | undefined, repo: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const role of ONLINE_ROLES) for (const k of await heldKeys(keys, repo, role)) out.push(k.keyid);
+/** Key ids of the held keys of each online role (validateUpload's `serverKeyids`). */
+export async function heldKeyids(
+  keys: OnlineKeys | undefined,
+  repo: string,
+): Promise<Record<OnlineRole, string[]>> {
+  const out: Record<OnlineRole, string[]> = { snapshot: [], timestamp: [] };
+  for (const role of ONLINE_ROLES) out[role] = (await heldKeys(keys, repo, role)).map((k) => k.keyid);
   return out;
 }
 

@@ -146,3 +146,26 @@ test('an upload whose timestamp key another process retired while it signed is 4
   assert.equal(r.json.errors[0].code, 'VERSION_CONFLICT');
   assert.deepEqual(await a.store.currentState(NAME), after, 'the stale upload stored nothing');
 });
+
+test("a root listing the server's timestamp key as its snapshot key does not make snapshot server-held (400, not 500)", async (t) => {
+  const srv = await startServerApp(t);
+  const sim = await serverManagedRepo(t, asServer(srv), { now: srv.now() });
+  assert.equal((await httpUpload(srv.url, NAME, fullUpload(sim))).status, 200);
+  const before = await srv.store.currentState(NAME);
+  const root2 = await forge(
+    stateOf(sim).root,
+    (s) => {
+      s.roles.snapshot.keyids = [s.roles.timestamp.keyids[0]];
+      s.version = 2;
+    },
+    roleSigners(sim, 'root'),
+  );
+  const r = await httpUpload(srv.url, NAME, [{ role: 'root', bytes: root2 }]);
+  assert.equal(r.status, 400, JSON.stringify(r.json));
+  const [e] = r.json.errors;
+  assert.deepEqual(
+    [e.code, e.detail.code, e.detail.role, e.detail.rule],
+    ['UPLOAD_REFUSED', 'BAD_HIERARCHY', 'snapshot', 'snapshot-not-server-held'],
+  );
+  assert.deepEqual(await srv.store.currentState(NAME), before);
+});
