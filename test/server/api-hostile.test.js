@@ -3,6 +3,7 @@
 // commit that adds it says what was wrong.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { ServerError } from '../../dist/server/errors.js';
 import { NAME } from '../helpers/sim.js';
 import { forge, roleSigners, stateOf } from '../helpers/upload.js';
 import { addBundleUpload, fullUpload, serverManagedRepo } from '../helpers/service.js';
@@ -168,4 +169,28 @@ test("a root listing the server's timestamp key as its snapshot key does not mak
     ['UPLOAD_REFUSED', 'BAD_HIERARCHY', 'snapshot', 'snapshot-not-server-held'],
   );
   assert.deepEqual(await srv.store.currentState(NAME), before);
+});
+
+test('an accepted upload whose key activation fails after the commit is still answered 200 (it is stored); the key states are repaired later', async (t) => {
+  const failures = [];
+  const srv = await startServerApp(t, {
+    service: { events: { activationFailed: (repo, e) => failures.push([repo, e.code]) } },
+  });
+  const sim = await serverManagedRepo(t, asServer(srv), { now: srv.now() });
+  const activate = srv.keys.activate;
+  srv.keys.activate = async () => {
+    throw new ServerError('STORE_BUSY', 'the key table is locked');
+  };
+  const r = await httpUpload(srv.url, NAME, fullUpload(sim));
+  assert.equal(r.status, 200, JSON.stringify(r.json));
+  assert.equal((await srv.store.getCurrent(NAME, 'timestamp')).version, 1);
+  assert.deepEqual(failures, [[NAME, 'STORE_BUSY']]);
+  srv.keys.activate = activate;
+  const key = await (await fetch(`${trustBase(srv.url, NAME)}/timestamp.key`)).json();
+  const listed = sim.repo.root.signed.roles.timestamp.keyIDs;
+  assert.deepEqual(
+    (await srv.keys.list(NAME, 'timestamp')).map((k) => [k.keyid, k.state]),
+    [[listed[0], 'active']],
+  );
+  assert.deepEqual(key, sim.repo.root.signed.keys[listed[0]].toJSON());
 });
