@@ -1,7 +1,10 @@
 // The metadata repository as an attacker (or a careless client) meets it: the real stack
-// (test/helpers/server-app.js) over HTTP. Each test here was a bug of the merged server; the
-// commit that adds it says what was wrong.
+// (test/helpers/server-app.js) over HTTP. Each test here was a bug of the merged server (the
+// commit that adds it says what was wrong), except those named "withstood:", attacks it held
+// against as merged. Path tricks (encoded and double-encoded `..`, NUL, overlong names, repository
+// names holding `_trust`) are app-listen.test.js's and app.test.js's.
 import { test } from 'node:test';
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { ServerError } from '../../dist/server/errors.js';
 import { NAME } from '../helpers/sim.js';
@@ -9,6 +12,7 @@ import { forge, roleSigners, stateOf } from '../helpers/upload.js';
 import { addBundleUpload, fullUpload, serverManagedRepo } from '../helpers/service.js';
 import { httpUpload, startServerApp, trustBase } from '../helpers/server-app.js';
 
+const sha = (b) => createHash('sha256').update(b).digest('hex');
 const asServer = (srv) => ({ service: srv.service, keys: srv.keys, now: srv.now });
 
 /** POST a raw multipart body (boundary `b`). */
@@ -193,4 +197,56 @@ test('an accepted upload whose key activation fails after the commit is still an
     [[listed[0], 'active']],
   );
   assert.deepEqual(key, sim.repo.root.signed.keys[listed[0]].toJSON());
+});
+
+test('withstood: concurrent uploads of competing next versions over HTTP: exactly one wins, the others are refused, no half state', async (t) => {
+  const srv = await startServerApp(t);
+  const sim = await serverManagedRepo(t, asServer(srv), { now: srv.now() });
+  assert.equal((await httpUpload(srv.url, NAME, fullUpload(sim))).status, 200);
+  const base = stateOf(sim);
+  // five maintainers each sign a different release v2 from the same state
+  const uploads = [];
+  for (let i = 0; i < 5; i++) {
+    const content = Buffer.from(`bundle r${i}`);
+    const targets = await forge(
+      base.targets,
+      (s) => {
+        s.version += 1;
+        s.targets[`${NAME}:r${i}`] = { length: content.length, hashes: { sha256: sha(content) } };
+      },
+      roleSigners(sim, 'targets'),
+    );
+    const snapshot = await forge(
+      base.snapshot,
+      (s) => {
+        s.version += 1;
+        const meta = s.meta['targets.json'];
+        meta.version += 1;
+        if (meta.length !== undefined) meta.length = targets.length;
+        if (meta.hashes !== undefined) meta.hashes = { sha256: sha(targets) };
+      },
+      roleSigners(sim, 'snapshot'),
+    );
+    uploads.push([
+      { role: 'targets', bytes: targets },
+      { role: 'snapshot', bytes: snapshot },
+    ]);
+  }
+  const results = await Promise.all(uploads.map((u) => httpUpload(srv.url, NAME, u)));
+  const won = results.filter((r) => r.status === 200);
+  assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status)));
+  for (const r of results.filter((x) => x.status !== 200)) {
+    assert.ok([400, 409].includes(r.status), JSON.stringify(r.json));
+    assert.ok(['UPLOAD_REFUSED', 'VERSION_CONFLICT'].includes(r.json.errors[0].code));
+  }
+  // what is current is one upload's roles and the timestamp the server signed over them
+  const state = await srv.store.currentState(NAME);
+  const winner = uploads[results.indexOf(won[0])];
+  for (const p of winner) assert.ok(Buffer.from(state[p.role]).equals(p.bytes), p.role);
+  const ts = JSON.parse(Buffer.from(state.timestamp).toString('utf8'));
+  assert.equal(ts.signed.version, 2);
+  assert.equal(
+    ts.signed.meta['snapshot.json'].hashes.sha256,
+    (await srv.store.getCurrent(NAME, 'snapshot')).sha256,
+  );
 });
