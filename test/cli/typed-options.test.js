@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import {
   byteCount,
   duration,
+  durationOrOff,
+  listenAddress,
   expiryTime,
   integer,
   keyType,
@@ -55,6 +57,12 @@ test('typed options: durations have the syntax of the expiry policy', () => {
   refused(duration, 'abc', '30', '0d', '-1d', '1.5d', '1001y', '30 days', 'd');
   for (const bad of ['abc', '0d', '1001y']) assert.throws(() => parseDuration(bad), /is not a duration/);
   assert.match(duration.expected, /30d, 12h or 90s/);
+  assert.equal(durationOrOff('0'), '0');
+  assert.equal(durationOrOff(' 5m '), '5m');
+  refused(durationOrOff, '00', '-0', 'off', '0d', '1 day');
+  for (const ok of ['127.0.0.1:4443', '[::1]:0', 'example.com:443', '0.0.0.0:65535'])
+    assert.equal(listenAddress(ok), ok);
+  refused(listenAddress, 'localhost', ':80', '127.0.0.1:65536', '[::1:80', 'a b:80', 'http://x:80');
 });
 
 test('typed options: expiry times, versions, enums, key types, repeatable and NAME=VALUE options', () => {
@@ -104,6 +112,10 @@ const CASES = [
   [['resign', 'r', 'targets', '--expires', 'abc'], '--expires <duration>'],
   [['bundle', 'add', 'r', 'v1', '--thin', 'b.json', '--max-unpacked', 'big'], '--max-unpacked <MiB>'],
   [['serve', 'r', '--port', '70000'], '--port <port>'],
+  [['server', '--listen', 'localhost'], '--listen <host:port>'],
+  [['server', '--listen', '127.0.0.1:65536'], '--listen <host:port>'],
+  [['server', '--log-level', 'loud'], '--log-level <level>'],
+  [['server', '--refresh-interval', '1 day'], '--refresh-interval <duration>'],
   [
     ['verify', 'a.com/b:v1', '--thin', 'b.json', '--inspection-timeout', '0'],
     '--inspection-timeout <seconds>',

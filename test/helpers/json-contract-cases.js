@@ -265,6 +265,19 @@ export function contractCases(ctx) {
     },
     { command: 'serve', serve: true, ok: () => ['serve', w('repo')], err: () => ['serve', none()] },
     {
+      command: 'server',
+      serve: true,
+      ok: () => ['server', '--listen', '127.0.0.1:0', '--db', w('server', 'cnabsec.db')],
+      env: { CNABSEC_SERVER_MASTER_KEY: 'ab'.repeat(32) },
+      err: () => ['server', '--listen', '127.0.0.1:0', '--db', w('server', 'cnabsec.db')],
+      errEnv: { CNABSEC_SERVER_MASTER_KEY: undefined },
+    },
+    {
+      command: 'server-backup',
+      ok: () => ['server-backup', w('server-backup.db'), '--db', w('server', 'cnabsec.db')],
+      err: () => ['server-backup', w('server-backup-2.db'), '--db', w('server', 'none.db')],
+    },
+    {
       command: 'recover',
       ok: () => ['recover', w('repo'), '--new-root-key', 'new', '--out', w('recovery')],
       err: () => ['recover', none(), '--new-root-key', 'new'],
