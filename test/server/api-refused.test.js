@@ -128,7 +128,13 @@ test('every refusal family over HTTP: the envelope with code/role/version/rule, 
     role: 'targets/nobody',
   });
 
-  await assertRefusedOverHttp(srv, first, { code: 'OLD_VERSION', role: 'root' });
+  // a version below the stored one is OLD_VERSION; the stored version again is a lost race (409)
+  await assertRefusedOverHttp(srv, [{ role: 'targets', bytes: sim.file('1.targets.json') }], {
+    code: 'OLD_VERSION',
+    role: 'targets',
+    version: 1,
+  });
+  await assertRefusedOverHttp(srv, first, { status: 409, code: 'VERSION_CONFLICT' });
 
   await assertRefusedOverHttp(
     srv,
