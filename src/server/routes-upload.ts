@@ -85,8 +85,9 @@ function describePart(part: Multipart, limits: UploadLimits): PartPlan {
       `upload field ${quote(part.fieldname, 100)} is not taken: send metadata as files parts and target files as target parts`,
       { field: part.fieldname.slice(0, 100) },
     );
-  const filename = part.filename;
-  if (filename === '')
+  // busboy makes a part a file by its Content-Type too: without a filename parameter it is undefined
+  const filename = part.filename as string | undefined;
+  if (filename === undefined || filename === '')
     throw badRequest(
       'filename',
       `an upload ${part.fieldname} part has no file name (the role or target path)`,

@@ -54,10 +54,13 @@ export async function heldKeys(
   return (await keys.list(repo, role)).filter((k) => k.state !== 'retired');
 }
 
-/** Key ids of every held key of both online roles (validateUpload's `serverKeyids`). */
-export async function heldKeyids(keys: OnlineKeys | undefined, repo: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const role of ONLINE_ROLES) for (const k of await heldKeys(keys, repo, role)) out.push(k.keyid);
+/** Key ids of the held keys of each online role (validateUpload's `serverKeyids`). */
+export async function heldKeyids(
+  keys: OnlineKeys | undefined,
+  repo: string,
+): Promise<Record<OnlineRole, string[]>> {
+  const out: Record<OnlineRole, string[]> = { snapshot: [], timestamp: [] };
+  for (const role of ONLINE_ROLES) out[role] = (await heldKeys(keys, repo, role)).map((k) => k.keyid);
   return out;
 }
 
@@ -78,8 +81,31 @@ export async function rootSigners(
   const ids = (await heldKeys(keys, repo, role)).map((k) => k.keyid).filter((id) => listed.has(id));
   if (ids.length === 0 || ids.length < spec.threshold) return undefined;
   const signers: Signer[] = [];
-  for (const id of ids) signers.push(await keys.signer(repo, role, id));
+  for (const id of ids) signers.push(await openListed(keys, repo, role, id));
   return signers;
+}
+
+/**
+ * `keys.signer`, where a key retired or deleted since it was listed (another process accepted
+ * a root rotating it, or deleted the repository) means the state this write read is stale:
+ * VERSION_CONFLICT (409, retry from the current state), not an internal error.
+ */
+async function openListed(keys: OnlineKeys, repo: string, role: OnlineRole, keyid: string): Promise<Signer> {
+  try {
+    return await keys.signer(repo, role, keyid);
+  } catch (e) {
+    if (e instanceof ServerError && (e.code === 'ONLINE_KEY_RETIRED' || e.code === 'ONLINE_KEY_UNKNOWN'))
+      throw new ServerError(
+        'VERSION_CONFLICT',
+        `${repo}: ${role} key ${keyid.slice(0, 8)} was ${e.code === 'ONLINE_KEY_RETIRED' ? 'retired' : 'deleted'} by another write while this one signed`,
+        {
+          cause: e,
+          details: { repo, role, keyid },
+          hint: 'someone published first: pull the current state and retry',
+        },
+      );
+    throw e;
+  }
 }
 
 const publicOf = (k: OnlineKeyInfo, state: 'pending' | 'active'): OnlinePublicKey => ({

@@ -98,9 +98,15 @@ export class TrustService implements MetadataService {
     }
     const { value, stored } = result;
     // after the commit: the accepted root's keys sign from now on, the ones it dropped are
-    // retired (a failure here leaves them pending; ./service-keys.ts `synced` repairs it)
+    // retired. The upload is stored whatever happens here, so a failure is reported, not
+    // thrown: the keys stay as they were (a listed pending key signs all the same) until
+    // ./service-keys.ts `synced` repairs them on the next key request.
     if (value.rootKeyids !== undefined && this.keys !== undefined)
-      for (const [role, ids] of Object.entries(value.rootKeyids)) await this.keys.activate(repo, role, ids);
+      try {
+        for (const [role, ids] of Object.entries(value.rootKeyids)) await this.keys.activate(repo, role, ids);
+      } catch (e) {
+        this.emit('activationFailed', repo, e);
+      }
     this.emit('uploadAccepted', repo);
     for (const role of value.serverRoles) this.emit('signed', repo, role as OnlineRole);
     return {
@@ -126,9 +132,14 @@ export class TrustService implements MetadataService {
     return rotateKeyFor(keys, repo, role, rootOf(await this.rootState(repo)));
   }
 
+  /**
+   * Keys first, then metadata: an upload that runs between the two is refused (the keys its
+   * root lists are gone) or is deleted with the rest. The other order let an upload that
+   * re-created the repository between them keep a root listing keys deleted after it.
+   */
   async deleteRepo(repo: string): Promise<boolean> {
-    const files = await this.store.deleteRepo(repo);
     const keys = this.keys === undefined ? 0 : await this.keys.deleteRepo(repo);
+    const files = await this.store.deleteRepo(repo);
     return files || keys > 0;
   }
 

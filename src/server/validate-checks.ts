@@ -13,7 +13,8 @@ export interface Walk {
   uploaded: Map<string, ParsedRole>;
   root: Metadata<Root>;
   now: Date;
-  held: ReadonlySet<string>;
+  /** Key ids the server holds, per online role. */
+  held: { snapshot: ReadonlySet<string>; timestamp: ReadonlySet<string> };
 }
 
 /** One targets role that will be current, with the authority that signs it. */

@@ -36,18 +36,18 @@ export interface SnapshotOutcome {
 }
 
 /** Whether the server holds a threshold of `role`'s keys in the trusted root. */
-function serverHolds(w: Walk, role: string): boolean {
+function serverHolds(w: Walk, role: 'snapshot' | 'timestamp'): boolean {
   const a = rootAuthority(w.root, role);
-  return a.threshold > 0 && a.keyIDs.filter((k) => w.held.has(k)).length >= a.threshold;
+  return a.threshold > 0 && a.keyIDs.filter((k) => w.held[role].has(k)).length >= a.threshold;
 }
 
 /**
  * What the server holds of `role`'s keys, for a refusal: none, or fewer than the threshold (the
  * server holds one key per role, so a server-held role needs threshold 1).
  */
-function heldText(w: Walk, role: string): string {
+function heldText(w: Walk, role: 'snapshot' | 'timestamp'): string {
   const a = rootAuthority(w.root, role);
-  const n = a.keyIDs.filter((k) => w.held.has(k)).length;
+  const n = a.keyIDs.filter((k) => w.held[role].has(k)).length;
   const v = w.root.signed.version;
   if (n === 0) return `no ${role} key of root v${v}`;
   return `${n} of the ${a.threshold} ${role} keys root v${v} requires (threshold ${a.threshold}; a server-held role needs threshold ${n})`;

@@ -36,9 +36,26 @@ import {
 export interface ValidateOptions {
   /** The time expiry is judged at. */
   now: Date;
-  /** Key ids whose private keys the server holds (server-managed snapshot and timestamp, doc 302). */
-  serverKeyids?: readonly string[];
+  /**
+   * Key ids whose private keys the server holds (server-managed snapshot and timestamp, doc
+   * 302), per role: the server signs a role only with a key it holds for that role, so a root
+   * listing the server's timestamp key as a snapshot key does not make snapshot server-held. A
+   * flat list counts for both roles.
+   */
+  serverKeyids?: readonly string[] | ServerKeyids;
   limits?: Partial<UploadLimits>;
+}
+
+/** The key ids the server holds for each online role. */
+export interface ServerKeyids {
+  snapshot?: readonly string[];
+  timestamp?: readonly string[];
+}
+
+function heldSets(ids: ValidateOptions['serverKeyids'] = []): Walk['held'] {
+  if (Array.isArray(ids)) return { snapshot: new Set(ids), timestamp: new Set(ids) };
+  const byRole = ids as ServerKeyids;
+  return { snapshot: new Set(byRole.snapshot ?? []), timestamp: new Set(byRole.timestamp ?? []) };
 }
 
 export interface AcceptedRole {
@@ -87,7 +104,7 @@ function walk(state: RepositoryState, files: readonly UploadFile[], options: Val
     uploaded,
     root: checkRoot(current.get('root'), uploaded.get('root'), options.now),
     now: options.now,
-    held: new Set(options.serverKeyids ?? []),
+    held: heldSets(options.serverKeyids),
   };
   const nodes = targetsTree(w);
   const byRole = new Map(nodes.map((n) => [n.role, n]));
