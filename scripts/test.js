@@ -1,5 +1,5 @@
 // Run every test/**/*.test.js with node:test (Node 20's --test does not expand globs).
-// Extra arguments are passed to node --test (e.g. --test-name-pattern).
+// Extra arguments are passed to node --test (e.g. --test-name-pattern, --test-reporter=tap).
 //
 // Bounded in time, so that a hang is a named failure rather than a CI run that never ends
 // (one CI run on a fresh machine stopped reporting and was killed at 90 minutes):
@@ -66,9 +66,23 @@ function descendants(all, pid) {
   return found;
 }
 
+// The compact reporter (scripts/test-reporter.js) unless the caller chose one (--test-reporter=tap).
+const reporter = flags.some((f) => f.startsWith('--test-reporter'))
+  ? []
+  : [
+      `--test-reporter=${fileURLToPath(new URL('./test-reporter.js', import.meta.url))}`,
+      '--test-reporter-destination=stdout',
+    ];
 const child = spawn(
   process.execPath,
-  ['--test', '--test-concurrency=2', `--test-timeout=${TEST_TIMEOUT_S * 1000}`, ...flags, ...files],
+  [
+    '--test',
+    '--test-concurrency=2',
+    `--test-timeout=${TEST_TIMEOUT_S * 1000}`,
+    ...reporter,
+    ...flags,
+    ...files,
+  ],
   { stdio: 'inherit' },
 );
 

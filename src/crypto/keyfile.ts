@@ -29,6 +29,7 @@ import { keyIdOf, toPublicKeyJson } from './keys.js';
 import { createNewFile, writeFileAtomic } from '../util/fs.js';
 import { describeErrno, errnoOf, isNotFound } from '../util/errno.js';
 import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
+import { acquireLockFile, type LockFileResult } from '../util/lockfile.js';
 
 export { KEY_FILE_MAX_BYTES, KEY_FILE_TYPE, checkKeyFile, type KeyFile } from './keyfile-check.js';
 
@@ -146,20 +147,23 @@ export async function writeKeyFile(path: string, file: KeyFile): Promise<void> {
  */
 export async function lockKeyFile(file: string, keyid: string): Promise<() => Promise<void>> {
   const lock = `${file}.lock`;
-  let taken: boolean;
+  let taken: LockFileResult;
   try {
-    taken = await createNewFile(lock, `${process.pid}\n`, 0o600);
+    // the same lock file as the repository's (../util/lockfile.ts): a lock left by a process
+    // that died (kill -9 during `key passwd`) is taken over, not a KEY_BUSY until removed by hand
+    taken = await acquireLockFile(lock, { mode: 0o600 });
   } catch (e) {
     if (errnoOf(e) === undefined) throw e;
     throw keyStoreIoError('create', lock, e);
   }
-  if (!taken) {
-    throw new CryptoError('KEY_BUSY', `key ${keyid} is being changed by another cnabsec process`, {
-      details: { keyid, path: lock },
-      hint: `wait for the other \`cnabsec key passwd\` to finish and try again; if none is running, remove ${lock}`,
+  if ('held' in taken) {
+    const who = taken.held.owner === 'unreadable' ? 'another cnabsec process' : `pid ${taken.held.owner.pid}`;
+    throw new CryptoError('KEY_BUSY', `key ${keyid} is being changed by ${who}`, {
+      details: { keyid, path: taken.held.path },
+      hint: `wait for the other \`cnabsec key passwd\` to finish and try again; if none is running, remove ${taken.held.path}`,
     });
   }
-  return () => fsp.rm(lock, { force: true });
+  return taken.release;
 }
 
 /** Write `data` to `file` (mode 0600) only if it does not exist (util/fs createNewFile). */

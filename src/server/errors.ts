@@ -31,7 +31,11 @@ export type ServerErrorCode =
   /** The server holds no online key with that key id for that repository and role. */
   | 'ONLINE_KEY_UNKNOWN'
   /** The online key was retired (a later root no longer lists it); it signs nothing. */
-  | 'ONLINE_KEY_RETIRED';
+  | 'ONLINE_KEY_RETIRED'
+  /** The service runs without online keys (developer-managed repositories only): no key endpoints, no server signing. */
+  | 'ONLINE_KEYS_DISABLED'
+  /** A key endpoint was asked for a role the server never holds (only `timestamp` and `snapshot`, doc 302). */
+  | 'ONLINE_ROLE_INVALID';
 
 /** Errors of the server layer. */
 export class ServerError extends CnabsecError<ServerErrorCode> {}

@@ -43,6 +43,8 @@ export interface ServiceEvents {
   uploadRefused?(repo: string, reason: UploadRefusalCode | 'VERSION_CONFLICT'): void;
   refreshed?(repo: string, role: OnlineRole): void;
   signed?(repo: string, role: OnlineRole): void;
+  /** `refreshDue` could not refresh `repo` (it goes on with the others); `error` is a ServerError or a bug. */
+  refreshFailed?(repo: string, error: unknown): void;
 }
 
 /** The metadata repository, as the HTTP layer sees it. Errors are ServerError (errors.ts). */

@@ -41,6 +41,18 @@ function serverHolds(w: Walk, role: string): boolean {
   return a.threshold > 0 && a.keyIDs.filter((k) => w.held.has(k)).length >= a.threshold;
 }
 
+/**
+ * What the server holds of `role`'s keys, for a refusal: none, or fewer than the threshold (the
+ * server holds one key per role, so a server-held role needs threshold 1).
+ */
+function heldText(w: Walk, role: string): string {
+  const a = rootAuthority(w.root, role);
+  const n = a.keyIDs.filter((k) => w.held.has(k)).length;
+  const v = w.root.signed.version;
+  if (n === 0) return `no ${role} key of root v${v}`;
+  return `${n} of the ${a.threshold} ${role} keys root v${v} requires (threshold ${a.threshold}; a server-held role needs threshold ${n})`;
+}
+
 /** Still valid under the trusted root (a root rotation may have replaced its keys). */
 function stillSigned(w: Walk, p: ParsedRole | undefined, role: string): p is ParsedRole {
   return p !== undefined && authorityStatus(p.md, rootAuthority(w.root, role)).met;
@@ -101,7 +113,7 @@ export function checkSnapshot(w: Walk, nodes: readonly TargetsNode[]): SnapshotO
       'snapshot',
       undefined,
       'snapshot-not-server-held',
-      `no snapshot uploaded and the server holds no snapshot key of root v${w.root.signed.version}: upload a snapshot listing the new roles`,
+      `no snapshot uploaded and the server holds ${heldText(w, 'snapshot')}: upload a snapshot listing the new roles`,
     );
   return { need: held, uploaded: undefined, kept: needed ? undefined : kept };
 }
@@ -119,7 +131,7 @@ export function checkTimestamp(w: Walk, snapshot: SnapshotOutcome): { need: bool
         'timestamp',
         undefined,
         'timestamp-not-server-held',
-        `no timestamp uploaded and the server holds no timestamp key of root v${w.root.signed.version}: upload a timestamp listing the new snapshot`,
+        `no timestamp uploaded and the server holds ${heldText(w, 'timestamp')}: upload a timestamp listing the new snapshot`,
       );
     return { need: held };
   }

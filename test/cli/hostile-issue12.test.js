@@ -2,9 +2,10 @@
 // of which once hung, exited 70, leaked an internal name or wrote half a repository.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { access, readdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
+import { hostname } from 'node:os';
 import { canonicalize } from '@tufjs/canonical-json';
 import { CLI, childEnv, cliOk, runCli, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -288,11 +289,28 @@ test('key remove while a key passwd holds the key (its lock) is refused: the pas
   const env = { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
   const { keyid } = JSON.parse(cliOk(['key', 'generate', '--json'], { env }));
   const lock = path.join(home, 'keys', `${keyid}.key.lock`);
-  await writeFile(lock, '12345\n', { mode: 0o600 }); // a key passwd in progress
+  // a key passwd in progress: a live process (this test) holds the key's lock
+  const owner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), nonce: 'a'.repeat(32) };
+  await writeFile(lock, JSON.stringify(owner), { mode: 0o600 });
   const r = runCli(['key', 'remove', keyid, '--json'], { env });
   assert.equal(r.status, 1, r.stdout + r.stderr);
-  assert.equal(JSON.parse(r.stdout).error.code, 'KEY_BUSY');
+  const error = JSON.parse(r.stdout).error;
+  assert.equal(error.code, 'KEY_BUSY');
+  assert.match(error.message, new RegExp(`pid ${process.pid}`));
   assert.deepEqual((await readdir(path.join(home, 'keys'))).sort(), [`${keyid}.key`, `${keyid}.key.lock`]);
+});
+
+test('a key lock left by a process that died (kill -9 during key passwd) is taken over, not KEY_BUSY forever', async (t) => {
+  const dir = await tempDir(t);
+  const home = path.join(dir, 'home');
+  const env = { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: 'pw', CNABSEC_NEW_PASSPHRASE: 'pw2', CI: 'true' };
+  const { keyid } = JSON.parse(cliOk(['key', 'generate', '--json'], { env }));
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid; // a pid that has exited
+  const owner = { pid: dead, hostname: hostname(), startedAt: new Date().toISOString(), nonce: 'b'.repeat(32) };
+  await writeFile(path.join(home, 'keys', `${keyid}.key.lock`), JSON.stringify(owner), { mode: 0o600 });
+  cliOk(['key', 'passwd', keyid], { env });
+  assert.deepEqual(await readdir(path.join(home, 'keys')), [`${keyid}.key`], 'the stale lock is gone');
+  cliOk(['key', 'remove', keyid], { env: { ...env, CNABSEC_PASSPHRASE: 'pw2' } });
 });
 
 test('bundle add --layout without --links (silently ignored) is refused, nothing staged', async (t) => {
