@@ -44,6 +44,8 @@ export interface AppOptions {
   logger?: import('pino').Logger | false;
   /** Seconds current metadata may be cached (Cache-Control max-age). Default 300. */
   currentMaxAgeSeconds?: number;
+  /** Largest upload body in bytes (ServerConfig.limits.body). Default: 128 MiB, or the largest of service.limits if that is more. */
+  bodyLimit?: number;
 }
 
 /** Everything `cnabsec server` needs, after flags, environment and file are merged. */

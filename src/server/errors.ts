@@ -35,7 +35,17 @@ export type ServerErrorCode =
   /** The service runs without online keys (developer-managed repositories only): no key endpoints, no server signing. */
   | 'ONLINE_KEYS_DISABLED'
   /** A key endpoint was asked for a role the server never holds (only `timestamp` and `snapshot`, doc 302). */
-  | 'ONLINE_ROLE_INVALID';
+  | 'ONLINE_ROLE_INVALID'
+  /** An HTTP request names a bad part: repository, role, version, checksum, target path or multipart field (400). */
+  | 'BAD_REQUEST'
+  /** No metadata, target file or route at that path (404). */
+  | 'NOT_FOUND'
+  /** The Authorization header is not `Bearer <token>`, or the token is refused (401, WWW-Authenticate: Bearer). */
+  | 'UNAUTHORIZED'
+  /** A request body, upload part or the whole upload is above its size limit (413). */
+  | 'TOO_LARGE'
+  /** A request body of a content type the route does not take, e.g. an upload that is not multipart/form-data (415). */
+  | 'UNSUPPORTED_MEDIA_TYPE';
 
 /** Errors of the server layer. */
 export class ServerError extends CnabsecError<ServerErrorCode> {}
