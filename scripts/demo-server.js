@@ -11,11 +11,14 @@ import * as path from 'node:path';
 import { CLI, NAME, demoContext, supplyChain, tamperedArchive } from './demo-kit.js';
 
 const READY = /^cnabsec server: listening on (\S+) \(db (.+)\)$/m;
-// Short lifetimes so the demo sees a refresh within seconds: a timestamp the server signs
-// lives 20 s and is re-signed once less than 80 % of that is left; checked every second.
+// So that the demo sees a refresh within seconds: a timestamp the server signs lives a day (the
+// default) and is re-signed once less than 99.995 % of it is left, about 4 s after it was
+// signed, instead of after half a day (the default fraction 0.5); checked every second
+// (--refresh-interval 1s). A lifetime of seconds would do the same, but clients rightly warn
+// about a timestamp that expires so soon.
 const SERVER_SETTINGS = {
-  CNABSEC_SERVER_TIMESTAMP_EXPIRY: '20s',
-  CNABSEC_SERVER_REFRESH_FRACTION: '0.8',
+  CNABSEC_SERVER_TIMESTAMP_EXPIRY: '1d',
+  CNABSEC_SERVER_REFRESH_FRACTION: '0.99995',
   CNABSEC_SERVER_LOG_LEVEL: 'warn',
 };
 
