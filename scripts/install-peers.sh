@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Install the real peer programs the interop tests run against (design.md §6).
+# Install the real peer programs the interop tests run against (design.md §6), and the
+# openssl and curl that docs/server.md prints (test/docs/server.test.js runs them).
 # Idempotent: does nothing when every peer is already installed. Needs root (or sudo).
 set -euo pipefail
-PKGS=(in-toto)
+PKGS=(in-toto openssl curl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -33,7 +33,7 @@ const isArchive = (file: string): boolean => /\.(tgz|tar\.gz|tar)$/i.test(file);
  */
 export function rotateFlagHint(flag: string): string | undefined {
   if (flag !== '-r' && flag !== '--server-managed') return undefined;
-  return "notary's -r (server-managed key) is set up at init: `cnabsec init <dir> --server-managed --snapshot-key <pem> --timestamp-key <pem>`; key rotate changes keys with --add-key and --remove-key";
+  return "notary's -r (server-managed key) is set up at init: `cnabsec init <dir> --server <url> --server-managed snapshot,timestamp` (or, offline, `--server-managed snapshot,timestamp --snapshot-key <pem> --timestamp-key <pem>`); key rotate changes keys with --add-key and --remove-key";
 }
 
 /** `bundle add <repo> <tag> bundle.json` (notary add GUN TAG FILE): the file is an option. */

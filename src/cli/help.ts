@@ -49,6 +49,8 @@ export const COMMAND_HEADINGS: readonly (readonly [string, readonly string[]])[]
       'init',
       'status',
       'publish',
+      'pull',
+      'clone',
       'refresh',
       'resign',
       'sign',
@@ -66,7 +68,7 @@ export const COMMAND_HEADINGS: readonly (readonly [string, readonly string[]])[]
   ['User commands (trust and verify bundles)', ['trust', 'lookup', 'list', 'verify']],
   ['Key commands', ['key']],
   ['in-toto commands', ['intoto']],
-  ['Server commands', ['serve']],
+  ['Server commands', ['serve', 'server', 'server-backup']],
   ['Other commands', ['version', 'completion', 'help']],
 ];
 

@@ -87,6 +87,23 @@ export const duration = typed(DURATION_SYNTAX, (text) =>
   durationSeconds(text) === undefined ? undefined : text.trim(),
 );
 
+/** A duration (as `duration`) or `0` for "off" (`server --refresh-interval 0`): the text, trimmed. */
+export const durationOrOff = typed(`${DURATION_SYNTAX}, or 0 (off)`, (text) =>
+  text.trim() === '0' || durationSeconds(text) !== undefined ? text.trim() : undefined,
+);
+
+/**
+ * `host:port` to listen on (`127.0.0.1:4443`, `[::1]:4443`, `0.0.0.0:0`): the text, trimmed.
+ * The shape only; src/server/config.ts checks the host as it does for the other sources.
+ */
+export const listenAddress = typed(
+  'host:port such as 127.0.0.1:4443, [::1]:4443 or 0.0.0.0:4443 (port 0: any free port)',
+  (text) => {
+    const m = /^(?:\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(text.trim());
+    return m?.[1] !== undefined && Number(m[1]) <= 65_535 ? text.trim() : undefined;
+  },
+);
+
 /** TUF/in-toto expiry time: ISO 8601 UTC without fractions, `2030-01-01T00:00:00Z`. */
 function isoSeconds(ms: number): string {
   return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -152,3 +169,26 @@ export function namedValues<T>(parser: TypedParser<T>): TypedParser<string[]> {
   };
   return Object.assign(collectChecked as TypedParser<string[]>, { expected });
 }
+
+/** The http:// or https:// base URL of a metadata repository server (`--server`). */
+export const serverUrl = typed('an http:// or https:// URL such as https://tuf.example.com', (text) => {
+  const t = text.trim();
+  if (!URL.canParse(t)) return undefined;
+  const u = new URL(t);
+  return (u.protocol === 'http:' || u.protocol === 'https:') && u.host !== '' ? t : undefined;
+});
+
+/**
+ * The roles a server holds the keys of (`--server-managed`): the timestamp, snapshot and
+ * timestamp, or none (a developer-managed repository stored on a server).
+ */
+export const serverRoles = typed(
+  'timestamp, snapshot,timestamp or none',
+  (text): ('snapshot' | 'timestamp')[] | undefined => {
+    const t = text.trim();
+    if (t === 'none') return [];
+    if (t === 'timestamp') return ['timestamp'];
+    return t === 'snapshot,timestamp' || t === 'timestamp,snapshot' ? ['snapshot', 'timestamp'] : undefined;
+  },
+  ['timestamp', 'snapshot,timestamp', 'none'],
+);

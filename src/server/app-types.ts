@@ -57,6 +57,12 @@ export interface ServerConfig {
   tls?: { cert: string; key: string };
   /** Where the master key comes from: a 0600 file, or CNABSEC_SERVER_MASTER_KEY when unset. */
   masterKeyFile?: string;
+  /**
+   * Whether the server may hold timestamp/snapshot keys (default true). With false
+   * (`--no-online-keys`) no master key is needed and every repository must upload its own
+   * timestamp and snapshot (developer-managed only); `GET …/<role>.key` then fails.
+   */
+  onlineKeys: boolean;
   /** Upload size limits in bytes (role, targets, targetFile as validate.ts takes them; body: a whole request). */
   limits: UploadLimits & { body: number };
   /** Expiry of what the server signs, in seconds. */

@@ -6,6 +6,10 @@ export type ServerErrorCode =
   | 'SERVER_DIRECTORY'
   /** The address cannot be listened on (in use, not local, not permitted). */
   | 'SERVER_LISTEN_FAILED'
+  /** A `cnabsec server` setting is bad: a flag, CNABSEC_SERVER_* variable or server.json key (named), or the file itself. */
+  | 'SERVER_CONFIG'
+  /** A TLS certificate or key file of `cnabsec server` cannot be read or does not load. */
+  | 'SERVER_TLS'
   /** An upload was refused by `validateUpload` (./validate.ts); `details` is the refusal. */
   | 'UPLOAD_REFUSED'
   /** A store write lost a race: the version (or the state it was based on) was taken first (HTTP 409). */

@@ -26,6 +26,7 @@ import {
   metaUpdates,
   stateOf,
   targetFileUpdates,
+  versionConflict,
   type MetaUpdate,
   type StoredMeta,
   type TrustTx,
@@ -131,7 +132,21 @@ export async function uploadIn(
   const state = stateOf(current);
   const serverKeyids = await heldKeyids(o.keys, o.repo);
   const r = validateUpload(state, files, { now: o.now, serverKeyids, limits: o.limits });
-  if (!r.ok) throw uploadRefused(r.refusal);
+  if (!r.ok) {
+    // A version equal to the stored one is a lost race, not a stale client: another upload
+    // (this process or another on the same database) took that version after this uploader
+    // pulled. That is the 409 a client answers with pull and retry (issue 13 item 5).
+    const { code, role, version } = r.refusal;
+    const stored = current.get(role);
+    if (code === 'OLD_VERSION' && version !== undefined && stored?.version === version)
+      throw versionConflict(
+        o.repo,
+        role,
+        version,
+        `version ${version} was published by another upload first`,
+      );
+    throw uploadRefused(r.refusal);
+  }
   const after = stateAfter(state, r.accepted);
   const signed = await signOnlineRoles(o, after, current, {
     snapshot: r.needSnapshot,

@@ -105,14 +105,16 @@ export async function targetFileBytes(
 }
 
 /** Staged files still listed by the metadata about to be published, with their bytes. */
-export async function stagedFiles(repo: LocalRepository): Promise<{ file: string; data: Uint8Array }[]> {
+export async function stagedFiles(
+  repo: LocalRepository,
+): Promise<{ name: string; file: string; data: Uint8Array }[]> {
   const listed = new Map<string, string>();
   for (const role of ['targets', ...repo.delegationParents().keys()]) {
     for (const [name, t] of Object.entries(repo.targetsOf(role).signed.targets)) {
       if (t.hashes.sha256 !== undefined) listed.set(name, t.hashes.sha256);
     }
   }
-  const out: { file: string; data: Uint8Array }[] = [];
+  const out: { name: string; file: string; data: Uint8Array }[] = [];
   for (const f of await readManifest(repo)) {
     if (listed.get(f.name) !== f.sha256) continue;
     const data = await repo.store.read(`${BLOBS}/${f.sha256}`);
@@ -121,7 +123,7 @@ export async function stagedFiles(repo: LocalRepository): Promise<{ file: string
         hint: 'add the file again',
       });
     }
-    out.push({ file: targetFilePath(f.name, f.sha256), data });
+    out.push({ name: f.name, file: targetFilePath(f.name, f.sha256), data });
   }
   return out;
 }

@@ -281,6 +281,58 @@ export async function publish(repo: LocalRepository, options: PublishOptions): P
   return result;
 }
 
+/** What a publish to a metadata repository server uploads (../workflows/remote-publish.ts). */
+export interface UploadPlan {
+  /** Signed roles: the staged ones the developer holds keys of, and a new snapshot unless the server holds it. */
+  pending: Pending[];
+  /** Staged target files (in-toto layouts, links, keys) the metadata lists. */
+  targetFiles: { name: string; file: string; data: Uint8Array }[];
+  warnings: string[];
+}
+
+/**
+ * Sign for an upload to a server that holds the keys of `managed` (timestamp, and maybe
+ * snapshot; doc 302 setup; none for a developer-managed repository): the staged roles, then
+ * a new snapshot and timestamp when the developer holds their keys. The server signs the rest
+ * after it accepted the upload. Nothing is written.
+ */
+export async function signForUpload(
+  repo: LocalRepository,
+  options: PublishOptions,
+  managed: ReadonlySet<string>,
+): Promise<UploadPlan> {
+  transitionWarnings.set(repo, []);
+  const now = options.now ?? new Date();
+  const items = [...repo.staged].filter(([role]) => !managed.has(role)).map(([role, md]) => ({ role, md }));
+  if (items.length === 0) {
+    throw new TufError('ROLE_NOT_STAGED', `${repo.config.name}: nothing staged to publish`, {
+      hint: 'stage a change first (`cnabsec bundle add`, `resign`, `key rotate`); the server refreshes its own roles',
+    });
+  }
+  const staged = new Set(items.map((i) => i.role));
+  checkNotExpired(repo, now, staged);
+  assertClientsCanUpdate(repo, staged);
+  const pending = await signed(repo, items, options.signers);
+  if (!managed.has('snapshot')) {
+    const bytesOf = new Map(pending.map((p) => [p.role, p.bytes]));
+    const md = await makeSnapshot(
+      repo,
+      now,
+      (role) => repo.current(role),
+      (role) => bytesOf.get(role),
+    );
+    const snap = await signedOne(repo, 'snapshot', md, options.signers);
+    pending.push(snap);
+    // a developer-managed repository on a server: the timestamp is the developer's too
+    if (!managed.has('timestamp')) {
+      const ts = makeTimestamp(repo, now, snap.md, snap.bytes);
+      pending.push(await signedOne(repo, 'timestamp', ts, options.signers));
+    }
+  }
+  refuseExpired(pending, now);
+  return { pending, targetFiles: await stagedFiles(repo), warnings: transitionWarnings.get(repo) ?? [] };
+}
+
 export interface RefreshOptions extends PublishOptions {
   /** Renew a role when it expires within this many seconds (default: half its period). */
   within?: number;

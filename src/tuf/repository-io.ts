@@ -23,8 +23,23 @@ export interface RepositoryConfig {
   expiry: ExpiryPolicy;
   /** Timestamp and snapshot keys held by the metadata repository server (doc 302 setup). */
   serverManaged: boolean;
+  /**
+   * The metadata repository server this repository publishes to (issue 13, ADR 0025); absent
+   * for a repository published as files. `managed`: the roles whose keys the server holds and
+   * signs with (`serverManaged` is then true).
+   */
+  server?: RepositoryServer;
   /** Root compromise recovery in progress (./recovery.ts): this root version is signed by its own keys only. */
   recovery?: { rootVersion: number; trustedVersion: number };
+}
+
+/** Roles a metadata repository server may hold the keys of (doc 302). */
+export type ServerRole = 'snapshot' | 'timestamp';
+
+export interface RepositoryServer {
+  /** Base URL of the server, e.g. `https://tuf.example.com` (metadata under `/v2/<name>/_trust/tuf`). */
+  url: string;
+  managed: ServerRole[];
 }
 
 export interface RoleKeys {
@@ -37,6 +52,7 @@ export interface CreateOptions {
   roles: Record<'root' | 'targets' | 'snapshot' | 'timestamp', RoleKeys>;
   expiry?: Partial<ExpiryPolicy>;
   serverManaged?: boolean;
+  server?: RepositoryServer;
   now?: Date;
 }
 
@@ -94,6 +110,15 @@ export function stagedPath(role: string): string {
   return `${STAGED_DIR}/${encodeURIComponent(role)}.json`;
 }
 
+function checkServer(server: unknown): void {
+  const s = server as Partial<RepositoryServer> | null;
+  if (typeof s?.url !== 'string' || !/^https?:\/\/[^/]/.test(s.url))
+    throw new Error('server.url is not an http(s) URL');
+  const managed: unknown = s.managed;
+  if (!Array.isArray(managed) || managed.some((r) => r !== 'snapshot' && r !== 'timestamp'))
+    throw new Error('server.managed is not a list of snapshot, timestamp');
+}
+
 /** Parse and check `cnabsec.json`; REPO_CORRUPT naming it otherwise. */
 export function parseConfig(raw: Uint8Array, location: string): RepositoryConfig {
   let config: RepositoryConfig;
@@ -109,6 +134,7 @@ export function parseConfig(raw: Uint8Array, location: string): RepositoryConfig
       const v = expiry?.[k];
       if (typeof v !== 'number' || !(v > 0)) throw new Error(`expiry.${k} is not a positive number`);
     }
+    if (config.server !== undefined) checkServer(config.server);
   } catch (e) {
     throw new TufError(
       'REPO_CORRUPT',
@@ -116,7 +142,7 @@ export function parseConfig(raw: Uint8Array, location: string): RepositoryConfig
       {
         cause: e,
         details: { path: `${location}/${CONFIG_FILE}` },
-        hint: `the file is truncated or was edited by hand; restore it from a backup (it holds _type, version, name, expiry and serverManaged)`,
+        hint: `the file is truncated or was edited by hand; restore it from a backup (it holds _type, version, name, expiry, serverManaged and optionally server {url, managed})`,
       },
     );
   }

@@ -37,7 +37,13 @@ import {
 } from './repository-io.js';
 
 export { CONFIG_FILE, METADATA_DIR, STAGED_DIR, parseMetadata, serialize, stagedPath };
-export type { CreateOptions, RepositoryConfig, RoleKeys } from './repository-io.js';
+export type {
+  CreateOptions,
+  RepositoryConfig,
+  RepositoryServer,
+  RoleKeys,
+  ServerRole,
+} from './repository-io.js';
 import { checkPublishedFiles, incomplete, versionsOnDisk } from './completeness.js';
 import { checkRepositoryName, isRoleName } from './names.js';
 import { assertSignable } from './signable.js';
@@ -78,6 +84,7 @@ export class LocalRepository {
       name: options.name,
       expiry: { ...DEFAULT_EXPIRY, ...options.expiry },
       serverManaged: options.serverManaged ?? false,
+      ...(options.server === undefined ? {} : { server: options.server }),
     };
     const repo = new LocalRepository(store, config);
     const now = options.now ?? new Date();

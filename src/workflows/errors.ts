@@ -16,7 +16,19 @@ export type WorkflowErrorCode =
   /** An apply was interrupted (its AbortSignal, e.g. Ctrl-C) and rolled back. */
   | 'WORKFLOW_INTERRUPTED'
   /** `key remove` of a key a known repository still lists (without --force). */
-  | 'KEY_IN_USE';
+  | 'KEY_IN_USE'
+  /** A publish based on a state the server no longer has (HTTP 409, or a version it already holds): pull and retry. */
+  | 'PUBLISH_CONFLICT'
+  /** The metadata repository server refused a request; `details.serverCode` is its error code. */
+  | 'REMOTE_REFUSED'
+  /** The server's answer is not what the HTTP contract says (not JSON, no key, too long). */
+  | 'REMOTE_BAD_RESPONSE'
+  /** A remote command on a repository that has no server (`init --server` sets one). */
+  | 'REMOTE_NOT_CONFIGURED'
+  /** The server holds no published state of the repository (clone or pull of nothing). */
+  | 'REMOTE_EMPTY'
+  /** The server accepted a publish, but its new state could not be fetched back: run `pull`. */
+  | 'PUBLISHED_NOT_PULLED';
 
 /** Errors of the workflows layer. */
 export class WorkflowError extends CnabsecError<WorkflowErrorCode> {}

@@ -20,7 +20,8 @@ import {
   type ExpiryPolicy,
   type TopLevelRole,
 } from '../tuf/policy.js';
-import { LocalRepository, type RoleKeys } from '../tuf/repository.js';
+import { LocalRepository, type RepositoryServer, type RoleKeys, type ServerRole } from '../tuf/repository.js';
+import { RemoteRepository } from './remote.js';
 import { FsMetadataStore } from '../tuf/store.js';
 import { checkNotExpired } from '../tuf/publish.js';
 import { checkLayout, setupProvenance, type LayoutInput } from '../cnab/provenance.js';
@@ -55,6 +56,17 @@ export interface InitOptions {
   keyType?: string;
   /** Timestamp and snapshot keys held by the metadata repository server: give their public keys. */
   serverManaged?: boolean;
+  /**
+   * The roles whose keys the server holds (default: both with `serverManaged`, `timestamp`
+   * with `server`). Without `server`, their public keys are given as the roles' keys.
+   */
+  serverRoles?: ServerRole[];
+  /**
+   * The metadata repository server this repository publishes to (issue 13): the public keys
+   * of `serverRoles` are fetched from it (GET …/<role>.key, which creates them) and its URL
+   * is recorded in cnabsec.json.
+   */
+  server?: { url: string; token?: string; timeoutMs?: number };
   roles?: Partial<Record<TopLevelRole, InitRoleOptions>>;
   /** Expiry periods: seconds or durations such as `30d` (./tuf/policy.ts refresh rule applies). */
   expiry?: Partial<Record<TopLevelRole | 'delegated', number | string>>;
@@ -78,6 +90,8 @@ export interface InitPlan {
   nameFromDir: boolean;
   keyType: KeyType;
   serverManaged: boolean;
+  /** The server and the roles it holds, as recorded in cnabsec.json. */
+  server?: RepositoryServer;
   roles: Record<TopLevelRole, InitRolePlan>;
   expiry: Partial<ExpiryPolicy>;
   inToto?: { layout: LayoutInput; releases: InitRolePlan };
@@ -167,16 +181,63 @@ async function checkNoRepository(dir: string): Promise<void> {
   );
 }
 
-/** Check every input of an init and resolve the given keys; nothing is generated or written. */
+function serverRolesOf(opts: InitOptions): ServerRole[] {
+  const roles = opts.serverRoles ?? (opts.serverManaged === true ? ['snapshot', 'timestamp'] : undefined);
+  const list = roles ?? (opts.server === undefined ? [] : ['timestamp']);
+  const out = SERVER_ROLES.filter((r) => list.includes(r));
+  if (out.includes('snapshot') && !out.includes('timestamp')) {
+    throw invalid(
+      'a server that holds the snapshot key holds the timestamp key too',
+      'give --server-managed snapshot,timestamp or --server-managed timestamp',
+    );
+  }
+  return out;
+}
+
+const SERVER_ROLES: readonly ServerRole[] = ['snapshot', 'timestamp'];
+
+/** The server's public keys of the roles it holds (fetched, which creates them), as the roles' keys. */
+async function serverKeys(
+  opts: InitOptions,
+  name: string,
+  managed: ServerRole[],
+): Promise<{ config: RepositoryServer; keys: Partial<Record<TopLevelRole, InitRoleOptions>> }> {
+  const remote = new RemoteRepository({
+    server: opts.server?.url ?? '',
+    repo: name,
+    ...(opts.server?.token === undefined ? {} : { token: opts.server.token }),
+    ...(opts.server?.timeoutMs === undefined ? {} : { timeoutMs: opts.server.timeoutMs }),
+  });
+  const keys: Partial<Record<TopLevelRole, InitRoleOptions>> = {};
+  for (const role of managed) {
+    const given = opts.roles?.[role];
+    if ((given?.keys ?? []).length > 0 || (given?.count ?? 1) !== 1 || (given?.threshold ?? 1) !== 1) {
+      throw invalid(
+        `${role} is held by the server: its one key comes from ${remote.server}`,
+        `drop --${role}-key, --${role}-keys and --${role}-threshold, or leave ${role} out of --server-managed`,
+        { role },
+      );
+    }
+    keys[role] = { keys: [(await remote.publicKey(role)).public], count: 1, threshold: 1 };
+  }
+  return { config: { url: remote.server, managed }, keys };
+}
+
+/**
+ * Check every input of an init and resolve the given keys; nothing is generated or written
+ * here. With a server, its public keys are fetched (the server creates a key on first request).
+ */
 export async function planInit(opts: InitOptions): Promise<InitPlan> {
   const keyType = checkKeyType(opts.keyType);
   const { name, nameFromDir } = repositoryName(opts);
   await checkNoRepository(opts.dir);
-  const serverManaged = opts.serverManaged === true;
+  const managed = serverRolesOf(opts);
+  const serverManaged = managed.length > 0;
+  const server = opts.server === undefined ? undefined : await serverKeys(opts, name, managed);
   const roles = {} as Record<TopLevelRole, InitRolePlan>;
   for (const role of TOP_LEVEL_ROLES) {
-    const input = opts.roles?.[role];
-    if (serverManaged && (role === 'snapshot' || role === 'timestamp') && (input?.keys ?? []).length === 0) {
+    const input = server?.keys[role] ?? opts.roles?.[role];
+    if (managed.includes(role as ServerRole) && (input?.keys ?? []).length === 0) {
       throw new TufError('INVALID_ARGUMENT', `--server-managed needs the server's ${role} public key`, {
         hint: `pass --${role}-key <pem file> with the key the metadata repository server published`,
       });
@@ -196,6 +257,7 @@ export async function planInit(opts: InitOptions): Promise<InitPlan> {
     nameFromDir,
     keyType,
     serverManaged,
+    ...(server === undefined ? {} : { server: server.config }),
     roles,
     expiry,
     ...(inToto === undefined ? {} : { inToto }),
@@ -264,6 +326,7 @@ export async function applyInit(plan: InitPlan, options: ApplyInitOptions): Prom
           roles,
           expiry: plan.expiry,
           serverManaged: plan.serverManaged,
+          ...(plan.server === undefined ? {} : { server: plan.server }),
           ...(options.now === undefined ? {} : { now: options.now }),
         });
         created = true;

@@ -74,6 +74,62 @@ runTable({
       hint: /--port/,
     }),
   },
+  'server: no master key': {
+    code: 'MASTER_KEY_MISSING',
+    prepare: ({ file }) => ({
+      args: ['server', '--listen', '127.0.0.1:0', '--db', file('server.db')],
+      names: ['CNABSEC_SERVER_MASTER_KEY'],
+      hint: /--no-online-keys/,
+    }),
+  },
+  'server: malformed --listen': {
+    usage: true,
+    prepare: () => ({ args: ['server', '--listen', 'localhost'], names: ['--listen', 'localhost'] }),
+  },
+  'server: unknown key in the config file': {
+    code: 'SERVER_CONFIG',
+    prepare: async ({ file }) => {
+      await writeFile(file('server.json'), '{"lisen": "127.0.0.1:0"}\n');
+      return {
+        args: ['server', '--config', file('server.json')],
+        names: [file('server.json'), '"lisen"'],
+      };
+    },
+  },
+  'server: bad CNABSEC_SERVER_* value': {
+    code: 'SERVER_CONFIG',
+    prepare: ({ home }) => ({
+      args: ['server', '--listen', '127.0.0.1:0'],
+      env: envFor(home, { CNABSEC_SERVER_TIMESTAMP_EXPIRY: '0d' }),
+      names: ['CNABSEC_SERVER_TIMESTAMP_EXPIRY', '"0d"'],
+    }),
+  },
+  'server: port in use': {
+    code: 'SERVER_LISTEN_FAILED',
+    busyPort: true,
+    prepare: ({ home }, port) => ({
+      // the database is created before the port turns out taken: only the key store is watched
+      args: ['server', '--listen', `127.0.0.1:${port}`, '--db', path.join(home, '..', 'server.db')],
+      env: envFor(home, { CNABSEC_SERVER_MASTER_KEY: 'ab'.repeat(32), CNABSEC_SERVER_LOG_LEVEL: 'silent' }),
+      watch: [home],
+      names: [`127.0.0.1:${port}`, 'EADDRINUSE'],
+      hint: /--listen/,
+    }),
+  },
+  'server-backup: database does not exist': {
+    code: 'STORE_IO',
+    prepare: ({ file }) => ({
+      args: ['server-backup', file('backup.db'), '--db', file('none.db')],
+      names: [file('none.db')],
+    }),
+  },
+  'server-backup: the backup file exists': {
+    code: 'STORE_IO',
+    prepare: ({ file }) => ({
+      args: ['server-backup', file('bundle.json'), '--db', file('none.db')],
+      names: [file('bundle.json'), 'never overwrites'],
+    }),
+  },
   'verify: repository not trusted': {
     code: 'TUF_UPDATE_FAILED',
     prepare: () => ({

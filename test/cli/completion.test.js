@@ -41,8 +41,13 @@ test('completion: the bash script completes commands, subcommands, options and e
     '--root-threshold',
     '--root-key',
   ]);
-  assert.deepEqual(complete(script, ['cnabsec', 'init', './repo', '--name', 'x', '--server']), [
+  assert.deepEqual(complete(script, ['cnabsec', 'init', './repo', '--name', 'x', '--server-']), [
     '--server-managed',
+  ]);
+  assert.deepEqual(complete(script, ['cnabsec', 'init', './repo', '--server-managed', '']), [
+    'timestamp',
+    'snapshot,timestamp',
+    'none',
   ]);
   assert.deepEqual(complete(script, ['cnabsec', 'key', 'generate', '--type', '']), [
     'ed25519',

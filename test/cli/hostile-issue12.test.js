@@ -290,7 +290,12 @@ test('key remove while a key passwd holds the key (its lock) is refused: the pas
   const { keyid } = JSON.parse(cliOk(['key', 'generate', '--json'], { env }));
   const lock = path.join(home, 'keys', `${keyid}.key.lock`);
   // a key passwd in progress: a live process (this test) holds the key's lock
-  const owner = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), nonce: 'a'.repeat(32) };
+  const owner = {
+    pid: process.pid,
+    hostname: hostname(),
+    startedAt: new Date().toISOString(),
+    nonce: 'a'.repeat(32),
+  };
   await writeFile(lock, JSON.stringify(owner), { mode: 0o600 });
   const r = runCli(['key', 'remove', keyid, '--json'], { env });
   assert.equal(r.status, 1, r.stdout + r.stderr);
@@ -306,7 +311,12 @@ test('a key lock left by a process that died (kill -9 during key passwd) is take
   const env = { CNABSEC_HOME: home, CNABSEC_PASSPHRASE: 'pw', CNABSEC_NEW_PASSPHRASE: 'pw2', CI: 'true' };
   const { keyid } = JSON.parse(cliOk(['key', 'generate', '--json'], { env }));
   const dead = spawnSync(process.execPath, ['-e', '0']).pid; // a pid that has exited
-  const owner = { pid: dead, hostname: hostname(), startedAt: new Date().toISOString(), nonce: 'b'.repeat(32) };
+  const owner = {
+    pid: dead,
+    hostname: hostname(),
+    startedAt: new Date().toISOString(),
+    nonce: 'b'.repeat(32),
+  };
   await writeFile(path.join(home, 'keys', `${keyid}.key.lock`), JSON.stringify(owner), { mode: 0o600 });
   cliOk(['key', 'passwd', keyid], { env });
   assert.deepEqual(await readdir(path.join(home, 'keys')), [`${keyid}.key`], 'the stale lock is gone');

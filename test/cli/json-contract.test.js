@@ -12,7 +12,8 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { CLI, childEnv, cliOk, runCli } from '../helpers/cli.js';
+import { CLI, childEnv, cliOk, runCli, runCliAsync } from '../helpers/cli.js';
+import { startMetadataServer } from '../helpers/metadata-server.js';
 import {
   cliCommands,
   glossaryProblems,
@@ -23,7 +24,11 @@ import {
 } from '../helpers/json-contract.js';
 import { contractCases, PASS } from '../helpers/json-contract-cases.js';
 
-const ctx = {};
+const ctx = {
+  cleanups: [],
+  // the metadata repository server in this process, for pull and clone (closed in `after`)
+  startServer: () => startMetadataServer({ after: (fn) => ctx.cleanups.push(fn) }),
+};
 const w = (...p) => path.join(ctx.work, ...p);
 const CASES = contractCases(ctx);
 
@@ -34,7 +39,10 @@ before(async () => {
   ctx.contract = await loadContract();
   ctx.commands = await cliCommands();
 });
-after(() => rm(ctx.work, { recursive: true, force: true }));
+after(async () => {
+  for (const fn of ctx.cleanups.reverse()) await fn();
+  await rm(ctx.work, { recursive: true, force: true });
+});
 
 /** Arguments with --json (before a `--` that ends the options). */
 function withJson(args) {
@@ -91,7 +99,12 @@ async function runChecked(c, side) {
   const args = withJson(side === 'ok' ? c.ok() : c.err());
   const env = { ...ctx.env, ...(c.env ?? {}), ...(side === 'err' ? (c.errEnv ?? {}) : {}) };
   const cwd = c.cwd === undefined ? ctx.work : w(c.cwd);
-  const r = c.serve === true && side === 'ok' ? await runServe(args, env) : runCli(args, { env, cwd });
+  const r =
+    c.serve === true && side === 'ok'
+      ? await runServe(args, env)
+      : c.server === true
+        ? await runCliAsync(args, { env, cwd })
+        : runCli(args, { env, cwd });
   const out = `cnabsec ${args.join(' ')}\n--- exit ${r.status}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
   const schema = ctx.contract.sections.get(c.command);
   // a pass-through document is printed byte for byte (canonical JSON has no final newline)

@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import {
   byteCount,
   duration,
+  durationOrOff,
+  listenAddress,
   expiryTime,
   integer,
   keyType,
@@ -55,6 +57,12 @@ test('typed options: durations have the syntax of the expiry policy', () => {
   refused(duration, 'abc', '30', '0d', '-1d', '1.5d', '1001y', '30 days', 'd');
   for (const bad of ['abc', '0d', '1001y']) assert.throws(() => parseDuration(bad), /is not a duration/);
   assert.match(duration.expected, /30d, 12h or 90s/);
+  assert.equal(durationOrOff('0'), '0');
+  assert.equal(durationOrOff(' 5m '), '5m');
+  refused(durationOrOff, '00', '-0', 'off', '0d', '1 day');
+  for (const ok of ['127.0.0.1:4443', '[::1]:0', 'example.com:443', '0.0.0.0:65535'])
+    assert.equal(listenAddress(ok), ok);
+  refused(listenAddress, 'localhost', ':80', '127.0.0.1:65536', '[::1:80', 'a b:80', 'http://x:80');
 });
 
 test('typed options: expiry times, versions, enums, key types, repeatable and NAME=VALUE options', () => {
@@ -100,10 +108,21 @@ const CASES = [
   [['init', 'r', '--name', 'a.com/b', '-t', 'dsa'], '-t, --key-type <type>'],
   [['init', 'r', '--name', 'a.com/b', '--releases-keys', '0'], '--releases-keys <n>'],
   [['init', 'r', '--name', 'a.com/b', '--releases-threshold', 'x'], '--releases-threshold <n>'],
+  [['init', 'r', '--name', 'a.com/b', '--server', 'ftp://x'], '--server <url>'],
+  [['init', 'r', '--name', 'a.com/b', '--server-managed', 'root'], '--server-managed <roles>'],
+  [
+    ['clone', 'http://127.0.0.1:9', 'a.com/b', 'r', '--server-managed', 'snapshot'],
+    '--server-managed <roles>',
+  ],
+  [['trust', 'add', 'a.com/b', '--root', 'r.json', '--server', 'file:///x'], '--server <url>'],
   [['refresh', 'r', '--if-expiring-within', '12'], '--if-expiring-within <duration>'],
   [['resign', 'r', 'targets', '--expires', 'abc'], '--expires <duration>'],
   [['bundle', 'add', 'r', 'v1', '--thin', 'b.json', '--max-unpacked', 'big'], '--max-unpacked <MiB>'],
   [['serve', 'r', '--port', '70000'], '--port <port>'],
+  [['server', '--listen', 'localhost'], '--listen <host:port>'],
+  [['server', '--listen', '127.0.0.1:65536'], '--listen <host:port>'],
+  [['server', '--log-level', 'loud'], '--log-level <level>'],
+  [['server', '--refresh-interval', '1 day'], '--refresh-interval <duration>'],
   [
     ['verify', 'a.com/b:v1', '--thin', 'b.json', '--inspection-timeout', '0'],
     '--inspection-timeout <seconds>',

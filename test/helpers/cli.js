@@ -1,5 +1,5 @@
 // Running the cnabsec CLI as a child process, and snapshots of directory trees, for CLI tests.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readdir, readFile, readlink } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -90,4 +90,32 @@ export function rolesOf(initDoc) {
   if (!Array.isArray(initDoc.roles))
     throw new Error('init --json: `roles` is a list of {role, keyids, threshold}');
   return Object.fromEntries(initDoc.roles.map((r) => [r.role, r]));
+}
+
+/**
+ * `runCli` without blocking this process: for a CLI that talks to a server running in this
+ * test's own process (test/helpers/metadata-server.js). Resolves {status, signal, stdout, stderr}.
+ */
+export function runCliAsync(args, { env = {}, cwd = process.cwd(), input = '', timeout = 60_000 } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(env), cwd, timeout });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d) => (stderr += d));
+    child.once('error', reject);
+    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
+    child.stdin.end(input);
+  });
+}
+
+/** `runCliAsync` that throws (with its output) unless the CLI exits 0; resolves stdout. */
+export async function cliOkAsync(args, options) {
+  const r = await runCliAsync(args, options);
+  if (r.status !== 0) {
+    throw new Error(
+      `cnabsec ${args.join(' ')} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
+  }
+  return r.stdout;
 }

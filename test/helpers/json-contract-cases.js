@@ -7,10 +7,11 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cliOk } from './cli.js';
+import { cliOk, cliOkAsync } from './cli.js';
 
 export const PASS = 'correct horse battery staple';
 const NAME = 'example.com/org/app';
+const REMOTE = 'example.com/org/remote';
 const FIXTURE = fileURLToPath(new URL('../fixtures/bundle.json', import.meta.url));
 const NO_KEY = 'deadbeefdeadbeef';
 const noPassphrase = { CNABSEC_PASSPHRASE: undefined };
@@ -63,6 +64,26 @@ export function contractCases(ctx) {
     },
     { command: 'status', ok: () => ['status', w('repo')], err: () => ['status', none()] },
     { command: 'publish', ok: () => ['publish', w('repo')], err: () => ['publish', none()] },
+    {
+      // a repository on the metadata repository server of this test process (ctx.startServer)
+      command: 'pull',
+      server: true,
+      prep: async () => {
+        ctx.server = await ctx.startServer();
+        const run = (args) => cliOkAsync(args, { env: ctx.env });
+        await run(['init', w('repo-srv'), '--name', REMOTE, '--server', ctx.server.url]);
+        await run(['bundle', 'add', w('repo-srv'), 'v1', '--thin', FIXTURE]);
+        await run(['publish', w('repo-srv')]);
+      },
+      ok: () => ['pull', w('repo-srv')],
+      err: () => ['pull', w('repo')],
+    },
+    {
+      command: 'clone',
+      server: true,
+      ok: () => ['clone', ctx.server.url, REMOTE, w('repo-clone')],
+      err: () => ['clone', ctx.server.url, REMOTE, w('repo-srv')],
+    },
     { command: 'refresh', ok: () => ['refresh', w('repo'), '--force'], err: () => ['refresh', none()] },
     {
       command: 'bundle list',
@@ -264,6 +285,19 @@ export function contractCases(ctx) {
       err: () => ['advisory', none(), '--since', '1'],
     },
     { command: 'serve', serve: true, ok: () => ['serve', w('repo')], err: () => ['serve', none()] },
+    {
+      command: 'server',
+      serve: true,
+      ok: () => ['server', '--listen', '127.0.0.1:0', '--db', w('server', 'cnabsec.db')],
+      env: { CNABSEC_SERVER_MASTER_KEY: 'ab'.repeat(32) },
+      err: () => ['server', '--listen', '127.0.0.1:0', '--db', w('server', 'cnabsec.db')],
+      errEnv: { CNABSEC_SERVER_MASTER_KEY: undefined },
+    },
+    {
+      command: 'server-backup',
+      ok: () => ['server-backup', w('server-backup.db'), '--db', w('server', 'cnabsec.db')],
+      err: () => ['server-backup', w('server-backup-2.db'), '--db', w('server', 'none.db')],
+    },
     {
       command: 'recover',
       ok: () => ['recover', w('repo'), '--new-root-key', 'new', '--out', w('recovery')],

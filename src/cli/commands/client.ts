@@ -16,6 +16,8 @@ import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { referenceHint } from '../habits.js';
 import { lockWaitMs } from '../repo-common.js';
+import { serverUrl } from '../options.js';
+import { metadataUrlOf } from '../../workflows/remote.js';
 import {
   referenceTag,
   signedTagsJson,
@@ -48,17 +50,29 @@ function registerTrust(program: Command): void {
   withCommon(trust.command('add <name>'))
     .description('trust a bundle repository: pin its root metadata (obtained out of band) and metadata URL')
     .requiredOption('--root <root.json>', 'root metadata of the repository, from a channel you trust')
-    .requiredOption('--url <url>', 'metadata URL (file://, http:// or https://)')
+    .option('--url <url>', 'metadata URL (file://, http:// or https://)')
+    .option(
+      '--server <url>',
+      'metadata repository server instead of --url: the metadata URL is <server>/v2/<name>/_trust/tuf',
+      serverUrl,
+    )
+    .check((_args, opts) =>
+      (opts.url === undefined) === (opts.server === undefined)
+        ? 'give the metadata location: --url <metadata url> or --server <server url> (one of them)'
+        : undefined,
+    )
     .example('cnabsec trust add example.com/org/app --root root.json --url https://tuf.example.com/org/app')
+    .example('cnabsec trust add example.com/org/app --root root.json --server https://tuf.example.com')
     .example(
       'cnabsec trust add example.com/org/app --root ./repo/metadata/root.json --url file:///srv/repo/metadata',
     )
     .action(
-      runAction(async (name: string, opts: KeyOptions & { root: string; url: string }) => {
+      runAction(async (name: string, opts: KeyOptions & { root: string; url?: string; server?: string }) => {
         const home = opts.home ?? defaultHome();
         checkRepositoryName(name, 'trust name');
+        const url = opts.server === undefined ? (opts.url ?? '') : metadataUrlOf(opts.server, name);
         const root = await readRoot(opts.root);
-        const entry = await addTrust(home, name, root, opts.url, false, { waitMs: lockWaitMs() });
+        const entry = await addTrust(home, name, root, url, false, { waitMs: lockWaitMs() });
         if (opts.json) printJson(trustEntryJson(entry));
         else printLine(`trusting ${entry.name} at ${entry.url}`);
       }),

@@ -13,7 +13,8 @@ import { parseJsonBounded, quote } from '../../util/json.js';
 import { keyStoreOf, passphrasesOf, withCommon, type KeyOptions } from '../common.js';
 import { collect, lockWaitMs, openRepository, storeSigners, withRepository } from '../repo-common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
-import { duration, keyCount, keyType, positiveInt } from '../options.js';
+import { duration, keyCount, keyType, positiveInt, serverRoles, serverUrl } from '../options.js';
+import { accessOf, publishedLine, withTokenFile, type TokenOptions } from '../remote-common.js';
 import { initGunHint } from '../habits.js';
 import { writeOutputFile } from '../output-file.js';
 import { warnExpiring } from '../rotation-common.js';
@@ -25,6 +26,8 @@ import {
   defaultedThresholds,
   planInit,
   planResign,
+  publishRemote,
+  remoteOf,
   type InitOptions as WorkflowInitOptions,
   type InitPlan,
   type InitRoleOptions,
@@ -35,7 +38,9 @@ type InitCliOptions = KeyOptions &
     name?: string;
     nameFromDir?: boolean;
     keyType: string;
-    serverManaged?: boolean;
+    serverManaged?: ('snapshot' | 'timestamp')[];
+    server?: string;
+    tokenFile?: string;
   };
 
 /** The roles' key options (`--root-keys`, `--root-threshold`, `--root-key`; `releases` alike). */
@@ -62,7 +67,8 @@ async function initOptions(dir: string, opts: InitCliOptions): Promise<WorkflowI
     ...(opts.name === undefined ? {} : { name: opts.name }),
     nameFromDir: opts.nameFromDir === true,
     keyType: opts.keyType,
-    serverManaged: opts.serverManaged === true,
+    ...(opts.serverManaged === undefined ? {} : { serverRoles: opts.serverManaged }),
+    ...(opts.server === undefined ? {} : { server: { url: opts.server, ...(await accessOf(opts)) } }),
     roles: Object.fromEntries(TOP_LEVEL_ROLES.map((r) => [r, roleOptions(opts, r)])),
     expiry,
     ...(opts.inToto === true
@@ -114,11 +120,14 @@ async function init(dir: string, opts: InitCliOptions): Promise<void> {
         ...(r.thresholdDefault === undefined ? {} : { thresholdDefault: r.thresholdDefault }),
       })),
       generated: sortedUnique(result.generated),
+      ...(plan.server === undefined ? {} : { server: plan.server }),
       ...(notes.length > 0 ? { notes } : {}),
     });
     return;
   }
   printLine(`initialised ${name} in ${dir}`);
+  if (plan.server !== undefined)
+    printLine(`  server    ${plan.server.url} (holds ${plan.server.managed.join(', ') || 'no keys'})`);
   for (const [r, s] of Object.entries(roles))
     printLine(
       `  ${r.padEnd(9)} ${s.threshold}-of-${s.keyids.length}  ${s.keyids.map((k) => k.slice(0, 8)).join(' ')}`,
@@ -151,7 +160,17 @@ export function register(program: Command): void {
     .option('--name <repository>', 'bundle repository name (OCI grammar), e.g. example.com/org/bundle')
     .option('--name-from-dir', 'take the repository name from the directory name (instead of --name)')
     .option('-t, --key-type <type>', `type of generated keys: ${KEY_TYPES.join(', ')}`, keyType, 'ed25519')
-    .option('--server-managed', 'timestamp and snapshot keys are held by the metadata repository server');
+    .option(
+      '--server <url>',
+      'metadata repository server to publish to: its keys are fetched and listed in root',
+      serverUrl,
+    )
+    .option(
+      '--server-managed <roles>',
+      'roles whose keys the server holds: timestamp (default with --server), snapshot,timestamp or none; without --server give their public keys with --<role>-key',
+      serverRoles,
+    );
+  withTokenFile(initCmd);
   for (const role of TOP_LEVEL_ROLES) {
     initCmd
       .option(`--${role}-keys <n>`, `number of ${role} keys`, keyCount)
@@ -172,6 +191,9 @@ export function register(program: Command): void {
     .check(([dir], opts) => initGunHint(String(dir), opts))
     .example('cnabsec init ./repo --name example.com/org/app')
     .example('cnabsec init ./repo --name example.com/org/app --root-keys 3 --root-threshold 2')
+    .example(
+      'cnabsec init ./repo --name example.com/org/app --server https://tuf.example.com --server-managed snapshot,timestamp',
+    )
     .example(
       'cnabsec init ./repo --name example.com/org/app --in-toto --layout root.layout --layout-key owner.pub',
     )
@@ -194,14 +216,26 @@ export function register(program: Command): void {
       }),
     );
 
-  withCommon(program.command('publish <repo>'))
-    .description('sign changed roles, make new snapshot and timestamp versions, write atomically')
+  withTokenFile(withCommon(program.command('publish <repo>')))
+    .description(
+      'sign changed roles, make new snapshot and timestamp versions, write atomically; with a server: upload them in one request',
+    )
     .example('cnabsec publish ./repo')
     .example('CNABSEC_PASSPHRASE_TARGETS=... cnabsec publish ./repo --no-prompt --json')
+    .example('CNABSEC_TOKEN=... cnabsec publish ./repo   # a repository made with init --server')
     .action(
-      runAction(async (dir: string, opts: KeyOptions) => {
+      runAction(async (dir: string, opts: KeyOptions & TokenOptions) => {
         await withRepository(dir, async (repo) => {
           const signers = storeSigners(keyStoreOf(opts), passphrasesOf(opts));
+          if (repo.config.server !== undefined) {
+            const r = await publishRemote(repo, remoteOf(repo, await accessOf(opts)), { signers });
+            if (opts.json)
+              printJson({ published: r.published.map(({ role, version }) => ({ role, version })) });
+            else printLine(`published to ${repo.config.server.url}: ${publishedLine(r.published)}`);
+            for (const w of r.warnings) warn(w);
+            warnExpiring(repo);
+            return;
+          }
           const result = await publish(repo, { signers });
           if (opts.json) printJson({ published: result.published });
           else printLine(`published ${result.published.map((p) => `${p.role} v${p.version}`).join(', ')}`);
@@ -226,6 +260,16 @@ export function register(program: Command): void {
       runAction(async (dir: string, opts: KeyOptions & { ifExpiringWithin?: string; force?: boolean }) => {
         const within = opts.ifExpiringWithin === undefined ? undefined : parseDuration(opts.ifExpiringWithin);
         await withRepository(dir, async (repo) => {
+          const held = repo.config.server?.managed ?? [];
+          if (held.includes('timestamp'))
+            throw new TufError(
+              'INVALID_ARGUMENT',
+              `${dir}: its server ${repo.config.server?.url ?? ''} refreshes ${held.join(' and ')} itself`,
+              {
+                details: { path: dir },
+                hint: `nothing to do here; \`cnabsec pull ${dir}\` fetches the refreshed state`,
+              },
+            );
           const result = await refresh(repo, {
             signers: storeSigners(keyStoreOf(opts), passphrasesOf(opts)),
             ...(within === undefined ? {} : { within }),

@@ -20,7 +20,14 @@ import { DownloadError, TufError } from '../errors.js';
 import { messageOf } from '../../errors.js';
 import { quote } from '../../util/json.js';
 import { checkMetadataBytes } from './guard.js';
-import { httpTimeoutMs, secondsText, unreachable, unreachableFrom } from './network.js';
+import {
+  bearerHeaders,
+  envToken,
+  httpTimeoutMs,
+  secondsText,
+  unreachable,
+  unreachableFrom,
+} from './network.js';
 import { trace, traceRead, traceUrl, tracing } from '../../util/trace.js';
 import { ModelsLengthOrHashMismatchError, TufjsDownloadLengthMismatchError } from './upstream.js';
 
@@ -152,11 +159,14 @@ export interface HttpFetcherOptions {
   timeoutMs?: number;
   /** Slowest accepted transfer rate: a file of n bytes may take n / rate more; default 64 KiB/s. */
   minBytesPerSecond?: number;
+  /** Headers sent with every request, e.g. `Authorization: Bearer <token>` (./network.ts `bearerHeaders`). */
+  headers?: Readonly<Record<string, string>>;
 }
 
 export class HttpFetcher extends RecordingFetcher {
   private readonly timeoutMs: number;
   private readonly minBytesPerSecond: number;
+  private readonly headers: Readonly<Record<string, string>>;
   private controller: AbortController | undefined;
 
   constructor(options: HttpFetcherOptions | number = {}) {
@@ -164,6 +174,7 @@ export class HttpFetcher extends RecordingFetcher {
     const o = typeof options === 'number' ? { timeoutMs: options } : options;
     this.timeoutMs = o.timeoutMs ?? 30_000;
     this.minBytesPerSecond = o.minBytesPerSecond ?? 64 * 1024;
+    this.headers = { ...o.headers };
   }
 
   /**
@@ -206,7 +217,8 @@ export class HttpFetcher extends RecordingFetcher {
     const started = Date.now();
     let res: Response;
     try {
-      res = await fetch(url, { signal: ctl.signal, redirect: 'follow' });
+      // fetch drops Authorization on a redirect to another origin (Fetch standard, undici)
+      res = await fetch(url, { signal: ctl.signal, redirect: 'follow', headers: this.headers });
     } catch (e) {
       const reason: unknown = ctl.signal.aborted ? ctl.signal.reason : e;
       const err = reason instanceof TufError ? reason : (unreachableFrom(url, reason) ?? reason);
@@ -280,11 +292,14 @@ export class MemoryFetcher extends RecordingFetcher {
   }
 }
 
-/** The fetcher for a metadata URL by its scheme. */
-export function fetcherFor(url: string): RecordingFetcher {
+/**
+ * The fetcher for a metadata URL by its scheme. HTTP requests carry `Authorization: Bearer
+ * $CNABSEC_TOKEN` when it is set (issue 13: the token goes with every request to a server).
+ */
+export function fetcherFor(url: string, env: NodeJS.ProcessEnv = process.env): RecordingFetcher {
   if (url.startsWith('file:')) return new FileFetcher();
   if (url.startsWith('http:') || url.startsWith('https:'))
-    return new HttpFetcher({ timeoutMs: httpTimeoutMs() });
+    return new HttpFetcher({ timeoutMs: httpTimeoutMs(env), headers: bearerHeaders(envToken(env)) });
   throw new TufError('INVALID_ARGUMENT', `unsupported URL scheme in ${quote(url, 200)}`, {
     details: { url: url.slice(0, 1000) },
     hint: 'metadata URLs are file://, http:// or https://; re-add the repository with `cnabsec trust add`',

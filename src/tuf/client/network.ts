@@ -112,3 +112,32 @@ export function httpTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
   }
   return Math.min(s, 3600) * 1000;
 }
+
+/** Longest bearer token accepted (a JWT with many claims is a few KiB). */
+export const TOKEN_MAX_BYTES = 16 * 1024;
+
+/**
+ * A bearer token, checked: printable ASCII without spaces (RFC 6750 §2.1 b64token, loosely),
+ * so it cannot break the header it goes into. `source` names where it came from.
+ */
+export function checkToken(token: string, source: string): string {
+  const t = token.trim();
+  if (t === '' || t.length > TOKEN_MAX_BYTES || !/^[\x21-\x7e]+$/.test(t)) {
+    throw new TufError('INVALID_ARGUMENT', `${source} is not a bearer token`, {
+      details: { source },
+      hint: `a token is one line of printable characters without spaces, at most ${TOKEN_MAX_BYTES} bytes`,
+    });
+  }
+  return t;
+}
+
+/** CNABSEC_TOKEN, checked; undefined when unset or empty. */
+export function envToken(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const t = env.CNABSEC_TOKEN;
+  return t === undefined || t.trim() === '' ? undefined : checkToken(t, 'CNABSEC_TOKEN');
+}
+
+/** `{Authorization: 'Bearer <token>'}`, or no header without a token. */
+export function bearerHeaders(token: string | undefined): Record<string, string> {
+  return token === undefined ? {} : { authorization: `Bearer ${token}` };
+}
