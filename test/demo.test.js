@@ -1,4 +1,4 @@
-// The README's first command runs this demo: keep it true.
+// `npm run demo:local` runs this demo (the flow without a server; `npm run demo` is demo-server.test.js): keep it true.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';

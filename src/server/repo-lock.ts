@@ -66,3 +66,44 @@ export class RepoLocks {
     };
   }
 }
+
+/**
+ * The writes of one store: each runs holding its repository's mutex and is counted in flight,
+ * so `close()` can refuse new writes and wait for those started (graceful shutdown, issue 13
+ * item 1). Waiting for the mutex counts as in flight: a write queued before `close()` runs.
+ */
+export class WriteGate {
+  private readonly locks = new RepoLocks();
+  private inFlight = 0;
+  private drained: (() => void) | undefined;
+  private closing = false;
+
+  constructor(
+    private readonly lockTimeoutMs: number,
+    /** The error a write started after `close()` gets (the adapter's STORE_IO). */
+    private readonly refused: (repo: string) => Error,
+  ) {}
+
+  /** Run `fn` holding `repo`'s mutex; `wait: false` is STORE_BUSY at once when it is held. */
+  async run<T>(repo: string, wait: boolean, fn: () => Promise<T>): Promise<T> {
+    if (this.closing) throw this.refused(repo);
+    this.inFlight++;
+    try {
+      const release = await this.locks.acquire(repo, { wait, timeoutMs: this.lockTimeoutMs });
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    } finally {
+      this.inFlight--;
+      if (this.inFlight === 0) this.drained?.();
+    }
+  }
+
+  /** Refuse new writes; resolves once none is in flight. */
+  async close(): Promise<void> {
+    this.closing = true;
+    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+  }
+}

@@ -12,7 +12,7 @@
  */
 import Database from 'better-sqlite3';
 import { ServerError } from './errors.js';
-import { RepoLocks } from './repo-lock.js';
+import { WriteGate } from './repo-lock.js';
 import { migrateSchema } from './sqlite-schema.js';
 import { sha256Hex, type RepositoryState } from './upload-parse.js';
 import {
@@ -27,7 +27,7 @@ import {
   type TrustTx,
 } from './store.js';
 import { SqliteStatements, type MetaRow, type TargetRow } from './sqlite-statements.js';
-import { SqliteTx } from './sqlite-tx.js';
+import { checkObserved, QueuedTx } from './store-tx.js';
 
 export interface SqliteStoreOptions {
   /** The database file (the caller picks the default, e.g. under $CNABSEC_HOME). */
@@ -96,14 +96,9 @@ function metaOf(row: MetaRow): StoredMeta {
 }
 
 export class SqliteTrustStore implements TrustStore {
-  private readonly locks = new RepoLocks();
+  private readonly writes: WriteGate;
   private statements: SqliteStatements | undefined;
-  /** Writes started and not finished (waiting for the mutex included). */
-  private inFlight = 0;
-  private drained: (() => void) | undefined;
-  private closing = false;
   private closed: Promise<void> | undefined;
-  private readonly lockTimeoutMs: number;
   private readonly limits: { meta: number; target: number };
   private readonly now: () => Date;
 
@@ -111,7 +106,9 @@ export class SqliteTrustStore implements TrustStore {
     private readonly db: Database.Database,
     options: SqliteStoreOptions,
   ) {
-    this.lockTimeoutMs = options.lockTimeoutMs ?? 30_000;
+    this.writes = new WriteGate(options.lockTimeoutMs ?? 30_000, (repo) =>
+      storeIo(`${repo}: the store is closing`, undefined),
+    );
     this.limits = { meta: options.maxMetaBytes ?? 64 * MiB, target: options.maxTargetFileBytes ?? 16 * MiB };
     this.now = options.now ?? (() => new Date());
   }
@@ -188,8 +185,8 @@ export class SqliteTrustStore implements TrustStore {
     work: (tx: TrustTx) => Promise<T>,
     options: TransactOptions = {},
   ): Promise<TransactResult<T>> {
-    return this.holding(repo, options.wait ?? true, async () => {
-      const tx = new SqliteTx(repo, this, this.limits);
+    return this.writes.run(repo, options.wait ?? true, async () => {
+      const tx = new QueuedTx(repo, this, this.limits);
       try {
         const value = await work(tx);
         tx.closed = true;
@@ -200,32 +197,15 @@ export class SqliteTrustStore implements TrustStore {
     });
   }
 
-  /** Run `fn` holding `repo`'s mutex, counted as in flight for `close()`. */
-  private async holding<T>(repo: string, wait: boolean, fn: () => Promise<T>): Promise<T> {
-    if (this.closing) throw storeIo(`${repo}: the store is closing`, undefined);
-    this.inFlight++;
-    try {
-      const release = await this.locks.acquire(repo, { wait, timeoutMs: this.lockTimeoutMs });
-      try {
-        return await fn();
-      } finally {
-        release();
-      }
-    } finally {
-      this.inFlight--;
-      if (this.inFlight === 0) this.drained?.();
-    }
-  }
-
   /** ONE synchronous immediate transaction: re-check what `work` saw, then insert. */
-  private commit(tx: SqliteTx): StoredMeta[] {
+  private commit(tx: QueuedTx): StoredMeta[] {
     if (tx.metas.length === 0 && tx.targets.length === 0) return [];
     const repo = tx.repo;
     const createdAt = this.now().getTime();
     return this.use(repo, (s) =>
       this.db
         .transaction(() => {
-          checkObserved(s, tx);
+          checkObserved(tx, new Map(s.versions.all(repo).map((r) => [r.role, r.v])));
           const out: StoredMeta[] = [];
           for (const u of tx.metas) {
             const cur = s.maxVersion.get(repo, u.role)?.v ?? 0;
@@ -266,7 +246,7 @@ export class SqliteTrustStore implements TrustStore {
       this.db
         .transaction(() => s.deleteMetas.run(repo).changes + s.deleteTargets.run(repo).changes > 0)
         .immediate();
-    return this.holding(
+    return this.writes.run(
       repo,
       true,
       () =>
@@ -318,23 +298,9 @@ export class SqliteTrustStore implements TrustStore {
   }
 
   private async drainAndClose(): Promise<void> {
-    this.closing = true;
-    if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+    await this.writes.close();
     if (this.db.open) this.db.close();
   }
-}
-
-/** VERSION_CONFLICT when a role `work` read changed (or, after `currentAll`, a role appeared). */
-function checkObserved(s: SqliteStatements, tx: SqliteTx): void {
-  const now = new Map(s.versions.all(tx.repo).map((r) => [r.role, r.v]));
-  for (const [role, seen] of tx.observed) {
-    const v = now.get(role) ?? 0;
-    if (v !== seen) throw versionConflict(tx.repo, role, v, `changed since it was read (was ${seen})`);
-  }
-  if (!tx.sawAll) return;
-  for (const [role, v] of now)
-    if (!tx.observed.has(role))
-      throw versionConflict(tx.repo, role, v, 'appeared since the repository was read');
 }
 
 /** Open a SQLite store and apply its migrations. */

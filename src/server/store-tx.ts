@@ -1,10 +1,17 @@
 /**
- * The `tx` of ./sqlite-store.ts's `transact`: reads go to the store (lock-free, committed
- * state) and are remembered, appends are queued and size-checked; the store commits them in
- * one immediate transaction after `work` resolves, re-checking what was read (ADR 0020).
+ * The `tx` of every adapter's `transact` (./sqlite-store.ts, ./memory-store.ts; ADR 0020,
+ * 0026): reads go to the store (lock-free, committed state) and are remembered, appends are
+ * queued and size-checked; the adapter commits them in one atomic step after `work` resolves,
+ * first re-checking what was read with `checkObserved`.
  */
 import { ServerError } from './errors.js';
-import type { MetaUpdate, StoredMeta, TargetFileUpdate, TrustTx } from './store.js';
+import {
+  versionConflict,
+  type MetaUpdate,
+  type StoredMeta,
+  type TargetFileUpdate,
+  type TrustTx,
+} from './store.js';
 
 /** The reads a tx makes through its store. */
 export interface TxReader {
@@ -12,8 +19,8 @@ export interface TxReader {
   currentRows(repo: string): Promise<Map<string, StoredMeta>>;
 }
 
-/** What `work` read and queued; committed by `SqliteTrustStore.commit`. */
-export class SqliteTx implements TrustTx {
+/** What `work` read and queued; committed by the adapter's commit. */
+export class QueuedTx implements TrustTx {
   /** Role → the version `work` saw (0: absent). */
   readonly observed = new Map<string, number>();
   /** `currentAll` was called: the set of roles must not change either. */
@@ -66,6 +73,22 @@ export class SqliteTx implements TrustTx {
     if (this.closed)
       throw new Error(`transact(${this.repo}): the transaction is over (used after work resolved)`);
   }
+}
+
+/**
+ * VERSION_CONFLICT when a role `work` read changed (or, after `currentAll`, a role appeared)
+ * in `now` (role → current version, read inside the adapter's commit): another process wrote
+ * the repository between `work`'s read and the commit.
+ */
+export function checkObserved(tx: QueuedTx, now: ReadonlyMap<string, number>): void {
+  for (const [role, seen] of tx.observed) {
+    const v = now.get(role) ?? 0;
+    if (v !== seen) throw versionConflict(tx.repo, role, v, `changed since it was read (was ${seen})`);
+  }
+  if (!tx.sawAll) return;
+  for (const [role, v] of now)
+    if (!tx.observed.has(role))
+      throw versionConflict(tx.repo, role, v, 'appeared since the repository was read');
 }
 
 function tooLarge(repo: string, name: string, bytes: Uint8Array, max: number): ServerError {
