@@ -1,6 +1,6 @@
 /** CLI plumbing shared by `key rotate`, `delegation` and `recover`: printing plans (the workflows are in ../workflows). */
 import type { LocalRepository } from '../tuf/repository.js';
-import { repositoryStatus } from '../tuf/status.js';
+import { expiryWarnings } from '../tuf/status.js';
 import { describeKeySetChange, type KeySetChange } from '../tuf/keyset.js';
 import type { RotationPlan, StagedSigning } from '../tuf/rotation.js';
 import { printLine, warn } from './output.js';
@@ -31,5 +31,5 @@ export function printPlan(plan: RotationPlan, dir: string): void {
 
 /** Warn about roles that expire soon or have expired (status and every signing command). */
 export function warnExpiring(repo: LocalRepository, now = new Date()): void {
-  for (const w of repositoryStatus(repo, now).warnings) warn(`${w}; renew with cnabsec resign / refresh`);
+  for (const w of expiryWarnings(repo, now)) warn(w);
 }

@@ -23,6 +23,20 @@ export function renewHint(role: string, dir: string, serverManaged = false): str
     : `cnabsec refresh ${dir} --force`;
 }
 
+/** The roles whose keys the metadata repository server holds for `repo` (doc 302), if any. */
+export function serverHeldRoles(repo: LocalRepository): Set<string> {
+  const { server, serverManaged } = repo.config;
+  return new Set(server?.managed ?? (serverManaged ? ['snapshot', 'timestamp'] : []));
+}
+
+/** Each expiring or expired role's warning with what renews it: the server for the roles it holds. */
+export function expiryWarnings(repo: LocalRepository, now: Date): string[] {
+  const held = serverHeldRoles(repo);
+  return repositoryStatus(repo, now)
+    .roles.filter((r) => r.warning !== null)
+    .map((r) => `${r.warning}; renew: ${renewHint(r.role, repo.store.location, held.has(r.role))}`);
+}
+
 export interface RoleStatus {
   role: string;
   publishedVersion: number | null;
