@@ -2,7 +2,8 @@
 // is a story of its own (a developer sets up a repository and a user verifies from it; the
 // in-toto supply chain from keys to a verified thick bundle), so each runs in a fresh
 // temporary directory with its own $HOME and $CNABSEC_HOME (test/docs/blocks.js). The blocks
-// start a development server on port 8080 and stop it with `kill %1`.
+// start a development server on port 8080 (the server block: `cnabsec server` on 4443) and
+// stop it with `kill %1`.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
@@ -15,16 +16,17 @@ const NAME = 'example.com/org/bundle';
 test('README.md: every `sh test` block runs as printed', async (t) => {
   const blocks = await blocksOf('README.md');
   // The exact number, so that a block cannot silently drop out of the test (a typo in its fence).
-  assert.equal(blocks.length, 2, 'tested blocks of README.md: "Using it" and "Provenance"');
+  assert.equal(blocks.length, 3, 'tested blocks of README.md: "Using it", "Provenance" and the server');
   // The shell blocks not run: the developer set-up (npm ci, .ci/run) and the production
   // `trust add` of an HTTPS host, whose tested equivalent is in "Using it".
   const untested = untestedBlocks(await readFile(path.join(ROOT, 'README.md'), 'utf8'));
   assert.equal(untested.length, 2, `untested shell blocks of README.md:\n${untested.join('---\n')}`);
   assert.match(untested[0], /npm ci/);
   assert.match(untested[1], /--url https:\/\/metadata\.example\.com/);
-  const [using, provenance] = blocks;
+  const [using, provenance, server] = blocks;
   assert.match(using, /cnabsec init \.\/repo/);
   assert.match(provenance, /cnabsec intoto keygen/);
+  assert.match(server, /cnabsec server --master-key-file/);
 
   await t.test('Using it', async (t) => {
     // Hidden fixture: the canonical thin bundle the developer adds (the fixture's bytes).
@@ -65,5 +67,16 @@ test('README.md: every `sh test` block runs as printed', async (t) => {
     );
     const verified = await readFile(path.join(r.work, 'verified-bundle.json'));
     assert.deepEqual(verified, await readFile(path.join(r.work, 'bundle.json')), 'the built bundle.json');
+  });
+  await t.test('The metadata repository server', async (t) => {
+    const r = await runBlocks(t, [server], {
+      fixture: (work) => copyFile(BUNDLE, path.join(work, 'bundle.json')),
+    });
+    assert.equal(r.status, 0, `the README's server commands failed:\n${r.out}`);
+    assert.match(r.out, /cnabsec server: listening on http:\/\/127\.0\.0\.1:4443 /);
+    assert.match(r.stdout, new RegExp(`^initialised ${NAME} in \\./repo`, 'm'));
+    assert.match(r.stdout, new RegExp(`^verified ${NAME}:v1\\.0\\.0: \\d+ bytes, sha256 [0-9a-f]{64}$`, 'm'));
+    // the server's database is where the README says: under $CNABSEC_HOME
+    assert.ok((await readdir(path.join(r.home, 'server'))).includes('cnabsec.db'), 'db under $CNABSEC_HOME');
   });
 });

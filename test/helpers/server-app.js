@@ -17,12 +17,22 @@ import { tempDir } from './tmp.js';
 /**
  * Start the stack; `keys`: 'sqlite' (default), 'memory' or 'none'; `service`: more
  * TrustService options; `dir` and `master` to share another server's database (a second process);
- * `wrapStore` to interpose on the service's store. Returns {url, port, app, service, store, keys,
- * metrics, now, dir, master, close}.
+ * `wrapStore` to interpose on the service's store; `recordRequests` to collect every request that
+ * reaches the server, whatever its route, as `requests` ({method, url, authorization}). Returns
+ * {url, port, app, service, store, keys, metrics, now, dir, master, requests, close}.
  */
 export async function startServerApp(
   t,
-  { keys = 'sqlite', now = clock(), service = {}, app = {}, dir, master, wrapStore = (s) => s } = {},
+  {
+    keys = 'sqlite',
+    now = clock(),
+    service = {},
+    app = {},
+    dir,
+    master,
+    wrapStore = (s) => s,
+    recordRequests = false,
+  } = {},
 ) {
   const d = dir ?? (await tempDir(t, 'cnabsec-api-'));
   const file = path.join(d, 'trust.db');
@@ -44,6 +54,15 @@ export async function startServerApp(
     await realStore.close();
   };
   t.after(close);
+  const requests = [];
+  if (recordRequests)
+    fastify.addHook('onRequest', async (request) => {
+      requests.push({
+        method: request.method,
+        url: request.url,
+        authorization: request.headers.authorization,
+      });
+    });
   await fastify.listen({ host: '127.0.0.1', port: 0 });
   const { port } = fastify.server.address();
   return {
@@ -57,6 +76,7 @@ export async function startServerApp(
     dir: d,
     master: ring.current,
     now,
+    requests,
     close,
   };
 }
