@@ -23,7 +23,7 @@ import {
   type TrustStore,
   type TrustTx,
 } from './store.js';
-import { checkObserved, QueuedTx } from './store-tx.js';
+import { checkObserved, runQueuedTx, type QueuedTx } from './store-tx.js';
 
 export interface MemoryStoreOptions {
   /** How long a write waits for the repository's mutex, ms. Default 30000. */
@@ -164,16 +164,7 @@ export class MemoryTrustStore implements TrustStore {
     work: (tx: TrustTx) => Promise<T>,
     options: TransactOptions = {},
   ): Promise<TransactResult<T>> {
-    return this.writes.run(repo, options.wait ?? true, async () => {
-      const tx = new QueuedTx(repo, this, this.limits);
-      try {
-        const value = await work(tx);
-        tx.closed = true;
-        return { value, stored: this.commit(tx) };
-      } finally {
-        tx.closed = true;
-      }
-    });
+    return runQueuedTx(this.writes, this, this.limits, repo, work, options, (tx) => this.commit(tx));
   }
 
   /** Check everything first, then change the data: all or nothing, with no await in between. */

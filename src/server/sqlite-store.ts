@@ -27,7 +27,7 @@ import {
   type TrustTx,
 } from './store.js';
 import { SqliteStatements, type MetaRow, type TargetRow } from './sqlite-statements.js';
-import { checkObserved, QueuedTx } from './store-tx.js';
+import { checkObserved, runQueuedTx, type QueuedTx } from './store-tx.js';
 
 export interface SqliteStoreOptions {
   /** The database file (the caller picks the default, e.g. under $CNABSEC_HOME). */
@@ -185,16 +185,7 @@ export class SqliteTrustStore implements TrustStore {
     work: (tx: TrustTx) => Promise<T>,
     options: TransactOptions = {},
   ): Promise<TransactResult<T>> {
-    return this.writes.run(repo, options.wait ?? true, async () => {
-      const tx = new QueuedTx(repo, this, this.limits);
-      try {
-        const value = await work(tx);
-        tx.closed = true;
-        return { value, stored: this.commit(tx) };
-      } finally {
-        tx.closed = true;
-      }
-    });
+    return runQueuedTx(this.writes, this, this.limits, repo, work, options, (tx) => this.commit(tx));
   }
 
   /** ONE synchronous immediate transaction: re-check what `work` saw, then insert. */

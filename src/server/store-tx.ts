@@ -5,11 +5,14 @@
  * first re-checking what was read with `checkObserved`.
  */
 import { ServerError } from './errors.js';
+import type { WriteGate } from './repo-lock.js';
 import {
   versionConflict,
   type MetaUpdate,
   type StoredMeta,
   type TargetFileUpdate,
+  type TransactOptions,
+  type TransactResult,
   type TrustTx,
 } from './store.js';
 
@@ -73,6 +76,31 @@ export class QueuedTx implements TrustTx {
     if (this.closed)
       throw new Error(`transact(${this.repo}): the transaction is over (used after work resolved)`);
   }
+}
+
+/**
+ * Every adapter's `transact`: under the repository's write gate, run `work` on a QueuedTx over
+ * `reader`, close the tx (a late use throws), then `commit` what it queued in one atomic step.
+ */
+export function runQueuedTx<T>(
+  gate: WriteGate,
+  reader: TxReader,
+  limits: { meta: number; target: number },
+  repo: string,
+  work: (tx: TrustTx) => Promise<T>,
+  options: TransactOptions,
+  commit: (tx: QueuedTx) => StoredMeta[],
+): Promise<TransactResult<T>> {
+  return gate.run(repo, options.wait ?? true, async () => {
+    const tx = new QueuedTx(repo, reader, limits);
+    try {
+      const value = await work(tx);
+      tx.closed = true;
+      return { value, stored: commit(tx) };
+    } finally {
+      tx.closed = true;
+    }
+  });
 }
 
 /**
