@@ -162,6 +162,17 @@ export async function canonicalizeBundleFile(file: string): Promise<Buffer> {
   return Buffer.from(canonicalize(value));
 }
 
+/**
+ * The canonical form of a bundle given as bytes or as a parsed value (for pushing to a
+ * registry, doc 201: the config blob is the canonical bundle.json), after the same refusals
+ * as `canonicalizeBundleFile`; the result is then checked with `checkThinBundle` by callers.
+ */
+export function canonicalBundleBytes(input: Uint8Array | object, where: string): Buffer {
+  const value = input instanceof Uint8Array ? parseBundleJson(input, where) : input;
+  checkCanonicalizable(value, where);
+  return Buffer.from(canonicalize(value));
+}
+
 /** Streamed SHA-256 and length of a file (thick bundle archive): constant memory. */
 export async function fileDigest(
   file: string,
