@@ -58,7 +58,10 @@ test('doc 201 example: canonical config blob, config manifest and index are the 
     text(l.configManifest),
     `{"schemaVersion":2,"config":{"mediaType":"application/vnd.cnab.config.v1+json","digest":"${BLOB_201}","size":498},"layers":null}`,
   );
-  assert.equal(l.configManifestDigest, 'sha256:6ec4fd695cace0e3d4305838fdf9fcd646798d3fea42b3abb28c117f903a6a5f');
+  assert.equal(
+    l.configManifestDigest,
+    'sha256:6ec4fd695cace0e3d4305838fdf9fcd646798d3fea42b3abb28c117f903a6a5f',
+  );
   assert.equal(l.configManifestMediaType, 'application/vnd.oci.image.manifest.v1+json');
   assert.equal(text(l.index), compact(DOC201_INDEX));
   assert.equal(l.indexMediaType, 'application/vnd.oci.image.index.v1+json');
@@ -67,7 +70,12 @@ test('doc 201 example: canonical config blob, config manifest and index are the 
     l.children.map((c) => [c.kind, c.mediaType, c.digest, c.size]),
     [
       ['config', 'application/vnd.oci.image.manifest.v1+json', l.configManifestDigest, 188],
-      ['invocation', 'application/vnd.docker.distribution.manifest.v2+json', 'sha256:a59a4e74d9cc89e4e75dfb2cc7ea5c108e4236ba6231b53081a9e2506d1197b6', 942],
+      [
+        'invocation',
+        'application/vnd.docker.distribution.manifest.v2+json',
+        'sha256:a59a4e74d9cc89e4e75dfb2cc7ea5c108e4236ba6231b53081a9e2506d1197b6',
+        942,
+      ],
     ],
   );
 });
@@ -80,7 +88,10 @@ test('the object form and the non-canonical file give the same canonical blob', 
 test('Docker manifest-list fallback: the same JSON with mediaType written last (ociIndexWrapper)', () => {
   const l = bundleToOci(fixture('201-example-bundle-no-nulls.json'), { indexVariant: 'docker' });
   const oci = compact(DOC201_INDEX);
-  assert.equal(text(l.index), oci.slice(0, -1) + ',"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json"}');
+  assert.equal(
+    text(l.index),
+    oci.slice(0, -1) + ',"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json"}',
+  );
   assert.equal(l.indexMediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
 });
 
@@ -91,7 +102,11 @@ test('config manifest fallbacks: OCI image config type, then Docker schema2 inde
     `{"schemaVersion":2,"config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"${BLOB_201}","size":498},"layers":null}`,
   );
   const docker = bundleToOci(fixture('201-example-bundle-no-nulls.json'), { configVariant: 'docker' });
-  const desc = ['      "mediaType": "application/vnd.docker.container.image.v1+json",', '      "size": 498,', `      "digest": "${BLOB_201}"`];
+  const desc = [
+    '      "mediaType": "application/vnd.docker.container.image.v1+json",',
+    '      "size": 498,',
+    `      "digest": "${BLOB_201}"`,
+  ];
   const want = [
     '{',
     '   "schemaVersion": 2,',
@@ -116,7 +131,10 @@ test('Go string escaping: <, >, & and U+2028 as \\u escapes, \\b \\f \\n \\r \\t
   assert.equal(goString('<a href="x">&</a>'), '"\\u003ca href=\\"x\\"\\u003e\\u0026\\u003c/a\\u003e"');
   assert.equal(goString('\b\f\n\r\t\u0001\u001f\u007f'), '"\\b\\f\\n\\r\\t\\u0001\\u001f\u007f"');
   assert.equal(goString('\u2028\u2029é😀\\'), '"\\u2028\\u2029é😀\\\\"');
-  assert.equal(goJson(goMap({ b: 1, B: 2, a: [], é: null, aa: new Map() })), '{"B":2,"a":[],"aa":{},"b":1,"é":null}');
+  assert.equal(
+    goJson(goMap({ b: 1, B: 2, a: [], é: null, aa: new Map() })),
+    '{"B":2,"a":[],"aa":{},"b":1,"é":null}',
+  );
 });
 
 /** A bundle with HTML-ish text, an email-less maintainer, empty keywords and components whose names sort by bytes. */
@@ -130,8 +148,20 @@ function trickyBundle() {
     maintainers: [{ name: 'Ann <ann>' }, { name: 'Bob', url: 'https://b.example/?a=1&b=2' }],
     invocationImages: [{ imageType: 'oci', image: 'example.com/x/inv:1', contentDigest: A64, size: 100 }],
     images: {
-      web: { image: 'example.com/x/web:1', contentDigest: B64, size: 7, mediaType: 'application/vnd.oci.image.index.v1+json', description: 'w' },
-      API: { image: 'example.com/x/api:1', contentDigest: C64, size: 9, imageType: 'docker', description: 'a' },
+      web: {
+        image: 'example.com/x/web:1',
+        contentDigest: B64,
+        size: 7,
+        mediaType: 'application/vnd.oci.image.index.v1+json',
+        description: 'w',
+      },
+      API: {
+        image: 'example.com/x/api:1',
+        contentDigest: C64,
+        size: 9,
+        imageType: 'docker',
+        description: 'a',
+      },
     },
   };
 }
@@ -157,7 +187,12 @@ test('annotations and components: Go map order, HTML escaping inside and outside
   assert.equal(text(l.index), want);
   assert.deepEqual(
     l.children.map((c) => [c.kind, c.name]),
-    [['config', undefined], ['invocation', undefined], ['component', 'API'], ['component', 'web']],
+    [
+      ['config', undefined],
+      ['invocation', undefined],
+      ['component', 'API'],
+      ['component', 'web'],
+    ],
   );
 });
 
@@ -191,15 +226,25 @@ test('spec example 101.02 (digests completed): without and with a relocation map
     'example/helloworld:1.2.3': `my.registry/org/helloworld@${A64}`,
     'example/helloworld:0.1.2': `my.registry/org/helloworld@${B64}`,
   };
-  const moved = bundleToOci(bundle, { relocationMap, target: { registry: 'my.registry', repository: 'org/helloworld' } });
+  const moved = bundleToOci(bundle, {
+    relocationMap,
+    target: { registry: 'my.registry', repository: 'org/helloworld' },
+  });
   assert.deepEqual(moved.index, plain.index); // same digests: the relocated copies are the same manifests
 });
 
 test('a relocation to another digest than contentDigest, or outside the target repository, is refused', () => {
   const bundle = fixture('101.02-bundle-digested.json');
   assert.throws(
-    () => bundleToOci(bundle, { relocationMap: { 'example/helloworld:1.2.3': `my.registry/org/helloworld@${C64}` } }),
-    (e) => e.code === 'REGISTRY_IMAGE_INVALID' && /invocation image example\/helloworld:1\.2\.3: contentDigest sha256:a+ differs from relocated/.test(e.message),
+    () =>
+      bundleToOci(bundle, {
+        relocationMap: { 'example/helloworld:1.2.3': `my.registry/org/helloworld@${C64}` },
+      }),
+    (e) =>
+      e.code === 'REGISTRY_IMAGE_INVALID' &&
+      /invocation image example\/helloworld:1\.2\.3: contentDigest sha256:a+ differs from relocated/.test(
+        e.message,
+      ),
   );
   assert.throws(
     () =>
@@ -207,7 +252,9 @@ test('a relocation to another digest than contentDigest, or outside the target r
         relocationMap: { 'example/helloworld:1.2.3': `other.registry/org/helloworld@${A64}` },
         target: { registry: 'my.registry', repository: 'org/helloworld' },
       }),
-    (e) => e.code === 'REGISTRY_IMAGE_INVALID' && /is not in the same repository as my\.registry\/org\/helloworld/.test(e.message),
+    (e) =>
+      e.code === 'REGISTRY_IMAGE_INVALID' &&
+      /is not in the same repository as my\.registry\/org\/helloworld/.test(e.message),
   );
 });
 
@@ -218,13 +265,18 @@ test('images referenced by tag are refused, naming the image (invocation, compon
   delete b.invocationImages[0].contentDigest;
   assert.throws(
     () => bundleToOci(b),
-    (e) => e.code === 'REGISTRY_IMAGE_NOT_DIGESTED' && oneLine(e) && e.message.startsWith('invocation image example.com/x/inv:1: referenced by tag'),
+    (e) =>
+      e.code === 'REGISTRY_IMAGE_NOT_DIGESTED' &&
+      oneLine(e) &&
+      e.message.startsWith('invocation image example.com/x/inv:1: referenced by tag'),
   );
   const c = trickyBundle();
   delete c.images.web.contentDigest;
   assert.throws(
     () => bundleToOci(c),
-    (e) => e.code === 'REGISTRY_IMAGE_NOT_DIGESTED' && e.message.startsWith('component image web example.com/x/web:1: referenced by tag'),
+    (e) =>
+      e.code === 'REGISTRY_IMAGE_NOT_DIGESTED' &&
+      e.message.startsWith('component image web example.com/x/web:1: referenced by tag'),
   );
   // spec example 103.01 relocates outside/helloworld:0.1.0 to a tag
   const relocationMap = JSON.parse(text(fixture('103.01-relocation-mapping.json')));
@@ -232,7 +284,11 @@ test('images referenced by tag are refused, naming the image (invocation, compon
   d.invocationImages[0] = { imageType: 'docker', image: 'outside/helloworld:0.1.0', size: 5 };
   assert.throws(
     () => bundleToOci(d, { relocationMap }),
-    (e) => e.code === 'REGISTRY_IMAGE_NOT_DIGESTED' && /outside\/helloworld:0\.1\.0: referenced by tag, not by digest \(relocated to my\.registry\/helloworld:0\.1\.0\)/.test(e.message),
+    (e) =>
+      e.code === 'REGISTRY_IMAGE_NOT_DIGESTED' &&
+      /outside\/helloworld:0\.1\.0: referenced by tag, not by digest \(relocated to my\.registry\/helloworld:0\.1\.0\)/.test(
+        e.message,
+      ),
   );
   // a digest in the image reference itself is enough (no contentDigest)
   const e2 = trickyBundle();
@@ -244,7 +300,9 @@ test('spec examples 101.01 and 101.02 as published (truncated digests) are refus
   for (const name of ['101.01-bundle.json', '101.02-bundle.json']) {
     assert.throws(
       () => bundleToOci(fixture(name)),
-      (e) => e.code === 'REGISTRY_IMAGE_INVALID' && /invocation image example\/helloworld:[0-9.]+: digest sha256:a+\.\.\. is not sha256/.test(e.message),
+      (e) =>
+        e.code === 'REGISTRY_IMAGE_INVALID' &&
+        /invocation image example\/helloworld:[0-9.]+: digest sha256:a+\.\.\. is not sha256/.test(e.message),
       name,
     );
   }
@@ -253,18 +311,35 @@ test('spec examples 101.01 and 101.02 as published (truncated digests) are refus
 test('two invocation images, a missing size, an unknown media type or image type are refused', () => {
   const two = trickyBundle();
   two.invocationImages.push({ ...two.invocationImages[0] });
-  assert.throws(() => bundleToOci(two), (e) => e.code === 'REGISTRY_IMAGE_INVALID' && /2 invocation images; only one/.test(e.message));
+  assert.throws(
+    () => bundleToOci(two),
+    (e) => e.code === 'REGISTRY_IMAGE_INVALID' && /2 invocation images; only one/.test(e.message),
+  );
   const noSize = trickyBundle();
   delete noSize.images.API.size;
-  assert.throws(() => bundleToOci(noSize), (e) => e.code === 'REGISTRY_IMAGE_INVALID' && /component image API example\.com\/x\/api:1: size is not set/.test(e.message));
+  assert.throws(
+    () => bundleToOci(noSize),
+    (e) =>
+      e.code === 'REGISTRY_IMAGE_INVALID' &&
+      /component image API example\.com\/x\/api:1: size is not set/.test(e.message),
+  );
   const badType = trickyBundle();
   badType.images.web.mediaType = 'application/vnd.oci.image.layer.v1.tar';
-  assert.throws(() => bundleToOci(badType), (e) => /unsupported media type application\/vnd\.oci\.image\.layer\.v1\.tar/.test(e.message));
+  assert.throws(
+    () => bundleToOci(badType),
+    (e) => /unsupported media type application\/vnd\.oci\.image\.layer\.v1\.tar/.test(e.message),
+  );
   const badImageType = trickyBundle();
   badImageType.invocationImages[0].imageType = 'qcow';
-  assert.throws(() => bundleToOci(badImageType), (e) => /unsupported image type "qcow"/.test(e.message));
+  assert.throws(
+    () => bundleToOci(badImageType),
+    (e) => /unsupported image type "qcow"/.test(e.message),
+  );
 });
 
 test('an invalid bundle.json is refused by the CNAB layer (schema)', () => {
-  assert.throws(() => bundleToOci(fixture('201-example-bundle.json')), (e) => e.code === 'BUNDLE_INVALID' && /\/images must be object/.test(e.message));
+  assert.throws(
+    () => bundleToOci(fixture('201-example-bundle.json')),
+    (e) => e.code === 'BUNDLE_INVALID' && /\/images must be object/.test(e.message),
+  );
 });
