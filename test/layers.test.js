@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../src', import.meta.url));
-const RANK = { util: 0, crypto: 1, tuf: 2, intoto: 2, cnab: 3, workflows: 4, server: 5, cli: 6 };
+const RANK = { util: 0, crypto: 1, tuf: 2, intoto: 2, cnab: 3, workflows: 4, server: 5, registry: 5, cli: 6 };
 
 function sources(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
