@@ -20,6 +20,7 @@ import {
   MEDIA_OCI_INDEX,
   MEDIA_OCI_MANIFEST,
   type BundleLayout,
+  type BundleToOciOptions,
   type ConfigVariant,
   type IndexVariant,
 } from './cnab-oci.js';
@@ -152,10 +153,49 @@ async function tryVariants<T>(
   throw last;
 }
 
+function badTarget(
+  ref: BundleReference,
+  problem: string,
+  hint: string,
+  details: Record<string, unknown>,
+): LayoutError {
+  return new LayoutError('REGISTRY_BAD_TARGET', `${ref.registry}/${ref.repository}${problem}`, {
+    hint,
+    details: { registry: ref.registry, repository: ref.repository, ...details },
+  });
+}
+
+/** The config blob and manifest, then the index by digest, each variant in fallback order. */
+async function pushChildren(
+  client: BundleRegistry,
+  ref: BundleReference,
+  first: BundleLayout,
+  base: BundleToOciOptions,
+  allowFallbacks: boolean,
+): Promise<BundleLayout> {
+  const configVariants: readonly ConfigVariant[] = allowFallbacks ? CONFIG_FALLBACKS : ['cnab'];
+  const indexVariants: readonly IndexVariant[] = allowFallbacks ? ['oci', 'docker'] : ['oci'];
+  const withConfig = await tryVariants(configVariants, async (configVariant) => {
+    const layout = bundleToOci(first.configBlob, { ...base, configVariant });
+    await pushConfig(client, ref, layout);
+    return layout;
+  });
+  return tryVariants(indexVariants, async (indexVariant) => {
+    const l = bundleToOci(first.configBlob, {
+      ...base,
+      configVariant: withConfig.configVariant,
+      indexVariant,
+    });
+    const got = await client.putManifest(ref.repository, l.indexDigest, l.indexMediaType, l.index);
+    checkReturnedDigest(got, l.indexDigest, 'bundle index', ref);
+    return l;
+  });
+}
+
 /**
  * Push `bundleJson` to `ref` (a tag, or a digest that must equal the index digest). All checks
  * of `bundleToOci` run before the first request. Order: images present?, config blob, config
- * manifest, index by digest, then the tag.
+ * manifest, index by digest, then the tag (so a failure anywhere leaves the tag as it was).
  */
 export async function pushBundle(
   client: BundleRegistry,
@@ -164,62 +204,33 @@ export async function pushBundle(
   options: PushBundleOptions = {},
 ): Promise<PushedBundle> {
   if (ref.tag === undefined && ref.digest === undefined) {
-    throw new LayoutError(
-      'REGISTRY_BAD_TARGET',
-      `${ref.registry}/${ref.repository}: a bundle push needs a tag (or a digest)`,
-      {
-        hint: 'name the target as registry/repository:tag',
-        details: { registry: ref.registry, repository: ref.repository },
-      },
+    throw badTarget(
+      ref,
+      ': a bundle push needs a tag (or a digest)',
+      'name the target as registry/repository:tag',
+      {},
     );
   }
-  const base = {
-    relocationMap: options.relocationMap,
+  const base: BundleToOciOptions = {
+    ...(options.relocationMap === undefined ? {} : { relocationMap: options.relocationMap }),
     target: { registry: ref.registry, repository: ref.repository },
   };
   const first = bundleToOci(bundleJson, base); // refuses bad bundles before any request
-  if (ref.digest !== undefined && ref.digest !== first.indexDigest && options.allowFallbacks !== true) {
-    throw new LayoutError(
-      'REGISTRY_BAD_TARGET',
-      `${ref.registry}/${ref.repository}@${ref.digest}: the bundle index is ${first.indexDigest}`,
-      {
-        hint: 'push to a tag, or give the digest of this bundle index',
-        details: { digest: ref.digest, indexDigest: first.indexDigest },
-      },
+  const allowFallbacks = options.allowFallbacks === true;
+  if (ref.digest !== undefined && ref.digest !== first.indexDigest && !allowFallbacks) {
+    throw badTarget(
+      ref,
+      `@${ref.digest}: the bundle index is ${first.indexDigest}`,
+      'push to a tag, or give the digest of this bundle index',
+      { digest: ref.digest, indexDigest: first.indexDigest },
     );
   }
   await checkImagesPresent(client, ref, first);
-  const configVariants: readonly ConfigVariant[] =
-    options.allowFallbacks === true ? CONFIG_FALLBACKS : ['cnab'];
-  const indexVariants: readonly IndexVariant[] =
-    options.allowFallbacks === true ? ['oci', 'docker'] : ['oci'];
-  const withConfig = await tryVariants(configVariants, async (configVariant) => {
-    const layout = bundleToOci(first.configBlob, { ...base, configVariant });
-    await pushConfig(client, ref, layout);
-    return layout;
-  });
-  const layout = await tryVariants(indexVariants, async (indexVariant) => {
-    const l = bundleToOci(first.configBlob, {
-      ...base,
-      configVariant: withConfig.configVariant,
-      indexVariant,
-    });
-    checkReturnedDigest(
-      await client.putManifest(ref.repository, l.indexDigest, l.indexMediaType, l.index),
-      l.indexDigest,
-      'bundle index',
-      ref,
-    );
-    return l;
-  });
+  const layout = await pushChildren(client, ref, first, base, allowFallbacks);
   if (ref.digest !== undefined) checkReturnedDigest(layout.indexDigest, ref.digest, 'bundle index', ref);
   if (ref.tag !== undefined) {
-    checkReturnedDigest(
-      await client.putManifest(ref.repository, ref.tag, layout.indexMediaType, layout.index),
-      layout.indexDigest,
-      `tag ${ref.tag}`,
-      ref,
-    );
+    const got = await client.putManifest(ref.repository, ref.tag, layout.indexMediaType, layout.index);
+    checkReturnedDigest(got, layout.indexDigest, `tag ${ref.tag}`, ref);
   }
   return {
     digest: layout.indexDigest,
@@ -242,13 +253,11 @@ const MANIFEST_ACCEPT = [MEDIA_OCI_MANIFEST, MEDIA_DOCKER_MANIFEST];
 export async function pullBundle(client: BundleRegistry, ref: BundleReference): Promise<PulledBundle> {
   const reference = ref.digest ?? ref.tag;
   if (reference === undefined) {
-    throw new LayoutError(
-      'REGISTRY_BAD_TARGET',
-      `${ref.registry}/${ref.repository}: a bundle pull needs a tag or a digest`,
-      {
-        hint: 'name the bundle as registry/repository:tag or @sha256:…',
-        details: { registry: ref.registry, repository: ref.repository },
-      },
+    throw badTarget(
+      ref,
+      ': a bundle pull needs a tag or a digest',
+      'name the bundle as registry/repository:tag or @sha256:…',
+      {},
     );
   }
   const index = await client.getManifest(ref.repository, reference, INDEX_ACCEPT);
