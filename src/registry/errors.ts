@@ -20,6 +20,8 @@ export type RegistryErrorCode =
   | 'REGISTRY_BAD_MEDIA_TYPE'
   /** A reference (`registry/repository:tag@digest`), repository name, tag or digest that is not valid. */
   | 'REGISTRY_BAD_REFERENCE'
+  /** A docker config.json (or a registry credential setting) that cannot be read or decoded. */
+  | 'REGISTRY_BAD_CONFIG'
   /** An answer the distribution API does not allow: an unexpected status, a missing header, bad JSON. */
   | 'REGISTRY_PROTOCOL';
 
