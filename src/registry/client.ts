@@ -92,7 +92,8 @@ function checkManifestRef(reference: string): void {
 
 /** The media type of a Content-Type value, without parameters. */
 function mediaTypeOf(answer: HttpAnswer): string {
-  return (answer.response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+  const value = answer.response.headers.get('content-type') ?? '';
+  return value.replace(/;.*$/s, '').trim().toLowerCase();
 }
 
 function mismatch(
@@ -227,7 +228,8 @@ class Client implements RegistryClient {
     }
     const field = (doc as { mediaType?: unknown } | null)?.mediaType;
     if (field !== undefined && field !== mediaType) {
-      throw this.badMediaType(t, `${String(field).slice(0, 100)} (Content-Type ${mediaType})`, [mediaType]);
+      const shown = typeof field === 'string' ? field.slice(0, 100) : `a ${typeof field}`;
+      throw this.badMediaType(t, `${shown} (Content-Type ${mediaType})`, [mediaType]);
     }
   }
 

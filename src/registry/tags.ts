@@ -40,9 +40,9 @@ function tagsOf(s: Session, repository: string, bytes: Uint8Array): string[] {
   }
   const tags = (doc as { tags?: unknown } | null)?.tags;
   if (tags === null || tags === undefined) return [];
-  if (!Array.isArray(tags) || !tags.every((t) => typeof t === 'string'))
+  if (!Array.isArray(tags) || !tags.every((t): t is string => typeof t === 'string'))
     throw bad(s, repository, '`tags` is not a list of strings');
-  return tags as string[];
+  return tags;
 }
 
 export async function listTagPages(s: Session, repository: string): Promise<string[]> {
