@@ -10,9 +10,18 @@ import { httpTimeoutMs } from '../tuf/client/network.js';
 import { parseJsonBounded, quote } from '../util/json.js';
 import { defaultCredentials, type Credentials, type CredentialSource } from './docker-config.js';
 import { RegistryError } from './errors.js';
-import { discard, readBounded, sha256Digest, type HttpAnswer } from './http.js';
-import { DOCKER_HUB, isDigest, isRegistryHost, isRepository, isTag } from './reference.js';
+import { discard, readBounded, sha256Digest } from './http.js';
+import { DOCKER_HUB, isDigest, isRegistryHost } from './reference.js';
 import { deleteScope, pullScope, pushScope, Session, type Target } from './session.js';
+import {
+  badHost,
+  checkDigest,
+  checkHeaderDigest,
+  checkManifestRef,
+  checkRepository,
+  mediaTypeOf,
+  mismatch,
+} from './checks.js';
 import { pushBlobBytes } from './upload.js';
 import { listTagPages } from './tags.js';
 
@@ -69,58 +78,6 @@ export const MANIFEST_ACCEPT: readonly string[] = Object.values(MEDIA_TYPES);
 export const DEFAULT_MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_CHUNK_BYTES = 16 * 1024 * 1024;
 
-function badName(what: string, value: string, rule: string): RegistryError {
-  return new RegistryError('REGISTRY_BAD_REFERENCE', `${quote(value, 200)} is not a valid ${what}: ${rule}`, {
-    details: { [what]: value.slice(0, 1000) },
-    hint: 'write [registry[:port]/]repository[:tag][@sha256:<64 hex>], e.g. ghcr.io/org/bundle:1.0',
-  });
-}
-
-function checkRepository(repository: string): void {
-  if (!isRepository(repository))
-    throw badName('repository', repository, 'lowercase [a-z0-9] components separated by "/"');
-}
-
-function checkDigest(digest: string): void {
-  if (!isDigest(digest)) throw badName('digest', digest, 'expected sha256:<64 lowercase hex>');
-}
-
-function checkManifestRef(reference: string): void {
-  if (!isTag(reference) && !isDigest(reference))
-    throw badName('reference', reference, 'expected a tag or sha256:<64 hex>');
-}
-
-/** The media type of a Content-Type value, without parameters. */
-function mediaTypeOf(answer: HttpAnswer): string {
-  const value = answer.response.headers.get('content-type') ?? '';
-  return value.replace(/;.*$/s, '').trim().toLowerCase();
-}
-
-function mismatch(
-  session: Session,
-  t: Target,
-  expected: string,
-  actual: string,
-  source: string,
-): RegistryError {
-  return new RegistryError(
-    'REGISTRY_DIGEST_MISMATCH',
-    `${session.name(t)}: the ${t.kind} bytes hash to ${actual}, but ${source} is ${expected}`,
-    {
-      details: { registry: session.options.registry, repository: t.repository, expected, actual },
-      hint: 'the registry (or something on the way) altered the content; do not use it',
-    },
-  );
-}
-
-/** A Docker-Content-Digest header that names another sha256 than the bytes have. */
-function checkHeaderDigest(session: Session, t: Target, answer: HttpAnswer, actual: string): void {
-  const header = answer.response.headers.get('docker-content-digest');
-  if (header !== null && header.startsWith('sha256:') && header !== actual) {
-    throw mismatch(session, t, header, actual, 'its Docker-Content-Digest');
-  }
-}
-
 function resolveCredentials(o: RegistryOptions): Credentials | undefined {
   const source = o.credentials ?? defaultCredentials({ registryConfig: o.registryConfig, env: o.env });
   return typeof source === 'function' ? source(o.registry) : source;
@@ -144,13 +101,6 @@ export function openRegistry(options: RegistryOptions): RegistryClient {
     options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
     options.chunkBytes ?? DEFAULT_CHUNK_BYTES,
   );
-}
-
-function badHost(registry: string): never {
-  throw new RegistryError('REGISTRY_BAD_REFERENCE', `${quote(registry, 200)} is not a registry host[:port]`, {
-    details: { registry: registry.slice(0, 1000) },
-    hint: 'give the registry as host or host:port, without a scheme (use insecure for plain HTTP)',
-  });
 }
 
 class Client implements RegistryClient {
@@ -316,6 +266,8 @@ class Client implements RegistryClient {
   async getBlob(repository: string, digest: string, maxBytes: number): Promise<Uint8Array> {
     checkRepository(repository);
     checkDigest(digest);
+    if (!Number.isSafeInteger(maxBytes) || maxBytes < 0)
+      throw new RangeError(`maxBytes must be a byte count, not ${maxBytes}`);
     const target = { repository, reference: digest, kind: 'blob' };
     const answer = await this.s.call(
       {

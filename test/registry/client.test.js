@@ -66,6 +66,13 @@ test('anonymous: push blobs and a manifest, get by tag and digest, head, tags, d
   });
   assert.equal(await c.headManifest('org/bundle', 'nope'), undefined);
   assert.deepEqual((await c.listTags('org/bundle')).sort(), ['v1', 'v2']);
+  // a mount of a blob the source does not have falls back to an upload (202 session)
+  const fresh = enc('not in org/bundle');
+  assert.equal(await c.pushBlob('org/third', fresh, { mountFrom: 'org/bundle' }), digestOf(fresh));
+  assert.equal(await c.hasBlob('org/third', digestOf(fresh)), true);
+  // a mount of one it has: the blob is in org/third without an upload
+  assert.equal(await c.pushBlob('org/third', config, { mountFrom: 'org/bundle' }), digestOf(config));
+  assert.equal(await c.hasBlob('org/third', digestOf(config)), true);
 
   await c.deleteManifest('org/bundle', digest);
   assert.equal(await c.headManifest('org/bundle', 'v1'), undefined);
