@@ -49,7 +49,7 @@ function entryFor(auths: Record<string, unknown>, registry: string): [string, un
 }
 
 function decodeEntry(file: string, key: string, entry: unknown): Credentials | undefined {
-  if (typeof entry !== 'object' || entry === null)
+  if (typeof entry !== 'object' || entry === null || Array.isArray(entry))
     throw badConfig(file, `auths[${quote(key, 80)}] is not an object`);
   const e = entry as Record<string, unknown>;
   if (typeof e.auth === 'string' && e.auth !== '') {
@@ -89,7 +89,8 @@ export function dockerConfigCredentials(registry: string, file: string): Credent
   }
   const auths = (doc as { auths?: unknown } | null)?.auths;
   if (auths === undefined) return undefined;
-  if (typeof auths !== 'object' || auths === null) throw badConfig(file, '`auths` is not an object');
+  if (typeof auths !== 'object' || auths === null || Array.isArray(auths))
+    throw badConfig(file, '`auths` is not an object');
   const found = entryFor(auths as Record<string, unknown>, registry);
   return found === undefined ? undefined : decodeEntry(file, found[0], found[1]);
 }
