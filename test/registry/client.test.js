@@ -197,6 +197,9 @@ test('bearer tokens: per-scope tokens, a mount with two scopes in one token requ
   // tokens are cached per scope set: the second mount and the manifest push asked for nothing new
   assert.ok(asked.length <= 4, JSON.stringify(asked));
   assert.deepEqual(await d.listTags('dst/repo'), ['1.0']);
+  await d.deleteManifest('dst/repo', digest);
+  assert.ok(reg.tokenRequests.some((r) => r.scopes.includes('repository:dst/repo:delete')));
+  assert.equal(await d.headManifest('dst/repo', '1.0'), undefined);
 
   const anonymous = openRegistry({ registry: reg.host, insecure: true, credentials: () => undefined });
   await assert.rejects(
