@@ -34,16 +34,27 @@ export interface Fetched {
 export interface RegistryClient {
   /** The registry host (`ghcr.io`, `127.0.0.1:5000`). */
   readonly registry: string;
+  /**
+   * A manifest by tag or digest. `Accept` is `accept` plus MANIFEST_ACCEPT; the answer's media
+   * type must be one of them (the caller checks it is the one it wants). Size-bounded by
+   * `maxManifestBytes`; the digest is of the bytes and checked against a digest reference.
+   */
   getManifest(repository: string, reference: string, accept?: readonly string[]): Promise<Fetched>;
+  /** Digest, media type and size from a HEAD; undefined when the registry has no such manifest. */
   headManifest(
     repository: string,
     reference: string,
   ): Promise<{ digest: string; mediaType: string; size: number } | undefined>;
+  /** PUT the bytes as `mediaType` under a tag or their digest; returns their digest. */
   putManifest(repository: string, reference: string, mediaType: string, bytes: Uint8Array): Promise<string>;
+  /** A blob, streamed up to `maxBytes` and checked against `digest`. */
   getBlob(repository: string, digest: string, maxBytes: number): Promise<Uint8Array>;
   hasBlob(repository: string, digest: string): Promise<boolean>;
+  /** Upload unless the repository has it (mounted from `mountFrom` when the registry can); its digest. */
   pushBlob(repository: string, bytes: Uint8Array, options?: { mountFrom?: string }): Promise<string>;
+  /** Delete by digest (registries refuse deletes by tag); the tags on it go too. */
   deleteManifest(repository: string, digest: string): Promise<void>;
+  /** Every tag, following Link pages (bounded). */
   listTags(repository: string): Promise<string[]>;
 }
 
