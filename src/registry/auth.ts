@@ -88,6 +88,10 @@ export class TokenCache {
     return hit !== undefined && hit.expires > this.now() ? hit.token : undefined;
   }
 
+  forget(scopes: readonly string[]): void {
+    this.tokens.delete(scopeKey(scopes));
+  }
+
   private now(): number {
     return (this.ctx.now ?? Date.now)();
   }

@@ -79,19 +79,21 @@ export class Session {
     return `${this.options.registry}/${t.repository}${ref}`;
   }
 
-  private async authorization(scopes: readonly string[]): Promise<string | undefined> {
+  /** The Authorization to send, and whether it is a cached token (which may have gone stale). */
+  private async authorization(scopes: readonly string[]): Promise<{ header?: string; cached: boolean }> {
     const creds = this.options.credentials;
-    if (this.mode === 'basic' && creds !== undefined) return basicHeader(creds);
-    if (this.mode !== 'bearer' || this.challenge === undefined) return undefined;
-    const token = this.tokens.cached(scopes) ?? (await this.tokens.fetch(this.challenge, scopes));
-    return `Bearer ${token}`;
+    if (this.mode === 'basic' && creds !== undefined) return { header: basicHeader(creds), cached: false };
+    if (this.mode !== 'bearer' || this.challenge === undefined) return { cached: false };
+    const hit = this.tokens.cached(scopes);
+    const token = hit ?? (await this.tokens.fetch(this.challenge, scopes));
+    return { header: `Bearer ${token}`, cached: hit !== undefined };
   }
 
   /** Send `call`, answering auth challenges; the answer of any other status is returned. */
   async request(call: Call): Promise<HttpAnswer> {
     let scopes = [...call.scopes];
     for (let round = 0; ; round++) {
-      const auth = await this.authorization(scopes);
+      const { header: auth, cached } = await this.authorization(scopes);
       const headers: Record<string, string> = { ...this.options.headers, ...call.headers };
       if (auth !== undefined) headers.authorization = auth;
       const url = new URL(call.url, this.options.base).href;
@@ -110,6 +112,10 @@ export class Session {
       await discard(answer);
       const ch = parseChallenge(answer.response.headers.get('www-authenticate'));
       if (round + 1 >= MAX_AUTH_ROUNDS || ch === undefined) throw this.refused(call, auth !== undefined);
+      if (cached && ch.scheme === 'bearer' && ch.params.error !== 'insufficient_scope') {
+        this.tokens.forget(scopes); // revoked or expired early: one fresh token, then a refusal
+        continue;
+      }
       scopes = this.learn(call, ch, scopes, auth);
     }
   }

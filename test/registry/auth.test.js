@@ -147,3 +147,34 @@ test('a registry that never answers is REGISTRY_UNREACHABLE after the timeout', 
     (e) => e.code === 'REGISTRY_BAD_REFERENCE',
   );
 });
+
+test('a cached token the registry no longer takes is fetched again once, then refused', async (t) => {
+  let issued = 0;
+  let accept = 'tok-1';
+  const tokenHost = await listen(t, (req, res) => {
+    issued++;
+    res
+      .writeHead(200, { 'content-type': 'application/json' })
+      .end(JSON.stringify({ token: `tok-${issued}` }));
+  });
+  const regHost = await listen(t, (req, res) => {
+    if (req.headers.authorization === `Bearer ${accept}`) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"tags":["a"]}');
+      return;
+    }
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${tokenHost}/t",service="s"` }).end();
+  });
+  const c = openRegistry({ registry: regHost, insecure: true, credentials: () => undefined });
+  assert.deepEqual(await c.listTags('r/x'), ['a']);
+  assert.deepEqual(await c.listTags('r/x'), ['a']);
+  assert.equal(issued, 1);
+  accept = 'tok-2'; // the registry revoked tok-1
+  assert.deepEqual(await c.listTags('r/x'), ['a']);
+  assert.equal(issued, 2);
+  accept = 'never';
+  await assert.rejects(
+    c.listTags('r/x'),
+    (e) => e.code === 'REGISTRY_AUTH_FAILED' && /refused/.test(e.message),
+  );
+  assert.equal(issued, 3);
+});
