@@ -1,6 +1,6 @@
 // The layering rule of the project (README "Layout and design"): util → crypto → tuf / intoto
-// → cnab → workflows → server → cli, each layer importing only layers before it (tuf and
-// intoto are siblings and import neither each other). Checked on the TypeScript sources, so a
+// → cnab → workflows → server / registry → cli, each layer importing only layers before it (tuf
+// and intoto are siblings, as are server and registry, and import neither each other). Checked on the TypeScript sources, so a
 // new upward import fails here instead of being found in review.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const SRC = fileURLToPath(new URL('../src', import.meta.url));
-const RANK = { util: 0, crypto: 1, tuf: 2, intoto: 2, cnab: 3, workflows: 4, server: 5, cli: 6 };
+const RANK = { util: 0, crypto: 1, tuf: 2, intoto: 2, cnab: 3, workflows: 4, server: 5, registry: 5, cli: 6 };
 
 function sources(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((d) => {
