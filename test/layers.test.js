@@ -1,6 +1,6 @@
 // The layering rule of the project (README "Layout and design"): util → crypto → tuf / intoto
-// → cnab → workflows → server → cli, each layer importing only layers before it (tuf and
-// intoto are siblings and import neither each other). Checked on the TypeScript sources, so a
+// → cnab → workflows → server / registry → cli, each layer importing only layers before it (tuf
+// and intoto are siblings, as are server and registry, and import neither each other). Checked on the TypeScript sources, so a
 // new upward import fails here instead of being found in review.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

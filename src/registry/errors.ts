@@ -1,0 +1,29 @@
+/**
+ * Errors of the registry layer: talking to an OCI distribution registry (docker-registry,
+ * Docker Hub, GHCR, Harbor, ...). One line each, naming the registry, repository, reference or
+ * digest concerned, with a hint; `details` carries the same values for `--json`.
+ */
+import { CnabsecError } from '../errors.js';
+
+export type RegistryErrorCode =
+  /** The registry cannot be reached: connection refused, host not found, timeout, TLS failure. */
+  | 'REGISTRY_UNREACHABLE'
+  /** The registry refused the credentials or the token (401, 403, a token service refusal). */
+  | 'REGISTRY_AUTH_FAILED'
+  /** The manifest, blob or repository does not exist (404, MANIFEST_UNKNOWN, BLOB_UNKNOWN). */
+  | 'REGISTRY_NOT_FOUND'
+  /** Bytes that do not hash to the digest asked for, or a Docker-Content-Digest that disagrees. */
+  | 'REGISTRY_DIGEST_MISMATCH'
+  /** A manifest, blob, token or error body larger than its limit. */
+  | 'REGISTRY_TOO_LARGE'
+  /** A manifest whose media type is not one that was asked for or that we know. */
+  | 'REGISTRY_BAD_MEDIA_TYPE'
+  /** A reference (`registry/repository:tag@digest`), repository name, tag or digest that is not valid. */
+  | 'REGISTRY_BAD_REFERENCE'
+  /** A docker config.json (or a registry credential setting) that cannot be read or decoded. */
+  | 'REGISTRY_BAD_CONFIG'
+  /** An answer the distribution API does not allow: an unexpected status, a missing header, bad JSON. */
+  | 'REGISTRY_PROTOCOL';
+
+/** Errors of the registry layer (src/registry). */
+export class RegistryError extends CnabsecError<RegistryErrorCode> {}
