@@ -7,7 +7,7 @@
 import { parseJsonBounded } from '../util/json.js';
 import { messageOf } from '../errors.js';
 import { isDigest } from './image-names.js';
-import { LayoutError } from './layout-errors.js';
+import { RegistryError } from './errors.js';
 import {
   ANN_ARTIFACT_TYPE,
   ANN_AUTHORS,
@@ -53,8 +53,8 @@ export function layoutMismatch(
   what: string,
   problem: string,
   details: Record<string, unknown> = {},
-): LayoutError {
-  return new LayoutError('REGISTRY_LAYOUT_MISMATCH', `${what}: ${problem}`, {
+): RegistryError {
+  return new RegistryError('REGISTRY_LAYOUT_MISMATCH', `${what}: ${problem}`, {
     hint: 'the bundle was not pushed in the cnab-to-oci layout (CNAB doc 201); push it again with cnabsec or cnab-to-oci',
     details: { what, ...details },
   });
@@ -178,7 +178,7 @@ function checkIndexAnnotations(a: unknown): Record<string, string> {
  * Check that `bytes` (served as `mediaType`) is a bundle index in cnab-to-oci's layout: an OCI
  * index without a mediaType field, or the Docker manifest-list fallback with one; `manifests`
  * = config, exactly one invocation image, components sorted by name; the `io.cnab.*` and
- * `org.opencontainers.*` annotations. Refusal: LayoutError REGISTRY_LAYOUT_MISMATCH.
+ * `org.opencontainers.*` annotations. Refusal: RegistryError REGISTRY_LAYOUT_MISMATCH.
  */
 export function checkBundleIndex(bytes: Uint8Array, mediaType: string): CheckedIndex {
   const what = 'bundle index';

@@ -10,7 +10,7 @@ import { checkThinBundle } from '../cnab/bundle.js';
 import { bundleToOci, sha256Digest } from './cnab-oci.js';
 import { checkBundleIndex, checkConfigManifest, layoutMismatch } from './cnab-oci-check.js';
 import { familiarName } from './image-names.js';
-import { LayoutError } from './layout-errors.js';
+import { RegistryError } from './errors.js';
 import { MAX_BUNDLE_JSON_BYTES } from '../cnab/bundle.js';
 import type { BundleChild, ConfigVariant, IndexVariant } from './cnab-oci-types.js';
 
@@ -43,7 +43,7 @@ export interface PulledBundle {
 function checkFetched(bytes: Uint8Array, want: ChildRequest, what: string): void {
   const got = sha256Digest(bytes);
   if (got !== want.digest || bytes.length !== want.size) {
-    throw new LayoutError(
+    throw new RegistryError(
       'REGISTRY_DIGEST_MISMATCH',
       `${what} ${want.digest}: got ${bytes.length} bytes hashing to ${got}, want ${want.size} bytes`,
       {

@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { canonicalBundleBytes, checkThinBundle } from '../cnab/bundle.js';
 import { goJson, goMap, type GoObject, type GoValue } from './go-json.js';
 import { isDigest, normalizedName, splitImageRef } from './image-names.js';
-import { LayoutError } from './layout-errors.js';
+import { RegistryError } from './errors.js';
 import {
   ANN_ARTIFACT_TYPE,
   ANN_AUTHORS,
@@ -114,8 +114,8 @@ function imageError(
   image: string,
   problem: string,
   hint: string,
-): LayoutError {
-  return new LayoutError(code, `${what} ${image}: ${problem}`, { hint, details: { image, what } });
+): RegistryError {
+  return new RegistryError(code, `${what} ${image}: ${problem}`, { hint, details: { image, what } });
 }
 
 /** The digest an image entry of the index gets: from the relocation map, else from bundle.json. */
@@ -218,7 +218,7 @@ function imageChild(
 function childrenOf(bundle: Json, configChild: BundleChild, o: BundleToOciOptions): BundleChild[] {
   const invocation = Array.isArray(bundle['invocationImages']) ? (bundle['invocationImages'] as Json[]) : [];
   if (invocation.length !== 1) {
-    throw new LayoutError(
+    throw new RegistryError(
       'REGISTRY_IMAGE_INVALID',
       `bundle has ${invocation.length} invocation images; only one is supported`,
       {
@@ -279,7 +279,7 @@ export function indexFor(bundle: Json, children: readonly BundleChild[], variant
 }
 
 /**
- * Everything cnab-to-oci pushes for `bundleJson`. Refuses (LayoutError) an image referenced by
+ * Everything cnab-to-oci pushes for `bundleJson`. Refuses (RegistryError) an image referenced by
  * tag only, more than one invocation image, an image without size or with an unknown media
  * type, a relocation outside the target repository; a bundle.json that is not valid (CnabError).
  */

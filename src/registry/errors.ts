@@ -23,7 +23,18 @@ export type RegistryErrorCode =
   /** A docker config.json (or a registry credential setting) that cannot be read or decoded. */
   | 'REGISTRY_BAD_CONFIG'
   /** An answer the distribution API does not allow: an unexpected status, a missing header, bad JSON. */
-  | 'REGISTRY_PROTOCOL';
+  | 'REGISTRY_PROTOCOL'
+  // the CNAB-in-OCI layout (cnab-oci*.ts, thin.ts; ADR 0028)
+  /** An invocation or component image referenced by tag only (no digest): it could be replaced. */
+  | 'REGISTRY_IMAGE_NOT_DIGESTED'
+  /** An image the index cannot describe: no size, unknown media type, bad or foreign relocation, digest disagreement. */
+  | 'REGISTRY_IMAGE_INVALID'
+  /** An image the bundle index would reference is not in the target repository (relocate it first). */
+  | 'REGISTRY_IMAGE_MISSING'
+  /** A bundle index, config manifest or config blob whose layout differs from cnab-to-oci's. */
+  | 'REGISTRY_LAYOUT_MISMATCH'
+  /** A bundle push or pull target without tag and digest, or with a digest that is not the bundle's. */
+  | 'REGISTRY_BAD_TARGET';
 
 /** Errors of the registry layer (src/registry). */
 export class RegistryError extends CnabsecError<RegistryErrorCode> {}

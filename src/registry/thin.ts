@@ -2,7 +2,7 @@
  * Thin bundles in an OCI registry (CNAB docs 200/201): push in cnab-to-oci's order (the config
  * blob, the config manifest by digest, then the index; remotes/push.go `Push`) and pull with
  * every piece checked (cnab-oci-read.ts). Written against the RegistryClient seam (client.ts);
- * only the methods below are used, so any client with them fits.
+ * only six of its methods are used (`BundleRegistry`), so a small test double fits.
  *
  * Two things differ from cnab-to-oci, both on the safe side:
  * - the index is first PUT by digest, and only once the registry holds it is it PUT to the
@@ -26,32 +26,18 @@ import {
 } from './cnab-oci.js';
 import { ociToBundle, type ChildRequest, type PulledBundle } from './cnab-oci-read.js';
 import { MAX_BUNDLE_JSON_BYTES } from '../cnab/bundle.js';
-import { LayoutError } from './layout-errors.js';
+import { RegistryError } from './errors.js';
+import type { RegistryClient } from './client.js';
+import type { Reference } from './reference.js';
 
-/** The part of RegistryClient (client.ts) that pushing and pulling bundles use. */
-export interface BundleRegistry {
-  getManifest(
-    repository: string,
-    reference: string,
-    accept?: readonly string[],
-  ): Promise<{ mediaType: string; digest: string; bytes: Uint8Array }>;
-  headManifest(
-    repository: string,
-    reference: string,
-  ): Promise<{ digest: string; mediaType: string; size: number } | undefined>;
-  putManifest(repository: string, reference: string, mediaType: string, bytes: Uint8Array): Promise<string>;
-  getBlob(repository: string, digest: string, maxBytes: number): Promise<Uint8Array>;
-  hasBlob(repository: string, digest: string): Promise<boolean>;
-  pushBlob(repository: string, bytes: Uint8Array, options?: { mountFrom?: string }): Promise<string>;
-}
+/** The part of RegistryClient (client.ts) that pushing and pulling bundles use (a test double needs no more). */
+export type BundleRegistry = Pick<
+  RegistryClient,
+  'getManifest' | 'headManifest' | 'putManifest' | 'getBlob' | 'hasBlob' | 'pushBlob'
+>;
 
-/** The part of Reference (client.ts) used here. */
-export interface BundleReference {
-  registry: string;
-  repository: string;
-  tag?: string;
-  digest?: string;
-}
+/** A bundle's place: `registry/repository:tag` or `@digest` (reference.ts). */
+export type BundleReference = Reference;
 
 export interface PushBundleOptions {
   relocationMap?: Readonly<Record<string, string>>;
@@ -80,7 +66,7 @@ function isContentRefusal(e: unknown): boolean {
 
 function checkReturnedDigest(got: string, want: string, what: string, ref: BundleReference): void {
   if (got !== want) {
-    throw new LayoutError(
+    throw new RegistryError(
       'REGISTRY_DIGEST_MISMATCH',
       `${ref.registry}/${ref.repository}: ${what} stored as ${got}, expected ${want}`,
       {
@@ -107,7 +93,7 @@ async function checkImagesPresent(
         head === undefined
           ? 'not there'
           : `${head.mediaType} of ${head.size} bytes, the bundle says ${c.mediaType} of ${c.size}`;
-      throw new LayoutError(
+      throw new RegistryError(
         'REGISTRY_IMAGE_MISSING',
         `${ref.registry}/${ref.repository}@${c.digest}: ${what}: ${found}`,
         {
@@ -146,7 +132,7 @@ async function tryVariants<T>(
     try {
       return await attempt(v);
     } catch (e) {
-      if (!isContentRefusal(e) || e instanceof LayoutError) throw e;
+      if (!isContentRefusal(e) || e instanceof RegistryError) throw e;
       last = e;
     }
   }
@@ -158,8 +144,8 @@ function badTarget(
   problem: string,
   hint: string,
   details: Record<string, unknown>,
-): LayoutError {
-  return new LayoutError('REGISTRY_BAD_TARGET', `${ref.registry}/${ref.repository}${problem}`, {
+): RegistryError {
+  return new RegistryError('REGISTRY_BAD_TARGET', `${ref.registry}/${ref.repository}${problem}`, {
     hint,
     details: { registry: ref.registry, repository: ref.repository, ...details },
   });
@@ -267,7 +253,7 @@ export async function pullBundle(client: BundleRegistry, ref: BundleReference): 
       return client.getBlob(ref.repository, req.digest, Math.min(req.size, MAX_BUNDLE_JSON_BYTES));
     const m = await client.getManifest(ref.repository, req.digest, MANIFEST_ACCEPT);
     if (m.mediaType !== req.mediaType) {
-      throw new LayoutError(
+      throw new RegistryError(
         'REGISTRY_LAYOUT_MISMATCH',
         `${ref.registry}/${ref.repository}@${req.digest}: config manifest served as ${m.mediaType}, the index says ${req.mediaType}`,
         {
