@@ -1,0 +1,151 @@
+// Hostile review of issue 13's client (src/workflows/remote*.ts): a server (a proxy in front of
+// the real one) that lies after accepting an upload, that redirects to another host, and so on.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import * as path from 'node:path';
+import { KeyStore } from '../../dist/crypto/index.js';
+import { FsMetadataStore, LocalRepository, addTarget } from '../../dist/tuf/index.js';
+import {
+  RemoteRepository,
+  applyInit,
+  planInit,
+  publishRemote,
+  pullRepository,
+} from '../../dist/workflows/index.js';
+import { startMetadataServer } from '../helpers/metadata-server.js';
+import { fixedPassphrases, tempDir } from '../helpers/tmp.js';
+
+const NAME = 'example.com/org/app';
+const open = (dir) => LocalRepository.open(new FsMetadataStore(dir));
+
+function stage(repo, tag) {
+  addTarget(repo, `${NAME}:${tag}`, { length: tag.length, hashes: { sha256: 'ab'.repeat(32) } });
+  return repo.saveStaged();
+}
+
+/** Listen on 127.0.0.1:0, closed after the test; returns the base URL. */
+async function listen(t, handler) {
+  const srv = http.createServer(handler);
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => new Promise((r) => srv.close(r)));
+  srv.closeAllConnections?.();
+  return { url: `http://127.0.0.1:${srv.address().port}`, srv };
+}
+
+/**
+ * A proxy to `upstream`; `hook(req, body)` may answer itself ({status, headers, body}) or
+ * return undefined to forward. Remembers every forwarded GET answer by URL (`seen`).
+ */
+async function proxy(t, upstream, hook) {
+  const seen = new Map();
+  const p = await listen(t, (req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks);
+      const own = await hook(req, body, seen);
+      if (own !== undefined) {
+        res.writeHead(own.status, own.headers ?? {});
+        res.end(own.body);
+        return;
+      }
+      const headers = { ...req.headers };
+      delete headers.host;
+      const r = await fetch(upstream + req.url, {
+        method: req.method,
+        headers,
+        ...(body.length > 0 ? { body } : {}),
+        redirect: 'manual',
+      });
+      const out = Buffer.from(await r.arrayBuffer());
+      if (req.method === 'GET' && r.status === 200) seen.set(req.url, out);
+      const h = {};
+      for (const [k, v] of r.headers)
+        if (!['content-encoding', 'transfer-encoding', 'content-length'].includes(k)) h[k] = v;
+      res.writeHead(r.status, h);
+      res.end(out);
+    });
+  });
+  return { ...p, seen };
+}
+
+async function initRepo(t, serverUrl) {
+  const work = await tempDir(t);
+  const home = path.join(work, 'home');
+  const keyStore = new KeyStore(home);
+  const passphrases = fixedPassphrases();
+  const signers = async (role, keyid) =>
+    (await keyStore.has(keyid)) ? keyStore.signer(keyid, passphrases, role) : undefined;
+  const dir = path.join(work, 'a');
+  const plan = await planInit({ dir, name: NAME, keyStore, server: { url: serverUrl } });
+  await applyInit(plan, { keyStore, passphrases, home });
+  return { dir, signers, work };
+}
+
+test('remote hostile: a server that accepts an upload but then serves the old state is not "published"', async (t) => {
+  const server = await startMetadataServer(t);
+  let stale = false;
+  const px = await proxy(t, server.url, (req, _body, seen) => {
+    if (stale && req.method === 'GET' && seen.has(req.url))
+      return { status: 200, headers: { 'content-type': 'application/json' }, body: seen.get(req.url) };
+    if (
+      stale &&
+      req.method === 'GET' &&
+      /\/\d+\.(snapshot|targets|timestamp)\.json$|\/2\.root\.json$/.test(req.url)
+    )
+      return { status: 404, body: '{"errors":[{"code":"NOT_FOUND","message":"no"}]}' };
+    return undefined;
+  });
+  const { dir, signers } = await initRepo(t, px.url);
+  const remote = new RemoteRepository({ server: px.url, repo: NAME });
+  const repo = await open(dir);
+  await stage(repo, 'v1');
+  await publishRemote(repo, remote, { signers });
+  const again = await open(dir);
+  await stage(again, 'v2');
+  // the proxy now serves what it served before the upload: the server has v2, clients see v1
+  const origPost = px.srv.listeners('request')[0];
+  stale = false;
+  px.srv.removeAllListeners('request');
+  px.srv.on('request', (req, res) => {
+    if (req.method === 'POST') req.on('end', () => (stale = true));
+    origPost(req, res);
+  });
+  await assert.rejects(publishRemote(again, remote, { signers }), (e) => {
+    assert.equal(e.code, 'PUBLISHED_NOT_PULLED', e.message);
+    assert.match(e.message, /stored \S+ v\d+ but serves v\d+/);
+    return true;
+  });
+  // locally: targets v2 is still staged (not dropped), v1 still the published one
+  const after = await open(dir);
+  assert.equal(after.published.get('targets').signed.version, 1);
+  assert.equal(after.staged.get('targets')?.signed.version, 2);
+});
+
+test('remote hostile: the bearer token is not sent to another host after a redirect (pull)', async (t) => {
+  const server = await startMetadataServer(t);
+  const other = [];
+  const evil = await listen(t, (req, res) => {
+    other.push(req.headers.authorization);
+    res.writeHead(404);
+    res.end();
+  });
+  let redirect = false;
+  const px = await proxy(t, server.url, (req) =>
+    redirect && req.method === 'GET' && req.url.endsWith('/2.root.json')
+      ? { status: 302, headers: { location: evil.url + req.url } }
+      : undefined,
+  );
+  const { dir, signers } = await initRepo(t, px.url);
+  const repo = await open(dir);
+  await stage(repo, 'v1');
+  await publishRemote(repo, new RemoteRepository({ server: px.url, repo: NAME, token: 'sekrit' }), {
+    signers,
+  });
+  redirect = true;
+  // the root walk (tuf-js through HttpFetcher) asks for 2.root.json: redirected, 404 there
+  await pullRepository(await open(dir), { token: 'sekrit' });
+  assert.ok(other.length > 0, 'the redirect was followed');
+  for (const a of other) assert.equal(a, undefined, 'token sent to another host');
+});
