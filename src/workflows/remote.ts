@@ -140,8 +140,17 @@ function isStale(status: number, env: ErrorEnvelope | undefined): boolean {
   return env?.code === 'UPLOAD_REFUSED' && detail?.code === 'OLD_VERSION';
 }
 
-/** `body` read up to `max` bytes; REMOTE_BAD_RESPONSE beyond. */
-async function readBounded(res: Response, max: number, what: string): Promise<Uint8Array> {
+/**
+ * `body` read up to `max` bytes; REMOTE_BAD_RESPONSE beyond. Every read also ends when `signal`
+ * aborts: undici does not always error a body stream on abort (a `redirect: 'error'` fetch
+ * reading a slow drip kept reading past its abort), so the budget is enforced here too.
+ */
+async function readBounded(
+  res: Response,
+  max: number,
+  what: string,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? '0');
   if (declared > max) {
     await res.body?.cancel();
@@ -151,8 +160,17 @@ async function readBounded(res: Response, max: number, what: string): Promise<Ui
   const chunks: Uint8Array[] = [];
   let n = 0;
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = (): void => {
+      reject(signal.reason as Error);
+      reader.cancel(signal.reason).catch(() => undefined);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => undefined);
   for (;;) {
-    const r = await reader.read();
+    const r = await Promise.race([reader.read(), aborted]);
     if (r.done) break;
     n += r.value.byteLength;
     if (n > max) {
@@ -305,7 +323,7 @@ export class RemoteRepository {
         bodyMs + this.timeoutMs,
         `the answer did not arrive within ${secondsText(bodyMs + this.timeoutMs)}`,
       );
-      return { res, body: await readBounded(res, max, `${method} ${url}`) };
+      return { res, body: await readBounded(res, max, `${method} ${url}`, ctl.signal) };
     } catch (e) {
       const reason: unknown = ctl.signal.aborted ? ctl.signal.reason : e;
       if (reason instanceof TufError || reason instanceof WorkflowError) throw reason;

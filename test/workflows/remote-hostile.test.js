@@ -149,3 +149,26 @@ test('remote hostile: the bearer token is not sent to another host after a redir
   assert.ok(other.length > 0, 'the redirect was followed');
   for (const a of other) assert.equal(a, undefined, 'token sent to another host');
 });
+
+test(
+  'remote hostile: a server that drips its answer a byte a second is cut off by the time budget',
+  { timeout: 60_000 },
+  async (t) => {
+    // headers at once, then one byte a second for ever: the 1 MiB answer budget (16 s at 64 KiB/s)
+    // plus the answer time must end the request (it hung for ever: the abort did not end the read)
+    const timers = [];
+    const drip = await listen(t, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(' ');
+      timers.push(setInterval(() => res.write(' '), 1000));
+    });
+    t.after(() => timers.forEach(clearInterval));
+    const remote = new RemoteRepository({ server: drip.url, repo: NAME, timeoutMs: 200 });
+    await assert.rejects(remote.publicKey('timestamp'), (e) => {
+      assert.equal(e.code, 'TUF_SERVER_UNREACHABLE');
+      assert.match(e.message, /did not arrive within/);
+      return true;
+    });
+    drip.srv.closeAllConnections();
+  },
+);
