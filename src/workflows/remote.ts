@@ -8,7 +8,14 @@
  * error envelope `{errors:[{code,message,detail}]}` is one line carrying the server's code;
  * a stale publish (HTTP 409, or a version the server already has) is PUBLISH_CONFLICT.
  */
-import { keyIdOf, type PublicKeyJson } from '../crypto/keys.js';
+import {
+  keyIdOf,
+  keyTypeOf,
+  publicKeyObject,
+  SCHEME_OF,
+  type KeyType,
+  type PublicKeyJson,
+} from '../crypto/keys.js';
 import { readUserFile } from '../util/fs.js';
 import { describeErrno } from '../util/errno.js';
 import { parseJsonBounded, quote } from '../util/json.js';
@@ -188,6 +195,25 @@ function tooLong(what: string, max: number): WorkflowError {
   });
 }
 
+/**
+ * The key must parse as the key type it claims, with that type's scheme (TUF §4.2 keytype and
+ * scheme): a server key that does not would be listed in root and sign nothing verifiable.
+ */
+function checkUsableKey(key: PublicKeyJson, bad: (why: string) => WorkflowError): void {
+  let type: KeyType;
+  try {
+    type = keyTypeOf(publicKeyObject(key));
+  } catch {
+    throw bad(
+      `a ${quote(key.keytype, 40)} key that does not parse as an ed25519, ecdsa P-256 or rsa public key`,
+    );
+  }
+  if (type !== key.keytype || SCHEME_OF[type] !== key.scheme)
+    throw bad(
+      `a ${type} key labelled keytype ${quote(key.keytype, 40)} scheme ${quote(key.scheme, 40)} (want ${type} ${SCHEME_OF[type]})`,
+    );
+}
+
 export class RemoteRepository {
   readonly server: string;
   readonly repo: string;
@@ -241,6 +267,7 @@ export class RemoteRepository {
       scheme: pub.scheme,
       keyval: { public: pub.keyval.public },
     };
+    checkUsableKey(key, (why) => this.badAnswer(what, why));
     const keyid = keyIdOf(key);
     const said = res.headers.get('x-cnabsec-keyid');
     if (said !== null && said !== keyid)

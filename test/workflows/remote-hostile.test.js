@@ -172,3 +172,32 @@ test(
     drip.srv.closeAllConnections();
   },
 );
+
+test('remote hostile: init refuses a server key that is not a usable public key', async (t) => {
+  const { generateKeyPair, toPublicKeyJson } = await import('../../dist/crypto/index.js');
+  const good = toPublicKeyJson(generateKeyPair('ed25519').publicKey);
+  const bad = [
+    { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: 'zz' } },
+    { keytype: 'ed25519', scheme: 'ed25519', keyval: { public: 'a'.repeat(500_000) } },
+    { keytype: 'ecdsa', scheme: 'ecdsa-sha2-nistp256', keyval: { public: '\u001b[31mred\n' } },
+    { ...good, keytype: 'rsa', scheme: 'rsassa-pss-sha256' },
+    { ...good, scheme: 'rsassa-pss-sha256' },
+    { keytype: 'dsa', scheme: 'dsa', keyval: { public: good.keyval.public } },
+  ];
+  let answer;
+  const srv = await listen(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer));
+  });
+  const remote = new RemoteRepository({ server: srv.url, repo: NAME });
+  answer = good;
+  assert.deepEqual((await remote.publicKey('timestamp')).public, good);
+  for (const key of bad) {
+    answer = key;
+    await assert.rejects(remote.publicKey('timestamp'), (e) => {
+      assert.equal(e.code, 'REMOTE_BAD_RESPONSE', `${JSON.stringify(key).slice(0, 80)}: ${e.message}`);
+      assert.equal(/[\n\u001b]/.test(e.message), false, e.message); // eslint-disable-line no-control-regex
+      return true;
+    });
+  }
+});
