@@ -13,6 +13,7 @@ import {
   CONFIG_FILE,
   LocalRepository,
   METADATA_DIR,
+  STAGED_DIR,
   type RepositoryConfig,
   type ServerRole,
 } from '../tuf/repository.js';
@@ -96,6 +97,15 @@ export async function cloneRepository(options: CloneOptions): Promise<CloneResul
       hint: 'clone into a new directory, or run `cnabsec pull` in the existing one',
     });
   }
+  // a failed clone removes what it made (below): never a metadata/ or staged/ already there
+  for (const sub of [METADATA_DIR, STAGED_DIR]) {
+    if (await pathExists(path.join(options.dir, sub))) {
+      throw new TufError('REPO_EXISTS', `${path.join(options.dir, sub)} already exists`, {
+        details: { path: path.join(options.dir, sub) },
+        hint: 'clone into a new or empty directory',
+      });
+    }
+  }
   const state = await fetchCurrent(remote, undefined);
   const managed = options.managed ?? (await managedRoles(remote, state));
   const config: RepositoryConfig = {
@@ -132,7 +142,7 @@ export async function cloneRepository(options: CloneOptions): Promise<CloneResul
   } catch (e) {
     if (!existed) await rm(options.dir, { recursive: true, force: true });
     else
-      for (const f of [CONFIG_FILE, METADATA_DIR])
+      for (const f of [CONFIG_FILE, METADATA_DIR, STAGED_DIR])
         await rm(path.join(options.dir, f), { recursive: true, force: true });
     throw e;
   }

@@ -201,3 +201,22 @@ test('remote hostile: init refuses a server key that is not a usable public key'
     });
   }
 });
+
+test('remote hostile: a clone that fails in a directory holding a metadata/ folder leaves that folder alone', async (t) => {
+  const { mkdir, readFile, writeFile } = await import('node:fs/promises');
+  const { cloneRepository } = await import('../../dist/workflows/index.js');
+  const server = await startMetadataServer(t);
+  const { dir, signers, work } = await initRepo(t, server.url);
+  const repo = await open(dir);
+  await stage(repo, 'v1');
+  await publishRemote(repo, new RemoteRepository({ server: server.url, repo: NAME }), { signers });
+  const into = path.join(work, 'mine');
+  await mkdir(path.join(into, 'metadata'), { recursive: true });
+  await writeFile(path.join(into, 'metadata', '1.root.json'), 'precious');
+  await writeFile(path.join(into, 'metadata', 'notes.txt'), 'mine');
+  await assert.rejects(cloneRepository({ server: server.url, name: NAME, dir: into }), {
+    code: 'REPO_EXISTS',
+  });
+  assert.equal(await readFile(path.join(into, 'metadata', '1.root.json'), 'utf8'), 'precious');
+  assert.equal(await readFile(path.join(into, 'metadata', 'notes.txt'), 'utf8'), 'mine');
+});
