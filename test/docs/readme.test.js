@@ -15,16 +15,17 @@ const NAME = 'example.com/org/bundle';
 test('README.md: every `sh test` block runs as printed', async (t) => {
   const blocks = await blocksOf('README.md');
   // The exact number, so that a block cannot silently drop out of the test (a typo in its fence).
-  assert.equal(blocks.length, 2, 'tested blocks of README.md: "Using it" and "Provenance"');
+  assert.equal(blocks.length, 3, 'tested blocks of README.md: "Using it", "Provenance" and the server');
   // The shell blocks not run: the developer set-up (npm ci, .ci/run) and the production
   // `trust add` of an HTTPS host, whose tested equivalent is in "Using it".
   const untested = untestedBlocks(await readFile(path.join(ROOT, 'README.md'), 'utf8'));
   assert.equal(untested.length, 2, `untested shell blocks of README.md:\n${untested.join('---\n')}`);
   assert.match(untested[0], /npm ci/);
   assert.match(untested[1], /--url https:\/\/metadata\.example\.com/);
-  const [using, provenance] = blocks;
+  const [using, provenance, server] = blocks;
   assert.match(using, /cnabsec init \.\/repo/);
   assert.match(provenance, /cnabsec intoto keygen/);
+  assert.match(server, /cnabsec server --master-key-file/);
 
   await t.test('Using it', async (t) => {
     // Hidden fixture: the canonical thin bundle the developer adds (the fixture's bytes).
@@ -42,6 +43,29 @@ test('README.md: every `sh test` block runs as printed', async (t) => {
     );
     // `export CNABSEC_HOME=~/.cnabsec` is followed: the key store is under the test's $HOME.
     assert.ok((await readdir(path.join(r.dir, '.cnabsec', 'keys'))).length >= 6, 'keys under ~/.cnabsec');
+  });
+
+  // The server flow as printed (it was a text block no test ran: `server &` then `init` at once
+  // failed with connection refused when pasted as a script).
+  await t.test('The metadata repository server', async (t) => {
+    const r = await runBlocks(t, [server], {
+      first: 3,
+      fixture: (work) => copyFile(BUNDLE, path.join(work, 'bundle.json')),
+    });
+    assert.equal(r.status, 0, `the README's server commands failed:\n${r.out}`);
+    assert.match(r.stdout, new RegExp(`^initialised ${NAME} in \\./repo$`, 'm'));
+    assert.match(r.stdout, /^ {2}server {4}http:\/\/127\.0\.0\.1:4443 \(holds timestamp\)$/m);
+    assert.match(
+      r.stdout,
+      /^published to http:\/\/127\.0\.0\.1:4443: root v1, targets v1, snapshot v1, timestamp v1 \(signed by the server\)$/m,
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(`^cloned ${NAME} from http://127\\.0\\.0\\.1:4443 into \\./repo2: `, 'm'),
+    );
+    assert.match(r.stdout, new RegExp(`^pulled ${NAME} from .*: already up to date$`, 'm'));
+    assert.match(r.stdout, new RegExp(`^verified ${NAME}:v1\\.0\\.0: \\d+ bytes, sha256 [0-9a-f]{64}$`, 'm'));
+    assert.match(r.stderr, /^cnabsec server: stopped$/m);
   });
 
   await t.test('Provenance', async (t) => {
