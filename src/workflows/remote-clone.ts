@@ -5,6 +5,7 @@
  * configuration and published metadata only: no private key is copied or generated, the
  * maintainer signs with their own key-store keys (the ones root or a delegation lists).
  */
+import { canonicalize } from '@tufjs/canonical-json';
 import { mkdir, rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { checkRepositoryName } from '../tuf/names.js';
@@ -21,6 +22,7 @@ import { FsMetadataStore } from '../tuf/store.js';
 import { TufError } from '../tuf/errors.js';
 import { checkRootBytes } from '../tuf/client/trust.js';
 import { pathExists } from '../util/fs.js';
+import { WorkflowError } from './errors.js';
 import { serverOf } from './remote-publish.js';
 import { RemoteRepository } from './remote.js';
 import { applyPull, fetchCurrent, type PullResult, type RemoteState } from './remote-sync.js';
@@ -42,7 +44,30 @@ export async function pullRepository(repo: LocalRepository, access: RemoteAccess
   const file = `${METADATA_DIR}/${metadataFileName('root', published?.signed.version ?? 1)}`;
   const trusted = published === undefined ? undefined : await repo.store.read(file);
   const state = await fetchCurrent(remote, trusted);
+  if (published === undefined) checkOwnRoot(repo, remote, state);
   return applyPull(repo, state);
+}
+
+/**
+ * A repository never published trusts no root yet, but it has its own staged root v1 (init):
+ * the server's root v1 (trusted on first use by fetchCurrent) must be that root, signatures
+ * aside. Otherwise the server holds another repository of this name (or lies), and pulling
+ * would make its root this repository's published root.json — the one handed to users.
+ */
+function checkOwnRoot(repo: LocalRepository, remote: RemoteRepository, state: RemoteState): void {
+  const mine = repo.staged.get('root');
+  const theirs = state.roots[0];
+  if (mine === undefined || theirs === undefined) return;
+  const signed = checkRootBytes(theirs.bytes, 'root').signed;
+  if (canonicalize(signed.toJSON()) === canonicalize(mine.signed.toJSON())) return;
+  throw new WorkflowError(
+    'REMOTE_BAD_RESPONSE',
+    `${remote.server} serves another root v1 of ${remote.repo} than the one staged in ${repo.store.location}`,
+    {
+      details: { server: remote.server, repository: remote.repo },
+      hint: 'someone else published this name there: check the repository name and server, or `cnabsec clone` it into a new directory to join its maintainers',
+    },
+  );
 }
 
 export interface CloneOptions extends RemoteAccess {

@@ -13,6 +13,7 @@ import {
   publishRemote,
   pullRepository,
 } from '../../dist/workflows/index.js';
+import { snapshotTree } from '../helpers/cli.js';
 import { startMetadataServer } from '../helpers/metadata-server.js';
 import { fixedPassphrases, tempDir } from '../helpers/tmp.js';
 
@@ -219,4 +220,52 @@ test('remote hostile: a clone that fails in a directory holding a metadata/ fold
   });
   assert.equal(await readFile(path.join(into, 'metadata', '1.root.json'), 'utf8'), 'precious');
   assert.equal(await readFile(path.join(into, 'metadata', 'notes.txt'), 'utf8'), 'mine');
+});
+
+test("remote hostile: pull into a never-published repository does not swap its own root for the server's", async (t) => {
+  const server = await startMetadataServer(t);
+  const a = await initRepo(t, server.url);
+  const repoA = await open(a.dir);
+  await stage(repoA, 'v1');
+  await publishRemote(repoA, new RemoteRepository({ server: server.url, repo: NAME }), {
+    signers: a.signers,
+  });
+  // B: another init of the same name (other keys), never published; its publish is PUBLISH_CONFLICT
+  // whose message says to pull: that pull must not make the server's root B's published root
+  const b = await initRepo(t, server.url);
+  const repoB = await open(b.dir);
+  await stage(repoB, 'v1b');
+  await assert.rejects(
+    publishRemote(repoB, new RemoteRepository({ server: server.url, repo: NAME }), { signers: b.signers }),
+    { code: 'PUBLISH_CONFLICT' },
+  );
+  const before = await snapshotTree(b.dir);
+  await assert.rejects(pullRepository(await open(b.dir)), { code: 'REMOTE_BAD_RESPONSE' });
+  assert.deepEqual(await snapshotTree(b.dir), before);
+});
+
+test("remote hostile: a first publish cut off after the server's 200 is recovered by pull", async (t) => {
+  const server = await startMetadataServer(t);
+  let down = false;
+  const px = await proxy(t, server.url, (req) => {
+    if (req.method === 'POST') down = true;
+    else if (down) return { status: 503, body: '' };
+    return undefined;
+  });
+  const c = await initRepo(t, px.url);
+  const repoC = await open(c.dir);
+  await stage(repoC, 'v1');
+  await assert.rejects(
+    publishRemote(repoC, new RemoteRepository({ server: px.url, repo: NAME }), { signers: c.signers }),
+    { code: 'PUBLISHED_NOT_PULLED' },
+  );
+  const cut = await open(c.dir);
+  assert.equal(cut.published.get('root'), undefined);
+  assert.ok(cut.staged.get('root'), 'its own root is staged: pull checks the server has that one');
+  down = false;
+  const pulled = await pullRepository(await open(c.dir));
+  assert.deepEqual(pulled.dropped, []);
+  const after = await open(c.dir);
+  assert.equal(after.published.get('targets').signed.version, 1);
+  assert.equal(after.staged.size, 0);
 });
