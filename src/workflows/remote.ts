@@ -293,7 +293,7 @@ export class RemoteRepository {
     const url = `${this.metadataUrl}/`;
     const { res, body } = await this.request('POST', url, form, ANSWER_MAX_BYTES, size);
     const what = `publish of ${this.repo}`;
-    if (!res.ok) throw this.refused(what, res.status, body);
+    if (!res.ok) throw this.refused(what, res.status, body, true);
     const result = this.json(body, what) as Partial<UploadResult> | null;
     if (!Array.isArray(result?.stored)) throw this.badAnswer(what, 'no list of stored roles');
     return { repo: this.repo, stored: result.stored, targetFiles: result.targetFiles ?? [] };
@@ -378,8 +378,8 @@ export class RemoteRepository {
     });
   }
 
-  /** The error of a refused request: PUBLISH_CONFLICT when stale, else REMOTE_REFUSED with the server's code. */
-  private refused(what: string, status: number, body: Uint8Array): WorkflowError {
+  /** The error of a refused request: PUBLISH_CONFLICT when an upload is stale, else REMOTE_REFUSED with the server's code. */
+  private refused(what: string, status: number, body: Uint8Array, upload = false): WorkflowError {
     const env = envelopeOf(body);
     const details = {
       server: this.server,
@@ -389,7 +389,8 @@ export class RemoteRepository {
         ? {}
         : { serverCode: env.code, ...(env.detail === undefined ? {} : { detail: env.detail }) }),
     };
-    if (isStale(status, env)) return publishConflict(this.repo, details);
+    // only an upload can be stale; a 409 to a read is a broken server, not "pull and retry"
+    if (upload && isStale(status, env)) return publishConflict(this.repo, details);
     const said = env === undefined ? `HTTP ${status}` : `HTTP ${status} ${env.code}: ${env.message}`;
     return new WorkflowError('REMOTE_REFUSED', `${what} refused by ${this.server}: ${oneLine(said)}`, {
       details,

@@ -269,3 +269,20 @@ test("remote hostile: a first publish cut off after the server's 200 is recovere
   assert.equal(after.published.get('targets').signed.version, 1);
   assert.equal(after.staged.size, 0);
 });
+
+test('remote hostile: a 409 to a read is REMOTE_REFUSED, not "someone published first"', async (t) => {
+  const srv = await listen(t, (_req, res) => {
+    res.writeHead(409, { 'content-type': 'text/plain' });
+    res.end('conflict');
+  });
+  const remote = new RemoteRepository({ server: srv.url, repo: NAME });
+  for (const read of [() => remote.publicKey('timestamp'), () => remote.metadataFile('timestamp.json')])
+    await assert.rejects(read(), { code: 'REMOTE_REFUSED', message: /HTTP 409/ });
+  // the upload's 409 stays PUBLISH_CONFLICT, whatever its body
+  await assert.rejects(
+    remote.upload({ roles: [{ role: 'targets', bytes: Buffer.from('{}') }], targetFiles: [] }),
+    {
+      code: 'PUBLISH_CONFLICT',
+    },
+  );
+});
