@@ -286,3 +286,18 @@ test('remote hostile: a 409 to a read is REMOTE_REFUSED, not "someone published 
     },
   );
 });
+
+test('remote hostile: key rotate of a role the server holds is refused (it could never be published)', async (t) => {
+  const { planRotation } = await import('../../dist/workflows/index.js');
+  const server = await startMetadataServer(t);
+  const { dir } = await initRepo(t, server.url);
+  const repo = await open(dir);
+  const serverKey = repo.published.get('root') ?? repo.staged.get('root');
+  const [keyid] = serverKey.signed.roles.timestamp.keyIDs;
+  await assert.rejects(planRotation(repo, 'timestamp', { add: ['new'], remove: [keyid] }), {
+    code: 'WORKFLOW_INVALID_PLAN',
+    message: /timestamp is held by the server/,
+  });
+  // a role the developer holds still rotates
+  await planRotation(repo, 'snapshot', { add: ['new'] });
+});
