@@ -296,6 +296,21 @@ export class RemoteRepository {
     if (!res.ok) throw this.refused(what, res.status, body, true);
     const result = this.json(body, what) as Partial<UploadResult> | null;
     if (!Array.isArray(result?.stored)) throw this.badAnswer(what, 'no list of stored roles');
+    // printed and compared with what the server serves next: only roles sent or signed by it
+    const known = new Set(['snapshot', 'timestamp', ...files.roles.map((r) => r.role)]);
+    for (const s of result.stored as unknown[]) {
+      const e = s as Partial<UploadResult['stored'][number]> | null;
+      if (
+        typeof e?.role !== 'string' ||
+        !known.has(e.role) ||
+        !Number.isSafeInteger(e.version) ||
+        (e.version ?? 0) < 1
+      )
+        throw this.badAnswer(
+          what,
+          'a stored role that was not uploaded, or a version that is not a number above 0',
+        );
+    }
     return { repo: this.repo, stored: result.stored, targetFiles: result.targetFiles ?? [] };
   }
 

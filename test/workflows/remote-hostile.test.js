@@ -301,3 +301,26 @@ test('remote hostile: key rotate of a role the server holds is refused (it could
   // a role the developer holds still rotates
   await planRotation(repo, 'snapshot', { add: ['new'] });
 });
+
+test('remote hostile: an upload answer naming roles or versions it was not sent is REMOTE_BAD_RESPONSE', async (t) => {
+  let answer;
+  const srv = await listen(t, (_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(answer));
+  });
+  const remote = new RemoteRepository({ server: srv.url, repo: NAME });
+  const files = { roles: [{ role: 'targets', bytes: Buffer.from('{}') }], targetFiles: [] };
+  const ok = { role: 'targets', version: 2, sha256: 'ab'.repeat(32), length: 2, signedByServer: false };
+  answer = { repo: NAME, stored: [ok, { ...ok, role: 'timestamp', signedByServer: true }], targetFiles: [] };
+  assert.equal((await remote.upload(files)).stored.length, 2);
+  for (const stored of [
+    [{ ...ok, role: '\u001b]0;pwned\u0007\u001b[2J' }],
+    [{ ...ok, role: 'targets/other' }],
+    [{ ...ok, version: 0 }],
+    [{ ...ok, version: '2' }],
+    ['targets'],
+  ]) {
+    answer = { repo: NAME, stored, targetFiles: [] };
+    await assert.rejects(remote.upload(files), { code: 'REMOTE_BAD_RESPONSE' }, JSON.stringify(stored));
+  }
+});
