@@ -91,19 +91,27 @@ export interface CloneResult extends PullResult {
 
 /**
  * The roles the server holds: the timestamp when its key is the root's only timestamp key;
- * the snapshot likewise, asked only when root lists one snapshot key (asking creates a key).
+ * then the snapshot likewise (a server-held snapshot comes with a server-held timestamp,
+ * ../tuf/repository.ts ServerRole). Asked only when root lists one key (asking creates a
+ * key); a 404 (e.g. ONLINE_KEYS_DISABLED: a server holding no keys) means "not held".
  */
 async function managedRoles(remote: RemoteRepository, state: RemoteState): Promise<ServerRole[]> {
   const newest = state.roots.at(-1);
   if (newest === undefined) return [];
   const root = checkRootBytes(newest.bytes, 'root').signed;
   const out: ServerRole[] = [];
-  for (const role of ['snapshot', 'timestamp'] as const) {
+  for (const role of ['timestamp', 'snapshot'] as const) {
     const r = root.roles[role];
-    if (r?.keyIDs.length !== 1 || r.threshold !== 1) continue;
-    if ((await remote.publicKey(role)).keyid === r.keyIDs[0]) out.push(role);
+    if (r?.keyIDs.length !== 1 || r.threshold !== 1) break;
+    const key = await remote.publicKey(role).catch((e: unknown) => {
+      if (e instanceof WorkflowError && e.code === 'REMOTE_REFUSED' && e.details.status === 404)
+        return undefined;
+      throw e;
+    });
+    if (key?.keyid !== r.keyIDs[0]) break;
+    out.push(role);
   }
-  return out;
+  return out.sort();
 }
 
 /** A new local repository in `dir` from the server's verified state; nothing is left on failure. */

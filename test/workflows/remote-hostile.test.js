@@ -324,3 +324,24 @@ test('remote hostile: an upload answer naming roles or versions it was not sent 
     await assert.rejects(remote.upload(files), { code: 'REMOTE_BAD_RESPONSE' }, JSON.stringify(stored));
   }
 });
+
+test('remote hostile: clone of a developer-managed repository from a server holding no keys', async (t) => {
+  const { startServerApp } = await import('../helpers/server-app.js');
+  const { cloneRepository } = await import('../../dist/workflows/index.js');
+  const server = await startServerApp(t, { keys: 'none' });
+  const work = await tempDir(t);
+  const home = path.join(work, 'home');
+  const keyStore = new KeyStore(home);
+  const passphrases = fixedPassphrases();
+  const signers = async (role, keyid) =>
+    (await keyStore.has(keyid)) ? keyStore.signer(keyid, passphrases, role) : undefined;
+  const dir = path.join(work, 'a');
+  const plan = await planInit({ dir, name: NAME, keyStore, server: { url: server.url }, serverRoles: [] });
+  await applyInit(plan, { keyStore, passphrases, home });
+  const repo = await open(dir);
+  await stage(repo, 'v1');
+  await publishRemote(repo, new RemoteRepository({ server: server.url, repo: NAME }), { signers });
+  // the server answers 404 ONLINE_KEYS_DISABLED to snapshot.key: that means "not held", not a failure
+  const cloned = await cloneRepository({ server: server.url, name: NAME, dir: path.join(work, 'b') });
+  assert.deepEqual(cloned.managed, []);
+});
