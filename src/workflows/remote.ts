@@ -437,6 +437,8 @@ function hintFor(status: number, code: string | undefined): string {
     return 'give a token the server accepts: CNABSEC_TOKEN=<token> or --token-file <file>';
   if (code === 'UPLOAD_REFUSED')
     return 'the server names the role, version and rule it refused; fix it (sign, resign) and publish again — nothing was stored';
+  if (code === 'ONLINE_KEYS_DISABLED')
+    return 'this server holds no timestamp or snapshot keys: init with --server-managed none (your keys sign them)';
   if (status === 404 || code === 'NOT_FOUND')
     return 'check the server URL and the repository name; a repository exists on the server after its first publish';
   if (status === 413 || code === 'TOO_LARGE') return 'the upload is over the server limits; ask its operator';

@@ -345,3 +345,18 @@ test('remote hostile: clone of a developer-managed repository from a server hold
   const cloned = await cloneRepository({ server: server.url, name: NAME, dir: path.join(work, 'b') });
   assert.deepEqual(cloned.managed, []);
 });
+
+test('remote hostile: init --server against a server holding no keys says to keep the keys here', async (t) => {
+  const { startServerApp } = await import('../helpers/server-app.js');
+  const server = await startServerApp(t, { keys: 'none' });
+  const work = await tempDir(t);
+  const keyStore = new KeyStore(path.join(work, 'home'));
+  await assert.rejects(
+    planInit({ dir: path.join(work, 'a'), name: NAME, keyStore, server: { url: server.url } }),
+    (e) => {
+      assert.equal(e.code, 'REMOTE_REFUSED');
+      assert.match(e.hint, /--server-managed none/);
+      return true;
+    },
+  );
+});
