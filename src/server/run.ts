@@ -58,7 +58,15 @@ export function serverLogger(level: ServerConfig['logLevel'], dest: 1 | 2 | Dest
     level,
     base: { service: 'cnabsec-server', pid: process.pid },
     redact: {
-      paths: ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization'],
+      // busboyOptions.headers: @fastify/multipart logs the request headers at trace level
+      paths: [
+        'req.headers.authorization',
+        'req.headers.cookie',
+        'headers.authorization',
+        'headers.cookie',
+        'busboyOptions.headers.authorization',
+        'busboyOptions.headers.cookie',
+      ],
       censor: '[redacted]',
     },
   };

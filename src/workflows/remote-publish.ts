@@ -15,7 +15,7 @@ import { signForUpload, type PublishOptions } from '../tuf/publish.js';
 import { METADATA_DIR, parseMetadata, type LocalRepository } from '../tuf/repository.js';
 import { WorkflowError } from './errors.js';
 import { publishConflict, type RemoteRepository, type UploadResult } from './remote.js';
-import { applyPull, fetchCurrent } from './remote-sync.js';
+import { applyPull, fetchCurrent, type RemoteState } from './remote-sync.js';
 
 export interface RemotePublishResult {
   /** What the server stored, in its commit order (roles it signed itself marked). */
@@ -98,6 +98,31 @@ async function startRoot(repo: LocalRepository, uploadedRoot: Uint8Array | undef
   return bytes;
 }
 
+/**
+ * REMOTE_BAD_RESPONSE when the server's verified state, fetched right after it accepted the
+ * upload, holds an older version of a role than it said it stored: it does not serve what it
+ * accepted, so nothing is kept as published (the staged roles and files stay for a retry).
+ */
+function checkServed(repo: LocalRepository, state: RemoteState, result: UploadResult): void {
+  const root = state.roots.at(-1)?.version ?? repo.published.get('root')?.signed.version ?? 0;
+  for (const { role, version } of result.stored) {
+    const bytes = state.roles.get(role);
+    const served =
+      role === 'root'
+        ? root
+        : bytes === undefined
+          ? 0
+          : parseMetadata(role, bytes, `${role} served by the server`).signed.version;
+    if (served < version) {
+      throw new WorkflowError(
+        'REMOTE_BAD_RESPONSE',
+        `the server stored ${role} v${version} but serves v${served}`,
+        { details: { role, stored: version, served } },
+      );
+    }
+  }
+}
+
 export interface RemotePublishOptions extends PublishOptions {
   /** Test hook: runs after the staleness check, before the upload (another publish wins the race). */
   beforeUpload?: () => Promise<void>;
@@ -123,6 +148,7 @@ export async function publishRemote(
   try {
     const state = await fetchCurrent(remote, await startRoot(repo, uploadedRoot));
     if (firstPublish && uploadedRoot !== undefined) state.roots.unshift({ version: 1, bytes: uploadedRoot });
+    checkServed(repo, state, result);
     await applyPull(repo, state);
     await clearStagedFiles(repo);
   } catch (e) {

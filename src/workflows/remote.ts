@@ -8,7 +8,14 @@
  * error envelope `{errors:[{code,message,detail}]}` is one line carrying the server's code;
  * a stale publish (HTTP 409, or a version the server already has) is PUBLISH_CONFLICT.
  */
-import { keyIdOf, type PublicKeyJson } from '../crypto/keys.js';
+import {
+  keyIdOf,
+  keyTypeOf,
+  publicKeyObject,
+  SCHEME_OF,
+  type KeyType,
+  type PublicKeyJson,
+} from '../crypto/keys.js';
 import { readUserFile } from '../util/fs.js';
 import { describeErrno } from '../util/errno.js';
 import { parseJsonBounded, quote } from '../util/json.js';
@@ -140,8 +147,17 @@ function isStale(status: number, env: ErrorEnvelope | undefined): boolean {
   return env?.code === 'UPLOAD_REFUSED' && detail?.code === 'OLD_VERSION';
 }
 
-/** `body` read up to `max` bytes; REMOTE_BAD_RESPONSE beyond. */
-async function readBounded(res: Response, max: number, what: string): Promise<Uint8Array> {
+/**
+ * `body` read up to `max` bytes; REMOTE_BAD_RESPONSE beyond. Every read also ends when `signal`
+ * aborts: undici does not always error a body stream on abort (a `redirect: 'error'` fetch
+ * reading a slow drip kept reading past its abort), so the budget is enforced here too.
+ */
+async function readBounded(
+  res: Response,
+  max: number,
+  what: string,
+  signal: AbortSignal,
+): Promise<Uint8Array> {
   const declared = Number(res.headers.get('content-length') ?? '0');
   if (declared > max) {
     await res.body?.cancel();
@@ -151,8 +167,17 @@ async function readBounded(res: Response, max: number, what: string): Promise<Ui
   const chunks: Uint8Array[] = [];
   let n = 0;
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+  const aborted = new Promise<never>((_, reject) => {
+    const stop = (): void => {
+      reject(signal.reason as Error);
+      reader.cancel(signal.reason).catch(() => undefined);
+    };
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', stop, { once: true });
+  });
+  aborted.catch(() => undefined);
   for (;;) {
-    const r = await reader.read();
+    const r = await Promise.race([reader.read(), aborted]);
     if (r.done) break;
     n += r.value.byteLength;
     if (n > max) {
@@ -168,6 +193,25 @@ function tooLong(what: string, max: number): WorkflowError {
   return new WorkflowError('REMOTE_BAD_RESPONSE', `${what}: the server's answer is over ${max} bytes`, {
     hint: 'check the server URL: this is not a cnabsec metadata repository server',
   });
+}
+
+/**
+ * The key must parse as the key type it claims, with that type's scheme (TUF §4.2 keytype and
+ * scheme): a server key that does not would be listed in root and sign nothing verifiable.
+ */
+function checkUsableKey(key: PublicKeyJson, bad: (why: string) => WorkflowError): void {
+  let type: KeyType;
+  try {
+    type = keyTypeOf(publicKeyObject(key));
+  } catch {
+    throw bad(
+      `a ${quote(key.keytype, 40)} key that does not parse as an ed25519, ecdsa P-256 or rsa public key`,
+    );
+  }
+  if (type !== key.keytype || SCHEME_OF[type] !== key.scheme)
+    throw bad(
+      `a ${type} key labelled keytype ${quote(key.keytype, 40)} scheme ${quote(key.scheme, 40)} (want ${type} ${SCHEME_OF[type]})`,
+    );
 }
 
 export class RemoteRepository {
@@ -223,6 +267,7 @@ export class RemoteRepository {
       scheme: pub.scheme,
       keyval: { public: pub.keyval.public },
     };
+    checkUsableKey(key, (why) => this.badAnswer(what, why));
     const keyid = keyIdOf(key);
     const said = res.headers.get('x-cnabsec-keyid');
     if (said !== null && said !== keyid)
@@ -248,9 +293,24 @@ export class RemoteRepository {
     const url = `${this.metadataUrl}/`;
     const { res, body } = await this.request('POST', url, form, ANSWER_MAX_BYTES, size);
     const what = `publish of ${this.repo}`;
-    if (!res.ok) throw this.refused(what, res.status, body);
+    if (!res.ok) throw this.refused(what, res.status, body, true);
     const result = this.json(body, what) as Partial<UploadResult> | null;
     if (!Array.isArray(result?.stored)) throw this.badAnswer(what, 'no list of stored roles');
+    // printed and compared with what the server serves next: only roles sent or signed by it
+    const known = new Set(['snapshot', 'timestamp', ...files.roles.map((r) => r.role)]);
+    for (const s of result.stored as unknown[]) {
+      const e = s as Partial<UploadResult['stored'][number]> | null;
+      if (
+        typeof e?.role !== 'string' ||
+        !known.has(e.role) ||
+        !Number.isSafeInteger(e.version) ||
+        (e.version ?? 0) < 1
+      )
+        throw this.badAnswer(
+          what,
+          'a stored role that was not uploaded, or a version that is not a number above 0',
+        );
+    }
     return { repo: this.repo, stored: result.stored, targetFiles: result.targetFiles ?? [] };
   }
 
@@ -305,7 +365,7 @@ export class RemoteRepository {
         bodyMs + this.timeoutMs,
         `the answer did not arrive within ${secondsText(bodyMs + this.timeoutMs)}`,
       );
-      return { res, body: await readBounded(res, max, `${method} ${url}`) };
+      return { res, body: await readBounded(res, max, `${method} ${url}`, ctl.signal) };
     } catch (e) {
       const reason: unknown = ctl.signal.aborted ? ctl.signal.reason : e;
       if (reason instanceof TufError || reason instanceof WorkflowError) throw reason;
@@ -333,8 +393,8 @@ export class RemoteRepository {
     });
   }
 
-  /** The error of a refused request: PUBLISH_CONFLICT when stale, else REMOTE_REFUSED with the server's code. */
-  private refused(what: string, status: number, body: Uint8Array): WorkflowError {
+  /** The error of a refused request: PUBLISH_CONFLICT when an upload is stale, else REMOTE_REFUSED with the server's code. */
+  private refused(what: string, status: number, body: Uint8Array, upload = false): WorkflowError {
     const env = envelopeOf(body);
     const details = {
       server: this.server,
@@ -344,7 +404,8 @@ export class RemoteRepository {
         ? {}
         : { serverCode: env.code, ...(env.detail === undefined ? {} : { detail: env.detail }) }),
     };
-    if (isStale(status, env)) return publishConflict(this.repo, details);
+    // only an upload can be stale; a 409 to a read is a broken server, not "pull and retry"
+    if (upload && isStale(status, env)) return publishConflict(this.repo, details);
     const said = env === undefined ? `HTTP ${status}` : `HTTP ${status} ${env.code}: ${env.message}`;
     return new WorkflowError('REMOTE_REFUSED', `${what} refused by ${this.server}: ${oneLine(said)}`, {
       details,
@@ -376,6 +437,8 @@ function hintFor(status: number, code: string | undefined): string {
     return 'give a token the server accepts: CNABSEC_TOKEN=<token> or --token-file <file>';
   if (code === 'UPLOAD_REFUSED')
     return 'the server names the role, version and rule it refused; fix it (sign, resign) and publish again — nothing was stored';
+  if (code === 'ONLINE_KEYS_DISABLED')
+    return 'this server holds no timestamp or snapshot keys: init with --server-managed none (your keys sign them)';
   if (status === 404 || code === 'NOT_FOUND')
     return 'check the server URL and the repository name; a repository exists on the server after its first publish';
   if (status === 413 || code === 'TOO_LARGE') return 'the upload is over the server limits; ask its operator';

@@ -20,6 +20,7 @@ import { isTopLevel } from '../tuf/policy.js';
 import type { LocalRepository } from '../tuf/repository.js';
 import { rotateKeys, stagedTransaction, type RotationPlan } from '../tuf/rotation.js';
 import type { DelegationSpec } from '../tuf/targets.js';
+import { WorkflowError } from './errors.js';
 import {
   checkKeyType,
   KeyGenerator,
@@ -86,6 +87,15 @@ export async function planRotation(
   checkRoleName(role);
   const keyType = checkKeyType(opts.keyType);
   if (!repo.roleNames().includes(role)) throw repo.unknownRole(role);
+  const server = repo.config.server;
+  if (server?.managed.includes(role as 'timestamp' | 'snapshot') === true) {
+    // the server signs this role with its own key after every publish: a root listing other
+    // keys for it is refused by the server at every publish (timestamp-not-server-held)
+    throw new WorkflowError('WORKFLOW_INVALID_PLAN', `${role} is held by the server ${server.url}`, {
+      details: { role, server: server.url },
+      hint: `its key is the server's (${role}.key on the server); rotate the other roles here`,
+    });
+  }
   const base = {
     role,
     add: await resolveKeyRefs(opts.keyStore, opts.add ?? []),

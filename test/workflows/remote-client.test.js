@@ -95,7 +95,7 @@ test('remote client: one multipart upload, parts files (role) and target (path),
     return {
       json: {
         repo: NAME,
-        stored: [{ role: 'targets', version: 2, sha256: 'x', length: 3, signedByServer: false }],
+        stored: [{ role: 'targets/releases', version: 2, sha256: 'x', length: 3, signedByServer: false }],
         targetFiles: [],
       },
     };
