@@ -4,6 +4,7 @@ export * from './known-repos.js';
 export * from './key-refs.js';
 export * from './init.js';
 export * from './rotation.js';
+export * from './rotation-server.js';
 export * from './recover.js';
 export * from './resign.js';
 export * from './keys.js';

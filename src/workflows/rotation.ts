@@ -93,7 +93,7 @@ export async function planRotation(
     // keys for it is refused by the server at every publish (timestamp-not-server-held)
     throw new WorkflowError('WORKFLOW_INVALID_PLAN', `${role} is held by the server ${server.url}`, {
       details: { role, server: server.url },
-      hint: `its key is the server's (${role}.key on the server); rotate the other roles here`,
+      hint: `its key is the server's: run \`cnabsec key rotate <dir> ${role}\` without key options and the server makes the new key`,
     });
   }
   const base = {

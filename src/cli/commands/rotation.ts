@@ -6,11 +6,12 @@ import { keyType, positiveInt } from '../options.js';
 import { rotateFlagHint } from '../habits.js';
 import { printJson, runAction } from '../output.js';
 import { printPlan, warnExpiring } from '../rotation-common.js';
-import { applyRotation, planRotation } from '../../workflows/index.js';
+import { applyRotation, isServerHeld, planRotation, rotateServerKey } from '../../workflows/index.js';
+import { accessOf, withTokenFile, type TokenOptions } from '../remote-common.js';
 import { rotationPlanJson } from '../json-shapes.js';
 import { checkRoleName } from '../../tuf/names.js';
 
-export interface RotateCliOptions extends KeyOptions {
+export interface RotateCliOptions extends KeyOptions, TokenOptions {
   addKey?: string[];
   removeKey?: string[];
   threshold?: number;
@@ -22,6 +23,22 @@ export interface RotateCliOptions extends KeyOptions {
 export function rotateAction(dir: string, role: string, opts: RotateCliOptions): Promise<void> {
   checkRoleName(role);
   return withRepository(dir, async (repo) => {
+    const byServer =
+      isServerHeld(repo, role) &&
+      opts.addKey === undefined &&
+      opts.removeKey === undefined &&
+      opts.threshold === undefined;
+    if (byServer) {
+      // the server makes the new key (POST …/<role>.key); it signs once the root is published
+      const result = await rotateServerKey(repo, role, {
+        ...(await accessOf(opts)),
+        dryRun: opts.dryRun === true,
+      });
+      if (opts.json) printJson(rotationPlanJson(result));
+      else printPlan(result, dir);
+      warnExpiring(repo);
+      return;
+    }
     const store = keyStoreOf(opts);
     const plan = await planRotation(repo, role, {
       ...(opts.addKey === undefined ? {} : { add: opts.addKey }),
@@ -57,13 +74,14 @@ export function register(program: Command): void {
   const key =
     program.commands.find((c) => c.name() === 'key') ??
     program.command('key').description('manage signing keys');
-  rotateOptions(key.command('rotate <repo> <role>'))
+  withTokenFile(rotateOptions(key.command('rotate <repo> <role>')))
     .description(
-      'rotate the keys of a role: timestamp, snapshot, targets (through a new root signed by the current root keys), root (signed by old AND new root keys) or a delegated role',
+      'rotate the keys of a role: timestamp, snapshot, targets (through a new root signed by the current root keys), root (signed by old AND new root keys) or a delegated role; a role the server holds gets a new key made by the server',
     )
     .onUnknownOption(rotateFlagHint)
     .example('cnabsec key rotate ./repo timestamp --add-key new --remove-key ab12cd34')
     .example('cnabsec key rotate ./repo root --add-key new --add-key new --threshold 2 --dry-run')
     .example('cnabsec key rotate ./repo targets --add-key targets2.pem --remove-key 9f8e7d6c')
+    .example('cnabsec key rotate ./repo timestamp --dry-run')
     .action(runAction(rotateAction));
 }
