@@ -16,6 +16,7 @@ import {
   type KeyType,
   type PublicKeyJson,
 } from '../crypto/keys.js';
+import { stat } from 'node:fs/promises';
 import { readUserFile } from '../util/fs.js';
 import { describeErrno } from '../util/errno.js';
 import { parseJsonBounded, quote } from '../util/json.js';
@@ -94,7 +95,21 @@ export async function resolveToken(
       },
     );
   }
+  await checkTokenFileMode(tokenFile);
   return checkToken(text, `token file ${quote(tokenFile)}`);
+}
+
+/** A token file others may read is refused, as a key file is (the token is a secret). */
+async function checkTokenFileMode(tokenFile: string): Promise<void> {
+  if (process.platform === 'win32') return;
+  const st = await stat(tokenFile).catch(() => undefined); // just read: gone since is a race, not a risk
+  const mode = (st?.mode ?? 0) & 0o777;
+  if ((mode & 0o077) === 0) return;
+  throw new TufError(
+    'INVALID_ARGUMENT',
+    `token file ${quote(tokenFile)} is readable or writable by others (mode ${mode.toString(8)})`,
+    { details: { path: tokenFile.slice(0, 1024) }, hint: `run: chmod 600 ${tokenFile}` },
+  );
 }
 
 /** `https://host:port` without a trailing slash; INVALID_ARGUMENT for anything else. */

@@ -55,13 +55,22 @@ test('remote client: URLs and tokens are checked', async (t) => {
     assert.throws(() => checkServerUrl(bad), { code: 'INVALID_ARGUMENT' }, bad);
   assert.throws(() => metadataUrlOf('https://x', 'Not/A/Name'), { code: 'INVALID_NAME' });
   const dir = await tempDir(t);
-  await writeFile(path.join(dir, 'tok'), 'secret-1\n');
+  await writeFile(path.join(dir, 'tok'), 'secret-1\n', { mode: 0o600 });
   assert.equal(await resolveToken(path.join(dir, 'tok'), {}), 'secret-1');
   assert.equal(await resolveToken(path.join(dir, 'tok'), { CNABSEC_TOKEN: 'other' }), 'secret-1');
   assert.equal(await resolveToken(undefined, { CNABSEC_TOKEN: 'env-token' }), 'env-token');
   assert.equal(await resolveToken(undefined, {}), undefined);
-  await writeFile(path.join(dir, 'two'), 'a b\n');
-  await assert.rejects(resolveToken(path.join(dir, 'two'), {}), { code: 'INVALID_ARGUMENT' });
+  await writeFile(path.join(dir, 'two'), 'a b\n', { mode: 0o600 });
+  await assert.rejects(resolveToken(path.join(dir, 'two'), {}), /is not a bearer token|one line/);
+  // a token file others may read is refused, as a key file is; nothing of the token is printed
+  await writeFile(path.join(dir, 'shared'), 'secret-2\n', { mode: 0o644 });
+  await assert.rejects(resolveToken(path.join(dir, 'shared'), {}), (e) => {
+    assert.equal(e.code, 'INVALID_ARGUMENT');
+    assert.match(e.message, /readable or writable by others \(mode 644\)/);
+    assert.match(e.hint, /chmod 600/);
+    assert.doesNotMatch(`${e.message} ${e.hint}`, /secret-2/);
+    return true;
+  });
   await assert.rejects(
     resolveToken(undefined, { CNABSEC_TOKEN: 'x\r\ny: z' }),
     /CNABSEC_TOKEN is not a bearer token/,
