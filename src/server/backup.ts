@@ -34,6 +34,11 @@ export async function backupDatabase(db: string, out: string): Promise<BackupRes
       details: { db, out },
       hint: 'give a new file name (or remove the old backup first)',
     });
+  if (!(await pathExists(db)))
+    throw new ServerError('STORE_IO', `${db}: no such database`, {
+      details: { db, out },
+      hint: 'give the --db the server runs with (default $CNABSEC_HOME/server/cnabsec.db)',
+    });
   let source: Database.Database;
   try {
     source = new Database(db, { fileMustExist: true });

@@ -120,7 +120,8 @@ runTable({
     code: 'STORE_IO',
     prepare: ({ file }) => ({
       args: ['server-backup', file('backup.db'), '--db', file('none.db')],
-      names: [file('none.db')],
+      names: [file('none.db'), 'no such database'],
+      hint: /--db/,
     }),
   },
   'server-backup: the backup file exists': {
