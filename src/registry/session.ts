@@ -108,7 +108,9 @@ export class Session {
         },
         this.options.timeoutMs,
       );
-      if (answer.response.status !== 401) return answer;
+      // A challenge only counts from the registry itself: one from a redirect target (blob
+      // storage on another origin) would send the registry credentials to any realm it names.
+      if (answer.response.status !== 401 || new URL(answer.url).origin !== this.origin) return answer;
       await discard(answer);
       const ch = parseChallenge(answer.response.headers.get('www-authenticate'));
       if (round + 1 >= MAX_AUTH_ROUNDS || ch === undefined) throw this.refused(call, auth !== undefined);

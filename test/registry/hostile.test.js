@@ -1,0 +1,42 @@
+// A hostile registry against the registry client (src/registry): each test is a bug that was
+// found by acting as a malicious registry, and stays as its regression test.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { openRegistry } from '../../dist/registry/index.js';
+
+async function listen(t, handler) {
+  const seen = [];
+  const s = createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, headers: req.headers });
+      handler(req, res, Buffer.concat(chunks));
+    });
+  });
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => s.close(resolve)));
+  return { host: `127.0.0.1:${s.address().port}`, seen };
+}
+
+const DIGEST = `sha256:${'a'.repeat(64)}`;
+const CREDS = { username: 'alice', password: 'secret' };
+
+test('a 401 challenge from a redirect target on another origin does not send the credentials to its realm', async (t) => {
+  const evil = await listen(t, (req, res) => {
+    if (req.url.startsWith('/token')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"t"}');
+      return;
+    }
+    res.writeHead(401, { 'www-authenticate': `Bearer realm="http://127.0.0.1:${evilPort()}/token"` }).end();
+  });
+  const evilPort = () => evil.host.split(':')[1];
+  const reg = await listen(t, (req, res) => {
+    res.writeHead(307, { location: `http://${evil.host}/storage/blob` }).end();
+  });
+  const client = openRegistry({ registry: reg.host, insecure: true, credentials: () => CREDS });
+  await assert.rejects(client.getBlob('org/b', DIGEST, 1000), (e) => e.code === 'REGISTRY_AUTH_FAILED');
+  for (const r of evil.seen)
+    assert.equal(r.headers.authorization, undefined, `${r.method} ${r.url} got credentials`);
+});
