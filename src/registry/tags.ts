@@ -58,7 +58,11 @@ export async function listTagPages(s: Session, repository: string): Promise<stri
       { maxBytes: MAX_PAGE_BYTES, what: `tag list of ${s.options.registry}/${repository}` },
       s.timeoutMs,
     );
-    out.push(...tagsOf(s, repository, bytes));
+    const tags = tagsOf(s, repository, bytes);
+    // Checked before the spread: a 4 MiB page holds a million short tags, too many for push(...).
+    if (out.length + tags.length > MAX_TAGS)
+      throw bad(s, repository, `has more than ${MAX_PAGES} pages or ${MAX_TAGS} tags`);
+    out.push(...tags);
     const next = nextLink(answer.response.headers.get('link'));
     if (next !== undefined && new URL(next, answer.url).origin !== s.origin) {
       throw bad(s, repository, `links to another origin ${quote(next, 200)}`);

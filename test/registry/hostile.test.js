@@ -40,3 +40,24 @@ test('a 401 challenge from a redirect target on another origin does not send the
   for (const r of evil.seen)
     assert.equal(r.headers.authorization, undefined, `${r.method} ${r.url} got credentials`);
 });
+
+test('tags: a single page with more than the tag limit is refused', async (t) => {
+  const tags = Array.from({ length: 100_001 }, (_, i) => `t${i}`);
+  const huge = `{"tags":[${'"a",'.repeat(1_000_000)}"a"]}`; // 4 MiB, a million tags
+  const reg = await listen(t, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ name: 'org/b', tags }));
+  });
+  const client = openRegistry({ registry: reg.host, insecure: true, credentials: () => undefined });
+  await assert.rejects(
+    client.listTags('org/b'),
+    (e) => e.code === 'REGISTRY_PROTOCOL' && /100000 tags/.test(e.message),
+  );
+  const reg2 = await listen(t, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(huge);
+  });
+  const client2 = openRegistry({ registry: reg2.host, insecure: true, credentials: () => undefined });
+  await assert.rejects(
+    client2.listTags('org/b'),
+    (e) => e.code === 'REGISTRY_PROTOCOL' && /100000 tags/.test(e.message),
+  );
+});
