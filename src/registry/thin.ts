@@ -132,7 +132,7 @@ async function tryVariants<T>(
     try {
       return await attempt(v);
     } catch (e) {
-      if (!isContentRefusal(e) || e instanceof RegistryError) throw e;
+      if (!isContentRefusal(e)) throw e;
       last = e;
     }
   }

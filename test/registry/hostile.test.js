@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { openRegistry } from '../../dist/registry/index.js';
+import { openRegistry, pushBundle, RegistryError } from '../../dist/registry/index.js';
+import { MemoryRegistry } from '../helpers/memory-registry.js';
 
 async function listen(t, handler) {
   const seen = [];
@@ -60,4 +61,32 @@ test('tags: a single page with more than the tag limit is refused', async (t) =>
     client2.listTags('org/b'),
     (e) => e.code === 'REGISTRY_PROTOCOL' && /100000 tags/.test(e.message),
   );
+});
+
+test('fallbacks: a registry refusing the OCI index with a RegistryError (as the HTTP client throws) gets the Docker manifest list', async () => {
+  const reg = new MemoryRegistry({
+    failOn: (c) =>
+      c.op === 'putManifest' && c.mediaType === 'application/vnd.oci.image.index.v1+json'
+        ? new RegistryError('REGISTRY_PROTOCOL', 'HTTP 400 MANIFEST_INVALID')
+        : undefined,
+  });
+  const inv = reg.seedImage('org/app', 'application/vnd.docker.distribution.manifest.v2+json', 'invocation');
+  const bundle = {
+    schemaVersion: 'v1.0.0',
+    name: 'app',
+    version: '1.0.0',
+    invocationImages: [
+      {
+        imageType: 'docker',
+        image: 'example.com/src/inv:1',
+        contentDigest: inv.digest,
+        size: inv.size,
+        mediaType: inv.mediaType,
+      },
+    ],
+  };
+  const relocationMap = { 'example.com/src/inv:1': `127.0.0.1:5000/org/app@${inv.digest}` };
+  const ref = { registry: '127.0.0.1:5000', repository: 'org/app', tag: 'v1' };
+  const pushed = await pushBundle(reg, ref, bundle, { relocationMap, allowFallbacks: true });
+  assert.equal(pushed.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
 });
