@@ -100,8 +100,9 @@ export function parseReference(text: string): Reference {
   }
   if (registry === 'index.docker.io') registry = DOCKER_HUB;
   if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
-  if (repository.length > MAX_NAME)
-    throw bad(text, `the repository name is longer than ${MAX_NAME} characters`);
+  // docker's NameTotalLengthMax is on the whole normalized name, registry included
+  if (registry.length + 1 + repository.length > MAX_NAME)
+    throw bad(text, `the name ${registry}/… is longer than ${MAX_NAME} characters`);
   if (!isRepository(repository)) {
     throw bad(
       text,

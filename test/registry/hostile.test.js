@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { openRegistry, pushBundle, RegistryError } from '../../dist/registry/index.js';
+import { openRegistry, parseReference, pushBundle, RegistryError } from '../../dist/registry/index.js';
 import { MemoryRegistry } from '../helpers/memory-registry.js';
 
 async function listen(t, handler) {
@@ -89,4 +89,17 @@ test('fallbacks: a registry refusing the OCI index with a RegistryError (as the 
   const ref = { registry: '127.0.0.1:5000', repository: 'org/app', tag: 'v1' };
   const pushed = await pushBundle(reg, ref, bundle, { relocationMap, allowFallbacks: true });
   assert.equal(pushed.mediaType, 'application/vnd.docker.distribution.manifest.list.v2+json');
+});
+
+test('reference: docker bounds the whole name (registry/repository) to 255 characters, not only the repository', () => {
+  assert.equal(parseReference(`ghcr.io/${'a'.repeat(247)}`).repository.length, 247); // 255 in all
+  assert.throws(
+    () => parseReference(`ghcr.io/${'a'.repeat(248)}:1`),
+    (e) => e.code === 'REGISTRY_BAD_REFERENCE',
+  );
+  // normalized: docker.io/library/<name>
+  assert.throws(
+    () => parseReference('a'.repeat(240)),
+    (e) => e.code === 'REGISTRY_BAD_REFERENCE',
+  );
 });
