@@ -122,7 +122,8 @@ function imageError(
 function imageDigest(what: string, img: Json, options: BundleToOciOptions): string {
   const image = str(img['image']);
   const own = typeof img['contentDigest'] === 'string' ? img['contentDigest'] : undefined;
-  const relocated = options.relocationMap?.[image];
+  const map = options.relocationMap;
+  const relocated = map !== undefined && Object.hasOwn(map, image) ? map[image] : undefined;
   const source = relocated ?? image;
   const ref = splitImageRef(source);
   const digest = relocated !== undefined ? ref.digest : (own ?? ref.digest);

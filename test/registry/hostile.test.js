@@ -3,7 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { openRegistry, parseReference, pushBundle, RegistryError } from '../../dist/registry/index.js';
+import {
+  bundleToOci,
+  openRegistry,
+  parseReference,
+  pushBundle,
+  RegistryError,
+} from '../../dist/registry/index.js';
 import { MemoryRegistry } from '../helpers/memory-registry.js';
 
 async function listen(t, handler) {
@@ -102,4 +108,16 @@ test('reference: docker bounds the whole name (registry/repository) to 255 chara
     () => parseReference('a'.repeat(240)),
     (e) => e.code === 'REGISTRY_BAD_REFERENCE',
   );
+});
+
+test('bundleToOci: an image named like an Object.prototype member ("constructor") is not looked up on the prototype of the relocation map', () => {
+  const digest = `sha256:${'b'.repeat(64)}`;
+  const bundle = {
+    schemaVersion: 'v1.0.0',
+    name: 'app',
+    version: '1.0.0',
+    invocationImages: [{ imageType: 'docker', image: 'constructor', contentDigest: digest, size: 10 }],
+  };
+  const layout = bundleToOci(bundle, { relocationMap: {} });
+  assert.equal(layout.children.find((c) => c.kind === 'invocation').digest, digest);
 });
