@@ -42,7 +42,7 @@ export function hostOfKey(key: string): string {
 
 function entryFor(auths: Record<string, unknown>, registry: string): [string, unknown] | undefined {
   const keys = registry === DOCKER_HUB ? HUB_KEYS : [registry, `https://${registry}`, `http://${registry}`];
-  for (const k of keys) if (k in auths) return [k, auths[k]];
+  for (const k of keys) if (Object.hasOwn(auths, k)) return [k, auths[k]];
   const wanted = registry === DOCKER_HUB ? new Set(HUB_KEYS.map(hostOfKey)) : new Set([registry]);
   for (const [k, v] of Object.entries(auths)) if (wanted.has(hostOfKey(k))) return [k, v];
   return undefined;

@@ -3,8 +3,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   bundleToOci,
+  dockerConfigCredentials,
   openRegistry,
   parseReference,
   pushBundle,
@@ -120,4 +124,16 @@ test('bundleToOci: an image named like an Object.prototype member ("constructor"
   };
   const layout = bundleToOci(bundle, { relocationMap: {} });
   assert.equal(layout.children.find((c) => c.kind === 'invocation').digest, digest);
+});
+
+test('docker config: a registry host named like an Object.prototype member has no entry unless the file has one', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cnabsec-hostile-'));
+  const file = join(dir, 'config.json');
+  writeFileSync(file, '{"auths":{}}');
+  try {
+    assert.equal(dockerConfigCredentials('constructor', file), undefined);
+    assert.equal(dockerConfigCredentials('valueof', file), undefined);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
