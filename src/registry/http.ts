@@ -97,6 +97,10 @@ export async function send(req: HttpRequest, timeoutMs: number): Promise<HttpAns
     if (next.protocol !== 'https:' && next.protocol !== 'http:') {
       throw protocol(`${quote(traceUrl(url), 200)} redirected to a ${quote(next.protocol, 20)} URL`, url);
     }
+    // A downgrade would hand a tag's manifest (checked against no digest) to anyone on the path.
+    if (next.protocol === 'http:' && new URL(url).protocol === 'https:') {
+      throw protocol(`${quote(traceUrl(url), 200)} redirected from https to plain http`, url);
+    }
     if (next.origin !== originOf(url)) headers = withoutAuth(headers);
     if (
       response.status === 303 ||

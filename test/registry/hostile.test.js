@@ -3,7 +3,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -136,4 +137,28 @@ test('docker config: a registry host named like an Object.prototype member has n
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('an https registry redirecting to plain http is refused (plain HTTP only when insecure is asked)', async (t) => {
+  // self-signed 127.0.0.1 certificate (test/fixtures/registry/hostile-tls-*.pem); tls.connect
+  // reads NODE_TLS_REJECT_UNAUTHORIZED per connection, so it is set for this test only
+  const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  t.after(() => {
+    if (before === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before;
+  });
+  const plain = await listen(t, (req, res) => {
+    res.writeHead(200, { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }).end('{}');
+  });
+  const fixture = (name) => readFileSync(new URL(`../fixtures/registry/${name}`, import.meta.url));
+  const tls = createHttpsServer(
+    { key: fixture('hostile-tls-key.pem'), cert: fixture('hostile-tls-cert.pem') },
+    (req, res) => res.writeHead(302, { location: `http://${plain.host}/m` }).end(),
+  );
+  await new Promise((resolve) => tls.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => tls.close(resolve)));
+  const client = openRegistry({ registry: `127.0.0.1:${tls.address().port}`, credentials: () => undefined });
+  await assert.rejects(client.getManifest('org/b', 'v1'), (e) => e.code === 'REGISTRY_PROTOCOL');
+  assert.equal(plain.seen.length, 0);
 });
