@@ -88,7 +88,8 @@ function splitSuffixes(text: string): { name: string; tag?: string; digest?: str
 /** Parse a reference; REGISTRY_BAD_REFERENCE naming the text when it is not one. */
 export function parseReference(text: string): Reference {
   if (text.length === 0) throw bad(text, 'it is empty');
-  if (text.length > MAX_NAME + 200) throw bad(text, 'it is too long');
+  // name, ":" and a 128-character tag, "@" and a 71-character digest
+  if (text.length > MAX_NAME + 1 + 128 + 1 + 71) throw bad(text, 'it is too long');
   const { name, tag, digest } = splitSuffixes(text);
   const slash = name.indexOf('/');
   let registry = DOCKER_HUB;

@@ -162,3 +162,12 @@ test('an https registry redirecting to plain http is refused (plain HTTP only wh
   await assert.rejects(client.getManifest('org/b', 'v1'), (e) => e.code === 'REGISTRY_PROTOCOL');
   assert.equal(plain.seen.length, 0);
 });
+
+test('reference: the longest valid reference (255-character name, 128-character tag and a digest) parses', () => {
+  const name = `ghcr.io/${'a'.repeat(247)}`;
+  const text = `${name}:${'t'.repeat(128)}@sha256:${'c'.repeat(64)}`;
+  assert.equal(text.length, 456);
+  const r = parseReference(text);
+  assert.equal(r.tag, 't'.repeat(128));
+  assert.equal(r.digest, `sha256:${'c'.repeat(64)}`);
+});
