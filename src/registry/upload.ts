@@ -34,7 +34,18 @@ function locationOf(s: Session, target: Target, answer: HttpAnswer): string {
       hint: 'the registry does not follow the distribution spec for uploads',
     });
   }
-  return new URL(location, answer.url).href;
+  const url = new URL(location, answer.url);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && s.options.insecure)) {
+    throw new RegistryError('REGISTRY_PROTOCOL', `${s.name(target)}: the upload Location is not https`, {
+      details: {
+        registry: s.options.registry,
+        repository: target.repository,
+        location: location.slice(0, 1000),
+      },
+      hint: 'plain HTTP only with insecure: the registry must not send the upload in clear',
+    });
+  }
+  return url.href;
 }
 
 function withDigest(location: string, digest: string): string {

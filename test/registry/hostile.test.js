@@ -171,3 +171,30 @@ test('reference: the longest valid reference (255-character name, 128-character 
   assert.equal(r.tag, 't'.repeat(128));
   assert.equal(r.digest, `sha256:${'c'.repeat(64)}`);
 });
+
+test('an https registry whose upload Location is plain http is refused (the blob would cross the network in clear)', async (t) => {
+  const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+  process.env.NODE_TLS_REJECT_UNAUTHORIZED = '0';
+  t.after(() => {
+    if (before === undefined) delete process.env.NODE_TLS_REJECT_UNAUTHORIZED;
+    else process.env.NODE_TLS_REJECT_UNAUTHORIZED = before;
+  });
+  const plain = await listen(t, (req, res) => res.writeHead(201).end());
+  const fixture = (name) => readFileSync(new URL(`../fixtures/registry/${name}`, import.meta.url));
+  const tls = createHttpsServer(
+    { key: fixture('hostile-tls-key.pem'), cert: fixture('hostile-tls-cert.pem') },
+    (req, res) => {
+      req.resume();
+      if (req.method === 'HEAD') res.writeHead(404).end();
+      else res.writeHead(202, { location: `http://${plain.host}/upload/1` }).end();
+    },
+  );
+  await new Promise((resolve) => tls.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => tls.close(resolve)));
+  const client = openRegistry({ registry: `127.0.0.1:${tls.address().port}`, credentials: () => undefined });
+  await assert.rejects(
+    client.pushBlob('org/b', new TextEncoder().encode('private')),
+    (e) => e.code === 'REGISTRY_PROTOCOL',
+  );
+  assert.equal(plain.seen.length, 0);
+});
