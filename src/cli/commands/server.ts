@@ -8,16 +8,8 @@ import { printJson, printLine, runAction } from '../output.js';
 import { loadServerConfig, type ServerFlags } from '../../server/config.js';
 import { LOG_LEVELS } from '../../server/config-values.js';
 
-interface ServerOptions {
-  listen?: string;
-  db?: string;
-  config?: string;
-  tlsCert?: string;
-  tlsKey?: string;
-  masterKeyFile?: string;
-  onlineKeys?: boolean;
-  logLevel?: string;
-  refreshInterval?: string;
+/** The parsed options: the server's flags, plus --json. */
+interface ServerOptions extends ServerFlags {
   json?: boolean;
 }
 
