@@ -10,7 +10,7 @@
  * `@tufjs/canonical-json` sorts keys by UTF-16 code unit, which differs from Python's code
  * point order for keys mixing astral characters and U+E000..U+FFFF; hence this own encoder.
  */
-import { MAX_JSON_DEPTH, compareCodePoints, isWellFormedString } from '../util/json.js';
+import { JSON_SHORT_ESCAPES, MAX_JSON_DEPTH, compareCodePoints, isWellFormedString } from '../util/json.js';
 import { FormatError } from './errors.js';
 
 /** Python str ordering (by code point) for two JS strings (kept exported here for users). */
@@ -154,16 +154,6 @@ export function encodeCanonical(value: unknown): string {
 }
 
 const ASCII_SAFE = /^[\x20-\x21\x23-\x5b\x5d-\x7e]*$/;
-const SHORT_ESCAPES: Record<string, string> = {
-  '"': '\\"',
-  '\\': '\\\\',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-};
-
 /** Python json's ensure_ascii string encoder. */
 export function pyJsonString(s: string): string {
   if (ASCII_SAFE.test(s)) return `"${s}"`;
@@ -171,7 +161,7 @@ export function pyJsonString(s: string): string {
   for (let i = 0; i < s.length; i++) {
     const ch = s.charAt(i);
     const code = s.charCodeAt(i);
-    const short = SHORT_ESCAPES[ch];
+    const short = JSON_SHORT_ESCAPES[ch];
     if (short !== undefined) out += short;
     else if (code < 0x20 || code > 0x7e) out += `\\u${code.toString(16).padStart(4, '0')}`;
     else out += ch;

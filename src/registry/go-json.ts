@@ -9,26 +9,17 @@
  * - control characters use `\b \f \n \r \t` (Go ≥ 1.22) or `\u00XX` with lowercase hex.
  * `MarshalIndent` (used by docker/distribution's schema2 manifest) is `goJson(v, '   ')`.
  */
+import { JSON_SHORT_ESCAPES } from '../util/json.js';
 
 /** A value to encode: a `Map` is an object whose entries are written in insertion order. */
 export type GoValue = null | boolean | number | string | readonly GoValue[] | GoObject;
 export type GoObject = ReadonlyMap<string, GoValue>;
 
-const SHORT: Record<string, string> = {
-  '"': '\\"',
-  '\\': '\\\\',
-  '\b': '\\b',
-  '\f': '\\f',
-  '\n': '\\n',
-  '\r': '\\r',
-  '\t': '\\t',
-};
-
 /** A Go-encoded JSON string literal (escapeHTML on, as `json.Marshal`). */
 export function goString(s: string): string {
   let out = '"';
   for (const ch of s) {
-    const short = SHORT[ch];
+    const short = JSON_SHORT_ESCAPES[ch];
     if (short !== undefined) out += short;
     else if (ch < ' ' || ch === '<' || ch === '>' || ch === '&' || ch === '\u2028' || ch === '\u2029')
       out += '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0');

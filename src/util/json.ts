@@ -113,6 +113,17 @@ export interface ParseJsonOptions {
  * What every refusal of a number that is not a safe integer says (issue 12): the file is not
  * truncated, it holds a value signed metadata cannot carry (ADR 0007).
  */
+/** The two-character escapes of a JSON string (RFC 8259 §7) that Python's json and Go's encoding/json both write. */
+export const JSON_SHORT_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '\\"',
+  '\\': '\\\\',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+};
+
 export const ONLY_INTEGERS = 'CNAB and TUF allow only integers (between -(2^53-1) and 2^53-1)';
 export const ONLY_INTEGERS_HINT =
   'write the number as an integer without fraction or exponent (1000, not 1e3 or 1000.0), or as a string: every TUF, in-toto and CNAB peer reads only those the same way';
