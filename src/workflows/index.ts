@@ -9,6 +9,7 @@ export * from './recover.js';
 export * from './resign.js';
 export * from './keys.js';
 export * from './remote.js';
+export * from './remote-access.js';
 export * from './remote-sync.js';
 export * from './remote-publish.js';
 export * from './remote-clone.js';

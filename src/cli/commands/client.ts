@@ -17,7 +17,7 @@ import { printJson, printLine, runAction } from '../output.js';
 import { referenceHint } from '../habits.js';
 import { lockWaitMs } from '../repo-common.js';
 import { serverUrl } from '../options.js';
-import { metadataUrlOf } from '../../workflows/remote.js';
+import { metadataUrlOf } from '../../workflows/remote-access.js';
 import {
   referenceTag,
   signedTagsJson,
