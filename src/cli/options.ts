@@ -170,6 +170,12 @@ export function namedValues<T>(parser: TypedParser<T>): TypedParser<string[]> {
   return Object.assign(collectChecked as TypedParser<string[]>, { expected });
 }
 
+/** A registry `host[:port]` (`--insecure-registry`), lowercased. */
+export const registryHost = typed('a registry host[:port] such as 127.0.0.1:5000', (text) => {
+  const t = text.trim();
+  return /^[A-Za-z0-9.-]+(?::[0-9]{1,5})?$/.test(t) ? t.toLowerCase() : undefined;
+});
+
 /** The http:// or https:// base URL of a metadata repository server (`--server`). */
 export const serverUrl = typed('an http:// or https:// URL such as https://tuf.example.com', (text) => {
   const t = text.trim();

@@ -9,3 +9,4 @@ export * from './cnab-oci-read.js';
 export * from './thin.js';
 export { goJson, goMap, goString } from './go-json.js';
 export type { GoObject, GoValue } from './go-json.js';
+export * from './opener.js';
