@@ -4,7 +4,7 @@
  * Steps, as the document numbers them:
  *   1. TUF update of the bundle repository's metadata and lookup of the bundle target, in
  *      one trusted repository or across several by the rules of a TAP 4 map file;
- *   2. obtain the bundle (here: a thin `bundle.json` or a thick archive on disk);
+ *   2. obtain the bundle (a thin `bundle.json` on disk or pulled from a registry: obtainThin, or a thick archive on disk);
  *   3. compare the observed length and hashes with the trusted ones; on mismatch stop;
  *   4. when the target lists in-toto metadata (`custom["in-toto"]`), fetch the root layout,
  *      its public keys and the links through TUF (./provenance-verify.ts);
@@ -12,7 +12,9 @@
  * Every failure has its own code and keeps the underlying error as `cause`.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import type { TargetFile } from '@tufjs/models';
 import { CnabError, type CnabErrorCode } from './errors.js';
 import { checkThinBundle, fileDigest, MAX_BUNDLE_JSON_BYTES, type Digest } from './bundle.js';
@@ -32,6 +34,12 @@ export interface VerifyOptions {
   home: string;
   thin?: string;
   thick?: string;
+  /**
+   * A thin bundle obtained after the TUF update (doc 303 step 2), e.g. pulled from an OCI
+   * registry: `fetch` is called with the trusted length as its bound, so that a hostile
+   * source cannot make us read more than the signed length. `source` names it in messages.
+   */
+  obtainThin?: ObtainThin;
   onProgress?: (bytes: number, total: number) => void;
   /** A client to use instead of the trust store's (tests, embedding). */
   client?: TrustClient;
@@ -48,6 +56,12 @@ export interface VerifyOptions {
   /** Time limit per in-toto inspection (default 60 s). */
   inspectionTimeoutMs?: number;
   warn?: (message: string) => void;
+}
+
+/** A thin bundle's bytes from elsewhere than a file (VerifyOptions.obtainThin). */
+export interface ObtainThin {
+  source: string;
+  fetch(maxBytes: number): Promise<Uint8Array>;
 }
 
 /**
@@ -207,6 +221,13 @@ async function observe(
   options: VerifyOptions,
   info: TargetFile,
 ): Promise<{ digest: Digest; bytes?: Buffer; problem?: CnabError }> {
+  if (options.obtainThin !== undefined) {
+    // doc 303 step 2 after step 1: at most the signed length is read
+    const bytes = Buffer.from(await options.obtainThin.fetch(info.length));
+    const digest = { length: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') };
+    checkDigest(options, info, digest);
+    return { bytes, digest };
+  }
   const file = options.thin ?? options.thick;
   if (file === undefined) {
     throw new CnabError(
@@ -240,13 +261,33 @@ async function observe(
   };
 }
 
+/**
+ * The bundle as a file for the in-toto inspections: the given file, or (obtainThin) the
+ * verified bytes written to a private temporary directory (mkdtemp: 0700), removed afterwards.
+ */
+async function withBundleFile<T>(
+  options: VerifyOptions,
+  bytes: Buffer | undefined,
+  use: (file: string) => Promise<T>,
+): Promise<T> {
+  if (options.obtainThin === undefined) return use(options.thin ?? options.thick ?? '');
+  const dir = await mkdtemp(path.join(tmpdir(), 'cnabsec-thin-'));
+  try {
+    const file = path.join(dir, 'bundle.json');
+    await writeFile(file, bytes ?? Buffer.alloc(0), { mode: 0o600, flag: 'wx' });
+    return await use(file);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBundle> {
   const { info, client } = await trustedTarget(options); // step 1
   const { digest, bytes, problem } = await observe(options, info); // steps 2-3
   const custom = info.custom;
   // The signed bytes matched; a signed archive without a valid bundle.json is still unusable.
   if (problem !== undefined) throw problem;
-  const where = options.thin ?? `${options.thick ?? ''}:bundle.json`;
+  const where = options.obtainThin?.source ?? options.thin ?? `${options.thick ?? ''}:bundle.json`;
   const bundle = bytes === undefined ? undefined : checkThinBundle(bytes, where).bundle;
   if (custom['in-toto'] !== undefined) {
     // Steps 4-5: provenance through TUF, then in-toto verification of this very bundle.
@@ -260,18 +301,20 @@ export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBund
         },
       );
     }
-    const bundlePath = options.thin ?? options.thick ?? '';
-    await verifyProvenance({
-      client,
-      target: options.target,
-      info,
-      bundlePath,
-      bundleFileName: options.bundleFileName ?? (options.thin !== undefined ? 'bundle.json' : 'bundle.tgz'),
-      ...(options.inspectionTimeoutMs === undefined
-        ? {}
-        : { inspectionTimeoutMs: options.inspectionTimeoutMs }),
-      ...(options.warn === undefined ? {} : { warn: options.warn }),
-    });
+    await withBundleFile(options, bytes, (bundlePath) =>
+      verifyProvenance({
+        client,
+        target: options.target,
+        info,
+        bundlePath,
+        bundleFileName:
+          options.bundleFileName ?? (options.thick === undefined ? 'bundle.json' : 'bundle.tgz'),
+        ...(options.inspectionTimeoutMs === undefined
+          ? {}
+          : { inspectionTimeoutMs: options.inspectionTimeoutMs }),
+        ...(options.warn === undefined ? {} : { warn: options.warn }),
+      }),
+    );
   }
   return {
     target: options.target,

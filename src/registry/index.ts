@@ -10,3 +10,5 @@ export * from './thin.js';
 export { goJson, goMap, goString } from './go-json.js';
 export type { GoObject, GoValue } from './go-json.js';
 export * from './opener.js';
+export * from './thin-verify.js';
+export * from './thin-push.js';

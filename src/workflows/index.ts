@@ -13,3 +13,4 @@ export * from './remote-access.js';
 export * from './remote-sync.js';
 export * from './remote-publish.js';
 export * from './remote-clone.js';
+export * from './stage-bundle.js';

@@ -10,13 +10,14 @@ import {
 } from '../../cnab/bundle.js';
 import { readThickBundle } from '../../cnab/archive.js';
 import { progressBar } from '../progress.js';
-import { addBundleWithProvenance, addLayout, readLinkDir, type LinkFile } from '../../cnab/provenance.js';
+import { addLayout, readLinkDir, type LinkFile } from '../../cnab/provenance.js';
+import { stageBundle } from '../../workflows/stage-bundle.js';
 import { readLayoutInput, withLayoutOptions, type LayoutOptions } from '../provenance-options.js';
 import { TufError } from '../../tuf/errors.js';
 import { checkRoleName } from '../../tuf/names.js';
 import { SIGNABLE_HINT } from '../../tuf/signable.js';
 import { findUnsignableValue, JsonInputError, parseJsonBounded, quote } from '../../util/json.js';
-import { addTarget, listTargets, removeTarget } from '../../tuf/targets.js';
+import { listTargets, removeTarget } from '../../tuf/targets.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { openRepository, withRepository } from '../repo-common.js';
 import { mebibytes } from '../options.js';
@@ -120,10 +121,10 @@ async function add(dir: string, tag: string, opts: AddOptions): Promise<void> {
         ).digest;
   const custom = await customData(opts.custom);
   const links = opts.links === undefined ? undefined : await readLinkDir(opts.links);
-  await withRepository(dir, (repo) => stageBundle(repo, dir, tag, digest, custom, links, opts));
+  await withRepository(dir, (repo) => stage(repo, dir, tag, digest, custom, links, opts));
 }
 
-async function stageBundle(
+async function stage(
   repo: LocalRepository,
   dir: string,
   tag: string,
@@ -132,37 +133,17 @@ async function stageBundle(
   links: LinkFile[] | undefined,
   opts: AddOptions,
 ): Promise<void> {
-  const name = bundleTargetName(repo.config.name, tag);
-  const role =
-    links !== undefined
-      ? await addBundleWithProvenance(repo, name, digest, links, {
-          ...(opts.layout === undefined ? {} : { layout: opts.layout }),
-          ...(custom === undefined ? {} : { custom }),
-        })
-      : addTarget(
-          repo,
-          name,
-          {
-            length: digest.length,
-            hashes: { sha256: digest.sha256 },
-            ...(custom === undefined ? {} : { custom }),
-          },
-          opts.role,
-        );
-  await repo.saveStaged();
-  const md = repo.staged.get(role);
+  const r = await stageBundle(repo, tag, digest, {
+    ...(custom === undefined ? {} : { custom }),
+    ...(links === undefined ? {} : { links }),
+    ...(opts.layout === undefined ? {} : { layout: opts.layout }),
+    ...(opts.role === undefined ? {} : { role: opts.role }),
+  });
   if (opts.json)
-    printJson({
-      name,
-      tag,
-      role,
-      version: md?.signed.version,
-      length: digest.length,
-      hashes: { sha256: digest.sha256 },
-    });
+    printJson({ name: r.name, tag, role: r.role, version: r.version, length: r.length, hashes: r.hashes });
   else
     printLine(
-      `staged ${name} (${digest.length} bytes, sha256 ${digest.sha256}) in ${role} v${md?.signed.version}; run cnabsec publish ${dir}`,
+      `staged ${r.name} (${r.length} bytes, sha256 ${r.hashes.sha256}) in ${r.role} v${r.version}; run cnabsec publish ${dir}`,
     );
 }
 
