@@ -29,6 +29,7 @@ const MODULES = {
   meta: () => import('./commands/meta.js'),
   reset: () => import('./commands/reset.js'),
   policy: () => import('./commands/policy.js'),
+  registry: () => import('./commands/registry.js'),
 } satisfies Record<string, () => Promise<CommandGroup>>;
 type GroupModule = keyof typeof MODULES;
 
@@ -49,7 +50,8 @@ const GROUPS: Record<string, GroupModule[] | 'all'> = {
   sign: ['repo'],
   payload: ['repo'],
   'add-signature': ['repo'],
-  pull: ['remote'],
+  pull: ['registry'],
+  push: ['registry'],
   clone: ['remote'],
   bundle: ['bundle'],
   layout: ['bundle'],

@@ -1,6 +1,7 @@
 /**
  * Commands of a repository on a metadata repository server (issue 13 item 5): `cnabsec pull`
- * (the server's verified state into the local published metadata) and `cnabsec clone` (a new
+ * (the server's verified state into the local published metadata; registered with the
+ * registry pull in ./registry.ts) and `cnabsec clone` (a new
  * local repository from the server, for a second maintainer: no private keys are copied, they
  * sign with their own key-store keys). Publishing is `cnabsec publish` (./repo.ts).
  */
@@ -29,25 +30,22 @@ function warnDropped(r: PullResult): void {
     );
 }
 
-export function register(program: Command): void {
-  withTokenFile(withCommon(program.command('pull <repo>')))
-    .description("fetch the server's current state (verified by the TUF client) into the repository")
-    .example('cnabsec pull ./repo')
-    .example('CNABSEC_TOKEN=... cnabsec pull ./repo --json')
-    .action(
-      runAction(async (dir: string, opts: KeyOptions & TokenOptions) => {
-        const access = await accessOf(opts);
-        await withRepository(dir, async (repo) => {
-          const r = await pullRepository(repo, access);
-          if (opts.json)
-            printJson({ location: dir, updated: r.updated, rebased: r.rebased, dropped: r.dropped });
-          else
-            printLine(`pulled ${repo.config.name} from ${repo.config.server?.url ?? ''}: ${updatedLine(r)}`);
-          warnDropped(r);
-        });
-      }),
-    );
+/**
+ * `cnabsec pull <repo-dir>`: the server's verified state into the local repository. The
+ * `pull` command itself is registered by ./registry.ts, which also reads a registry reference
+ * (ADR 0029) and calls this for a repository directory.
+ */
+export async function serverPull(dir: string, opts: KeyOptions & TokenOptions): Promise<void> {
+  const access = await accessOf(opts);
+  await withRepository(dir, async (repo) => {
+    const r = await pullRepository(repo, access);
+    if (opts.json) printJson({ location: dir, updated: r.updated, rebased: r.rebased, dropped: r.dropped });
+    else printLine(`pulled ${repo.config.name} from ${repo.config.server?.url ?? ''}: ${updatedLine(r)}`);
+    warnDropped(r);
+  });
+}
 
+export function register(program: Command): void {
   withTokenFile(withCommon(program.command('clone <server> <name> <repo>')))
     .description(
       'a new local repository from a metadata repository server (a second maintainer): metadata only, sign with your own keys',

@@ -1,7 +1,7 @@
 /** `cnabsec verify <repository>:<tag> (--thin bundle.json | --thick bundle.tgz)`: the doc 303 workflow. */
 import type { Command } from '../args.js';
 import { defaultHome } from '../../crypto/keystore.js';
-import { verifyBundle } from '../../cnab/verify.js';
+import { verifyBundle, type VerifyOptions } from '../../cnab/verify.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
 import { mebibytes, seconds } from '../options.js';
@@ -15,6 +15,9 @@ import { readUserFile } from '../../util/fs.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import { checkBundleReference } from '../../tuf/names.js';
 import { parseJsonBounded } from '../../util/json.js';
+import { openerOf, withRegistryOptions, type RegistryCliOptions } from '../registry-common.js';
+import { parseReference, verifyFromRegistry, type RegistryVerifyOptions } from '../../registry/index.js';
+import { UsageError } from '../usage-error.js';
 
 async function readJson(file: string): Promise<unknown> {
   try {
@@ -28,12 +31,16 @@ async function readJson(file: string): Promise<unknown> {
 }
 
 export function register(program: Command): void {
-  withCommon(program.command('verify <target>'))
+  withRegistryOptions(withCommon(program.command('verify <target>')))
     .description(
       'verify a bundle (doc 303): TUF update, compare length and hashes, then its in-toto provenance if it has any',
     )
     .option('--thin <bundle.json>', 'the thin bundle file obtained from the registry')
     .option('--thick <bundle.tgz>', 'the thick bundle archive')
+    .option(
+      '--registry <ref>',
+      'pull the thin bundle from this registry reference (after the TUF update; the target keeps its own name)',
+    )
     .option('--map <map.json>', 'TAP 4 map file: which repositories must agree on the target')
     .option('-o, --output <file>', 'write the verified bundle.json (canonical) to this file')
     .option('--inspection-timeout <seconds>', 'time limit of each in-toto inspection', seconds, 60)
@@ -50,11 +57,13 @@ export function register(program: Command): void {
     .example('cnabsec verify example.com/org/app:v1 --thin bundle.json')
     .example('cnabsec verify example.com/org/app:v1 --thick bundle.tgz -o verified-bundle.json')
     .example('cnabsec verify example.com/org/app:v1 --thin bundle.json --map map.json --json')
+    .example('cnabsec verify example.com/org/app:v1 --registry mirror.local:5000/org/app:v1 -o bundle.json')
     .action(runAction(verify));
 }
 
-interface VerifyCliOptions extends KeyOptions {
+interface VerifyCliOptions extends KeyOptions, RegistryCliOptions {
   thin?: string;
+  registry?: string;
   thick?: string;
   map?: string;
   inspectionTimeout: number;
@@ -63,11 +72,23 @@ interface VerifyCliOptions extends KeyOptions {
   output?: string;
 }
 
-async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
+/** `--registry <ref>`: doc 303 with the thin bundle pulled from a registry (src/registry/thin-verify.ts). */
+function fromRegistry(
+  opts: VerifyCliOptions,
+  cmd: Command,
+): Pick<RegistryVerifyOptions, 'ref' | 'opener'> | undefined {
+  if (opts.registry === undefined) return undefined;
+  if (opts.thin !== undefined || opts.thick !== undefined)
+    throw new UsageError('give one of --thin, --thick or --registry', { path: () => cmd.path() });
+  return { ref: parseReference(opts.registry), opener: openerOf(opts) };
+}
+
+async function verify(target: string, opts: VerifyCliOptions, cmd: Command): Promise<void> {
   checkBundleReference(target); // <repository>:<tag>, before anything is read
+  const registry = fromRegistry(opts, cmd);
   const map = opts.map === undefined ? undefined : parseMapFile(await readJson(opts.map));
   const bar = opts.thick === undefined ? undefined : progressBar(opts.thick, 'verifying');
-  const r = await verifyBundle({
+  const options: VerifyOptions = {
     target,
     home: opts.home ?? defaultHome(),
     ...(opts.thin === undefined ? {} : { thin: opts.thin }),
@@ -82,7 +103,11 @@ async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
       warn(`in-toto: ${m}`);
     },
     ...(bar === undefined ? {} : { onProgress: bar }),
-  });
+  };
+  const r =
+    registry === undefined
+      ? await verifyBundle(options)
+      : await verifyFromRegistry({ ...options, ...registry });
   if (opts.output !== undefined && r.bundle !== undefined)
     await writeOutputFile(opts.output, canonicalize(r.bundle));
   if (opts.json)
