@@ -16,6 +16,7 @@ test('help: the top-level help groups commands under headings, help last', () =>
   assert.deepEqual(headings, [
     'Options',
     'Developer commands (sign and publish a bundle repository)',
+    'Registry commands (thin bundles in OCI registries)',
     'User commands (trust and verify bundles)',
     'Key commands',
     'in-toto commands',
@@ -29,6 +30,7 @@ test('help: the top-level help groups commands under headings, help last', () =>
     section('User').filter((n) => ['trust', 'lookup', 'verify'].includes(n)),
     ['trust', 'lookup', 'verify'],
   );
+  for (const name of ['push', 'pull']) assert.ok(section('Registry').includes(name), name);
   assert.deepEqual(section('Key'), ['key']);
   assert.deepEqual(section('in-toto'), ['intoto']);
   assert.deepEqual(section('Server'), ['serve', 'server', 'server-backup']);
