@@ -13,7 +13,7 @@ import { canonicalize } from '@tufjs/canonical-json';
 import { cliOk } from '../helpers/cli.js';
 import { expectUsageError, expectUserError } from '../helpers/bad-input.js';
 import { blobDataPath, startRegistry } from '../helpers/registry.js';
-import { bundleDoc, digestOf, pushImage, registryFlow, trustIt } from './registry-flow.js';
+import { bundleDoc, digestOf, pushImage, registryFlow, trustIt } from '../helpers/registry-flow.js';
 
 const ctx = {};
 const closers = [];
@@ -56,7 +56,7 @@ before(async () => {
   const f = await registryFlow(fakeT);
   Object.assign(ctx, f);
   const out = cliOk(['push', f.bundle, f.ref, '--sign', f.repo, '--json', ...f.insecure], { env: f.env });
-  ctx.digest = JSON.parse(out).digest;
+  ctx.digest = `sha256:${JSON.parse(out).index.hashes.sha256}`;
   cliOk(['publish', f.repo], { env: f.env });
   trustIt(f);
   ctx.out = path.join(f.dir, 'out');

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { canonicalize } from '@tufjs/canonical-json';
 import { cliOk, cliOkAsync, runCli } from '../helpers/cli.js';
 import { blobDataPath } from '../helpers/registry.js';
-import { bundleDoc, digestOf, registryFlow, trustIt } from './registry-flow.js';
+import { bundleDoc, digestOf, registryFlow, trustIt } from '../helpers/registry-flow.js';
 
 const lines = (s) => s.trim().split('\n');
 
@@ -44,9 +44,10 @@ for (const auth of ['none', 'basic', 'token']) {
         env: f.user,
       }),
     );
-    assert.equal(j.digest, digest);
+    assert.equal(j.pinned, `${f.name}@${digest}`);
+    assert.deepEqual(j.index, { hashes: { sha256: digest.slice(7) } });
     assert.equal(j.verified, false);
-    assert.deepEqual(j.bundle, { length: bytes.length, hashes: { sha256: digestOf(bytes).slice(7) } });
+    assert.deepEqual(j.config, { length: bytes.length, hashes: { sha256: digestOf(bytes).slice(7) } });
     assert.deepEqual(await readFile(byDigest), bytes);
 
     const v = path.join(f.dir, 'verified.json');
@@ -86,7 +87,7 @@ test('registry: push --sign stages exactly what bundle add --thin stages for the
     { ...viaPush.staged, location: undefined },
     { name: viaAdd.name, tag: viaAdd.tag, role: viaAdd.role, version: viaAdd.version, location: undefined },
   );
-  assert.deepEqual(viaPush.bundle, { length: viaAdd.length, hashes: viaAdd.hashes });
+  assert.deepEqual(viaPush.config, { length: viaAdd.length, hashes: viaAdd.hashes });
 });
 
 test('registry: a blob altered in the registry storage: pull refuses (digest), verify refuses', async (t) => {

@@ -8,6 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cliOk, cliOkAsync } from './cli.js';
+import { registryCases } from './json-contract-registry.js';
 
 export const PASS = 'correct horse battery staple';
 const NAME = 'example.com/org/app';
@@ -349,6 +350,7 @@ export function contractCases(ctx) {
       // no longer trusted
       err: () => ['trust', 'remove', NAME],
     },
+    ...registryCases(ctx, w),
     { command: 'version', ok: () => ['version'], err: null, why: 'takes no argument or input' },
     { command: 'completion', noJson: true },
   ];

@@ -31,6 +31,11 @@ import { messageOf } from '../../errors.js';
 import { pathExists } from '../../util/fs.js';
 import { createHash } from 'node:crypto';
 
+/** `sha256:<hex>` as the glossary's hashes object. */
+function hashesOf(digest: string): { sha256: string } {
+  return { sha256: digest.slice('sha256:'.length) };
+}
+
 interface PushCliOptions extends KeyOptions, RegistryCliOptions {
   sign?: string;
   allowFallbacks?: boolean;
@@ -48,13 +53,9 @@ async function push(file: string, text: string, opts: PushCliOptions): Promise<v
   if (opts.json) {
     printJson({
       reference: r.reference,
-      registry: ref.registry,
-      repository: ref.repository,
-      tag: ref.tag ?? null,
-      digest: r.pushed.digest,
-      mediaType: r.pushed.mediaType,
-      size: r.pushed.size,
-      bundle: { length: r.bundle.length, hashes: { sha256: r.bundle.sha256 } },
+      pinned: formatReference({ ...ref, digest: r.pushed.digest }),
+      index: { mediaType: r.pushed.mediaType, length: r.pushed.size, hashes: hashesOf(r.pushed.digest) },
+      config: { length: r.bundle.length, hashes: { sha256: r.bundle.sha256 } },
       ...(r.staged === undefined
         ? {}
         : {
@@ -197,11 +198,12 @@ async function registryPull(ref: Reference, opts: PullCliOptions): Promise<void>
   if (opts.json) {
     printJson({
       reference,
-      digest: r.digest,
-      bundle: { length: r.bundle.length, hashes: { sha256 } },
-      output,
+      pinned: formatReference({ ...ref, digest: r.digest }),
+      index: { hashes: hashesOf(r.digest) },
+      config: { length: r.bundle.length, hashes: { sha256 } },
+      path: output,
       verified: target !== undefined,
-      ...(target === undefined ? {} : { target }),
+      ...(target === undefined ? {} : { name: target, tag: target.slice(target.lastIndexOf(':') + 1) }),
       relocationMap: r.relocationMap,
     });
     return;

@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { canonicalize } from '@tufjs/canonical-json';
 import { openRegistry } from '../../dist/registry/index.js';
-import { startRegistry } from '../helpers/registry.js';
-import { cliOk } from '../helpers/cli.js';
-import { tempDir } from '../helpers/tmp.js';
+import { startRegistry } from './registry.js';
+import { cliOk } from './cli.js';
+import { tempDir } from './tmp.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const digestOf = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
