@@ -168,3 +168,56 @@ test('registry: push --sign to another registry repository than the signed name 
   );
   cliOk(['verify', 'example.com/org/app:v1', '--registry', f.ref, ...f.insecure], { env: f.user });
 });
+
+test('registry: in-toto provenance listed on the target is verified on the registry path too', async (t) => {
+  const f = await registryFlow(t, { init: false });
+  const sh = (args) => cliOk(args, { env: f.env, cwd: f.dir });
+  for (const k of ['builder', 'owner']) sh(['intoto', 'keygen', `keys/${k}`]);
+  sh([
+    'intoto',
+    'layout',
+    'new',
+    '-t',
+    'minimal',
+    '-f',
+    'build=keys/builder.pub',
+    '-s',
+    'keys/owner',
+    '-o',
+    'root.layout',
+  ]);
+  sh([
+    'intoto',
+    'run',
+    '--step',
+    'build',
+    '--key',
+    'keys/builder',
+    '-p',
+    'bundle.json',
+    '-d',
+    'links',
+    '--',
+    'true',
+  ]);
+  sh([
+    'init',
+    f.repo,
+    '--name',
+    f.name,
+    '--in-toto',
+    '--layout',
+    'root.layout',
+    '--layout-key',
+    'keys/owner.pub',
+  ]);
+  sh(['bundle', 'add', f.repo, 'v1', '--thin', 'bundle.json', '--links', 'links']);
+  sh(['push', 'bundle.json', f.ref, ...f.insecure]); // the target is staged with its links already
+  sh(['publish', f.repo]);
+  trustIt(f);
+  const o = path.join(f.dir, 'pulled.json');
+  const pulled = cliOk(['pull', f.ref, '--verify', '-o', o, ...f.insecure], { env: f.user });
+  assert.match(pulled, /\(doc 303, in-toto provenance verified\)$/m);
+  const verified = cliOk(['verify', f.ref, '--registry', f.ref, ...f.insecure], { env: f.user });
+  assert.match(verified, /, in-toto provenance verified$/m);
+});

@@ -177,21 +177,20 @@ async function registryPull(ref: Reference, opts: PullCliOptions): Promise<void>
   if (opts.target !== undefined && opts.verify !== true) checkBundleReference(opts.target);
   const opener = openerOf(opts);
   const target = opts.verify === true ? verifyTarget(ref, opts) : undefined;
-  const r =
+  const verified =
     target === undefined
-      ? await pullBundle(opener(ref.registry), ref)
-      : (
-          await verifyFromRegistry({
-            target,
-            ref,
-            opener,
-            home: opts.home ?? defaultHome(),
-            inspectionTimeoutMs: (opts.inspectionTimeout ?? 60) * 1000,
-            warn: (m) => {
-              warn(`in-toto: ${m}`);
-            },
-          })
-        ).pulled;
+      ? undefined
+      : await verifyFromRegistry({
+          target,
+          ref,
+          opener,
+          home: opts.home ?? defaultHome(),
+          inspectionTimeoutMs: (opts.inspectionTimeout ?? 60) * 1000,
+          warn: (m) => {
+            warn(`in-toto: ${m}`);
+          },
+        });
+  const r = verified?.pulled ?? (await pullBundle(opener(ref.registry), ref));
   await writeOutputFile(output, r.bundle); // only now: nothing is written unless verified
   const sha256 = createHash('sha256').update(r.bundle).digest('hex');
   const reference = formatReference(ref);
@@ -211,7 +210,10 @@ async function registryPull(ref: Reference, opts: PullCliOptions): Promise<void>
   printLine(
     `pulled ${reference}: digest ${r.digest}, bundle.json ${r.bundle.length} bytes, sha256 ${sha256} → ${output}`,
   );
-  if (target !== undefined) printLine(`verified ${target} (doc 303)`);
+  if (verified !== undefined) {
+    const provenance = verified.custom['in-toto'] === undefined ? '' : ', in-toto provenance verified';
+    printLine(`verified ${verified.target} (doc 303${provenance})`);
+  }
 }
 
 async function pull(source: string, opts: PullCliOptions, cmd: Command): Promise<void> {
