@@ -9,6 +9,10 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { ROOT, blocksOf, runBlocks, untestedBlocks } from './blocks.js';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { canonicalize } from '@tufjs/canonical-json';
+import { REGISTRY_BIN } from '../helpers/registry.js';
 
 const BUNDLE = path.join(ROOT, 'test', 'fixtures', 'bundle.json');
 const NAME = 'example.com/org/bundle';
@@ -16,17 +20,22 @@ const NAME = 'example.com/org/bundle';
 test('README.md: every `sh test` block runs as printed', async (t) => {
   const blocks = await blocksOf('README.md');
   // The exact number, so that a block cannot silently drop out of the test (a typo in its fence).
-  assert.equal(blocks.length, 3, 'tested blocks of README.md: "Using it", "Provenance" and the server');
+  assert.equal(
+    blocks.length,
+    4,
+    'tested blocks of README.md: "Using it", "Provenance", the server and thin bundles in a registry',
+  );
   // The shell blocks not run: the developer set-up (npm ci, .ci/run) and the production
   // `trust add` of an HTTPS host, whose tested equivalent is in "Using it".
   const untested = untestedBlocks(await readFile(path.join(ROOT, 'README.md'), 'utf8'));
   assert.equal(untested.length, 2, `untested shell blocks of README.md:\n${untested.join('---\n')}`);
   assert.match(untested[0], /npm ci/);
   assert.match(untested[1], /--url https:\/\/metadata\.example\.com/);
-  const [using, provenance, server] = blocks;
+  const [using, provenance, server, registry] = blocks;
   assert.match(using, /cnabsec init \.\/repo/);
   assert.match(provenance, /cnabsec intoto keygen/);
   assert.match(server, /cnabsec server --master-key-file/);
+  assert.match(registry, /cnabsec push bundle\.json/);
 
   await t.test('Using it', async (t) => {
     // Hidden fixture: the canonical thin bundle the developer adds (the fixture's bytes).
@@ -93,4 +102,46 @@ test('README.md: every `sh test` block runs as printed', async (t) => {
     const verified = await readFile(path.join(r.work, 'verified-bundle.json'));
     assert.deepEqual(verified, await readFile(path.join(r.work, 'bundle.json')), 'the built bundle.json');
   });
+
+  // The registry flow as printed: docker-registry on 127.0.0.1:5000, serve on 8080.
+  await t.test(
+    'Thin bundles in a registry',
+    { skip: !existsSync(REGISTRY_BIN) && 'no docker-registry' },
+    async (t) => {
+      // Hidden fixture: the invocation image (an empty OCI index) and the bundle.json pinning it.
+      const fixture = async (work) => {
+        const image = JSON.stringify({
+          schemaVersion: 2,
+          mediaType: 'application/vnd.oci.image.index.v1+json',
+          manifests: [],
+        });
+        const digest = `sha256:${createHash('sha256').update(image).digest('hex')}`;
+        await writeFile(path.join(work, 'image.json'), image);
+        const bundle = {
+          schemaVersion: 'v1.0.0',
+          name: 'app',
+          version: '1.0.0',
+          invocationImages: [
+            {
+              imageType: 'oci',
+              image: `127.0.0.1:5000/org/app@${digest}`,
+              contentDigest: digest,
+              size: image.length,
+              mediaType: 'application/vnd.oci.image.index.v1+json',
+            },
+          ],
+        };
+        await writeFile(path.join(work, 'bundle.json'), canonicalize(bundle));
+      };
+      const r = await runBlocks(t, [registry], { first: 4, fixture });
+      assert.equal(r.status, 0, `the README's registry commands failed:\n${r.out}`);
+      const ref = '127\\.0\\.0\\.1:5000/org/app:v1';
+      assert.match(r.stdout, new RegExp(`^pushed ${ref}: digest sha256:[0-9a-f]{64}$`, 'm'));
+      assert.match(r.stdout, /^next: cnabsec publish \.\/repo$/m);
+      assert.match(r.stdout, new RegExp(`^verified ${ref} \\(doc 303\\)$`, 'm'));
+      assert.match(r.stdout, new RegExp(`^verified ${ref}: \\d+ bytes, sha256 [0-9a-f]{64}$`, 'm'));
+      const pulled = await readFile(path.join(r.work, 'pulled.json'));
+      assert.deepEqual(pulled, await readFile(path.join(r.work, 'bundle.json')), 'the pushed bundle.json');
+    },
+  );
 });
