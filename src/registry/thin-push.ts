@@ -97,7 +97,11 @@ export async function pushThinBundle(o: ThinPushOptions): Promise<ThinPushResult
   if (input === undefined) throw new TypeError('pushThinBundle: give bundleFile or bytes');
   const where = o.bundleFile ?? 'bundle.json';
   const canonical = new Uint8Array(canonicalBundleBytes(input, where));
-  bundleToOci(canonical, { target: o.ref }); // every bundle check before any request or lock
+  // every bundle check before any request or lock
+  bundleToOci(canonical, {
+    target: o.ref,
+    ...(o.relocationMap === undefined ? {} : { relocationMap: o.relocationMap }),
+  });
   const name = await signingName(o);
   const pushed = await pushTo(o, canonical);
   const bundle: Digest = {

@@ -217,10 +217,10 @@ test('pull: --verify of an untrusted repository', () =>
     }),
   ));
 
-test('push: images missing: REGISTRY_IMAGE_MISSING, the tag still serves the old digest', async () => {
+test('push: images missing: REGISTRY_IMAGE_MISSING, the tag still serves the old digest, nothing staged', async () => {
   await expectUserError(
     user({
-      args: ['push', ctx.missing, ctx.ref, ...ins()],
+      args: ['push', ctx.missing, ctx.ref, '--sign', ctx.repo, ...ins()],
       env: ctx.env,
       code: 'REGISTRY_IMAGE_MISSING',
       names: ['b'.repeat(64)],
