@@ -10,7 +10,7 @@
 import { parseJsonBounded, quote } from '../util/json.js';
 import { RegistryError } from './errors.js';
 import type { Credentials } from './docker-config.js';
-import { readBounded, send } from './http.js';
+import { readBounded, send, type HttpAnswer } from './http.js';
 
 export interface Challenge {
   scheme: 'basic' | 'bearer';
@@ -98,41 +98,28 @@ export class TokenCache {
 
   /** A token for `scopes` from the realm of `challenge` (fetched, then cached). */
   async fetch(challenge: Challenge, scopes: readonly string[]): Promise<string> {
-    const realm = challenge.params.realm;
     const registry = this.ctx.registry;
-    if (realm === undefined || realm === '')
-      throw authFailed(registry, 'the Bearer challenge names no realm');
-    let url: URL;
-    try {
-      url = new URL(realm);
-    } catch {
-      throw authFailed(registry, `the token realm ${quote(realm, 200)} is not a URL`);
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.ctx.insecure)) {
-      throw authFailed(registry, `the token realm ${quote(realm, 200)} is not https`, { realm });
-    }
-    if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
-    for (const s of new Set(scopes)) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.ctx.credentials !== undefined) headers.authorization = basicHeader(this.ctx.credentials);
-    const answer = await send(
-      { method: 'GET', url: url.href, headers, authOrigin: url.origin },
-      this.ctx.timeoutMs,
-    );
+    const url = checkRealm(challenge.params.realm, registry, this.ctx.insecure);
+    const realm = url.href;
+    const creds = this.ctx.credentials;
+    const answer =
+      creds?.identityToken !== undefined
+        ? await this.oauth(url, challenge, scopes, creds.identityToken)
+        : await this.get(url, challenge, scopes);
     const what = `token answer of ${quote(url.origin, 200)}`;
     const bytes = await readBounded(answer, { maxBytes: MAX_TOKEN_ANSWER, what }, this.ctx.timeoutMs);
     if (answer.response.status === 401 || answer.response.status === 403) {
       throw authFailed(
         registry,
         `the token service ${quote(url.origin, 200)} refused the credentials (${answer.response.status})`,
-        { realm },
+        { realm, status: answer.response.status },
       );
     }
     if (answer.response.status !== 200) {
       throw authFailed(
         registry,
         `the token service ${quote(url.origin, 200)} answered ${answer.response.status}`,
-        { realm },
+        { realm, status: answer.response.status },
       );
     }
     const { token, expiresIn } = tokenOf(bytes, registry, what);
@@ -140,6 +127,97 @@ export class TokenCache {
     this.tokens.set(scopeKey(scopes), entry);
     return token;
   }
+
+  /** token.md: GET the realm with `service` and `scope`s, Basic credentials when there are any. */
+  private async get(url: URL, challenge: Challenge, scopes: readonly string[]): Promise<HttpAnswer> {
+    const u = new URL(url.href);
+    if (challenge.params.service !== undefined) u.searchParams.set('service', challenge.params.service);
+    for (const s of new Set(scopes)) u.searchParams.append('scope', s);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const creds = this.ctx.credentials;
+    if (creds !== undefined && creds.identityToken === undefined) headers.authorization = basicHeader(creds);
+    // authOrigin: a redirect of the token request to another origin loses the credentials
+    return send({ method: 'GET', url: u.href, headers, authOrigin: u.origin }, this.ctx.timeoutMs);
+  }
+
+  /**
+   * oauth.md: an identity token (a credential helper's `<token>` user) is a refresh token, POSTed
+   * as a form (`grant_type=refresh_token`), never sent as a Basic password. The token is in the
+   * body, so the request may not follow a redirect to another origin (`secretBody`).
+   */
+  private async oauth(
+    url: URL,
+    challenge: Challenge,
+    scopes: readonly string[],
+    refreshToken: string,
+  ): Promise<HttpAnswer> {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'cnabsec' });
+    if (challenge.params.service !== undefined) form.set('service', challenge.params.service);
+    const scope = [...new Set(scopes)].join(' ');
+    if (scope !== '') form.set('scope', scope);
+    form.set('refresh_token', refreshToken);
+    return send(
+      {
+        method: 'POST',
+        url: url.href,
+        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        body: new Uint8Array(Buffer.from(form.toString(), 'utf8')),
+        authOrigin: url.origin,
+        secretBody: true,
+      },
+      this.ctx.timeoutMs,
+    );
+  }
+}
+
+/** Loopback, link-local and unspecified addresses, and `localhost` names (RFC 6761 §6.3). */
+export function isLocalHostname(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(h) ?? /^::ffff:(\d+)\.(\d+)\.\d+\.\d+$/.exec(h);
+  if (v4 !== null) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 127 || a === 0 || (a === 169 && b === 254);
+  }
+  // IPv4-mapped IPv6 as the URL parser writes it: ::ffff:7f00:1 is 127.0.0.1
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(h);
+  if (mapped !== null) {
+    const hi = parseInt(mapped[1] as string, 16);
+    return hi >> 8 === 127 || hi >> 8 === 0 || hi === 0xa9fe;
+  }
+  return h === '::1' || h === '::' || /^fe[89ab][0-9a-f]?:/.test(h);
+}
+
+/**
+ * The realm of a Bearer challenge, if cnabsec may ask it for a token (ADR 0027 "Token realms").
+ * Like docker and containerd, the realm may be on another host (auth.docker.io for Docker Hub)
+ * and gets the registry's credentials. Unlike them, refused: a realm that is not a URL, has
+ * userinfo (`https://user:pw@host` would send credentials chosen by the registry, or log ours),
+ * is plain http when the registry is https (credentials in clear), or is a loopback, link-local
+ * or unspecified address when the registry is not one (a hostile registry must not make the
+ * client call, with credentials, services on the user's machine or the cloud metadata address).
+ */
+export function checkRealm(realm: string | undefined, registry: string, insecure: boolean): URL {
+  if (realm === undefined || realm === '') throw authFailed(registry, 'the Bearer challenge names no realm');
+  const shown = quote(realm, 200);
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw authFailed(registry, `the token realm ${shown} is not a URL`, { realm: realm.slice(0, 1000) });
+  }
+  const refuse = (why: string): never => {
+    throw authFailed(registry, `the token realm ${shown} ${why}; no token was asked for`, {
+      realm: realm.slice(0, 1000),
+    });
+  };
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && insecure))
+    refuse(insecure ? 'is neither https nor http' : 'is not https (the registry is reached over https)');
+  if (url.username !== '' || url.password !== '') refuse('holds a user name or password');
+  const registryHost = registry.replace(/:[0-9]+$/, '');
+  if (isLocalHostname(url.hostname) && !isLocalHostname(registryHost))
+    refuse('is a loopback or link-local address, but the registry is not');
+  return url;
 }
 
 function tokenOf(bytes: Uint8Array, registry: string, what: string): { token: string; expiresIn: number } {

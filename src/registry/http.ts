@@ -24,6 +24,8 @@ export interface HttpRequest {
   authOrigin: string;
   /** Bytes expected in either direction, to extend the time budget for large bodies. */
   budgetBytes?: number;
+  /** The body holds a secret (an OAuth refresh token): never re-sent to another origin. */
+  secretBody?: boolean;
 }
 
 export interface HttpAnswer {
@@ -108,6 +110,12 @@ export async function send(req: HttpRequest, timeoutMs: number): Promise<HttpAns
     ) {
       method = 'GET';
       body = undefined;
+    }
+    if (req.secretBody === true && body !== undefined && next.origin !== req.authOrigin) {
+      throw protocol(
+        `${quote(traceUrl(url), 200)} redirected a request carrying a token to another origin ${quote(next.origin, 200)}`,
+        url,
+      );
     }
     url = next.href;
   }
