@@ -11,7 +11,14 @@ import { parseJsonBounded, quote } from '../util/json.js';
 import { defaultCredentials, type Credentials, type CredentialSource } from './docker-config.js';
 import { RegistryError } from './errors.js';
 import { discard, readBounded, sha256Digest } from './http.js';
-import { DOCKER_HUB, isDigest, isRegistryHost } from './reference.js';
+import {
+  DOCKER_HUB,
+  digestProblem,
+  digestProblemText,
+  isDigest,
+  isRegistryHost,
+  normalizeHost,
+} from './reference.js';
 import { deleteScope, pullScope, pushScope, Session, type Target } from './session.js';
 import {
   badHost,
@@ -95,8 +102,10 @@ function resolveCredentials(o: RegistryOptions): Credentials | undefined {
 }
 
 /** A client for one registry. Docker Hub (`docker.io`) is served by registry-1.docker.io. */
-export function openRegistry(options: RegistryOptions): RegistryClient {
-  if (!isRegistryHost(options.registry)) badHost(options.registry);
+export function openRegistry(given: RegistryOptions): RegistryClient {
+  if (!isRegistryHost(given.registry)) badHost(given.registry);
+  // one spelling per host: messages, credentials lookup and the token cache all see it lowercased
+  const options = { ...given, registry: normalizeHost(given.registry) };
   const host = options.registry === DOCKER_HUB ? 'registry-1.docker.io' : options.registry;
   const insecure = options.insecure === true;
   const session = new Session({
@@ -215,6 +224,16 @@ class Client implements RegistryClient {
     const header =
       answer.response.headers.get('docker-content-digest') ?? (isDigest(reference) ? reference : null);
     const length = answer.response.headers.get('content-length');
+    if (header !== null && digestProblem(header) === 'unsupported') {
+      throw new RegistryError(
+        'REGISTRY_PROTOCOL',
+        `${this.s.name(target)}: HEAD: ${digestProblemText(header)}`,
+        {
+          details: { registry: this.registry, repository, reference, digest: header.slice(0, 200) },
+          hint: 'cnabsec checks content by sha256 only; ask the registry for sha256 digests',
+        },
+      );
+    }
     if (header === null || !isDigest(header) || length === null || !/^[0-9]{1,15}$/.test(length)) {
       throw new RegistryError(
         'REGISTRY_PROTOCOL',
