@@ -10,3 +10,5 @@ export * from './thin.js';
 export { goJson, goMap, goString } from './go-json.js';
 export type { GoObject, GoValue } from './go-json.js';
 export * from './opener.js';
+export { checkRelocationMap, readRelocationMap } from './relocation.js';
+export type { RelocationMap } from './relocation.js';
