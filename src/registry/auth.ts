@@ -56,7 +56,7 @@ export function authFailed(
 ): RegistryError {
   return new RegistryError('REGISTRY_AUTH_FAILED', `${registry}: ${message}`, {
     details: { registry, ...details },
-    hint: 'check the credentials (docker login, CNABSEC_REGISTRY_USER/CNABSEC_REGISTRY_PASSWORD) and that they may access the repository',
+    hint: 'check the credentials (docker login <host>, or CNABSEC_REGISTRY_USER/CNABSEC_REGISTRY_PASSWORD with CNABSEC_REGISTRY_HOST=<host>) and that they may access the repository',
   });
 }
 
