@@ -10,7 +10,9 @@
 import { parseJsonBounded, quote } from '../util/json.js';
 import { RegistryError } from './errors.js';
 import type { Credentials } from './docker-config.js';
-import { readBounded, send, type HttpAnswer } from './http.js';
+import { isLocalHostname, readBounded, send, type HttpAnswer } from './http.js';
+
+export { isLocalHostname };
 
 export interface Challenge {
   scheme: 'basic' | 'bearer';
@@ -168,24 +170,6 @@ export class TokenCache {
       this.ctx.timeoutMs,
     );
   }
-}
-
-/** Loopback, link-local and unspecified addresses, and `localhost` names (RFC 6761 §6.3). */
-export function isLocalHostname(hostname: string): boolean {
-  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(h) ?? /^::ffff:(\d+)\.(\d+)\.\d+\.\d+$/.exec(h);
-  if (v4 !== null) {
-    const [a, b] = [Number(v4[1]), Number(v4[2])];
-    return a === 127 || a === 0 || (a === 169 && b === 254);
-  }
-  // IPv4-mapped IPv6 as the URL parser writes it: ::ffff:7f00:1 is 127.0.0.1
-  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(h);
-  if (mapped !== null) {
-    const hi = parseInt(mapped[1] as string, 16);
-    return hi >> 8 === 127 || hi >> 8 === 0 || hi === 0xa9fe;
-  }
-  return h === '::1' || h === '::' || /^fe[89ab][0-9a-f]?:/.test(h);
 }
 
 /**

@@ -57,6 +57,24 @@ export function networkError(url: string, e: unknown, signal: AbortSignal, timeo
   return e;
 }
 
+/** Loopback, link-local and unspecified addresses, and `localhost` names (RFC 6761 §6.3). */
+export function isLocalHostname(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(h) ?? /^::ffff:(\d+)\.(\d+)\.\d+\.\d+$/.exec(h);
+  if (v4 !== null) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 127 || a === 0 || (a === 169 && b === 254);
+  }
+  // IPv4-mapped IPv6 as the URL parser writes it: ::ffff:7f00:1 is 127.0.0.1
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(h);
+  if (mapped !== null) {
+    const hi = parseInt(mapped[1] as string, 16);
+    return hi >> 8 === 127 || hi >> 8 === 0 || hi === 0xa9fe;
+  }
+  return h === '::1' || h === '::' || /^fe[89ab][0-9a-f]?:/.test(h);
+}
+
 function originOf(url: string): string {
   return new URL(url).origin;
 }
@@ -102,6 +120,13 @@ export async function send(req: HttpRequest, timeoutMs: number): Promise<HttpAns
     // A downgrade would hand a tag's manifest (checked against no digest) to anyone on the path.
     if (next.protocol === 'http:' && new URL(url).protocol === 'https:') {
       throw protocol(`${quote(traceUrl(url), 200)} redirected from https to plain http`, url);
+    }
+    // a remote server must not point the client at services on the user's machine (SSRF)
+    if (isLocalHostname(next.hostname) && !isLocalHostname(new URL(url).hostname)) {
+      throw protocol(
+        `${quote(traceUrl(url), 200)} redirected to a loopback or link-local address ${quote(next.host, 100)}`,
+        url,
+      );
     }
     if (next.origin !== originOf(url)) headers = withoutAuth(headers);
     if (

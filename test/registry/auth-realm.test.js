@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { createServer } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
+import { networkInterfaces } from 'node:os';
 import { checkRealm, isLocalHostname } from '../../dist/registry/auth.js';
 import { openRegistry } from '../../dist/registry/index.js';
 
@@ -220,3 +221,41 @@ test('an identity token is POSTed as an OAuth2 refresh token, never as a Basic p
   await assert.rejects(r.listTags('org/b'), (e) => e.code === 'REGISTRY_PROTOCOL' && /token/.test(e.message));
   assert.equal(away.seen.length, 0);
 });
+
+const outside = Object.values(networkInterfaces())
+  .flat()
+  .find((i) => i?.family === 'IPv4' && !i.internal)?.address;
+
+test(
+  'a registry on a non-loopback address cannot point the client at loopback: realm refused, redirect refused',
+  { skip: outside === undefined && 'no non-loopback IPv4 address' },
+  async (t) => {
+    const local = await listen(t, (req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(TOKEN_JSON),
+    );
+    const seen = [];
+    let answer = (req, res) =>
+      res.writeHead(401, { 'www-authenticate': `Bearer realm="http://${local.host}/t"` }).end();
+    const s = createServer(record(seen, (req, res) => answer(req, res)));
+    await new Promise((resolve) => s.listen(0, outside, resolve));
+    t.after(() => {
+      s.closeAllConnections();
+      return new Promise((resolve) => s.close(resolve));
+    });
+    const host = `${outside}:${s.address().port}`;
+    const c = openRegistry({ registry: host, insecure: true, credentials: () => CREDS });
+    await assert.rejects(
+      c.listTags('org/b'),
+      (e) => e.code === 'REGISTRY_AUTH_FAILED' && /loopback or link-local/.test(e.message),
+    );
+    answer = (req, res) => res.writeHead(307, { location: `http://${local.host}/blob` }).end();
+    const fresh = openRegistry({ registry: host, insecure: true, credentials: () => CREDS });
+    await assert.rejects(
+      fresh.getBlob('org/b', `sha256:${'0'.repeat(64)}`, 10),
+      (e) =>
+        e.code === 'REGISTRY_PROTOCOL' && /redirected to a loopback or link-local address/.test(e.message),
+    );
+    assert.equal(local.seen.length, 0);
+    assert.ok(seen.length >= 2);
+  },
+);
