@@ -8,7 +8,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmod, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { defaultCredentials, dockerConfigCredentials } from '../../dist/registry/index.js';
+import { defaultCredentials, dockerConfigCredentials, openRegistry } from '../../dist/registry/index.js';
+import { startRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tmp.js';
 
 /** A dir on PATH with `docker-credential-<name>` shell scripts; each logs its stdin to <name>.log. */
@@ -154,4 +155,30 @@ test('CNABSEC_REGISTRY_USER/PASSWORD only for the hosts of CNABSEC_REGISTRY_HOST
       String(host),
     );
   }
+});
+
+test('real basic-auth docker-registry: a credential helper logs in; CNABSEC_REGISTRY_* only when the host is listed', async (t) => {
+  const reg = await startRegistry(t, { auth: 'basic' });
+  const { username, password } = reg.credentials;
+  const h = await helpers(t, { test: ANSWER(username, password) });
+  const file = await config(t, { credHelpers: { [reg.host]: 'test' } });
+  const viaHelper = openRegistry({ registry: reg.host, insecure: true, registryConfig: file, env: h.env });
+  assert.equal(await viaHelper.hasBlob('org/b', `sha256:${'0'.repeat(64)}`), false);
+  assert.deepEqual(await h.asked('test'), [reg.host]);
+  const env = { CNABSEC_REGISTRY_USER: username, CNABSEC_REGISTRY_PASSWORD: password };
+  const listed = openRegistry({
+    registry: reg.host,
+    insecure: true,
+    env: { ...env, CNABSEC_REGISTRY_HOST: reg.host },
+  });
+  assert.equal(await listed.hasBlob('org/b', `sha256:${'0'.repeat(64)}`), false);
+  const other = openRegistry({
+    registry: reg.host,
+    insecure: true,
+    env: { ...env, CNABSEC_REGISTRY_HOST: 'ghcr.io', DOCKER_CONFIG: path.dirname(file) + '-none' },
+  });
+  await assert.rejects(
+    other.hasBlob('org/b', `sha256:${'0'.repeat(64)}`),
+    (e) => e.code === 'REGISTRY_AUTH_FAILED' && /none were found/.test(e.message),
+  );
 });
