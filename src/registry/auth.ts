@@ -6,6 +6,8 @@
  * space-separated parameter), with the credentials as Basic when there are any, and retry with
  * the `token` (or `access_token`) of the answer. Tokens are cached per set of scopes until they
  * expire; a 401 with `error="insufficient_scope"` asks for a token with the wider scopes.
+ * Which realms are asked at all is `checkRealm` (ADR 0027 "Token realms"); an identity token
+ * goes to the realm as an OAuth2 refresh token (`docs/spec/auth/oauth.md`), never as Basic.
  */
 import { parseJsonBounded, quote } from '../util/json.js';
 import { RegistryError } from './errors.js';
