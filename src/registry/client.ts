@@ -22,7 +22,8 @@ import {
   mediaTypeOf,
   mismatch,
 } from './checks.js';
-import { pushBlobBytes } from './upload.js';
+import { pushBlobBytes, pushBlobChunks, type BlobPushed } from './upload.js';
+import { checkedBlobChunks, type BlobDescriptor } from './blob-stream.js';
 import { listTagPages } from './tags.js';
 
 export interface Fetched {
@@ -56,6 +57,23 @@ export interface RegistryClient {
   deleteManifest(repository: string, digest: string): Promise<void>;
   /** Every tag, following Link pages (bounded). */
   listTags(repository: string): Promise<string[]>;
+  /**
+   * A blob as a stream of chunks, never held whole (blob-stream.ts): more than `blob.size`
+   * bytes stop it, and its last read throws unless it had exactly `blob.size` bytes hashing to `blob.digest`.
+   */
+  getBlobStream(repository: string, blob: BlobDescriptor): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * Upload a blob from a stream unless the repository has it (HEAD), mounting from
+   * `mountFrom` when the registry can; `open` is called only when bytes must be sent.
+   * Chunks of `chunkBytes` are PATCHed as they come; the committing PUT only follows the
+   * stream's end (upload.ts `pushBlobChunks`).
+   */
+  pushBlobStream(
+    repository: string,
+    blob: BlobDescriptor,
+    open: () => Promise<AsyncIterable<Uint8Array>>,
+    options?: { mountFrom?: string },
+  ): Promise<BlobPushed>;
 }
 
 export interface RegistryOptions {
@@ -357,5 +375,44 @@ class Client implements RegistryClient {
   async listTags(repository: string): Promise<string[]> {
     checkRepository(repository);
     return listTagPages(this.s, repository);
+  }
+
+  async getBlobStream(repository: string, blob: BlobDescriptor): Promise<AsyncIterable<Uint8Array>> {
+    checkRepository(repository);
+    checkDigest(blob.digest);
+    if (!Number.isSafeInteger(blob.size) || blob.size < 0)
+      throw new RangeError(`size must be a byte count, not ${blob.size}`);
+    const target = { repository, reference: blob.digest, kind: 'blob' };
+    const answer = await this.s.call(
+      {
+        method: 'GET',
+        url: `/v2/${repository}/blobs/${blob.digest}`,
+        scopes: [pullScope(repository)],
+        target,
+        budgetBytes: blob.size,
+      },
+      [200],
+    );
+    return checkedBlobChunks(this.s, target, answer, blob);
+  }
+
+  async pushBlobStream(
+    repository: string,
+    blob: BlobDescriptor,
+    open: () => Promise<AsyncIterable<Uint8Array>>,
+    options: { mountFrom?: string } = {},
+  ): Promise<BlobPushed> {
+    checkRepository(repository);
+    checkDigest(blob.digest);
+    if (options.mountFrom !== undefined) checkRepository(options.mountFrom);
+    if (await this.hasBlob(repository, blob.digest)) return 'present';
+    return pushBlobChunks(this.s, {
+      repository,
+      digest: blob.digest,
+      size: blob.size,
+      open,
+      mountFrom: options.mountFrom,
+      chunkBytes: this.chunkBytes,
+    });
   }
 }

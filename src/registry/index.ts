@@ -10,3 +10,8 @@ export * from './thin.js';
 export { goJson, goMap, goString } from './go-json.js';
 export type { GoObject, GoValue } from './go-json.js';
 export * from './opener.js';
+export * from './image-copy.js';
+export * from './fixup.js';
+export * from './copy.js';
+export type { BlobDescriptor } from './blob-stream.js';
+export type { BlobPushed } from './upload.js';
