@@ -7,33 +7,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { copyBundle, pullBundle, pushBundleWithImages } from '../../dist/registry/index.js';
+import { copyBundle, pullBundle } from '../../dist/registry/index.js';
 import { blobDataPath, startRegistry } from '../helpers/registry.js';
-import { bundleFor, clientFor, openerFor, pushImage, pushIndex } from './copy-helpers.js';
+import { clientFor, openerFor, pushRegistryBundle } from '../helpers/registry-images.js';
 
 const sha256 = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-
-/** A bundle (invocation image + `web` index component) pushed to `reg`/org/app:v1. */
-async function pushedBundle(reg, opener, description = 'a bundle to copy') {
-  const c = opener(reg.host);
-  const inv = await pushImage(c, 'org/installer', { label: description });
-  const web = await pushIndex(c, 'org/web');
-  const bundle = bundleFor(inv, web);
-  bundle.description = description;
-  const relocationMap = {
-    'example.com/src/inv:1': `${reg.host}/org/installer@${inv.digest}`,
-    'example.com/src/web:1': `${reg.host}/org/web@${web.digest}`,
-  };
-  const ref = { registry: reg.host, repository: 'org/app', tag: 'v1' };
-  const pushed = await pushBundleWithImages(opener, ref, bundle, { relocationMap });
-  return { ref, pushed, inv, web, bundle };
-}
 
 test('copy between two registries (token-auth source, basic-auth destination): same bundle.json, relocation mapping to the copies', async (t) => {
   const a = await startRegistry(t, { auth: 'token' });
   const b = await startRegistry(t, { auth: 'basic' });
   const opener = openerFor([a, b]);
-  const { ref, pushed, inv, web } = await pushedBundle(a, opener);
+  const { ref, pushed, inv, web } = await pushRegistryBundle(a, 'org/app', 'v1');
   const dst = { registry: b.host, repository: 'mirror/app', tag: 'v1' };
   const copied = await copyBundle(opener, ref, dst);
   assert.equal(copied.sourceDigest, pushed.digest);
@@ -62,7 +46,7 @@ test('copy between two registries (token-auth source, basic-auth destination): s
 test('copy within one registry mounts the blobs; without a destination tag the source tag is used', async (t) => {
   const a = await startRegistry(t);
   const opener = openerFor([a]);
-  const { ref, pushed } = await pushedBundle(a, opener);
+  const { ref, pushed } = await pushRegistryBundle(a, 'org/app', 'v1');
   const copied = await copyBundle(opener, ref, { registry: a.host, repository: 'other/app' });
   assert.equal(copied.tag, 'v1');
   assert.equal(copied.destination, `${a.host}/other/app:v1`);
@@ -83,7 +67,7 @@ test('copy by digest; a missing source tag is REGISTRY_NOT_FOUND', async (t) => 
   const a = await startRegistry(t);
   const b = await startRegistry(t);
   const opener = openerFor([a, b]);
-  const { ref, pushed } = await pushedBundle(a, opener);
+  const { ref, pushed } = await pushRegistryBundle(a, 'org/app', 'v1');
   const copied = await copyBundle(
     opener,
     { registry: a.host, repository: 'org/app', digest: pushed.digest },
@@ -101,9 +85,9 @@ test('copy: a layer altered in the source storage fails with REGISTRY_DIGEST_MIS
   const b = await startRegistry(t);
   const opener = openerFor([a, b]);
   const dst = { registry: b.host, repository: 'mirror/app', tag: 'v1' };
-  const before = await pushedBundle(b, opener, 'the old bundle at the destination');
+  const before = await pushRegistryBundle(b, 'org/app', 'v1', 'the old bundle at the destination');
   await copyBundle(opener, before.ref, dst);
-  const { ref, inv } = await pushedBundle(a, opener);
+  const { ref, inv } = await pushRegistryBundle(a, 'org/app', 'v1');
   const file = blobDataPath(a.storageDir, inv.layers[1]);
   const bytes = readFileSync(file);
   bytes[7] ^= 0x01;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { pullBundle, pushBundleWithImages, fixupBundleImages } from '../../dist/registry/index.js';
 import { bundleToOci } from '../../dist/registry/cnab-oci.js';
 import { startRegistry } from '../helpers/registry.js';
-import { bundleFor, clientFor, openerFor, pushImage, pushIndex } from './copy-helpers.js';
+import { bundleFor, clientFor, openerFor, pushImage, pushIndex } from '../helpers/registry-images.js';
 
 test('fixup: an invocation image in org/installer and a component index in another registry are copied into org/app:v1', async (t) => {
   const a = await startRegistry(t);

@@ -8,7 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { copyImage } from '../../dist/registry/index.js';
 import { blobDataPath, startRegistry } from '../helpers/registry.js';
-import { clientFor, digestOf, pushImage, pushIndex } from './copy-helpers.js';
+import { clientFor, digestOf, pushImage, pushIndex } from '../helpers/registry-images.js';
 
 test('image copy within one registry: an index of two platform images is mounted, a second copy sends nothing', async (t) => {
   const reg = await startRegistry(t);

@@ -1,4 +1,4 @@
-// Images for the copy tests (image-copy, fixup, copy): small OCI images with layers, pushed
+// Images for the registry copy tests (image-copy, fixup, copy): small OCI images with layers, pushed
 // through the RegistryClient, and OCI indexes of them (platform manifests).
 import { createHash, randomBytes } from 'node:crypto';
 import { openRegistry } from '../../dist/registry/index.js';
@@ -114,4 +114,25 @@ export function bundleFor(
     };
   }
   return bundle;
+}
+
+/**
+ * A thin bundle (invocation image + `web` index component, images pushed alongside) at
+ * `reg`/`repository`:`tag`, through the library: {ref, pushed, inv, web, bundle}.
+ */
+export async function pushRegistryBundle(reg, repository, tag, description = 'a bundle to copy') {
+  const { pushBundleWithImages } = await import('../../dist/registry/index.js');
+  const opener = openerFor([reg]);
+  const c = opener(reg.host);
+  const inv = await pushImage(c, 'org/installer', { label: description });
+  const web = await pushIndex(c, 'org/web');
+  const bundle = bundleFor(inv, web);
+  bundle.description = description;
+  const relocationMap = {
+    'example.com/src/inv:1': `${reg.host}/org/installer@${inv.digest}`,
+    'example.com/src/web:1': `${reg.host}/org/web@${web.digest}`,
+  };
+  const ref = { registry: reg.host, repository, tag };
+  const pushed = await pushBundleWithImages(opener, ref, bundle, { relocationMap });
+  return { ref, pushed, inv, web, bundle };
 }
