@@ -10,7 +10,8 @@
 import { createHash } from 'node:crypto';
 import { RegistryError } from './errors.js';
 import { networkError, type HttpAnswer } from './http.js';
-import type { Session, Target } from './session.js';
+import { checkDigest } from './checks.js';
+import { pullScope, type Session, type Target } from './session.js';
 
 /** What a blob must be: its descriptor's digest and size. */
 export interface BlobDescriptor {
@@ -111,4 +112,27 @@ export async function* rechunk(
     }
   }
   if (filled > 0) yield buffer.subarray(0, filled);
+}
+
+/** GET a blob; its body as checked chunks (`checkedBlobChunks`). */
+export async function openBlobStream(
+  s: Session,
+  repository: string,
+  blob: BlobDescriptor,
+): Promise<AsyncIterable<Uint8Array>> {
+  checkDigest(blob.digest);
+  if (!Number.isSafeInteger(blob.size) || blob.size < 0)
+    throw new RangeError(`size must be a byte count, not ${blob.size}`);
+  const target = { repository, reference: blob.digest, kind: 'blob' };
+  const answer = await s.call(
+    {
+      method: 'GET',
+      url: `/v2/${repository}/blobs/${blob.digest}`,
+      scopes: [pullScope(repository)],
+      target,
+      budgetBytes: blob.size,
+    },
+    [200],
+  );
+  return checkedBlobChunks(s, target, answer, blob);
 }

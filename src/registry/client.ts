@@ -23,7 +23,7 @@ import {
   mismatch,
 } from './checks.js';
 import { pushBlobBytes, pushBlobChunks, type BlobPushed } from './upload.js';
-import { checkedBlobChunks, type BlobDescriptor } from './blob-stream.js';
+import { openBlobStream, type BlobDescriptor } from './blob-stream.js';
 import { listTagPages } from './tags.js';
 
 export interface Fetched {
@@ -379,21 +379,7 @@ class Client implements RegistryClient {
 
   async getBlobStream(repository: string, blob: BlobDescriptor): Promise<AsyncIterable<Uint8Array>> {
     checkRepository(repository);
-    checkDigest(blob.digest);
-    if (!Number.isSafeInteger(blob.size) || blob.size < 0)
-      throw new RangeError(`size must be a byte count, not ${blob.size}`);
-    const target = { repository, reference: blob.digest, kind: 'blob' };
-    const answer = await this.s.call(
-      {
-        method: 'GET',
-        url: `/v2/${repository}/blobs/${blob.digest}`,
-        scopes: [pullScope(repository)],
-        target,
-        budgetBytes: blob.size,
-      },
-      [200],
-    );
-    return checkedBlobChunks(this.s, target, answer, blob);
+    return openBlobStream(this.s, repository, blob);
   }
 
   async pushBlobStream(
