@@ -200,3 +200,23 @@ test('image copy refuses a sha512 descriptor, a foreign layer without urls, a to
     /its descriptor says/,
   );
 });
+
+test('image copy within a token-auth registry: the mount asks for push on the destination and pull on the source', async (t) => {
+  const reg = await startRegistry(t, { auth: 'token' });
+  const c = clientFor(reg);
+  const img = await pushImage(c, 'org/src');
+  const counts = await copyImage(
+    { client: c, repository: 'org/src' },
+    { client: c, repository: 'org/dst' },
+    img.digest,
+  );
+  assert.equal(counts.mounted, 3);
+  assert.equal(counts.blobs, 0);
+  const scopes = reg.tokenRequests.flatMap((r) => r.scopes.flatMap((s) => s.split(' ')));
+  assert.ok(scopes.includes('repository:org/src:pull'), scopes.join('\n'));
+  assert.ok(
+    scopes.some((s) => s.startsWith('repository:org/dst:') && s.includes('push')),
+    scopes.join('\n'),
+  );
+  assert.equal((await c.getManifest('org/dst', img.digest)).digest, img.digest);
+});
