@@ -103,3 +103,25 @@ test('copy: the destination refuses (basic auth, no credentials); its tag does n
   });
   assert.equal(await clientFor(dst).headManifest('mirror/app', 'v1'), undefined);
 });
+
+test('copy: --relocation-mapping in a directory that does not exist is refused before copying', async (t) => {
+  const reg = await startRegistry(t);
+  await pushRegistryBundle(reg, 'org/app', 'v1');
+  const env = await envFor(t);
+  const file = `${env.CNABSEC_HOME}/no/such/dir/mapping.json`;
+  await expectUserError({
+    args: [
+      'copy',
+      `${reg.host}/org/app:v1`,
+      `${reg.host}/mirror/app:v1`,
+      '--insecure-registry',
+      reg.host,
+      '--relocation-mapping',
+      file,
+    ],
+    env,
+    code: 'OUTPUT_WRITE_FAILED',
+    names: [file],
+  });
+  assert.equal(await clientFor(reg).headManifest('mirror/app', 'v1'), undefined);
+});

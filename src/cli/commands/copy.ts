@@ -4,7 +4,10 @@
  * the destination, so its TUF target (named by the bundle's own repository) still verifies
  * there. The work is `copyBundle` (src/registry/copy.ts); this parses, calls and prints.
  */
+import { stat } from 'node:fs/promises';
+import * as path from 'node:path';
 import type { Command } from '../args.js';
+import { CliError } from '../errors.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { writeOutputFile } from '../output-file.js';
@@ -68,9 +71,22 @@ function printCopy(r: CopiedBundle, mappingFile: string | undefined): void {
   if (mappingFile !== undefined) printLine(`relocation mapping (doc 103) written to ${mappingFile}`);
 }
 
+/** The mapping file is written after the copy: refuse a directory that is not there before copying. */
+async function checkOutputDir(file: string): Promise<void> {
+  const dir = path.dirname(path.resolve(file));
+  const st = await stat(dir).catch(() => undefined);
+  if (st?.isDirectory() !== true) {
+    throw new CliError('OUTPUT_WRITE_FAILED', `cannot write ${file}: its directory ${dir} does not exist`, {
+      hint: 'give an output file in an existing directory you can write to',
+      details: { path: file },
+    });
+  }
+}
+
 async function copy(src: string, dst: string, opts: CopyOptions): Promise<void> {
   const from = parseReference(src);
   const to = parseReference(dst);
+  if (opts.relocationMapping !== undefined) await checkOutputDir(opts.relocationMapping);
   const result = await copyBundle(openerOf(opts), from, to, {
     ...(opts.allowFallbacks === true ? { allowFallbacks: true } : {}),
   });
