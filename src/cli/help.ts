@@ -66,6 +66,7 @@ export const COMMAND_HEADINGS: readonly (readonly [string, readonly string[]])[]
     ],
   ],
   ['User commands (trust and verify bundles)', ['trust', 'lookup', 'list', 'verify']],
+  ['Registry commands (thin bundles in OCI registries)', ['push', 'pull', 'copy']],
   ['Key commands', ['key']],
   ['in-toto commands', ['intoto']],
   ['Server commands', ['serve', 'server', 'server-backup']],

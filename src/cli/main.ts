@@ -29,6 +29,7 @@ const MODULES = {
   meta: () => import('./commands/meta.js'),
   reset: () => import('./commands/reset.js'),
   policy: () => import('./commands/policy.js'),
+  copy: () => import('./commands/copy.js'),
 } satisfies Record<string, () => Promise<CommandGroup>>;
 type GroupModule = keyof typeof MODULES;
 
@@ -65,6 +66,7 @@ const GROUPS: Record<string, GroupModule[] | 'all'> = {
   completion: 'all',
   reset: ['reset'],
   policy: ['policy'],
+  copy: ['copy'],
 };
 
 export interface CommandGroup {

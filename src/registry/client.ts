@@ -29,7 +29,8 @@ import {
   mediaTypeOf,
   mismatch,
 } from './checks.js';
-import { pushBlobBytes } from './upload.js';
+import { pushBlobBytes, pushBlobChunks, type BlobPushed } from './upload.js';
+import { openBlobStream, type BlobDescriptor } from './blob-stream.js';
 import { listTagPages } from './tags.js';
 
 export interface Fetched {
@@ -63,6 +64,23 @@ export interface RegistryClient {
   deleteManifest(repository: string, digest: string): Promise<void>;
   /** Every tag, following Link pages (bounded). */
   listTags(repository: string): Promise<string[]>;
+  /**
+   * A blob as a stream of chunks, never held whole (blob-stream.ts): more than `blob.size`
+   * bytes stop it, and its last read throws unless it had exactly `blob.size` bytes hashing to `blob.digest`.
+   */
+  getBlobStream(repository: string, blob: BlobDescriptor): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * Upload a blob from a stream unless the repository has it (HEAD), mounting from
+   * `mountFrom` when the registry can; `open` is called only when bytes must be sent.
+   * Chunks of `chunkBytes` are PATCHed as they come; the committing PUT only follows the
+   * stream's end (upload.ts `pushBlobChunks`).
+   */
+  pushBlobStream(
+    repository: string,
+    blob: BlobDescriptor,
+    open: () => Promise<AsyncIterable<Uint8Array>>,
+    options?: { mountFrom?: string },
+  ): Promise<BlobPushed>;
 }
 
 export interface RegistryOptions {
@@ -376,5 +394,30 @@ class Client implements RegistryClient {
   async listTags(repository: string): Promise<string[]> {
     checkRepository(repository);
     return listTagPages(this.s, repository);
+  }
+
+  async getBlobStream(repository: string, blob: BlobDescriptor): Promise<AsyncIterable<Uint8Array>> {
+    checkRepository(repository);
+    return openBlobStream(this.s, repository, blob);
+  }
+
+  async pushBlobStream(
+    repository: string,
+    blob: BlobDescriptor,
+    open: () => Promise<AsyncIterable<Uint8Array>>,
+    options: { mountFrom?: string } = {},
+  ): Promise<BlobPushed> {
+    checkRepository(repository);
+    checkDigest(blob.digest);
+    if (options.mountFrom !== undefined) checkRepository(options.mountFrom);
+    if (await this.hasBlob(repository, blob.digest)) return 'present';
+    return pushBlobChunks(this.s, {
+      repository,
+      digest: blob.digest,
+      size: blob.size,
+      open,
+      mountFrom: options.mountFrom,
+      chunkBytes: this.chunkBytes,
+    });
   }
 }

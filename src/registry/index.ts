@@ -12,3 +12,8 @@ export type { GoObject, GoValue } from './go-json.js';
 export * from './opener.js';
 export { checkRelocationMap, readRelocationMap } from './relocation.js';
 export type { RelocationMap } from './relocation.js';
+export * from './image-copy.js';
+export * from './fixup.js';
+export * from './copy.js';
+export type { BlobDescriptor } from './blob-stream.js';
+export type { BlobPushed } from './upload.js';

@@ -17,6 +17,7 @@ test('help: the top-level help groups commands under headings, help last', () =>
     'Options',
     'Developer commands (sign and publish a bundle repository)',
     'User commands (trust and verify bundles)',
+    'Registry commands (thin bundles in OCI registries)',
     'Key commands',
     'in-toto commands',
     'Server commands',
@@ -29,6 +30,7 @@ test('help: the top-level help groups commands under headings, help last', () =>
     section('User').filter((n) => ['trust', 'lookup', 'verify'].includes(n)),
     ['trust', 'lookup', 'verify'],
   );
+  assert.ok(section('Registry').includes('copy'));
   assert.deepEqual(section('Key'), ['key']);
   assert.deepEqual(section('in-toto'), ['intoto']);
   assert.deepEqual(section('Server'), ['serve', 'server', 'server-backup']);
