@@ -30,6 +30,7 @@ const MODULES = {
   reset: () => import('./commands/reset.js'),
   policy: () => import('./commands/policy.js'),
   registry: () => import('./commands/registry.js'),
+  copy: () => import('./commands/copy.js'),
 } satisfies Record<string, () => Promise<CommandGroup>>;
 type GroupModule = keyof typeof MODULES;
 
@@ -67,6 +68,7 @@ const GROUPS: Record<string, GroupModule[] | 'all'> = {
   completion: 'all',
   reset: ['reset'],
   policy: ['policy'],
+  copy: ['copy'],
 };
 
 export interface CommandGroup {

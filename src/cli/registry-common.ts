@@ -19,7 +19,7 @@ export function withRegistryOptions(cmd: Command): Command {
     )
     .option(
       '--registry-config <config.json>',
-      'docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json; CNABSEC_REGISTRY_USER/PASSWORD first)',
+      'docker config.json with registry credentials (default: $DOCKER_CONFIG/config.json, ~/.docker/config.json; CNABSEC_REGISTRY_USER/PASSWORD first for the hosts in CNABSEC_REGISTRY_HOST)',
     );
 }
 

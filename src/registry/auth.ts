@@ -6,11 +6,15 @@
  * space-separated parameter), with the credentials as Basic when there are any, and retry with
  * the `token` (or `access_token`) of the answer. Tokens are cached per set of scopes until they
  * expire; a 401 with `error="insufficient_scope"` asks for a token with the wider scopes.
+ * Which realms are asked at all is `checkRealm` (ADR 0027 "Token realms"); an identity token
+ * goes to the realm as an OAuth2 refresh token (`docs/spec/auth/oauth.md`), never as Basic.
  */
 import { parseJsonBounded, quote } from '../util/json.js';
 import { RegistryError } from './errors.js';
 import type { Credentials } from './docker-config.js';
-import { readBounded, send } from './http.js';
+import { isLocalHostname, readBounded, send, type HttpAnswer } from './http.js';
+
+export { isLocalHostname };
 
 export interface Challenge {
   scheme: 'basic' | 'bearer';
@@ -56,7 +60,7 @@ export function authFailed(
 ): RegistryError {
   return new RegistryError('REGISTRY_AUTH_FAILED', `${registry}: ${message}`, {
     details: { registry, ...details },
-    hint: 'check the credentials (docker login, CNABSEC_REGISTRY_USER/CNABSEC_REGISTRY_PASSWORD) and that they may access the repository',
+    hint: 'check the credentials (docker login <host>, or CNABSEC_REGISTRY_USER/CNABSEC_REGISTRY_PASSWORD with CNABSEC_REGISTRY_HOST=<host>) and that they may access the repository',
   });
 }
 
@@ -98,41 +102,28 @@ export class TokenCache {
 
   /** A token for `scopes` from the realm of `challenge` (fetched, then cached). */
   async fetch(challenge: Challenge, scopes: readonly string[]): Promise<string> {
-    const realm = challenge.params.realm;
     const registry = this.ctx.registry;
-    if (realm === undefined || realm === '')
-      throw authFailed(registry, 'the Bearer challenge names no realm');
-    let url: URL;
-    try {
-      url = new URL(realm);
-    } catch {
-      throw authFailed(registry, `the token realm ${quote(realm, 200)} is not a URL`);
-    }
-    if (url.protocol !== 'https:' && !(url.protocol === 'http:' && this.ctx.insecure)) {
-      throw authFailed(registry, `the token realm ${quote(realm, 200)} is not https`, { realm });
-    }
-    if (challenge.params.service !== undefined) url.searchParams.set('service', challenge.params.service);
-    for (const s of new Set(scopes)) url.searchParams.append('scope', s);
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (this.ctx.credentials !== undefined) headers.authorization = basicHeader(this.ctx.credentials);
-    const answer = await send(
-      { method: 'GET', url: url.href, headers, authOrigin: url.origin },
-      this.ctx.timeoutMs,
-    );
+    const url = checkRealm(challenge.params.realm, registry, this.ctx.insecure);
+    const realm = url.href;
+    const creds = this.ctx.credentials;
+    const answer =
+      creds?.identityToken !== undefined
+        ? await this.oauth(url, challenge, scopes, creds.identityToken)
+        : await this.get(url, challenge, scopes);
     const what = `token answer of ${quote(url.origin, 200)}`;
     const bytes = await readBounded(answer, { maxBytes: MAX_TOKEN_ANSWER, what }, this.ctx.timeoutMs);
     if (answer.response.status === 401 || answer.response.status === 403) {
       throw authFailed(
         registry,
         `the token service ${quote(url.origin, 200)} refused the credentials (${answer.response.status})`,
-        { realm },
+        { realm, status: answer.response.status },
       );
     }
     if (answer.response.status !== 200) {
       throw authFailed(
         registry,
         `the token service ${quote(url.origin, 200)} answered ${answer.response.status}`,
-        { realm },
+        { realm, status: answer.response.status },
       );
     }
     const { token, expiresIn } = tokenOf(bytes, registry, what);
@@ -140,6 +131,79 @@ export class TokenCache {
     this.tokens.set(scopeKey(scopes), entry);
     return token;
   }
+
+  /** token.md: GET the realm with `service` and `scope`s, Basic credentials when there are any. */
+  private async get(url: URL, challenge: Challenge, scopes: readonly string[]): Promise<HttpAnswer> {
+    const u = new URL(url.href);
+    if (challenge.params.service !== undefined) u.searchParams.set('service', challenge.params.service);
+    for (const s of new Set(scopes)) u.searchParams.append('scope', s);
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const creds = this.ctx.credentials;
+    if (creds !== undefined && creds.identityToken === undefined) headers.authorization = basicHeader(creds);
+    // authOrigin: a redirect of the token request to another origin loses the credentials
+    return send({ method: 'GET', url: u.href, headers, authOrigin: u.origin }, this.ctx.timeoutMs);
+  }
+
+  /**
+   * oauth.md: an identity token (a credential helper's `<token>` user) is a refresh token, POSTed
+   * as a form (`grant_type=refresh_token`), never sent as a Basic password. The token is in the
+   * body, so the request may not follow a redirect to another origin (`secretBody`).
+   */
+  private async oauth(
+    url: URL,
+    challenge: Challenge,
+    scopes: readonly string[],
+    refreshToken: string,
+  ): Promise<HttpAnswer> {
+    const form = new URLSearchParams({ grant_type: 'refresh_token', client_id: 'cnabsec' });
+    if (challenge.params.service !== undefined) form.set('service', challenge.params.service);
+    const scope = [...new Set(scopes)].join(' ');
+    if (scope !== '') form.set('scope', scope);
+    form.set('refresh_token', refreshToken);
+    return send(
+      {
+        method: 'POST',
+        url: url.href,
+        headers: { accept: 'application/json', 'content-type': 'application/x-www-form-urlencoded' },
+        body: new Uint8Array(Buffer.from(form.toString(), 'utf8')),
+        authOrigin: url.origin,
+        secretBody: true,
+      },
+      this.ctx.timeoutMs,
+    );
+  }
+}
+
+/**
+ * The realm of a Bearer challenge, if cnabsec may ask it for a token (ADR 0027 "Token realms").
+ * Like docker and containerd, the realm may be on another host (auth.docker.io for Docker Hub)
+ * and gets the registry's credentials. Unlike them, refused: a realm that is not a URL, has
+ * userinfo (`https://user:pw@host` would send credentials chosen by the registry, or log ours),
+ * is plain http when the registry is https (credentials in clear), or is a loopback, link-local
+ * or unspecified address when the registry is not one (a hostile registry must not make the
+ * client call, with credentials, services on the user's machine or the cloud metadata address).
+ */
+export function checkRealm(realm: string | undefined, registry: string, insecure: boolean): URL {
+  if (realm === undefined || realm === '') throw authFailed(registry, 'the Bearer challenge names no realm');
+  const shown = quote(realm, 200);
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    throw authFailed(registry, `the token realm ${shown} is not a URL`, { realm: realm.slice(0, 1000) });
+  }
+  const refuse = (why: string): never => {
+    throw authFailed(registry, `the token realm ${shown} ${why}; no token was asked for`, {
+      realm: realm.slice(0, 1000),
+    });
+  };
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && insecure))
+    refuse(insecure ? 'is neither https nor http' : 'is not https (the registry is reached over https)');
+  if (url.username !== '' || url.password !== '') refuse('holds a user name or password');
+  const registryHost = registry.replace(/:[0-9]+$/, '');
+  if (isLocalHostname(url.hostname) && !isLocalHostname(registryHost))
+    refuse('is a loopback or link-local address, but the registry is not');
+  return url;
 }
 
 function tokenOf(bytes: Uint8Array, registry: string, what: string): { token: string; expiresIn: number } {

@@ -7,7 +7,7 @@
 import { quote } from '../util/json.js';
 import { RegistryError } from './errors.js';
 import type { HttpAnswer } from './http.js';
-import { isDigest, isRepository, isTag } from './reference.js';
+import { digestProblem, digestProblemText, isDigest, isRepository, isTag } from './reference.js';
 import type { Session, Target } from './session.js';
 
 export function badName(what: string, value: string, rule: string): RegistryError {
@@ -23,12 +23,25 @@ export function checkRepository(repository: string): void {
 }
 
 export function checkDigest(digest: string): void {
-  if (!isDigest(digest)) throw badName('digest', digest, 'expected sha256:<64 lowercase hex>');
+  if (!isDigest(digest)) throw badDigest(digest);
+}
+
+/** REGISTRY_BAD_REFERENCE for a digest given to the client: "unsupported algorithm" or malformed. */
+export function badDigest(digest: string): RegistryError {
+  return new RegistryError('REGISTRY_BAD_REFERENCE', digestProblemText(digest), {
+    details: { digest: digest.slice(0, 1000), problem: digestProblem(digest) ?? 'none' },
+    hint:
+      digestProblem(digest) === 'unsupported'
+        ? 'cnabsec verifies content by sha256 only; name the content by its sha256 digest'
+        : 'write the digest as sha256:<64 lowercase hex>',
+  });
 }
 
 export function checkManifestRef(reference: string): void {
-  if (!isTag(reference) && !isDigest(reference))
-    throw badName('reference', reference, 'expected a tag or sha256:<64 hex>');
+  if (isTag(reference) || isDigest(reference)) return;
+  // a tag has no ":", so this was meant as a digest
+  if (reference.includes(':')) throw badDigest(reference);
+  throw badName('reference', reference, 'expected a tag or sha256:<64 hex>');
 }
 
 /** The media type of a Content-Type value, without parameters. */
@@ -54,7 +67,11 @@ export function mismatch(
   );
 }
 
-/** A Docker-Content-Digest header that names another sha256 than the bytes have. */
+/**
+ * A Docker-Content-Digest header that names another sha256 than the bytes have. A header in
+ * another algorithm (a registry whose canonical digests are sha512) cannot be compared and is
+ * not needed: the bytes were hashed with sha256 here, and that digest is what is used.
+ */
 export function checkHeaderDigest(session: Session, t: Target, answer: HttpAnswer, actual: string): void {
   const header = answer.response.headers.get('docker-content-digest');
   if (header !== null && header.startsWith('sha256:') && header !== actual) {

@@ -11,7 +11,14 @@ import { parseJsonBounded, quote } from '../util/json.js';
 import { defaultCredentials, type Credentials, type CredentialSource } from './docker-config.js';
 import { RegistryError } from './errors.js';
 import { discard, readBounded, sha256Digest } from './http.js';
-import { DOCKER_HUB, isDigest, isRegistryHost } from './reference.js';
+import {
+  DOCKER_HUB,
+  digestProblem,
+  digestProblemText,
+  isDigest,
+  isRegistryHost,
+  normalizeHost,
+} from './reference.js';
 import { deleteScope, pullScope, pushScope, Session, type Target } from './session.js';
 import {
   badHost,
@@ -22,7 +29,8 @@ import {
   mediaTypeOf,
   mismatch,
 } from './checks.js';
-import { pushBlobBytes } from './upload.js';
+import { pushBlobBytes, pushBlobChunks, type BlobPushed } from './upload.js';
+import { openBlobStream, type BlobDescriptor } from './blob-stream.js';
 import { listTagPages } from './tags.js';
 
 export interface Fetched {
@@ -56,6 +64,23 @@ export interface RegistryClient {
   deleteManifest(repository: string, digest: string): Promise<void>;
   /** Every tag, following Link pages (bounded). */
   listTags(repository: string): Promise<string[]>;
+  /**
+   * A blob as a stream of chunks, never held whole (blob-stream.ts): more than `blob.size`
+   * bytes stop it, and its last read throws unless it had exactly `blob.size` bytes hashing to `blob.digest`.
+   */
+  getBlobStream(repository: string, blob: BlobDescriptor): Promise<AsyncIterable<Uint8Array>>;
+  /**
+   * Upload a blob from a stream unless the repository has it (HEAD), mounting from
+   * `mountFrom` when the registry can; `open` is called only when bytes must be sent.
+   * Chunks of `chunkBytes` are PATCHed as they come; the committing PUT only follows the
+   * stream's end (upload.ts `pushBlobChunks`).
+   */
+  pushBlobStream(
+    repository: string,
+    blob: BlobDescriptor,
+    open: () => Promise<AsyncIterable<Uint8Array>>,
+    options?: { mountFrom?: string },
+  ): Promise<BlobPushed>;
 }
 
 export interface RegistryOptions {
@@ -95,8 +120,10 @@ function resolveCredentials(o: RegistryOptions): Credentials | undefined {
 }
 
 /** A client for one registry. Docker Hub (`docker.io`) is served by registry-1.docker.io. */
-export function openRegistry(options: RegistryOptions): RegistryClient {
-  if (!isRegistryHost(options.registry)) badHost(options.registry);
+export function openRegistry(given: RegistryOptions): RegistryClient {
+  if (!isRegistryHost(given.registry)) badHost(given.registry);
+  // one spelling per host: messages, credentials lookup and the token cache all see it lowercased
+  const options = { ...given, registry: normalizeHost(given.registry) };
   const host = options.registry === DOCKER_HUB ? 'registry-1.docker.io' : options.registry;
   const insecure = options.insecure === true;
   const session = new Session({
@@ -215,6 +242,16 @@ class Client implements RegistryClient {
     const header =
       answer.response.headers.get('docker-content-digest') ?? (isDigest(reference) ? reference : null);
     const length = answer.response.headers.get('content-length');
+    if (header !== null && digestProblem(header) === 'unsupported') {
+      throw new RegistryError(
+        'REGISTRY_PROTOCOL',
+        `${this.s.name(target)}: HEAD: ${digestProblemText(header)}`,
+        {
+          details: { registry: this.registry, repository, reference, digest: header.slice(0, 200) },
+          hint: 'cnabsec checks content by sha256 only; ask the registry for sha256 digests',
+        },
+      );
+    }
     if (header === null || !isDigest(header) || length === null || !/^[0-9]{1,15}$/.test(length)) {
       throw new RegistryError(
         'REGISTRY_PROTOCOL',
@@ -357,5 +394,30 @@ class Client implements RegistryClient {
   async listTags(repository: string): Promise<string[]> {
     checkRepository(repository);
     return listTagPages(this.s, repository);
+  }
+
+  async getBlobStream(repository: string, blob: BlobDescriptor): Promise<AsyncIterable<Uint8Array>> {
+    checkRepository(repository);
+    return openBlobStream(this.s, repository, blob);
+  }
+
+  async pushBlobStream(
+    repository: string,
+    blob: BlobDescriptor,
+    open: () => Promise<AsyncIterable<Uint8Array>>,
+    options: { mountFrom?: string } = {},
+  ): Promise<BlobPushed> {
+    checkRepository(repository);
+    checkDigest(blob.digest);
+    if (options.mountFrom !== undefined) checkRepository(options.mountFrom);
+    if (await this.hasBlob(repository, blob.digest)) return 'present';
+    return pushBlobChunks(this.s, {
+      repository,
+      digest: blob.digest,
+      size: blob.size,
+      open,
+      mountFrom: options.mountFrom,
+      chunkBytes: this.chunkBytes,
+    });
   }
 }

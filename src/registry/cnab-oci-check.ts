@@ -6,7 +6,7 @@
  */
 import { parseJsonBounded } from '../util/json.js';
 import { messageOf } from '../errors.js';
-import { isDigest } from './image-names.js';
+import { digestWords, isDigest } from './image-names.js';
 import { RegistryError } from './errors.js';
 import {
   ANN_ARTIFACT_TYPE,
@@ -98,7 +98,10 @@ function checkDescriptor(
   );
   if (typeof o['mediaType'] !== 'string') throw layoutMismatch(what, 'mediaType missing');
   if (typeof o['digest'] !== 'string' || !isDigest(o['digest']))
-    throw layoutMismatch(what, `digest ${JSON.stringify(o['digest'])} is not sha256:<64 hex>`);
+    throw layoutMismatch(
+      what,
+      typeof o['digest'] === 'string' ? digestWords(o['digest']) : 'the digest is not a string',
+    );
   const size = o['size'];
   if (typeof size !== 'number' || !Number.isSafeInteger(size) || size <= 0)
     throw layoutMismatch(what, 'size missing or not a positive integer');

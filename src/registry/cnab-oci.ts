@@ -10,8 +10,9 @@
 import { createHash } from 'node:crypto';
 import { canonicalBundleBytes, checkThinBundle } from '../cnab/bundle.js';
 import { goJson, goMap, type GoObject, type GoValue } from './go-json.js';
-import { isDigest, normalizedName, splitImageRef } from './image-names.js';
+import { digestWords, isDigest, normalizedName, splitImageRef } from './image-names.js';
 import { RegistryError } from './errors.js';
+import { checkRelocationMap } from './relocation.js';
 import {
   ANN_ARTIFACT_TYPE,
   ANN_AUTHORS,
@@ -143,8 +144,8 @@ function imageDigest(what: string, img: Json, options: BundleToOciOptions): stri
       'REGISTRY_IMAGE_INVALID',
       what,
       image,
-      `digest ${digest} is not sha256:<64 hex>`,
-      'fix the digest',
+      digestWords(digest),
+      'pin the image by its sha256 digest (cnabsec checks content by sha256 only)',
     );
   }
   if (own !== undefined && own !== digest) {
@@ -284,7 +285,11 @@ export function indexFor(bundle: Json, children: readonly BundleChild[], variant
  * tag only, more than one invocation image, an image without size or with an unknown media
  * type, a relocation outside the target repository; a bundle.json that is not valid (CnabError).
  */
-export function bundleToOci(bundleJson: Uint8Array | object, options: BundleToOciOptions = {}): BundleLayout {
+export function bundleToOci(bundleJson: Uint8Array | object, given: BundleToOciOptions = {}): BundleLayout {
+  const options: BundleToOciOptions =
+    given.relocationMap === undefined
+      ? given
+      : { ...given, relocationMap: checkRelocationMap(given.relocationMap, 'the relocation map') };
   const configBlob = new Uint8Array(canonicalBundleBytes(bundleJson, 'bundle.json'));
   const { bundle } = checkThinBundle(configBlob, 'bundle.json');
   const configVariant = options.configVariant ?? 'cnab';

@@ -1,11 +1,13 @@
 /**
- * Registry credentials: explicit, from CNABSEC_REGISTRY_USER / CNABSEC_REGISTRY_PASSWORD, or
- * from the docker CLI's config.json (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`,
- * or the `registryConfig` path given). Entries of `auths` hold a base64 `auth` (`user:password`)
- * or `username` and `password`; they are found by registry host as docker's `GetAuthConfig`
- * does: the exact key first, then any key whose host (scheme and path removed) is the registry;
- * Docker Hub is the key `https://index.docker.io/v1/`. Credential helpers (`credsStore`,
- * `credHelpers`) and identity tokens are not supported.
+ * Registry credentials: explicit, from CNABSEC_REGISTRY_USER / CNABSEC_REGISTRY_PASSWORD for
+ * the hosts named in CNABSEC_REGISTRY_HOST (`docker login` is per host, so are these), or from
+ * the docker CLI's config.json (`$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`, or
+ * the `registryConfig` path given). In the file, as docker's `GetCredentialsStore` does: the
+ * host's `credHelpers` entry, else `credsStore`, names a helper `docker-credential-<name>`
+ * (./credential-helper.ts); else the `auths` entry: a base64 `auth` (`user:password`) or
+ * `username` and `password`. Entries are found by registry host as docker's `GetAuthConfig`
+ * does: the exact key first, then any key whose host (scheme and path removed) is the registry,
+ * hosts compared lowercased; Docker Hub is the key `https://index.docker.io/v1/`.
  */
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -13,11 +15,17 @@ import * as path from 'node:path';
 import { errnoOf } from '../util/errno.js';
 import { parseJsonBounded, quote } from '../util/json.js';
 import { RegistryError } from './errors.js';
-import { DOCKER_HUB } from './reference.js';
+import { helperCredentials } from './credential-helper.js';
+import { DOCKER_HUB, isRegistryHost, normalizeHost } from './reference.js';
 
 export interface Credentials {
   username: string;
   password: string;
+  /**
+   * An identity token (a credential helper answered the user `<token>`): an OAuth2 refresh
+   * token for the Bearer token service, never sent as a Basic password (ADR 0027).
+   */
+  identityToken?: string;
 }
 
 /** Credentials for a registry host, or a function giving them (undefined: anonymous). */
@@ -34,18 +42,47 @@ function badConfig(file: string, why: string, cause?: unknown): RegistryError {
   });
 }
 
-/** docker's `ConvertToHostname`: `https://host:5000/v1/` → `host:5000`. */
+/** docker's `ConvertToHostname`: `https://host:5000/v1/` → `host:5000` (lowercased: hosts are case-insensitive). */
 export function hostOfKey(key: string): string {
-  const stripped = key.replace(/^https?:\/\//, '');
-  return stripped.split('/')[0] as string;
+  const stripped = key.replace(/^https?:\/\//i, '');
+  return normalizeHost(stripped.split('/')[0] as string);
 }
 
-function entryFor(auths: Record<string, unknown>, registry: string): [string, unknown] | undefined {
+function entryFor(auths: Record<string, unknown>, given: string): [string, unknown] | undefined {
+  const registry = normalizeHost(given);
   const keys = registry === DOCKER_HUB ? HUB_KEYS : [registry, `https://${registry}`, `http://${registry}`];
   for (const k of keys) if (Object.hasOwn(auths, k)) return [k, auths[k]];
   const wanted = registry === DOCKER_HUB ? new Set(HUB_KEYS.map(hostOfKey)) : new Set([registry]);
   for (const [k, v] of Object.entries(auths)) if (wanted.has(hostOfKey(k))) return [k, v];
   return undefined;
+}
+
+/** The server address a credential helper knows the registry by (docker: the Hub's is its v1 URL). */
+function serverAddress(registry: string): string {
+  return registry === DOCKER_HUB ? 'https://index.docker.io/v1/' : registry;
+}
+
+function objectField(file: string, doc: unknown, field: string): Record<string, unknown> | undefined {
+  const v = (doc as Record<string, unknown> | null)?.[field];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw badConfig(file, `\`${field}\` is not an object`);
+  return v as Record<string, unknown>;
+}
+
+/** The helper name for `registry`: its credHelpers entry, else credsStore; undefined for none. */
+function helperFor(file: string, doc: unknown, registry: string): string | undefined {
+  const helpers = objectField(file, doc, 'credHelpers');
+  const own = helpers === undefined ? undefined : entryFor(helpers, registry);
+  if (own !== undefined) {
+    if (typeof own[1] !== 'string')
+      throw badConfig(file, `credHelpers[${quote(own[0], 80)}] is not a string`);
+    if (own[1] !== '') return own[1];
+  }
+  const store = (doc as Record<string, unknown> | null)?.credsStore;
+  if (store === undefined || store === '') return undefined;
+  if (typeof store !== 'string') throw badConfig(file, '`credsStore` is not a string');
+  return store;
 }
 
 function decodeEntry(file: string, key: string, entry: unknown): Credentials | undefined {
@@ -73,7 +110,11 @@ export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Credentials for `registry` from a docker config.json; undefined when the file or entry is absent. */
-export function dockerConfigCredentials(registry: string, file: string): Credentials | undefined {
+export function dockerConfigCredentials(
+  registry: string,
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Credentials | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -87,11 +128,19 @@ export function dockerConfigCredentials(registry: string, file: string): Credent
   } catch (e) {
     throw badConfig(file, 'is not valid JSON', e);
   }
-  const auths = (doc as { auths?: unknown } | null)?.auths;
+  if (typeof doc !== 'object' || doc === null || Array.isArray(doc))
+    throw badConfig(file, 'is not a JSON object');
+  const host = normalizeHost(registry);
+  const helper = helperFor(file, doc, host);
+  // docker: with a helper for the host, the helper's answer is all there is (auths not read);
+  // a helper missing from PATH falls back to auths (credential-helper.ts)
+  if (helper !== undefined) {
+    const got = helperCredentials(helper, serverAddress(host), { file, env });
+    if (got !== 'missing') return got;
+  }
+  const auths = objectField(file, doc, 'auths');
   if (auths === undefined) return undefined;
-  if (typeof auths !== 'object' || auths === null || Array.isArray(auths))
-    throw badConfig(file, '`auths` is not an object');
-  const found = entryFor(auths as Record<string, unknown>, registry);
+  const found = entryFor(auths, host);
   return found === undefined ? undefined : decodeEntry(file, found[0], found[1]);
 }
 
@@ -101,15 +150,48 @@ export interface DefaultCredentialOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** CNABSEC_REGISTRY_USER/PASSWORD when both are set, else the docker config.json entry. */
+function badEnv(why: string): RegistryError {
+  return new RegistryError('REGISTRY_BAD_CONFIG', `CNABSEC_REGISTRY_HOST: ${why}`, {
+    details: { variable: 'CNABSEC_REGISTRY_HOST' },
+    hint: 'set CNABSEC_REGISTRY_HOST to the registry host[:port] (comma-separated for several) that CNABSEC_REGISTRY_USER/CNABSEC_REGISTRY_PASSWORD are for',
+  });
+}
+
+/**
+ * The hosts CNABSEC_REGISTRY_USER/PASSWORD are for: CNABSEC_REGISTRY_HOST, comma-separated,
+ * lowercased (`index.docker.io` is `docker.io`). Unset while the user is set is an error, not
+ * "every host": a bundle names images on any registry, and the password must not go to them.
+ */
+export function envCredentialHosts(env: NodeJS.ProcessEnv): Set<string> {
+  const text = env.CNABSEC_REGISTRY_HOST ?? '';
+  if (text.trim() === '')
+    throw badEnv('CNABSEC_REGISTRY_USER is set, but CNABSEC_REGISTRY_HOST does not say for which registry');
+  const hosts = new Set<string>();
+  for (const part of text.split(',').slice(0, 100)) {
+    const h = normalizeHost(part.trim());
+    if (h === '') continue;
+    if (!isRegistryHost(h)) throw badEnv(`${quote(part.trim(), 100)} is not a registry host[:port]`);
+    hosts.add(h === 'index.docker.io' ? DOCKER_HUB : h);
+  }
+  return hosts;
+}
+
+/**
+ * CNABSEC_REGISTRY_USER/PASSWORD for the hosts of CNABSEC_REGISTRY_HOST, else the docker
+ * config.json (credential helper or `auths` entry) for the host.
+ */
 export function defaultCredentials(
   options: DefaultCredentialOptions = {},
 ): (registry: string) => Credentials | undefined {
   const env = options.env ?? process.env;
-  return (registry) => {
+  return (given) => {
+    const registry = normalizeHost(given);
     const user = env.CNABSEC_REGISTRY_USER;
     const password = env.CNABSEC_REGISTRY_PASSWORD;
-    if (user !== undefined && user !== '' && password !== undefined) return { username: user, password };
-    return dockerConfigCredentials(registry, options.registryConfig ?? dockerConfigPath(env));
+    if (user !== undefined && user !== '' && password !== undefined) {
+      if (envCredentialHosts(env).has(registry === 'index.docker.io' ? DOCKER_HUB : registry))
+        return { username: user, password };
+    }
+    return dockerConfigCredentials(registry, options.registryConfig ?? dockerConfigPath(env), env);
   };
 }

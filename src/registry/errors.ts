@@ -34,7 +34,9 @@ export type RegistryErrorCode =
   /** A bundle index, config manifest or config blob whose layout differs from cnab-to-oci's. */
   | 'REGISTRY_LAYOUT_MISMATCH'
   /** A bundle push or pull target without tag and digest, or with a digest that is not the bundle's. */
-  | 'REGISTRY_BAD_TARGET';
+  | 'REGISTRY_BAD_TARGET'
+  /** A relocation map (CNAB doc 103) that is not an object of image reference strings, or too large. */
+  | 'REGISTRY_BAD_RELOCATION';
 
 /** Errors of the registry layer (src/registry). */
 export class RegistryError extends CnabsecError<RegistryErrorCode> {}

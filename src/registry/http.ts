@@ -24,6 +24,8 @@ export interface HttpRequest {
   authOrigin: string;
   /** Bytes expected in either direction, to extend the time budget for large bodies. */
   budgetBytes?: number;
+  /** The body holds a secret (an OAuth refresh token): never re-sent to another origin. */
+  secretBody?: boolean;
 }
 
 export interface HttpAnswer {
@@ -53,6 +55,24 @@ export function networkError(url: string, e: unknown, signal: AbortSignal, timeo
   if (p !== undefined) return unreachable(url, p.words, e);
   if (e instanceof TypeError) return unreachable(url, messageOf(e.cause ?? e).slice(0, 200), e);
   return e;
+}
+
+/** Loopback, link-local and unspecified addresses, and `localhost` names (RFC 6761 §6.3). */
+export function isLocalHostname(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(h) ?? /^::ffff:(\d+)\.(\d+)\.\d+\.\d+$/.exec(h);
+  if (v4 !== null) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 127 || a === 0 || (a === 169 && b === 254);
+  }
+  // IPv4-mapped IPv6 as the URL parser writes it: ::ffff:7f00:1 is 127.0.0.1
+  const mapped = /^::ffff:([0-9a-f]{1,4}):[0-9a-f]{1,4}$/.exec(h);
+  if (mapped !== null) {
+    const hi = parseInt(mapped[1] as string, 16);
+    return hi >> 8 === 127 || hi >> 8 === 0 || hi === 0xa9fe;
+  }
+  return h === '::1' || h === '::' || /^fe[89ab][0-9a-f]?:/.test(h);
 }
 
 function originOf(url: string): string {
@@ -101,6 +121,13 @@ export async function send(req: HttpRequest, timeoutMs: number): Promise<HttpAns
     if (next.protocol === 'http:' && new URL(url).protocol === 'https:') {
       throw protocol(`${quote(traceUrl(url), 200)} redirected from https to plain http`, url);
     }
+    // a remote server must not point the client at services on the user's machine (SSRF)
+    if (isLocalHostname(next.hostname) && !isLocalHostname(new URL(url).hostname)) {
+      throw protocol(
+        `${quote(traceUrl(url), 200)} redirected to a loopback or link-local address ${quote(next.host, 100)}`,
+        url,
+      );
+    }
     if (next.origin !== originOf(url)) headers = withoutAuth(headers);
     if (
       response.status === 303 ||
@@ -108,6 +135,12 @@ export async function send(req: HttpRequest, timeoutMs: number): Promise<HttpAns
     ) {
       method = 'GET';
       body = undefined;
+    }
+    if (req.secretBody === true && body !== undefined && next.origin !== req.authOrigin) {
+      throw protocol(
+        `${quote(traceUrl(url), 200)} redirected a request carrying a token to another origin ${quote(next.origin, 200)}`,
+        url,
+      );
     }
     url = next.href;
   }

@@ -5,10 +5,22 @@
  * bundle's repository (cnab-to-oci convert.go `makeDescriptor`).
  */
 
-const DIGEST = /^(sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$/;
+import { quote } from '../util/json.js';
+import { digestProblem, digestProblemText, isDigest as isSha256Digest } from './reference.js';
 
+/**
+ * Only sha256: the client fetches and checks content by sha256 (ADR 0027), so an image pinned
+ * by sha512 could be neither copied nor checked; it is refused as "unsupported", by name.
+ */
 export function isDigest(text: string): boolean {
-  return DIGEST.test(text);
+  return isSha256Digest(text);
+}
+
+/** Why a digest is refused, for messages ("unsupported digest algorithm sha512…"). */
+export function digestWords(text: string): string {
+  return digestProblem(text) === 'unsupported'
+    ? digestProblemText(text)
+    : `digest ${quote(text, 100).slice(1, -1)} is not sha256:<64 hex>`;
 }
 
 /** `name[:tag]@digest` → name (tag dropped) and digest; a malformed digest is returned as is for the caller to refuse. */

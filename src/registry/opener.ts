@@ -37,10 +37,11 @@ export function registryOpener(options: OpenerOptions = {}): RegistryOpener {
   const clients = new Map<string, RegistryClient>();
   const rest: Omit<OpenerOptions, 'insecure'> = { ...options };
   delete (rest as OpenerOptions).insecure;
-  return (registry) => {
+  return (given) => {
+    const registry = given.toLowerCase(); // one client (and token cache) per host however spelled
     const known = clients.get(registry);
     if (known !== undefined) return known;
-    const client = openRegistry({ ...rest, registry, insecure: insecure.has(registry.toLowerCase()) });
+    const client = openRegistry({ ...rest, registry, insecure: insecure.has(registry) });
     clients.set(registry, client);
     return client;
   };

@@ -82,7 +82,8 @@ export class Session {
   /** The Authorization to send, and whether it is a cached token (which may have gone stale). */
   private async authorization(scopes: readonly string[]): Promise<{ header?: string; cached: boolean }> {
     const creds = this.options.credentials;
-    if (this.mode === 'basic' && creds !== undefined) return { header: basicHeader(creds), cached: false };
+    if (this.mode === 'basic' && creds !== undefined && creds.identityToken === undefined)
+      return { header: basicHeader(creds), cached: false };
     if (this.mode !== 'bearer' || this.challenge === undefined) return { cached: false };
     const hit = this.tokens.cached(scopes);
     const token = hit ?? (await this.tokens.fetch(this.challenge, scopes));
@@ -127,6 +128,14 @@ export class Session {
     if (ch.scheme === 'basic') {
       if (this.options.credentials === undefined || (sent !== undefined && this.mode === 'basic')) {
         throw this.refused(call, sent !== undefined);
+      }
+      if (this.options.credentials.identityToken !== undefined) {
+        // an identity token is for the OAuth2 token flow only; it is no Basic password
+        throw authFailed(
+          this.options.registry,
+          `${this.name(call.target)}: the registry asks for Basic auth, but the credentials found are an identity token (docker login with a token), which is only sent to a Bearer token service`,
+          { repository: call.target.repository },
+        );
       }
       this.mode = 'basic';
       return scopes;

@@ -16,8 +16,8 @@ test('help: the top-level help groups commands under headings, help last', () =>
   assert.deepEqual(headings, [
     'Options',
     'Developer commands (sign and publish a bundle repository)',
-    'Registry commands (thin bundles in OCI registries)',
     'User commands (trust and verify bundles)',
+    'Registry commands (thin bundles in OCI registries)',
     'Key commands',
     'in-toto commands',
     'Server commands',
@@ -31,6 +31,7 @@ test('help: the top-level help groups commands under headings, help last', () =>
     ['trust', 'lookup', 'verify'],
   );
   for (const name of ['push', 'pull']) assert.ok(section('Registry').includes(name), name);
+  assert.ok(section('Registry').includes('copy'));
   assert.deepEqual(section('Key'), ['key']);
   assert.deepEqual(section('in-toto'), ['intoto']);
   assert.deepEqual(section('Server'), ['serve', 'server', 'server-backup']);

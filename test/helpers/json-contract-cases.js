@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { cliOk, cliOkAsync } from './cli.js';
 import { registryCases } from './json-contract-registry.js';
+import { startRegistry } from './registry.js';
+import { pushRegistryBundle } from './registry-images.js';
 
 export const PASS = 'correct horse battery staple';
 const NAME = 'example.com/org/app';
@@ -353,5 +355,30 @@ export function contractCases(ctx) {
     ...registryCases(ctx, w),
     { command: 'version', ok: () => ['version'], err: null, why: 'takes no argument or input' },
     { command: 'completion', noJson: true },
+    {
+      // a thin bundle in a real docker-registry (test/helpers/registry.js), copied to another repository
+      command: 'copy',
+      prep: async () => {
+        ctx.registry = await startRegistry({ after: (fn) => ctx.cleanups.push(fn) });
+        await pushRegistryBundle(ctx.registry, 'org/app', 'v1');
+      },
+      ok: () => [
+        'copy',
+        `${ctx.registry.host}/org/app:v1`,
+        `${ctx.registry.host}/mirror/app:v1`,
+        '--insecure-registry',
+        ctx.registry.host,
+        '--relocation-mapping',
+        w('mapping.json'),
+      ],
+      // no such tag in the source repository
+      err: () => [
+        'copy',
+        `${ctx.registry.host}/org/app:v2`,
+        `${ctx.registry.host}/mirror/app:v2`,
+        '--insecure-registry',
+        ctx.registry.host,
+      ],
+    },
   ];
 }

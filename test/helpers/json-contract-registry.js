@@ -8,20 +8,24 @@ import { startRegistry } from './registry.js';
 import { bundleDoc, pushImage } from './registry-flow.js';
 
 export function registryCases(ctx, w) {
-  const ins = () => ['--insecure-registry', ctx.registry.host];
-  const ref = (tag) => `${ctx.registry.host}/org/app:${tag}`;
+  const ins = () => ['--insecure-registry', ctx.thinRegistry.host];
+  const ref = (tag) => `${ctx.thinRegistry.host}/org/app:${tag}`;
   return [
     {
       command: 'push',
       prep: async () => {
-        ctx.registry = await startRegistry({ after: (fn) => ctx.cleanups.push(fn) });
-        const c = openRegistry({ registry: ctx.registry.host, insecure: true, credentials: () => undefined });
+        ctx.thinRegistry = await startRegistry({ after: (fn) => ctx.cleanups.push(fn) });
+        const c = openRegistry({
+          registry: ctx.thinRegistry.host,
+          insecure: true,
+          credentials: () => undefined,
+        });
         const image = await pushImage(c, 'org/app', 'invocation');
-        await writeFile(w('registry-bundle.json'), canonicalize(bundleDoc(ctx.registry.host, image)));
+        await writeFile(w('registry-bundle.json'), canonicalize(bundleDoc(ctx.thinRegistry.host, image)));
         await writeFile(
           w('undigested.json'),
           canonicalize({
-            ...bundleDoc(ctx.registry.host, image),
+            ...bundleDoc(ctx.thinRegistry.host, image),
             invocationImages: [{ imageType: 'oci', image: 'example.com/org/inv:1' }],
           }),
         );

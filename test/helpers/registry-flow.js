@@ -69,6 +69,7 @@ export async function registryFlow(t, { auth = 'none', init = true } = {}) {
     reg.credentials === undefined
       ? {}
       : {
+          CNABSEC_REGISTRY_HOST: reg.host,
           CNABSEC_REGISTRY_USER: reg.credentials.username,
           CNABSEC_REGISTRY_PASSWORD: reg.credentials.password,
         };

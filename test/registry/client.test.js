@@ -162,7 +162,11 @@ test('basic auth: the right password pushes and pulls, a wrong one is REGISTRY_A
   const fromConfig2 = openRegistry({ registry: reg.host, insecure: true, registryConfig: file, env: {} });
   assert.equal(await fromConfig2.hasBlob('org/b', digestOf(blob)), true);
   // the environment wins over the file
-  const env = { CNABSEC_REGISTRY_USER: 'alice', CNABSEC_REGISTRY_PASSWORD: 'wrong' };
+  const env = {
+    CNABSEC_REGISTRY_USER: 'alice',
+    CNABSEC_REGISTRY_PASSWORD: 'wrong',
+    CNABSEC_REGISTRY_HOST: reg.host,
+  };
   const fromEnv = openRegistry({ registry: reg.host, insecure: true, registryConfig: file, env });
   await assert.rejects(fromEnv.hasBlob('org/b', digestOf(blob)), (e) => e.code === 'REGISTRY_AUTH_FAILED');
   const fromHome = openRegistry({ registry: reg.host, insecure: true, env: { DOCKER_CONFIG: dir } });

@@ -50,7 +50,12 @@ test('the environment comes before the file; DOCKER_CONFIG names the folder', as
     username: 'file',
     password: 'pw',
   });
-  const env = { DOCKER_CONFIG: dir, CNABSEC_REGISTRY_USER: 'env', CNABSEC_REGISTRY_PASSWORD: 'secret' };
+  const env = {
+    DOCKER_CONFIG: dir,
+    CNABSEC_REGISTRY_USER: 'env',
+    CNABSEC_REGISTRY_PASSWORD: 'secret',
+    CNABSEC_REGISTRY_HOST: 'ghcr.io',
+  };
   assert.deepEqual(defaultCredentials({ env })('ghcr.io'), { username: 'env', password: 'secret' });
   const only = { DOCKER_CONFIG: dir, CNABSEC_REGISTRY_USER: 'env' }; // no password: not used
   assert.deepEqual(defaultCredentials({ env: only })('ghcr.io'), { username: 'file', password: 'pw' });
