@@ -5,7 +5,8 @@
  * `bundle add --thin` stages for the same bundle), so that `publish` makes it verifiable.
  *
  * Order: read and check the bundle (images must be digested, as Porter does: bundleToOci),
- * check the local repository can be opened, push (tag moved last, thin.ts), and only then take
+ * check the local repository can be opened, push (the images copied into the bundle repository
+ * first, fixup.ts; the tag moved last, thin.ts), and only then take
  * the repository lock and stage: a push that fails stages nothing, and a staging that fails
  * leaves a pushed but unsigned bundle (said by the error; push again with --sign is idempotent).
  */
@@ -21,7 +22,8 @@ import { bundleToOci } from './cnab-oci.js';
 import { RegistryError } from './errors.js';
 import type { RegistryOpener } from './opener.js';
 import { formatReference, type Reference } from './reference.js';
-import { pushBundle, type PushedBundle } from './thin.js';
+import type { PushedBundle } from './thin.js';
+import { pushBundleWithImages } from './fixup.js';
 
 export interface ThinPushOptions {
   opener: RegistryOpener;
@@ -67,13 +69,15 @@ async function readBundle(file: string): Promise<Buffer> {
   }
 }
 
-/** The one place a bundle is pushed (the integrator swaps in the image fixup here). */
-function pushTo(o: ThinPushOptions, canonical: Uint8Array): Promise<PushedBundle> {
-  const client = o.opener(o.ref.registry);
-  return pushBundle(client, o.ref, canonical, {
+/**
+ * The one place a bundle is pushed: cnab-to-oci's fixup (fixup.ts) copies the images the bundle
+ * references into the bundle repository first, then pushBundle (tag last).
+ */
+async function pushTo(o: ThinPushOptions, canonical: Uint8Array): Promise<PushedBundle> {
+  return pushBundleWithImages(o.opener, o.ref, canonical, {
     ...(o.relocationMap === undefined ? {} : { relocationMap: o.relocationMap }),
     allowFallbacks: o.allowFallbacks === true,
-  }); // integrator: fixup
+  }); // integrator: fixup (was pushBundle(o.opener(o.ref.registry), ...): images already in the repository)
 }
 
 /** The local repository's name, read (no lock) before the push: a wrong --sign fails first. */

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { canonicalize } from '@tufjs/canonical-json';
 import { cliOk, cliOkAsync, runCli } from '../helpers/cli.js';
 import { blobDataPath } from '../helpers/registry.js';
-import { bundleDoc, digestOf, registryFlow, trustIt } from '../helpers/registry-flow.js';
+import { bundleDoc, digestOf, pushImage, registryFlow, trustIt } from '../helpers/registry-flow.js';
 
 const lines = (s) => s.trim().split('\n');
 
@@ -220,4 +220,24 @@ test('registry: in-toto provenance listed on the target is verified on the regis
   assert.match(pulled, /\(doc 303, in-toto provenance verified\)$/m);
   const verified = cliOk(['verify', f.ref, '--registry', f.ref, ...f.insecure], { env: f.user });
   assert.match(verified, /, in-toto provenance verified$/m);
+});
+
+test('registry: push copies an image the bundle references from another repository into the bundle repository', async (t) => {
+  const f = await registryFlow(t);
+  const src = await pushImage(f.client, 'org/src', 'elsewhere');
+  const file = path.join(f.dir, 'elsewhere.json');
+  const doc = bundleDoc(f.reg.host, src);
+  doc.invocationImages[0].image = `${f.reg.host}/org/src@${src.digest}`;
+  await writeFile(file, canonicalize(doc));
+  const r = JSON.parse(
+    await cliOkAsync(['push', file, `${f.name}:v2`, '--json', ...f.insecure], { env: f.env }),
+  );
+  assert.match(r.pinned, /@sha256:[0-9a-f]{64}$/);
+  assert.ok(await f.client.headManifest('org/app', src.digest), 'the image is now in the bundle repository');
+  const j = JSON.parse(
+    await cliOkAsync(['pull', `${f.name}:v2`, '-o', path.join(f.dir, 'v2.json'), '--json', ...f.insecure], {
+      env: f.env,
+    }),
+  );
+  assert.deepEqual(j.relocationMap, { [`${f.reg.host}/org/src@${src.digest}`]: `${f.name}@${src.digest}` });
 });
