@@ -14,6 +14,8 @@ import { RegistryError } from './errors.js';
 export const MAX_REDIRECTS = 5;
 /** Slowest body accepted before the time budget runs out: 64 KiB/s on top of the timeout. */
 const MIN_BYTES_PER_SECOND = 64 * 1024;
+/** Longest Node timer (2^31-1 ms, ~24.8 days): a longer one fires at once, past 2^32 it throws. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export interface HttpRequest {
   method: string;
@@ -93,7 +95,12 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308]);
  * goes to S3 must not hand the registry password to S3).
  */
 export async function send(req: HttpRequest, timeoutMs: number): Promise<HttpAnswer> {
-  const budget = timeoutMs + Math.ceil(((req.budgetBytes ?? 0) / MIN_BYTES_PER_SECOND) * 1000);
+  // a descriptor's size (a registry's word) sets the budget: clamped, or a hostile size of
+  // 2^38 would abort at once and one of 2^52 throw a RangeError from AbortSignal.timeout
+  const budget = Math.min(
+    MAX_TIMER_MS,
+    timeoutMs + Math.ceil(((req.budgetBytes ?? 0) / MIN_BYTES_PER_SECOND) * 1000),
+  );
   const signal = AbortSignal.timeout(budget);
   let url = req.url;
   let method = req.method;

@@ -1,0 +1,60 @@
+// Hostile registries found in the review of the issue 14 registry work: each case failed before
+// its fix. A layer descriptor with a huge size (a Node timer cannot hold its time budget), ...
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { copyImage, openRegistry } from '../../dist/registry/index.js';
+import { startRegistry } from '../helpers/registry.js';
+import { clientFor, digestOf, OCI_MANIFEST } from '../helpers/registry-images.js';
+
+async function listen(t, handler) {
+  const s = createServer(handler);
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => s.close(resolve)));
+  return `127.0.0.1:${s.address().port}`;
+}
+
+/** A source serving one image whose layer descriptor says `size` (the layer has 3000 bytes). */
+async function hugeLayerSource(t, size) {
+  const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
+  const layer = randomBytes(3000);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: digestOf(config),
+        size: config.length,
+      },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digestOf(layer), size }],
+    }),
+  );
+  const host = await listen(t, (req, res) => {
+    if (req.url === `/v2/org/src/manifests/${digestOf(manifest)}`)
+      res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': manifest.length }).end(manifest);
+    else if (req.url === `/v2/org/src/blobs/${digestOf(config)}`) res.writeHead(200).end(config);
+    else if (req.url === `/v2/org/src/blobs/${digestOf(layer)}`) res.writeHead(200).end(layer);
+    else res.writeHead(404).end();
+  });
+  const client = openRegistry({ registry: host, insecure: true, credentials: () => undefined });
+  return { client, manifest: digestOf(manifest), layer: digestOf(layer) };
+}
+
+for (const size of [2 ** 38, 2 ** 52]) {
+  test(`image copy: a layer descriptor of ${size} bytes is a size refusal, not a timer overflow (RangeError or an instant timeout)`, async (t) => {
+    const src = await hugeLayerSource(t, size);
+    const reg = await startRegistry(t);
+    const dst = clientFor(reg);
+    await assert.rejects(
+      copyImage(
+        { client: src.client, repository: 'org/src' },
+        { client: dst, repository: 'org/dst' },
+        src.manifest,
+      ),
+      (e) => e.code === 'REGISTRY_DIGEST_MISMATCH' && e.message.includes(`its descriptor says ${size}`),
+    );
+    assert.equal(await dst.hasBlob('org/dst', src.layer), false);
+  });
+}
