@@ -9,7 +9,7 @@
  * used. docker-registry ignores a body on the POST (facts §3), so we never send one there.
  */
 import { RegistryError } from './errors.js';
-import { discard, type HttpAnswer } from './http.js';
+import { discard, isLocalHostname, type HttpAnswer } from './http.js';
 import { pullScope, pushScope, type Session, type Target } from './session.js';
 import { rechunk } from './blob-stream.js';
 
@@ -45,6 +45,23 @@ function locationOf(s: Session, target: Target, answer: HttpAnswer): string {
       },
       hint: 'plain HTTP only with insecure: the registry must not send the upload in clear',
     });
+  }
+  // as for redirects (http.ts send): a remote registry must not point the upload (our bytes,
+  // PATCH/PUT) at services on the user's machine or the cloud metadata address (SSRF)
+  const registryHost = new URL(s.options.base).hostname;
+  if (isLocalHostname(url.hostname) && !isLocalHostname(registryHost)) {
+    throw new RegistryError(
+      'REGISTRY_PROTOCOL',
+      `${s.name(target)}: the upload Location ${JSON.stringify(url.host.slice(0, 100))} is a loopback or link-local address, but the registry is not`,
+      {
+        details: {
+          registry: s.options.registry,
+          repository: target.repository,
+          location: location.slice(0, 1000),
+        },
+        hint: 'a remote registry may not send uploads to this machine; check the registry URL',
+      },
+    );
   }
   return url.href;
 }

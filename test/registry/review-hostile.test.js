@@ -58,3 +58,55 @@ for (const size of [2 ** 38, 2 ** 52]) {
     assert.equal(await dst.hasBlob('org/dst', src.layer), false);
   });
 }
+
+/**
+ * Route `http://<name>:<port>` to 127.0.0.1:<port> for this test, so that a registry host that
+ * is not a loopback name (as a remote registry is) can be served by a local test server.
+ */
+function routeName(t, name) {
+  const real = globalThis.fetch;
+  globalThis.fetch = (url, init) => real(String(url).replace(`http://${name}:`, 'http://127.0.0.1:'), init);
+  t.after(() => {
+    globalThis.fetch = real;
+  });
+}
+
+test('blob upload: a remote registry whose upload Location is a loopback service is refused before any byte goes there (SSRF)', async (t) => {
+  const victim = [];
+  const victimHost = await listen(t, (req, res) => {
+    victim.push(`${req.method} ${req.url}`);
+    res.writeHead(202, { location: req.url }).end();
+  });
+  const port = (
+    await listen(t, (req, res) => {
+      if (req.method === 'HEAD') res.writeHead(404).end();
+      else if (req.method === 'POST')
+        res.writeHead(202, { location: `http://${victimHost}/admin/upload` }).end();
+      else res.writeHead(404).end();
+    })
+  ).split(':')[1];
+  routeName(t, 'registry.example');
+  const client = openRegistry({
+    registry: `registry.example:${port}`,
+    insecure: true,
+    credentials: () => undefined,
+  });
+  for (const push of [
+    () => client.pushBlob('org/app', randomBytes(100)),
+    () => client.pushBlob('org/app', randomBytes(100), { mountFrom: 'org/other' }),
+  ]) {
+    await assert.rejects(
+      push(),
+      (e) =>
+        e.code === 'REGISTRY_PROTOCOL' &&
+        /loopback or link-local/.test(e.message) &&
+        e.message.includes(victimHost),
+    );
+  }
+  const bytes = randomBytes(100);
+  await assert.rejects(
+    client.pushBlobStream('org/app', { digest: digestOf(bytes), size: 100 }, async () => [bytes]),
+    (e) => e.code === 'REGISTRY_PROTOCOL',
+  );
+  assert.deepEqual(victim, []);
+});
