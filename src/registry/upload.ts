@@ -85,7 +85,10 @@ export async function pushBlobBytes(s: Session, u: BlobUpload): Promise<void> {
     [201, 202],
   );
   await discard(opened);
-  if (opened.response.status === 201) return; // mounted
+  if (opened.response.status === 201) {
+    checkStoredDigest(s, target, opened, u.digest); // mounted, but which blob?
+    return;
+  }
   let location = locationOf(s, target, opened);
   const size = u.bytes.byteLength;
   if (size > u.chunkBytes) {
@@ -161,7 +164,9 @@ async function openUpload(s: Session, u: StreamUpload, scopes: string[]): Promis
     [201, 202],
   );
   await discard(opened);
-  return opened.response.status === 201 ? undefined : locationOf(s, target, opened);
+  if (opened.response.status !== 201) return locationOf(s, target, opened);
+  checkStoredDigest(s, target, opened, u.digest); // "mounted" another blob: refused
+  return undefined;
 }
 
 /** Best effort: cancel an upload session (distribution spec §"Canceling an upload"). */

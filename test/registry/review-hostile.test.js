@@ -110,3 +110,23 @@ test('blob upload: a remote registry whose upload Location is a loopback service
   );
   assert.deepEqual(victim, []);
 });
+
+test('blob mount: a 201 naming another digest (Docker-Content-Digest) is REGISTRY_DIGEST_MISMATCH, not "mounted"', async (t) => {
+  const other = digestOf(Buffer.from('another blob'));
+  const host = await listen(t, (req, res) => {
+    if (req.method === 'HEAD') res.writeHead(404).end();
+    else if (req.method === 'POST')
+      res.writeHead(201, { location: `/v2/org/app/blobs/${other}`, 'docker-content-digest': other }).end();
+    else res.writeHead(404).end();
+  });
+  const client = openRegistry({ registry: host, insecure: true, credentials: () => undefined });
+  const bytes = randomBytes(100);
+  const mismatch = (e) => e.code === 'REGISTRY_DIGEST_MISMATCH' && e.message.includes(other);
+  await assert.rejects(client.pushBlob('org/app', bytes, { mountFrom: 'org/src' }), mismatch);
+  await assert.rejects(
+    client.pushBlobStream('org/app', { digest: digestOf(bytes), size: 100 }, async () => [bytes], {
+      mountFrom: 'org/src',
+    }),
+    mismatch,
+  );
+});
