@@ -157,6 +157,18 @@ function imageDigest(what: string, img: Json, options: BundleToOciOptions): stri
       'the bundle pins contentDigest: update bundle.json or the relocation map so they agree',
     );
   }
+  // doc 103: a relocated image is a copy, by digest. Without this, an index (unsigned) could
+  // point a signed bundle.json's `image@sha256:A` at any image B of its repository.
+  const pinned = splitImageRef(image).digest;
+  if (relocated !== undefined && own === undefined && pinned !== undefined && pinned !== digest) {
+    throw imageError(
+      'REGISTRY_IMAGE_INVALID',
+      what,
+      image,
+      `relocated ${relocated} is ${digest}, but bundle.json pins ${pinned}`,
+      'a relocated image is a copy by digest (CNAB doc 103): map it to a copy with the same digest',
+    );
+  }
   if (relocated !== undefined && options.target !== undefined) {
     const want = normalizedName(`${options.target.registry}/${options.target.repository}`);
     if (normalizedName(ref.name) !== want) {

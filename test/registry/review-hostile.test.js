@@ -130,3 +130,40 @@ test('blob mount: a 201 naming another digest (Docker-Content-Digest) is REGISTR
     mismatch,
   );
 });
+
+test('pull: an index that points a digest-pinned image (no contentDigest) at another image is refused; so is such a relocation map (the signed bundle.json pins the image)', async (t) => {
+  const { bundleToOci, copyBundle, pullBundle, pushBundleWithImages } =
+    await import('../../dist/registry/index.js');
+  const { bundleFor, openerFor, pushImage, OCI_INDEX } = await import('../helpers/registry-images.js');
+  const reg = await startRegistry(t);
+  const c = clientFor(reg);
+  const opener = openerFor([reg]);
+  const layers = [randomBytes(1000), randomBytes(3000)];
+  const good = await pushImage(c, 'org/app', { label: 'good', layers });
+  const evil = await pushImage(c, 'org/app', { label: 'evil', layers });
+  assert.equal(evil.size, good.size);
+  const image = `${reg.host}/org/app@${good.digest}`;
+  const bundle = bundleFor(good, undefined, { invImage: image });
+  delete bundle.invocationImages[0].contentDigest; // pinned by the digest in its reference only
+  const ref = { registry: reg.host, repository: 'org/app', tag: 'v1' };
+  const pushed = await pushBundleWithImages(opener, ref, bundle);
+  // the registry's owner swaps the invocation image in the (unsigned) index; bundle.json is untouched
+  const index = Buffer.from(await (await c.getManifest('org/app', pushed.digest)).bytes).toString();
+  assert.ok(index.includes(good.digest));
+  await c.putManifest('org/app', 'v1', OCI_INDEX, Buffer.from(index.replace(good.digest, evil.digest)));
+  const swapped = (e) =>
+    e.code === 'REGISTRY_LAYOUT_MISMATCH' &&
+    e.message.includes(evil.digest) &&
+    e.message.includes(good.digest);
+  await assert.rejects(pullBundle(c, ref), swapped);
+  await assert.rejects(copyBundle(opener, ref, { ...ref, repository: 'mirror/app' }), swapped);
+  assert.equal(await c.headManifest('mirror/app', evil.digest), undefined);
+  assert.throws(
+    () =>
+      bundleToOci(bundle, {
+        relocationMap: { [image]: `${reg.host}/org/app@${evil.digest}` },
+        target: ref,
+      }),
+    (e) => e.code === 'REGISTRY_IMAGE_INVALID' && e.message.includes(good.digest),
+  );
+});
