@@ -280,4 +280,13 @@ test('verify: --registry, a bad reference', () =>
     }),
   ));
 
+test('verify: --registry without a tag or digest is refused before the TUF update', () =>
+  expectUserError(
+    user({
+      args: ['verify', `${ctx.basic.host}/org/other:v1`, '--registry', ctx.name, ...ins()],
+      code: 'REGISTRY_BAD_TARGET',
+      names: [ctx.name],
+    }),
+  ));
+
 test('digestOf is sha256', () => assert.match(digestOf(Buffer.from('x')), /^sha256:[0-9a-f]{64}$/));

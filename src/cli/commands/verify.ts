@@ -16,7 +16,12 @@ import { canonicalize } from '@tufjs/canonical-json';
 import { checkBundleReference } from '../../tuf/names.js';
 import { parseJsonBounded } from '../../util/json.js';
 import { openerOf, withRegistryOptions, type RegistryCliOptions } from '../registry-common.js';
-import { parseReference, verifyFromRegistry, type RegistryVerifyOptions } from '../../registry/index.js';
+import {
+  parseReference,
+  RegistryError,
+  verifyFromRegistry,
+  type RegistryVerifyOptions,
+} from '../../registry/index.js';
 import { UsageError } from '../usage-error.js';
 
 async function readJson(file: string): Promise<unknown> {
@@ -80,7 +85,15 @@ function fromRegistry(
   if (opts.registry === undefined) return undefined;
   if (opts.thin !== undefined || opts.thick !== undefined)
     throw new UsageError('give one of --thin, --thick or --registry', { path: () => cmd.path() });
-  return { ref: parseReference(opts.registry), opener: openerOf(opts) };
+  const ref = parseReference(opts.registry);
+  // refused before doc 303 step 1 (the TUF update): which bundle to pull is part of the input
+  if (ref.tag === undefined && ref.digest === undefined) {
+    throw new RegistryError('REGISTRY_BAD_TARGET', `--registry ${opts.registry}: it has no :tag or @digest`, {
+      details: { reference: opts.registry },
+      hint: 'name the bundle to pull as --registry <registry>/<repository>:<tag> (or @sha256:<digest>)',
+    });
+  }
+  return { ref, opener: openerOf(opts) };
 }
 
 async function verify(target: string, opts: VerifyCliOptions, cmd: Command): Promise<void> {
