@@ -49,12 +49,16 @@ export interface CheckedConfigManifest {
 
 type Json = Record<string, unknown>;
 
+const MAX_PROBLEM = 600;
+
 export function layoutMismatch(
   what: string,
   problem: string,
   details: Record<string, unknown> = {},
 ): RegistryError {
-  return new RegistryError('REGISTRY_LAYOUT_MISMATCH', `${what}: ${problem}`, {
+  // the problem quotes registry-chosen strings (media types, annotation keys, names): bounded
+  const shown = problem.length > MAX_PROBLEM ? `${problem.slice(0, MAX_PROBLEM)}…` : problem;
+  return new RegistryError('REGISTRY_LAYOUT_MISMATCH', `${what}: ${shown}`, {
     hint: 'the bundle was not pushed in the cnab-to-oci layout (CNAB doc 201); push it again with cnabsec or cnab-to-oci',
     details: { what, ...details },
   });

@@ -167,3 +167,42 @@ test('pull: an index that points a digest-pinned image (no contentDigest) at ano
     (e) => e.code === 'REGISTRY_IMAGE_INVALID' && e.message.includes(good.digest),
   );
 });
+
+test('bundle index: a registry-chosen name of 1 MB (media type, annotation key, component name) gives a bounded one-line message', async () => {
+  const { checkBundleIndex } = await import('../../dist/registry/cnab-oci-read.js');
+  const big = 'x'.repeat(1 << 20);
+  const entry = (type, extra = {}) => ({
+    mediaType: OCI_MANIFEST,
+    digest: `sha256:${'a'.repeat(64)}`,
+    size: 10,
+    annotations: { 'io.cnab.manifest.type': type },
+    ...extra,
+  });
+  const cases = [
+    [entry('config', { mediaType: big }), entry('invocation')],
+    [
+      entry('config', { annotations: { 'io.cnab.manifest.type': 'config', [big]: 'v' } }),
+      entry('invocation'),
+    ],
+    [
+      entry('config'),
+      entry('invocation'),
+      entry('component', {
+        annotations: { 'io.cnab.manifest.type': 'component', 'io.cnab.component.name': `b${big}` },
+      }),
+      entry('component', {
+        annotations: { 'io.cnab.manifest.type': 'component', 'io.cnab.component.name': 'a' },
+      }),
+    ],
+  ];
+  for (const manifests of cases) {
+    assert.throws(
+      () =>
+        checkBundleIndex(
+          Buffer.from(JSON.stringify({ schemaVersion: 2, manifests })),
+          'application/vnd.oci.image.index.v1+json',
+        ),
+      (e) => e.code === 'REGISTRY_LAYOUT_MISMATCH' && e.message.length < 2000 && !e.message.includes('\n'),
+    );
+  }
+});
