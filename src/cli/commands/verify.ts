@@ -15,6 +15,9 @@ import { readUserFile } from '../../util/fs.js';
 import { canonicalize } from '@tufjs/canonical-json';
 import { checkBundleReference } from '../../tuf/names.js';
 import { parseJsonBounded } from '../../util/json.js';
+import { entryFor, importedBundle } from '../../tuf/client/offline.js';
+import { GRACE_HELP, graceMsOf, warnGrace } from './trust-archive.js';
+import { duration } from '../options.js';
 
 async function readJson(file: string): Promise<unknown> {
   try {
@@ -46,10 +49,12 @@ export function register(program: Command): void {
       '--bundle-file-name <name>',
       'name of the bundle in the inspections directory (default bundle.tgz / bundle.json)',
     )
+    .option('--grace <duration>', GRACE_HELP, duration)
     .onExtraArguments(referenceHint)
     .example('cnabsec verify example.com/org/app:v1 --thin bundle.json')
     .example('cnabsec verify example.com/org/app:v1 --thick bundle.tgz -o verified-bundle.json')
     .example('cnabsec verify example.com/org/app:v1 --thin bundle.json --map map.json --json')
+    .example('cnabsec verify example.com/org/app:v1 --grace 30d')
     .action(runAction(verify));
 }
 
@@ -61,17 +66,31 @@ interface VerifyCliOptions extends KeyOptions {
   maxUnpacked?: number;
   bundleFileName?: string;
   output?: string;
+  grace?: string;
+}
+
+/** No bundle given: the one `trust import` stored for the target (ADR 0030), if any. */
+async function importedOf(home: string, target: string): Promise<{ thin?: string; thick?: string }> {
+  const entry = await entryFor(home, target);
+  const found = entry === undefined ? undefined : await importedBundle(home, entry, target);
+  if (found === undefined) return {};
+  return found.kind === 'thin' ? { thin: found.file } : { thick: found.file };
 }
 
 async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
   checkBundleReference(target); // <repository>:<tag>, before anything is read
   const map = opts.map === undefined ? undefined : parseMapFile(await readJson(opts.map));
-  const bar = opts.thick === undefined ? undefined : progressBar(opts.thick, 'verifying');
+  const home = opts.home ?? defaultHome();
+  const given = opts.thin !== undefined || opts.thick !== undefined || map !== undefined;
+  const bundle = given ? { thin: opts.thin, thick: opts.thick } : await importedOf(home, target);
+  const bar = bundle.thick === undefined ? undefined : progressBar(bundle.thick, 'verifying');
+  const grace = graceMsOf(opts.grace);
   const r = await verifyBundle({
     target,
-    home: opts.home ?? defaultHome(),
-    ...(opts.thin === undefined ? {} : { thin: opts.thin }),
-    ...(opts.thick === undefined ? {} : { thick: opts.thick }),
+    home,
+    ...(bundle.thin === undefined ? {} : { thin: bundle.thin }),
+    ...(bundle.thick === undefined ? {} : { thick: bundle.thick }),
+    ...(grace === undefined ? {} : { graceMs: grace }),
     ...(map === undefined ? {} : { map }),
     ...(opts.bundleFileName === undefined ? {} : { bundleFileName: opts.bundleFileName }),
     inspectionTimeoutMs: opts.inspectionTimeout * 1000,
@@ -83,6 +102,7 @@ async function verify(target: string, opts: VerifyCliOptions): Promise<void> {
     },
     ...(bar === undefined ? {} : { onProgress: bar }),
   });
+  warnGrace(target.slice(0, target.lastIndexOf(':')), r.graceAccepted);
   if (opts.output !== undefined && r.bundle !== undefined)
     await writeOutputFile(opts.output, canonicalize(r.bundle));
   if (opts.json)
