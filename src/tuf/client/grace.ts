@@ -69,7 +69,7 @@ export function expiredRoles(updater: Updater, now = new Date()): GraceAccepted[
   return out.sort((a, b) => rank(a.role) - rank(b.role) || a.role.localeCompare(b.role));
 }
 
-/** `1d 2h`, `3h 5m`, `42s`: how long, to the two largest units. */
+/** `1d 2h`, `1d 0h`, `3h 5m`, `42s`: how long, in the largest unit not zero and the next. */
 export function overdueText(ms: number): string {
   const units: [string, number][] = [
     ['d', 86_400_000],
@@ -81,7 +81,8 @@ export function overdueText(ms: number): string {
   let rest = Math.max(0, ms);
   for (const [u, n] of units) {
     const q = Math.floor(rest / n);
-    if (q > 0 || (parts.length === 0 && u === 's')) parts.push(`${q}${u}`);
+    // the largest unit that is not zero, then the next one (`1d 0h`)
+    if (q > 0 || parts.length > 0 || u === 's') parts.push(`${q}${u}`);
     rest -= q * n;
     if (parts.length === 2) break;
   }
