@@ -17,7 +17,7 @@
  */
 import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
@@ -35,6 +35,7 @@ import { ROOT_MAX_BYTES } from '../tuf/client/guard.js';
 import type { BundleKind } from '../tuf/client/offline.js';
 import { isCnabsecError, messageOf } from '../errors.js';
 import { parseJsonBounded, quote } from '../util/json.js';
+import { describeErrno } from '../util/errno.js';
 
 export const TRUST_ARCHIVE_LIMITS = {
   entries: 4096,
@@ -358,12 +359,21 @@ export async function readTrustArchive(
   const reader = new Reader(file, tmp, limits);
   try {
     try {
-      for await (const chunk of createReadStream(file).pipe(createGunzip()) as AsyncIterable<Buffer>)
-        await reader.push(chunk);
+      const st = await stat(file);
+      if (!st.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'EFTYPE' });
+      const source = createReadStream(file);
+      const gunzip = source.pipe(createGunzip());
+      source.once('error', (e) => gunzip.destroy(e));
+      for await (const chunk of gunzip as AsyncIterable<Buffer>) await reader.push(chunk);
     } catch (e) {
       if (isCnabsecError(e)) throw e;
       const errno = (e as NodeJS.ErrnoException).code;
-      const why = errno?.startsWith('Z_') === true ? 'not a gzip file, or a damaged one' : messageOf(e);
+      const why =
+        errno?.startsWith('Z_') === true
+          ? 'not a gzip file, or a damaged one'
+          : errno !== undefined
+            ? describeErrno(e)
+            : messageOf(e);
       throw bad('TRUST_ARCHIVE_INVALID', file, `cannot read it: ${why}`);
     }
     await reader.closing;

@@ -216,6 +216,32 @@ export async function importTrust(home: string, input: ImportInput): Promise<Imp
     );
   }
   if (input.root !== undefined) checkRootBytes(input.root, 'the given root');
+  const dir = trustDir(home, input.repository);
+  if (input.root === undefined && !(await trustEntryExists(path.join(dir, 'trust.json'))))
+    throw untrusted(input.repository);
+  // a refused import of a new repository leaves no trust/ directory it created behind
+  const base = path.dirname(dir);
+  const hadBase = await exists(base);
+  try {
+    return await locked(home, input);
+  } finally {
+    if (!hadBase) await fsp.rmdir(base).catch(() => undefined);
+  }
+}
+
+function untrusted(repository: string): TufError {
+  return new TufError(
+    'TRUST_NOT_FOUND',
+    `${quote(repository)} is not trusted at this site: an archive's own root is never pinned`,
+    {
+      cause: notTrusted(repository),
+      details: { repository },
+      hint: 'give the root obtained from the repository owner through a channel you trust: `cnabsec trust import <archive> --root root.json`',
+    },
+  );
+}
+
+async function locked(home: string, input: ImportInput): Promise<ImportResult> {
   return withTrustLock(
     home,
     input.repository,
@@ -231,18 +257,7 @@ export async function importTrust(home: string, input: ImportInput): Promise<Imp
           },
         );
       }
-      if (!trusted && input.root === undefined) {
-        const e = notTrusted(input.repository);
-        throw new TufError(
-          'TRUST_NOT_FOUND',
-          `${quote(input.repository)} is not trusted at this site: an archive's own root is never pinned`,
-          {
-            cause: e,
-            details: { repository: input.repository },
-            hint: `give the root obtained from the repository owner through a channel you trust: \`cnabsec trust import <archive> --root root.json\``,
-          },
-        );
-      }
+      if (!trusted && input.root === undefined) throw untrusted(input.repository);
       const staging = await fsp.mkdtemp(path.join(dir, '.import-'));
       try {
         await writeMirror(path.join(staging, OFFLINE_DIR), input).catch((e: unknown) => {
