@@ -156,9 +156,9 @@ test('trust export/import: thick bundle with in-toto provenance, verified offlin
       '--json',
     ]),
   );
-  assert.ok(doc.files.some((f) => f.target?.endsWith('.layout')));
-  assert.ok(doc.files.filter((f) => f.target?.endsWith('.link')).length >= 3);
-  assert.ok(doc.files.some((f) => f.target?.includes('/in-toto-pubkeys/')));
+  assert.ok(doc.files.some((f) => f.name?.endsWith('.layout')));
+  assert.ok(doc.files.filter((f) => f.name?.endsWith('.link')).length >= 3);
+  assert.ok(doc.files.some((f) => f.name?.includes('/in-toto-pubkeys/')));
   await server.stop();
 
   const b = { CNABSEC_HOME: path.join(dir, 'home-b'), CI: 'true' };

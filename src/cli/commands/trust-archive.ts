@@ -58,14 +58,13 @@ async function exportAction(target: string, opts: ExportCliOptions): Promise<voi
     printJson({
       name: target,
       ...referenceTag(target),
-      repository: r.manifest.repository,
-      output: r.output,
+      path: r.output,
       created: r.manifest.created,
       files: files.map((f) => ({
-        name: f.name,
+        entry: f.name,
         length: f.length,
         hashes: { sha256: f.sha256 },
-        ...(f.target === undefined ? {} : { target: f.target }),
+        ...(f.target === undefined ? {} : { name: f.target }),
       })),
       ...(r.bundle === undefined
         ? {}
@@ -134,7 +133,6 @@ export function registerTrustArchive(trust: Command, readRoot: (file: string) =>
           printJson({
             name: r.manifest.target,
             ...referenceTag(r.manifest.target),
-            repository: r.entry.name,
             url: r.entry.url,
             imported: r.entry.imported,
             created: r.manifest.created,
@@ -142,7 +140,7 @@ export function registerTrustArchive(trust: Command, readRoot: (file: string) =>
             versions: Object.fromEntries(r.versions.map((v) => [v.role, v.version])),
             length: r.info.length,
             hashes: { ...r.info.hashes },
-            ...(r.bundle === undefined ? {} : { bundle: r.bundle }),
+            ...(r.bundle === undefined ? {} : { path: r.bundle }),
           });
           return;
         }
