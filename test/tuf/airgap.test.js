@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { canonicalize } from '@tufjs/canonical-json';
-import { Sim, NAME, newSigners } from '../helpers/sim.js';
+import { Sim, NAME } from '../helpers/sim.js';
 import { writeMetadata } from '../helpers/client-repo.js';
 import { snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -217,5 +217,34 @@ test('airgap: hostile archives: ../x, a symlink, duplicate names, an oversized e
   const ok = path.join(a.dir, 'repacked.tgz');
   await writeFile(ok, rawArchive(entries));
   await importTrustArchive({ home: homeB, file: ok, root: a.root });
-  void newSigners;
+});
+
+test('airgap: a site that trusts another root refuses the archive; a second tag keeps the first bundle', async (t) => {
+  const a = await siteA(t);
+  const archive = path.join(a.dir, 'trust.tgz');
+  await exportTrustArchive({ home: a.home, target: `${NAME}:v1`, output: archive, thin: a.thin });
+  const other = await siteA(t); // the same name, other keys
+  const homeB = path.join(a.dir, 'home-b');
+  await addTrust(homeB, NAME, other.root, pathToFileURL(other.metadata).href);
+  const before = await snapshotTree(homeB);
+  await assert.rejects(importTrustArchive({ home: homeB, file: archive }), { code: 'TUF_UNSIGNED_METADATA' });
+  assert.deepEqual(await snapshotTree(homeB), before, 'the trust store is unchanged');
+
+  // v2 signed later at A: importing its archive keeps the bundle of v1 imported before
+  const homeC = path.join(a.dir, 'home-c');
+  const first = await importTrustArchive({ home: homeC, file: archive, root: a.root });
+  const v2 = Buffer.from(
+    canonicalize({ schemaVersion: 'v1.0.0', name: 'app', version: '0.2.0', invocationImages: [] }),
+  );
+  a.sim.addBundle('v2', v2);
+  await a.sim.publish();
+  await writeMetadata(a.sim, a.dir);
+  const thin2 = path.join(a.dir, 'bundle2.json');
+  await writeFile(thin2, v2);
+  const archive2 = path.join(a.dir, 'trust2.tgz');
+  await exportTrustArchive({ home: a.home, target: `${NAME}:v2`, output: archive2, thin: thin2 });
+  const second = await importTrustArchive({ home: homeC, file: archive2 });
+  assert.equal(second.pinned, false);
+  assert.ok((await verifyBundle({ target: `${NAME}:v1`, home: homeC, thin: first.bundle })).length > 0);
+  assert.ok((await verifyBundle({ target: `${NAME}:v2`, home: homeC, thin: second.bundle })).length > 0);
 });
