@@ -21,7 +21,9 @@ import { collectTrust, type ExportedTrust } from '../tuf/client/export.js';
 import type { GraceAccepted } from '../tuf/client/grace.js';
 import { BUNDLE_FILE, type BundleKind } from '../tuf/client/offline.js';
 import { checkBundleReference } from '../tuf/names.js';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 
 export const TRUST_ARCHIVE_FORMAT = 'cnabsec-trust-archive/1';
 export const MANIFEST_NAME = 'cnabsec-trust.json';
@@ -53,6 +55,8 @@ export interface ExportOptions {
   /** `--with-bundle`: the bundle to carry, verified first. */
   thin?: string;
   thick?: string;
+  /** A thin bundle obtained elsewhere (pulled from a registry): its bytes, and where from. */
+  thinBytes?: { bytes: Uint8Array; source: string };
   graceMs?: number;
   warn?: (message: string) => void;
   now?: Date;
@@ -82,9 +86,34 @@ async function provenanceTargets(
   return [layout, ...keyNames, ...links];
 }
 
+/** Bytes of a thin bundle (pulled from a registry) verified as a file in a temporary directory. */
+async function verifiedBytes(
+  options: ExportOptions,
+  thin: { bytes: Uint8Array; source: string },
+): Promise<{ bundle?: VerifiedBundle; source?: TarSource; kind?: BundleKind }> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'cnabsec-export-'));
+  try {
+    const file = path.join(dir, 'bundle.json');
+    await writeFile(file, thin.bytes);
+    const r = await verifiedBundle({ ...options, thin: file, thinBytes: undefined });
+    return r;
+  } catch (e) {
+    if (e instanceof CnabError && e.code === 'BUNDLE_HASH_MISMATCH')
+      throw new CnabError(e.code, `${thin.source}: ${e.message}`, {
+        cause: e,
+        details: e.details,
+        hint: 'the registry serves another bundle than the one signed for this tag: do not use it',
+      });
+    throw e;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
 async function verifiedBundle(
   options: ExportOptions,
 ): Promise<{ bundle?: VerifiedBundle; source?: TarSource; kind?: BundleKind }> {
+  if (options.thinBytes !== undefined) return verifiedBytes(options, options.thinBytes);
   const file = options.thin ?? options.thick;
   if (file === undefined) return {};
   const kind: BundleKind = options.thin !== undefined ? 'thin' : 'thick';

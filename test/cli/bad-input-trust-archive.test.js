@@ -115,6 +115,33 @@ test('trust export: an untrusted repository, an unsigned tag, a bundle that does
   });
 });
 
+test('trust export: --registry unreachable, a bad reference, without --with-bundle', async () => {
+  const watch = [ctx.home, ctx.out];
+  const o = path.join(ctx.out, 'a.tgz');
+  const reg = (ref) =>
+    exp(`${NAME}:v1`, '-o', o, '--with-bundle', '--registry', ref, '--insecure-registry', '127.0.0.1:1');
+  await expectUserError({
+    args: reg('127.0.0.1:1/org/app:v1'),
+    env: ctx.env,
+    code: 'REGISTRY_UNREACHABLE',
+    names: ['127.0.0.1:1'],
+    watch,
+  });
+  await expectUserError({
+    args: reg('Bad Ref'),
+    env: ctx.env,
+    code: 'REGISTRY_BAD_REFERENCE',
+    names: ['Bad Ref'],
+    watch,
+  });
+  await expectUsageError({
+    args: exp(`${NAME}:v1`, '-o', o, '--registry', '127.0.0.1:1/org/app:v1'),
+    env: ctx.env,
+    names: ['--with-bundle'],
+    watch,
+  });
+});
+
 test('trust import: unreadable, not gzip, altered archives', async () => {
   const watch = [ctx.homeB];
   const missing = path.join(ctx.work, 'missing.tgz');

@@ -9,6 +9,7 @@ import { exportTrustArchive } from '../../cnab/trust-archive.js';
 import { importTrustArchive } from '../../cnab/trust-archive-import.js';
 import { graceWarning, type GraceAccepted } from '../../tuf/client/grace.js';
 import { checkBundleReference } from '../../tuf/names.js';
+import { trustFor } from '../../tuf/client/trust.js';
 import { durationSeconds } from '../../util/duration.js';
 import { withCommon, type KeyOptions } from '../common.js';
 import { printJson, printLine, runAction, warn } from '../output.js';
@@ -16,6 +17,9 @@ import { duration } from '../options.js';
 import { referenceHint } from '../habits.js';
 import { lockWaitMs } from '../repo-common.js';
 import { referenceTag } from '../json-shapes.js';
+import { openerOf, withRegistryOptions, type RegistryCliOptions } from '../registry-common.js';
+import { formatReference, parseReference } from '../../registry/reference.js';
+import { pullBundle } from '../../registry/thin.js';
 
 /** `--grace <duration>` in ms (the parser checked the syntax). */
 export function graceMsOf(grace: string | undefined): number | undefined {
@@ -30,21 +34,33 @@ export function warnGrace(repository: string, accepted: readonly GraceAccepted[]
   for (const r of accepted ?? []) warn(graceWarning(repository, r));
 }
 
-interface ExportCliOptions extends KeyOptions {
+interface ExportCliOptions extends KeyOptions, RegistryCliOptions {
   output: string;
   withBundle?: boolean;
   thin?: string;
   thick?: string;
+  registry?: string;
   grace?: string;
+}
+
+/** `--registry <ref>`: the thin bundle pulled from the registry (verified by the export). */
+async function pulled(opts: ExportCliOptions): Promise<{ bytes: Uint8Array; source: string } | undefined> {
+  if (opts.registry === undefined) return undefined;
+  const ref = parseReference(opts.registry);
+  const r = await pullBundle(openerOf(opts)(ref.registry), ref);
+  return { bytes: r.bundle, source: formatReference(ref) };
 }
 
 async function exportAction(target: string, opts: ExportCliOptions): Promise<void> {
   checkBundleReference(target);
   const grace = graceMsOf(opts.grace);
+  await trustFor(opts.home ?? defaultHome(), target); // TRUST_NOT_FOUND before any registry request
+  const thinBytes = await pulled(opts);
   const r = await exportTrustArchive({
     home: opts.home ?? defaultHome(),
     target,
     output: opts.output,
+    ...(thinBytes === undefined ? {} : { thinBytes }),
     ...(opts.thin === undefined ? {} : { thin: opts.thin }),
     ...(opts.thick === undefined ? {} : { thick: opts.thick }),
     ...(grace === undefined ? {} : { graceMs: grace }),
@@ -84,7 +100,7 @@ interface ImportCliOptions extends KeyOptions {
 }
 
 export function registerTrustArchive(trust: Command, readRoot: (file: string) => Promise<Buffer>): void {
-  withCommon(trust.command('export <target>'))
+  withRegistryOptions(withCommon(trust.command('export <target>')))
     .description(
       'write a trust archive for an offline site: the TUF metadata of <name>:<tag> (updated first), its in-toto files, optionally the bundle',
     )
@@ -92,18 +108,26 @@ export function registerTrustArchive(trust: Command, readRoot: (file: string) =>
     .option('--with-bundle', 'carry the bundle too, verified first (doc 303): give --thin or --thick')
     .option('--thin <bundle.json>', 'with --with-bundle: the thin bundle')
     .option('--thick <bundle.tgz>', 'with --with-bundle: the thick bundle archive')
+    .option(
+      '--registry <ref>',
+      'with --with-bundle: pull the thin bundle from this registry reference (cnab-to-oci layout)',
+    )
     .option('--grace <duration>', GRACE_HELP, duration)
     .check((_args, opts) => {
-      const given = (opts.thin === undefined ? 0 : 1) + (opts.thick === undefined ? 0 : 1);
+      const given = [opts.thin, opts.thick, opts.registry].filter((x) => x !== undefined).length;
       if (opts.withBundle === true && given !== 1)
-        return '--with-bundle needs the bundle: --thin <bundle.json> or --thick <bundle.tgz> (one of them)';
-      if (opts.withBundle !== true && given > 0) return '--thin and --thick are for --with-bundle';
+        return '--with-bundle needs the bundle: --thin <bundle.json>, --thick <bundle.tgz> or --registry <ref> (one of them)';
+      if (opts.withBundle !== true && given > 0)
+        return '--thin, --thick and --registry are for --with-bundle';
       return undefined;
     })
     .onExtraArguments(referenceHint)
     .example('cnabsec trust export example.com/org/app:v1 -o trust.tgz')
     .example('cnabsec trust export example.com/org/app:v1 -o trust.tgz --with-bundle --thin bundle.json')
     .example('cnabsec trust export example.com/org/app:v1 -o trust.tgz --with-bundle --thick app.tgz')
+    .example(
+      'cnabsec trust export example.com/org/app:v1 -o trust.tgz --with-bundle --registry registry.example.com/org/app:v1',
+    )
     .action(runAction(exportAction));
 
   withCommon(trust.command('import <trust.tgz>'))
