@@ -14,7 +14,7 @@ import { Sim, NAME } from '../helpers/sim.js';
 import { writeMetadata } from '../helpers/client-repo.js';
 import { snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
-import { addTrust, listTrust } from '../../dist/tuf/client/index.js';
+import { addTrust, listTrust, removeTrust } from '../../dist/tuf/client/index.js';
 import { exportTrustArchive, importTrustArchive, verifyBundle, ustarHeader } from '../../dist/cnab/index.js';
 
 const DAY = 86_400_000;
@@ -57,6 +57,9 @@ test('airgap: export at A with the bundle, import at B with --root, A gone: veri
   assert.ok(entry.imported);
   const v = await verifyBundle({ target: `${NAME}:v1`, home: homeB, thin: imp.bundle });
   assert.equal(v.length, BUNDLE.length);
+  // `trust remove` forgets the offline mirror and the imported bundle too
+  await removeTrust(homeB, NAME);
+  assert.deepEqual(await snapshotTree(path.join(homeB, 'trust')), {});
 });
 
 test('airgap: an untrusted repository without --root, another root, an altered archive: refused, store unchanged', async (t) => {
