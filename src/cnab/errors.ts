@@ -19,7 +19,8 @@ export type CnabErrorCode =
   | 'INTOTO_METADATA_MISSING'
   | 'INTOTO_VERIFICATION_FAILED'
   // trust archives for air-gapped sites (ADR 0030): trust-archive*.ts
-  | 'TRUST_ARCHIVE_INVALID';
+  | 'TRUST_ARCHIVE_INVALID'
+  | 'ARCHIVE_WRITE_FAILED';
 
 /** Errors of the CNAB layer: bundle files, archives, target names, verification. */
 export class CnabError extends CnabsecError<CnabErrorCode> {}

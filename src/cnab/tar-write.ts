@@ -14,6 +14,7 @@ import { CnabError } from './errors.js';
 import { BLOCK } from './tar-fields.js';
 import { tempPathFor } from '../util/fs.js';
 import { quote } from '../util/json.js';
+import { describeErrno, errnoOf } from '../util/errno.js';
 
 /** Largest entry: 11 octal digits. */
 export const MAX_TAR_ENTRY_BYTES = 8 ** 11 - 1;
@@ -130,7 +131,13 @@ export async function writeTarGz(
     await fsp.rename(tmp, file);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
-    throw e;
+    if (errnoOf(e) === undefined || e instanceof CnabError) throw e;
+    const why = errnoOf(e) === 'ENOENT' ? 'ENOENT (its directory does not exist)' : describeErrno(e);
+    throw new CnabError('ARCHIVE_WRITE_FAILED', `cannot write ${file}: ${why}`, {
+      cause: e,
+      details: { path: file },
+      hint: 'give an output file in an existing directory you can write to (not a directory)',
+    });
   }
   const out = new Map<string, string>();
   for (const e of entries) out.set(e.name, (hashes.get(e.name) ?? createHash('sha256')).digest('hex'));

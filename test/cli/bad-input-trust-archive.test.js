@@ -115,6 +115,25 @@ test('trust export: an untrusted repository, an unsigned tag, a bundle that does
   });
 });
 
+test('trust export: an output in a missing directory, or a directory', async () => {
+  const watch = [ctx.home, ctx.out];
+  const missing = path.join(ctx.work, 'no-such-dir', 'a.tgz');
+  await expectUserError({
+    args: exp(`${NAME}:v1`, '-o', missing),
+    env: ctx.env,
+    code: 'ARCHIVE_WRITE_FAILED',
+    names: [missing],
+    watch,
+  });
+  await expectUserError({
+    args: exp(`${NAME}:v1`, '-o', ctx.out),
+    env: ctx.env,
+    code: 'ARCHIVE_WRITE_FAILED',
+    names: [ctx.out],
+    watch,
+  });
+});
+
 test('trust export: --registry unreachable, a bad reference, without --with-bundle', async () => {
   const watch = [ctx.home, ctx.out];
   const o = path.join(ctx.out, 'a.tgz');
