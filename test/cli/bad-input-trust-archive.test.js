@@ -187,6 +187,16 @@ test('trust import: unreadable, not gzip, altered archives', async () => {
   });
 });
 
+test('trust import: a grace over 366 days', async () => {
+  await expectUserError({
+    args: imp(ctx.archive, '--root', ctx.root, '--grace', '2y'),
+    env: ctx.envB,
+    code: 'INVALID_DURATION',
+    names: ['--grace 2y'],
+    watch: [ctx.homeB],
+  });
+});
+
 test('trust import: trust decisions (no --root, --root for a trusted repository, a bad root)', async () => {
   await expectUserError({
     args: imp(ctx.archive),
@@ -209,4 +219,21 @@ test('trust import: trust decisions (no --root, --root for a trusted repository,
     watch: [ctx.homeB],
   });
   await expectUsageError({ args: imp(), env: ctx.envB, watch: [ctx.homeB] });
+});
+
+test('verify: --grace over 366 days; no bundle given and none imported (the hint names trust import)', async () => {
+  const watch = [ctx.home];
+  await expectUserError({
+    args: ['verify', `${NAME}:v1`, '--thin', ctx.bundle, '--grace', '400d'],
+    env: ctx.env,
+    code: 'INVALID_DURATION',
+    watch,
+  });
+  await expectUserError({
+    args: ['verify', `${NAME}:v1`],
+    env: ctx.env,
+    code: 'BUNDLE_NOT_FOUND',
+    hint: /trust import/,
+    watch,
+  });
 });

@@ -7,7 +7,8 @@ import type { Command } from '../args.js';
 import { defaultHome } from '../../crypto/keystore.js';
 import { exportTrustArchive } from '../../cnab/trust-archive.js';
 import { importTrustArchive } from '../../cnab/trust-archive-import.js';
-import { graceWarning, type GraceAccepted } from '../../tuf/client/grace.js';
+import { graceWarning, MAX_GRACE_MS, type GraceAccepted } from '../../tuf/client/grace.js';
+import { TufError } from '../../tuf/errors.js';
 import { checkBundleReference } from '../../tuf/names.js';
 import { trustFor } from '../../tuf/client/trust.js';
 import { durationSeconds } from '../../util/duration.js';
@@ -23,7 +24,15 @@ import { pullBundle } from '../../registry/thin.js';
 
 /** `--grace <duration>` in ms (the parser checked the syntax). */
 export function graceMsOf(grace: string | undefined): number | undefined {
-  return grace === undefined ? undefined : (durationSeconds(grace) ?? 0) * 1000;
+  if (grace === undefined) return undefined;
+  const ms = (durationSeconds(grace) ?? 0) * 1000;
+  if (ms > MAX_GRACE_MS) {
+    throw new TufError('INVALID_DURATION', `--grace ${grace} is longer than 366 days`, {
+      details: { grace },
+      hint: 'a grace is for metadata that expired recently: give at most 366d; older metadata needs a newer trust archive',
+    });
+  }
+  return ms;
 }
 
 export const GRACE_HELP =
