@@ -183,6 +183,11 @@ test('airgap: hostile archives: ../x, a symlink, duplicate names, an oversized e
     duplicate: [m, ...rest, rest[0]],
     'manifest not first': [...rest, m],
     unlisted: [m, ...rest, { name: 'metadata/extra.json', data: Buffer.from('{}') }],
+    'longer than listed': [
+      m,
+      { ...rest[0], data: Buffer.concat([rest[0].data, Buffer.alloc(4096, 0x20)]) },
+      ...rest.slice(1),
+    ],
     oversized: [
       {
         name: m.name,
@@ -204,6 +209,7 @@ test('airgap: hostile archives: ../x, a symlink, duplicate names, an oversized e
     duplicate: 'ARCHIVE_DUPLICATE_ENTRY',
     'manifest not first': 'TRUST_ARCHIVE_INVALID',
     unlisted: 'TRUST_ARCHIVE_INVALID',
+    'longer than listed': 'ARCHIVE_TOO_LARGE',
     oversized: 'TRUST_ARCHIVE_INVALID',
   };
   for (const [what, list] of Object.entries(cases)) {
