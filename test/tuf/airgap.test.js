@@ -10,7 +10,8 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { canonicalize } from '@tufjs/canonical-json';
-import { Sim, NAME } from '../helpers/sim.js';
+import { Sim, NAME, newSigners } from '../helpers/sim.js';
+import { rotateKeys } from '../../dist/tuf/index.js';
 import { writeMetadata } from '../helpers/client-repo.js';
 import { snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -256,4 +257,20 @@ test('airgap: a site that trusts another root refuses the archive; a second tag 
   assert.equal(second.pinned, false);
   assert.ok((await verifyBundle({ target: `${NAME}:v1`, home: homeC, thin: first.bundle })).length > 0);
   assert.ok((await verifyBundle({ target: `${NAME}:v2`, home: homeC, thin: second.bundle })).length > 0);
+});
+
+test('airgap: a rotated root: the archive has the chain 1..2, a site pinned at v1 walks it (TUF §5.3)', async (t) => {
+  const a = await siteA(t);
+  const [k] = newSigners(1);
+  a.sim.addSigners([k]);
+  rotateKeys(a.sim.repo, 'root', { add: [k.publicKey] });
+  await a.sim.publish();
+  await writeMetadata(a.sim, a.dir);
+  const archive = path.join(a.dir, 'trust.tgz');
+  const { manifest } = await exportTrustArchive({ home: a.home, target: `${NAME}:v1`, output: archive });
+  const roots = manifest.files.filter((f) => /^metadata\/\d+\.root\.json$/.test(f.name)).map((f) => f.name);
+  assert.deepEqual(roots, ['metadata/1.root.json', 'metadata/2.root.json']);
+  const homeB = path.join(a.dir, 'home-b');
+  const imp = await importTrustArchive({ home: homeB, file: archive, root: a.root });
+  assert.equal(imp.versions.find((v) => v.role === 'root').version, 2);
 });
