@@ -108,6 +108,44 @@ interface ImportCliOptions extends KeyOptions {
   grace?: string;
 }
 
+async function importAction(
+  readRoot: (file: string) => Promise<Buffer>,
+  file: string,
+  opts: ImportCliOptions,
+): Promise<void> {
+  const grace = graceMsOf(opts.grace);
+  const root = opts.root === undefined ? undefined : await readRoot(opts.root);
+  const r = await importTrustArchive({
+    home: opts.home ?? defaultHome(),
+    file,
+    ...(root === undefined ? {} : { root }),
+    ...(grace === undefined ? {} : { graceMs: grace }),
+    waitMs: lockWaitMs(),
+  });
+  warnGrace(r.entry.name, r.graceAccepted);
+  if (opts.json) {
+    printJson({
+      name: r.manifest.target,
+      ...referenceTag(r.manifest.target),
+      url: r.entry.url,
+      imported: r.entry.imported,
+      created: r.manifest.created,
+      pinned: r.pinned,
+      versions: Object.fromEntries(r.versions.map((v) => [v.role, v.version])),
+      length: r.info.length,
+      hashes: { ...r.info.hashes },
+      ...(r.bundle === undefined ? {} : { path: r.bundle }),
+    });
+    return;
+  }
+  const root2 = r.versions.find((v) => v.role === 'root')?.version;
+  printLine(
+    `imported ${r.manifest.target} (exported ${r.manifest.created}): ${r.entry.name} root v${root2 ?? '?'}, now offline at ${r.entry.url}`,
+  );
+  if (r.bundle !== undefined)
+    printLine(`  bundle stored: ${r.bundle} (\`cnabsec verify ${r.manifest.target}\` uses it)`);
+}
+
 export function registerTrustArchive(trust: Command, readRoot: (file: string) => Promise<Buffer>): void {
   withRegistryOptions(withCommon(trust.command('export <target>')))
     .description(
@@ -150,39 +188,5 @@ export function registerTrustArchive(trust: Command, readRoot: (file: string) =>
     .option('--grace <duration>', GRACE_HELP, duration)
     .example('cnabsec trust import trust.tgz')
     .example('cnabsec trust import trust.tgz --root root.json')
-    .action(
-      runAction(async (file: string, opts: ImportCliOptions) => {
-        const grace = graceMsOf(opts.grace);
-        const root = opts.root === undefined ? undefined : await readRoot(opts.root);
-        const r = await importTrustArchive({
-          home: opts.home ?? defaultHome(),
-          file,
-          ...(root === undefined ? {} : { root }),
-          ...(grace === undefined ? {} : { graceMs: grace }),
-          waitMs: lockWaitMs(),
-        });
-        warnGrace(r.entry.name, r.graceAccepted);
-        if (opts.json) {
-          printJson({
-            name: r.manifest.target,
-            ...referenceTag(r.manifest.target),
-            url: r.entry.url,
-            imported: r.entry.imported,
-            created: r.manifest.created,
-            pinned: r.pinned,
-            versions: Object.fromEntries(r.versions.map((v) => [v.role, v.version])),
-            length: r.info.length,
-            hashes: { ...r.info.hashes },
-            ...(r.bundle === undefined ? {} : { path: r.bundle }),
-          });
-          return;
-        }
-        const root2 = r.versions.find((v) => v.role === 'root')?.version;
-        printLine(
-          `imported ${r.manifest.target} (exported ${r.manifest.created}): ${r.entry.name} root v${root2 ?? '?'}, now offline at ${r.entry.url}`,
-        );
-        if (r.bundle !== undefined)
-          printLine(`  bundle stored: ${r.bundle} (\`cnabsec verify ${r.manifest.target}\` uses it)`);
-      }),
-    );
+    .action(runAction((file: string, opts: ImportCliOptions) => importAction(readRoot, file, opts)));
 }
