@@ -17,7 +17,10 @@ export type CnabErrorCode =
   | 'TARGET_NOT_FOUND'
   | 'BUNDLE_HASH_MISMATCH'
   | 'INTOTO_METADATA_MISSING'
-  | 'INTOTO_VERIFICATION_FAILED';
+  | 'INTOTO_VERIFICATION_FAILED'
+  // trust archives for air-gapped sites (ADR 0030): trust-archive*.ts
+  | 'TRUST_ARCHIVE_INVALID'
+  | 'ARCHIVE_WRITE_FAILED';
 
 /** Errors of the CNAB layer: bundle files, archives, target names, verification. */
 export class CnabError extends CnabsecError<CnabErrorCode> {}

@@ -7,3 +7,7 @@ export * from './schema.js';
 export * from './provenance.js';
 export * from './provenance-verify.js';
 export * from './provenance-links.js';
+export * from './trust-archive.js';
+export * from './trust-archive-read.js';
+export * from './trust-archive-import.js';
+export * from './tar-write.js';

@@ -26,6 +26,7 @@ import { isCnabsecError, messageOf } from '../errors.js';
 import { clientFor, listTrust, trustFor, type TrustClient } from '../tuf/client/trust.js';
 import { resolveWithMap, type MapFile, type RepositoryLookup } from '../tuf/client/map.js';
 import { TufError } from '../tuf/errors.js';
+import type { GraceAccepted } from '../tuf/client/grace.js';
 
 export interface VerifyOptions {
   /** `<repository>:<tag>` */
@@ -56,6 +57,8 @@ export interface VerifyOptions {
   /** Time limit per in-toto inspection (default 60 s). */
   inspectionTimeoutMs?: number;
   warn?: (message: string) => void;
+  /** Accept TUF metadata expired for at most this long (`--grace`, ADR 0030); see `graceAccepted`. */
+  graceMs?: number;
 }
 
 /** A thin bundle's bytes from elsewhere than a file (VerifyOptions.obtainThin). */
@@ -101,6 +104,8 @@ export interface VerifiedBundle {
   /** The verified bundle.json of a thin bundle. */
   bundle?: Record<string, unknown>;
   custom: Record<string, unknown>;
+  /** Roles accepted past their expiry within `graceMs` (to be warned about). */
+  graceAccepted?: GraceAccepted[];
 }
 
 function fail(code: CnabErrorCode, message: string, cause: unknown, hint: string, details = {}): CnabError {
@@ -122,7 +127,13 @@ async function trustedTarget(options: VerifyOptions): Promise<{ info: TargetFile
       const client = options.mapClient?.(first) ?? answered.get(first);
       return { info: r.info, ...(client === undefined ? {} : { client }) };
     }
-    const client = options.client ?? clientFor(options.home, await trustFor(options.home, options.target));
+    const client =
+      options.client ??
+      clientFor(
+        options.home,
+        await trustFor(options.home, options.target),
+        options.graceMs === undefined ? {} : { graceMs: options.graceMs },
+      );
     await client.refresh();
     return { info: await client.getTarget(options.target), client };
   } catch (e) {
@@ -233,7 +244,9 @@ async function observe(
     throw new CnabError(
       'BUNDLE_NOT_FOUND',
       'give the bundle to verify: --thin <bundle.json> or --thick <bundle.tgz>',
-      { hint: 'a thin bundle is the canonical bundle.json from the registry, a thick one its .tgz archive' },
+      {
+        hint: 'a thin bundle is the canonical bundle.json from the registry, a thick one its .tgz archive; at an offline site, `cnabsec trust import` of an archive exported with --with-bundle stores it for `verify`',
+      },
     );
   }
   const size = await sizeOf(file);
@@ -316,11 +329,13 @@ export async function verifyBundle(options: VerifyOptions): Promise<VerifiedBund
       }),
     );
   }
+  const graceAccepted = client?.graceAccepted() ?? [];
   return {
     target: options.target,
     length: digest.length,
     sha256: digest.sha256,
     custom,
     ...(bundle === undefined ? {} : { bundle }),
+    ...(graceAccepted.length === 0 ? {} : { graceAccepted }),
   };
 }

@@ -2,7 +2,7 @@
 // bundle's own repository and holds the hashes of its canonical bundle.json, so after
 // `cnabsec copy` to another registry the bundle pulled from the copy verifies against the
 // original trust data (doc 303), and a bundle whose content changed at the destination fails
-// with BUNDLE_HASH_MISMATCH. (`verify --registry` pulls by itself: the thin-bundle tests.)
+// with BUNDLE_HASH_MISMATCH. `verify --registry <mirror>` and `pull <mirror> --verify --target` pull the copy themselves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
@@ -56,9 +56,15 @@ test('copy keeps trust: the copy verifies against the original TUF target; a cha
     ],
     { env },
   );
+  const insecure = ['--insecure-registry', b.host];
+  const mirror = `${b.host}/mirror/app:v1`;
+  // the issue's own words: verify example.com/org/app:v1 --registry <mirror>/org/app:v1
+  const ok = cliOk(['verify', `${NAME}:v1`, '--registry', mirror, ...insecure, '--json'], { env });
+  assert.equal(JSON.parse(ok).name, `${NAME}:v1`);
   const pulled = await pullBundle(clientFor(b), dst);
   await writeFile(w('pulled.json'), pulled.bundle);
   cliOk(['verify', `${NAME}:v1`, '--thin', w('pulled.json')], { env });
+  cliOk(['pull', mirror, '--verify', '--target', `${NAME}:v1`, '-o', w('out.json'), ...insecure], { env });
 
   // someone pushes other content under the destination tag (same images, another description)
   const changed = { ...bundle, description: 'not what was signed' };
@@ -68,4 +74,7 @@ test('copy keeps trust: the copy verifies against the original TUF target; a cha
   const r = runCli(['verify', `${NAME}:v1`, '--thin', w('other.json')], { env });
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /^cnabsec: error \[BUNDLE_HASH_MISMATCH\]/m);
+  const rr = runCli(['verify', `${NAME}:v1`, '--registry', mirror, ...insecure], { env });
+  assert.equal(rr.status, 1, rr.stderr);
+  assert.match(rr.stderr, /^cnabsec: error \[BUNDLE_HASH_MISMATCH\]/m);
 });

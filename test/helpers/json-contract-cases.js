@@ -275,6 +275,24 @@ export function contractCases(ctx) {
       ok: () => ['trust', 'list'],
       err: () => ['trust', 'list', '--home', w('a-file')],
     },
+    {
+      command: 'trust export',
+      ok: () => ['trust', 'export', `${NAME}:v1`, '-o', w('trust.tgz'), '--with-bundle', '--thin', FIXTURE],
+      err: () => ['trust', 'export', `${NAME}:v9`, '-o', w('trust-none.tgz')],
+    },
+    {
+      command: 'trust import',
+      ok: () => [
+        'trust',
+        'import',
+        w('trust.tgz'),
+        '--home',
+        w('airgap-home'),
+        '--root',
+        w('repo', 'metadata', '1.root.json'),
+      ],
+      err: () => ['trust', 'import', w('trust.tgz'), '--home', w('airgap-home-2')],
+    },
     { command: 'lookup', ok: () => ['lookup', `${NAME}:v1`], err: () => ['lookup', 'nope.example/x:v1'] },
     { command: 'list', ok: () => ['list', NAME], err: () => ['list', 'nope.example/x'] },
     {

@@ -4,7 +4,8 @@
  */
 import type { Command } from '../args.js';
 import { defaultHome } from '../../crypto/keystore.js';
-import { checkRootBytes, clientFor, listTrust, trustFor } from '../../tuf/client/trust.js';
+import { checkRootBytes, clientFor, listTrust, trustFor, type TrustEntry } from '../../tuf/client/trust.js';
+import { registerTrustArchive } from './trust-archive.js';
 import { addTrust, notTrusted, removeTrust } from '../../tuf/client/trust-write.js';
 import { ROOT_MAX_BYTES } from '../../tuf/client/guard.js';
 import { TufError } from '../../tuf/errors.js';
@@ -133,10 +134,27 @@ function registerTrust(program: Command): void {
     .action(
       runAction(async (opts: KeyOptions) => {
         const entries = await listTrust(opts.home ?? defaultHome());
-        if (opts.json) printJson(trustListJson(entries));
-        else for (const e of entries) printLine(`${e.name}  ${e.url}`);
+        if (opts.json) printJson(withImported(trustListJson(entries), entries));
+        else
+          for (const e of entries)
+            printLine(
+              `${e.name}  ${e.url}${e.imported === undefined ? '' : `  (offline, imported ${e.imported})`}`,
+            );
       }),
     );
+
+  registerTrustArchive(trust, readRoot);
+}
+
+/** `trust list --json`: an imported repository (ADR 0030) has `offline: true` and `imported`. */
+function withImported(doc: Record<string, unknown>, entries: readonly TrustEntry[]): Record<string, unknown> {
+  const repos = doc.repositories as Record<string, unknown>[];
+  return {
+    repositories: repos.map((r) => {
+      const imported = entries.find((e) => e.name === r.name)?.imported;
+      return imported === undefined ? r : { ...r, offline: true, imported };
+    }),
+  };
 }
 
 /** Columns padded to their widest cell, two spaces apart. */

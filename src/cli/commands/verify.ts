@@ -23,6 +23,9 @@ import {
   type RegistryVerifyOptions,
 } from '../../registry/index.js';
 import { UsageError } from '../usage-error.js';
+import { entryFor, importedBundle } from '../../tuf/client/offline.js';
+import { GRACE_HELP, graceMsOf, warnGrace } from './trust-archive.js';
+import { duration } from '../options.js';
 
 async function readJson(file: string): Promise<unknown> {
   try {
@@ -58,11 +61,13 @@ export function register(program: Command): void {
       '--bundle-file-name <name>',
       'name of the bundle in the inspections directory (default bundle.tgz / bundle.json)',
     )
+    .option('--grace <duration>', GRACE_HELP, duration)
     .onExtraArguments(referenceHint)
     .example('cnabsec verify example.com/org/app:v1 --thin bundle.json')
     .example('cnabsec verify example.com/org/app:v1 --thick bundle.tgz -o verified-bundle.json')
     .example('cnabsec verify example.com/org/app:v1 --thin bundle.json --map map.json --json')
     .example('cnabsec verify example.com/org/app:v1 --registry mirror.local:5000/org/app:v1 -o bundle.json')
+    .example('cnabsec verify example.com/org/app:v1 --grace 30d')
     .action(runAction(verify));
 }
 
@@ -75,6 +80,15 @@ interface VerifyCliOptions extends KeyOptions, RegistryCliOptions {
   maxUnpacked?: number;
   bundleFileName?: string;
   output?: string;
+  grace?: string;
+}
+
+/** No bundle given: the one `trust import` stored for the target (ADR 0030), if any. */
+async function importedOf(home: string, target: string): Promise<{ thin?: string; thick?: string }> {
+  const entry = await entryFor(home, target);
+  const found = entry === undefined ? undefined : await importedBundle(home, entry, target);
+  if (found === undefined) return {};
+  return found.kind === 'thin' ? { thin: found.file } : { thick: found.file };
 }
 
 /** `--registry <ref>`: doc 303 with the thin bundle pulled from a registry (src/registry/thin-verify.ts). */
@@ -100,12 +114,18 @@ async function verify(target: string, opts: VerifyCliOptions, cmd: Command): Pro
   checkBundleReference(target); // <repository>:<tag>, before anything is read
   const registry = fromRegistry(opts, cmd);
   const map = opts.map === undefined ? undefined : parseMapFile(await readJson(opts.map));
-  const bar = opts.thick === undefined ? undefined : progressBar(opts.thick, 'verifying');
+  const home = opts.home ?? defaultHome();
+  const given =
+    opts.thin !== undefined || opts.thick !== undefined || map !== undefined || registry !== undefined;
+  const bundle = given ? { thin: opts.thin, thick: opts.thick } : await importedOf(home, target);
+  const bar = bundle.thick === undefined ? undefined : progressBar(bundle.thick, 'verifying');
+  const grace = graceMsOf(opts.grace);
   const options: VerifyOptions = {
     target,
-    home: opts.home ?? defaultHome(),
-    ...(opts.thin === undefined ? {} : { thin: opts.thin }),
-    ...(opts.thick === undefined ? {} : { thick: opts.thick }),
+    home,
+    ...(bundle.thin === undefined ? {} : { thin: bundle.thin }),
+    ...(bundle.thick === undefined ? {} : { thick: bundle.thick }),
+    ...(grace === undefined ? {} : { graceMs: grace }),
     ...(map === undefined ? {} : { map }),
     ...(opts.bundleFileName === undefined ? {} : { bundleFileName: opts.bundleFileName }),
     inspectionTimeoutMs: opts.inspectionTimeout * 1000,
@@ -121,6 +141,7 @@ async function verify(target: string, opts: VerifyCliOptions, cmd: Command): Pro
     registry === undefined
       ? await verifyBundle(options)
       : await verifyFromRegistry({ ...options, ...registry });
+  warnGrace(target.slice(0, target.lastIndexOf(':')), r.graceAccepted);
   if (opts.output !== undefined && r.bundle !== undefined)
     await writeOutputFile(opts.output, canonicalize(r.bundle));
   if (opts.json)

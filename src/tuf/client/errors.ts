@@ -132,7 +132,7 @@ export interface ClientFailureContext {
 
 function hintFor(code: TufErrorCode): string {
   if (code === 'TUF_EXPIRED_METADATA')
-    return 'the repository owner must refresh or re-sign it (`cnabsec refresh` / `cnabsec resign`); do not trust it meanwhile';
+    return 'the repository owner must refresh or re-sign it (`cnabsec refresh` / `cnabsec resign`); do not trust it meanwhile (an offline site with imported metadata may accept it for a while with `--grace <duration>`, warned, then import a newer trust archive)';
   if (code === 'TUF_DOWNLOAD_FAILED')
     return 'check the metadata URL given to `cnabsec trust add` and that the server is up';
   return 'do not use this repository until its owner has fixed it; if the root was replaced out of band, run `cnabsec trust reset`';

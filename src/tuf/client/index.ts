@@ -9,3 +9,7 @@ export { hookUpdater, tufjsHooksApplicable, installedTufjsVersion, HOOKED_TUFJS_
 export * from './network.js';
 export * from './trust-write.js';
 export * from './list.js';
+export * from './grace.js';
+export * from './export.js';
+export * from './import.js';
+export * from './offline.js';

@@ -171,6 +171,9 @@ export async function removeTrust(
       try {
         await fsp.rm(file, { force: true }); // first: from now on the repository is not trusted
         await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
+        // what `trust import` added (ADR 0030): the offline mirror and the imported bundles
+        for (const d of ['offline', 'bundles'])
+          await fsp.rm(path.join(dir, d), { recursive: true, force: true });
       } catch (e) {
         if (errnoOf(e) === undefined) throw e;
         throw trustStoreIo('remove', dir, e);

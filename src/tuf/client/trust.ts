@@ -19,6 +19,7 @@ import { discardIfRotated, trustedKeysSnapshot } from './fastforward.js';
 import { fetcherFor, type RecordingFetcher } from './fetcher.js';
 import { checkMetadataBytes, ROOT_MAX_BYTES } from './guard.js';
 import { hookUpdater, traceLocalReads } from './hooks.js';
+import { applyGrace, expiredRoles, type GraceAccepted } from './grace.js';
 import { listVerifiedTargets, nearestTags, type VerifiedTarget, type TargetsWalker } from './list.js';
 import { traceRead } from '../../util/trace.js';
 import { isCnabsecError, messageOf } from '../../errors.js';
@@ -30,6 +31,10 @@ export interface TrustEntry {
   name: string;
   url: string;
   added: string;
+  /** Set by `trust import` (ADR 0030): the metadata URL is the local offline mirror. */
+  imported?: string;
+  /** The metadata URL of the site the imported archive was exported from. */
+  exportedFrom?: string;
 }
 
 export interface TrustClientOptions {
@@ -38,6 +43,8 @@ export interface TrustClientOptions {
   cacheDir: string;
   fetcher?: RecordingFetcher;
   targetBaseUrl?: string;
+  /** Accept metadata expired for at most this long, and report it (./grace.ts, ADR 0030). */
+  graceMs?: number;
 }
 
 export class TrustClient {
@@ -101,9 +108,35 @@ export class TrustClient {
     } catch (e) {
       throw this.pinnedRootError(e);
     }
+    if (options.graceMs !== undefined) applyGrace(updater, options.graceMs);
     hookUpdater(updater, this.fetcher);
     traceLocalReads(updater, options.cacheDir);
     return updater;
+  }
+
+  /** The metadata cache directory and metadata URL (`trust export`, ../client/export.ts). */
+  get cacheDir(): string {
+    return this.options.cacheDir;
+  }
+
+  get metadataUrl(): string {
+    return this.options.metadataUrl;
+  }
+
+  /** Roles trusted so far in this update, expired at the real time (accepted within the grace). */
+  graceAccepted(): GraceAccepted[] {
+    return this.options.graceMs === undefined ? [] : expiredRoles(this.updater);
+  }
+
+  /** The roles the update and lookups have trusted so far, with their versions. */
+  trustedRoles(): { role: string; version: number }[] {
+    const set = (this.updater as unknown as { trustedSet?: { trustedSet?: Record<string, unknown> } })
+      .trustedSet?.trustedSet;
+    if (set === undefined) return [];
+    return Object.entries(set).flatMap(([role, md]) => {
+      const version = (md as { signed?: { version?: unknown } } | undefined)?.signed?.version;
+      return typeof version === 'number' ? [{ role, version }] : [];
+    });
   }
 
   /**
@@ -374,10 +407,11 @@ export async function trustFor(home: string, target: string): Promise<TrustEntry
   return hit;
 }
 
-export function clientFor(home: string, entry: TrustEntry): TrustClient {
+export function clientFor(home: string, entry: TrustEntry, options: { graceMs?: number } = {}): TrustClient {
   return new TrustClient({
     name: entry.name,
     metadataUrl: entry.url,
     cacheDir: path.join(trustDir(home, entry.name), 'metadata'),
+    ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
   });
 }

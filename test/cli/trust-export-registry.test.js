@@ -1,0 +1,100 @@
+// `trust export --with-bundle --registry <ref>` against a real docker-registry 2.8 (issue 14
+// items 5-6): the thin bundle is pulled in the cnab-to-oci layout, verified (doc 303) before it
+// goes into the archive; the registry is then stopped and the offline site verifies from the
+// archive alone. A registry tag serving another bundle is refused (BUNDLE_HASH_MISMATCH).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { canonicalize } from '@tufjs/canonical-json';
+import { openRegistry } from '../../dist/registry/index.js';
+import { pushBundle } from '../../dist/registry/thin.js';
+import { cliOk, runCli } from '../helpers/cli.js';
+import { startRegistry } from '../helpers/registry.js';
+import { tempDir } from '../helpers/tmp.js';
+
+const NAME = 'example.com/org/app';
+const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
+const digestOf = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+
+async function pushImage(c, repository) {
+  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux' }));
+  await c.pushBlob(repository, config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: digestOf(config),
+        size: config.length,
+      },
+      layers: [],
+    }),
+  );
+  const digest = await c.putManifest(repository, digestOf(manifest), OCI_MANIFEST, manifest);
+  return { digest, size: manifest.length };
+}
+
+test('trust export --registry: pulled, verified, archived; verified offline with the registry stopped', async (t) => {
+  const reg = await startRegistry(t);
+  const c = openRegistry({ registry: reg.host, insecure: true, credentials: () => undefined });
+  const inv = await pushImage(c, 'org/app');
+  const bundleOf = (version) => ({
+    schemaVersion: 'v1.0.0',
+    name: 'app',
+    version,
+    invocationImages: [
+      { imageType: 'oci', image: 'example.com/src/inv:1', contentDigest: inv.digest, size: inv.size },
+    ],
+  });
+  await pushBundle(
+    c,
+    { registry: reg.host, repository: 'org/app', tag: 'v1' },
+    Buffer.from(JSON.stringify(bundleOf('1.0.0'))),
+  );
+  await pushBundle(
+    c,
+    { registry: reg.host, repository: 'org/app', tag: 'other' },
+    Buffer.from(JSON.stringify(bundleOf('9.9.9'))),
+  );
+
+  const dir = await tempDir(t);
+  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
+  const repo = path.join(dir, 'repo');
+  await writeFile(path.join(dir, 'bundle.json'), canonicalize(bundleOf('1.0.0')));
+  cliOk(['init', repo, '--name', NAME], { env });
+  cliOk(['bundle', 'add', repo, 'v1', '--thin', path.join(dir, 'bundle.json')], { env });
+  cliOk(['publish', repo], { env });
+  const root = path.join(repo, 'metadata', '1.root.json');
+  cliOk(['trust', 'add', NAME, '--root', root, '--url', pathToFileURL(path.join(repo, 'metadata')).href], {
+    env,
+  });
+  const archive = path.join(dir, 'trust.tgz');
+  const exp = (ref) => [
+    'trust',
+    'export',
+    `${NAME}:v1`,
+    '-o',
+    archive,
+    '--with-bundle',
+    '--registry',
+    ref,
+    '--insecure-registry',
+    reg.host,
+  ];
+
+  const other = runCli(exp(`${reg.host}/org/app:other`), { env });
+  assert.equal(other.status, 1, other.stderr);
+  assert.match(other.stderr, /\[BUNDLE_HASH_MISMATCH\]: 127\.0\.0\.1:\d+\/org\/app:other: /);
+
+  const doc = JSON.parse(cliOk([...exp(`${reg.host}/org/app:v1`), '--json'], { env }));
+  assert.equal(doc.bundle.kind, 'thin');
+  await reg.close(); // the registry and the repository are out of reach of site B
+  const b = { CNABSEC_HOME: path.join(dir, 'home-b'), CI: 'true' };
+  cliOk(['trust', 'import', archive, '--root', root], { env: b });
+  const out = JSON.parse(cliOk(['verify', `${NAME}:v1`, '--json'], { env: b }));
+  assert.equal(out.bundle.version, '1.0.0');
+});
