@@ -76,20 +76,9 @@ function withDigest(location: string, digest: string): string {
 export async function pushBlobBytes(s: Session, u: BlobUpload): Promise<void> {
   const target = { repository: u.repository, reference: u.digest, kind: 'upload' };
   const scopes = [pushScope(u.repository), ...(u.mountFrom === undefined ? [] : [pullScope(u.mountFrom)])];
-  const query =
-    u.mountFrom === undefined
-      ? ''
-      : `?mount=${encodeURIComponent(u.digest)}&from=${encodeURIComponent(u.mountFrom)}`;
-  const opened = await s.call(
-    { method: 'POST', url: `/v2/${u.repository}/blobs/uploads/${query}`, scopes, target },
-    [201, 202],
-  );
-  await discard(opened);
-  if (opened.response.status === 201) {
-    checkStoredDigest(s, target, opened, u.digest); // mounted, but which blob?
-    return;
-  }
-  let location = locationOf(s, target, opened);
+  const opened = await openUpload(s, u, scopes); // mount first
+  if (opened === undefined) return;
+  let location = opened;
   const size = u.bytes.byteLength;
   if (size > u.chunkBytes) {
     for (let start = 0; start < size; start += u.chunkBytes) {
@@ -153,7 +142,11 @@ export interface StreamUpload {
 }
 
 /** Open an upload session (trying the mount first); undefined when the registry mounted the blob. */
-async function openUpload(s: Session, u: StreamUpload, scopes: string[]): Promise<string | undefined> {
+async function openUpload(
+  s: Session,
+  u: Pick<StreamUpload, 'repository' | 'digest' | 'mountFrom'>,
+  scopes: string[],
+): Promise<string | undefined> {
   const target = { repository: u.repository, reference: u.digest, kind: 'upload' };
   const query =
     u.mountFrom === undefined
