@@ -4,7 +4,6 @@
 // archive alone. A registry tag serving another bundle is refused (BUNDLE_HASH_MISMATCH).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -12,31 +11,13 @@ import { canonicalize } from '@tufjs/canonical-json';
 import { openRegistry } from '../../dist/registry/index.js';
 import { pushBundle } from '../../dist/registry/thin.js';
 import { cliOk, runCli } from '../helpers/cli.js';
+import { pushImage as pushImageOf } from '../helpers/registry-images.js';
 import { startRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const NAME = 'example.com/org/app';
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const digestOf = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 
-async function pushImage(c, repository) {
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux' }));
-  await c.pushBlob(repository, config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: digestOf(config),
-        size: config.length,
-      },
-      layers: [],
-    }),
-  );
-  const digest = await c.putManifest(repository, digestOf(manifest), OCI_MANIFEST, manifest);
-  return { digest, size: manifest.length };
-}
+const pushImage = (c, repository) => pushImageOf(c, repository, { layers: [] });
 
 test('trust export --registry: pulled, verified, archived; verified offline with the registry stopped', async (t) => {
   const reg = await startRegistry(t);

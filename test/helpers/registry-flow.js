@@ -11,30 +11,12 @@ import { openRegistry } from '../../dist/registry/index.js';
 import { startRegistry } from './registry.js';
 import { cliOk } from './cli.js';
 import { tempDir } from './tmp.js';
+import { pushImage as pushImageOf } from './registry-images.js';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 export const digestOf = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const enc = (s) => new TextEncoder().encode(s);
 
-/** Push a tiny image (config blob + OCI manifest) by digest into `repository`. */
-export async function pushImage(c, repository, label) {
-  const config = enc(JSON.stringify({ architecture: 'amd64', os: 'linux', label }));
-  await c.pushBlob(repository, config);
-  const manifest = enc(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: digestOf(config),
-        size: config.length,
-      },
-      layers: [],
-    }),
-  );
-  const digest = await c.putManifest(repository, digestOf(manifest), OCI_MANIFEST, manifest);
-  return { digest, size: manifest.length, mediaType: OCI_MANIFEST, bytes: manifest };
-}
+/** Push a tiny image (config blob + OCI manifest, no layers) by digest into `repository`. */
+export const pushImage = (c, repository, label) => pushImageOf(c, repository, { label, layers: [] });
 
 /** A bundle.json (canonical) whose invocation image is `image` in the bundle repository. */
 export function bundleDoc(host, image, version = '1.0.0') {

@@ -54,6 +54,7 @@ export async function pushImage(c, repository, { label = 'img', layers, platform
     mediaType: OCI_MANIFEST,
     config: digestOf(config),
     layers: blobs.map(digestOf),
+    bytes: manifest,
   };
 }
 

@@ -18,6 +18,7 @@ import { openRegistry } from '../../dist/registry/index.js';
 import { pullBundle, pushBundle } from '../../dist/registry/thin.js';
 import { blobDataPath, freePort, REGISTRY_BIN, startRegistry } from '../helpers/registry.js';
 import { tempDir } from '../helpers/tmp.js';
+import { pushImage as pushImageOf } from '../helpers/registry-images.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -45,25 +46,10 @@ async function listen(t, handler) {
   return `127.0.0.1:${s.address().port}`;
 }
 
-/** An image (config blob + OCI manifest) pushed by digest, as a relocated image is. */
-async function pushImage(c, repository, label) {
-  const config = enc(JSON.stringify({ architecture: 'amd64', os: 'linux', label }));
-  await c.pushBlob(repository, config);
-  const manifest = enc(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: digestOf(config),
-        size: config.length,
-      },
-      layers: [],
-    }),
-  );
-  const digest = await c.putManifest(repository, digestOf(manifest), OCI_MANIFEST, manifest);
-  return { digest, size: manifest.length, manifest };
-}
+const pushImage = async (c, repository, label) => {
+  const r = await pushImageOf(c, repository, { label, layers: [] });
+  return { ...r, manifest: r.bytes };
+};
 
 function bundleOf(version, inv) {
   return {

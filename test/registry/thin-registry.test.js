@@ -4,35 +4,13 @@
 // for the index by tag is the bytes we pushed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { openRegistry } from '../../dist/registry/index.js';
 import { pullBundle, pushBundle } from '../../dist/registry/thin.js';
 import { bundleToOci } from '../../dist/registry/cnab-oci.js';
+import { pushImage as pushImageOf } from '../helpers/registry-images.js';
 import { startRegistry } from '../helpers/registry.js';
 
-const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
-const digestOf = (b) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
-const enc = (s) => new TextEncoder().encode(s);
-
-/** Push a tiny image (config blob + OCI manifest) by digest, as a relocated image would be. */
-async function pushImage(c, repository, label) {
-  const config = enc(JSON.stringify({ architecture: 'amd64', os: 'linux', label }));
-  await c.pushBlob(repository, config);
-  const manifest = enc(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: digestOf(config),
-        size: config.length,
-      },
-      layers: [],
-    }),
-  );
-  const digest = await c.putManifest(repository, digestOf(manifest), OCI_MANIFEST, manifest);
-  return { digest, size: manifest.length, mediaType: OCI_MANIFEST };
-}
+const pushImage = (c, repository, label) => pushImageOf(c, repository, { label, layers: [] });
 
 test('real docker-registry: push then pull a thin bundle, byte-identical; the tag serves our exact index', async (t) => {
   const reg = await startRegistry(t);
