@@ -9,7 +9,7 @@
  * does: the exact key first, then any key whose host (scheme and path removed) is the registry,
  * hosts compared lowercased; Docker Hub is the key `https://index.docker.io/v1/`.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { homedir } from 'node:os';
 import * as path from 'node:path';
 import { errnoOf } from '../util/errno.js';
@@ -110,18 +110,42 @@ export function dockerConfigPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Credentials for `registry` from a docker config.json; undefined when the file or entry is absent. */
+/**
+ * The config file's text, read only if it is a regular file of at most MAX_CONFIG_BYTES: a
+ * FIFO would block and /dev/zero would never end (undefined when there is no such file).
+ */
+function readConfigText(file: string): string | undefined {
+  let fd: number;
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO may not block the open
+  } catch (e) {
+    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
+    throw badConfig(file, `cannot be read (${errnoOf(e) ?? 'error'})`, e);
+  }
+  try {
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw badConfig(file, 'is not a regular file');
+    if (st.size > MAX_CONFIG_BYTES) throw badConfig(file, `is larger than ${MAX_CONFIG_BYTES} bytes`);
+    const buf = Buffer.alloc(st.size + 1); // one more byte: a file that grew is refused by the parser bound
+    let n = 0;
+    for (let got = -1; got !== 0 && n < buf.length; n += got)
+      got = readSync(fd, buf, n, buf.length - n, null);
+    return buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    if (e instanceof RegistryError) throw e;
+    throw badConfig(file, `cannot be read (${errnoOf(e) ?? 'error'})`, e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export function dockerConfigCredentials(
   registry: string,
   file: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Credentials | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    if (errnoOf(e) === 'ENOENT' || errnoOf(e) === 'ENOTDIR') return undefined;
-    throw badConfig(file, `cannot be read (${errnoOf(e) ?? 'error'})`, e);
-  }
+  const text = readConfigText(file);
+  if (text === undefined) return undefined;
   let doc: unknown;
   try {
     doc = parseJsonBounded(text, { source: file, maxBytes: MAX_CONFIG_BYTES });

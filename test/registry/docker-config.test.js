@@ -3,6 +3,7 @@
 // `auth` and username/password entries, and broken files as REGISTRY_BAD_CONFIG.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { defaultCredentials, dockerConfigCredentials, dockerConfigPath } from '../../dist/registry/index.js';
@@ -75,6 +76,26 @@ test('broken files and entries are REGISTRY_BAD_CONFIG naming the file', async (
       () => dockerConfigCredentials('ghcr.io', file),
       (e) => e.code === 'REGISTRY_BAD_CONFIG' && e.message.startsWith(file) && why.test(e.message),
       text,
+    );
+  }
+});
+
+test('dockerConfigCredentials: a FIFO, /dev/zero, a directory or a file over 1 MiB is refused at once, never read without end', async (t) => {
+  const dir = await tempDir(t, 'cnabsec-dockercfg-special-');
+  const fifo = path.join(dir, 'fifo');
+  execFileSync('mkfifo', [fifo]);
+  const big = path.join(dir, 'big.json');
+  await writeFile(big, `{"auths":{},"x":"${'a'.repeat(1024 * 1024)}"}`);
+  for (const [file, problem] of [
+    [fifo, /not a regular file/],
+    ['/dev/zero', /not a regular file/],
+    [dir, /not a regular file/],
+    [big, /larger than 1048576 bytes/],
+  ]) {
+    assert.throws(
+      () => dockerConfigCredentials('reg.example.com', file),
+      (e) => e.code === 'REGISTRY_BAD_CONFIG' && problem.test(e.message),
+      file,
     );
   }
 });
