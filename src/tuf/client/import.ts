@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { errnoOf } from '../../util/errno.js';
 import { quote } from '../../util/json.js';
 import { checkMetadataBytes, roleOfFileName } from './guard.js';
+import { checkBundleReference } from '../names.js';
 import type { GraceAccepted } from './grace.js';
 import { BUNDLE_FILE, BUNDLES_DIR, checkTargetPath, OFFLINE_DIR, type BundleKind } from './offline.js';
 import {
@@ -209,7 +210,7 @@ function addedOf(dir: string): string | undefined {
 /** Import the metadata of a trust archive for `input.repository` (see the file comment). */
 export async function importTrust(home: string, input: ImportInput): Promise<ImportResult> {
   trustDir(home, input.repository); // INVALID_NAME first
-  if (!input.target.startsWith(`${input.repository}:`)) {
+  if (checkBundleReference(input.target).repository !== input.repository) {
     throw archiveError(
       `trust archive: target ${quote(input.target)} is not in ${quote(input.repository)}`,
       'the archive was not written by `cnabsec trust export`, or was altered',
