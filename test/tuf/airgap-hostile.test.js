@@ -120,3 +120,32 @@ test('airgap hostile: a manifest repository that is only a prefix of the target 
   const r = await importTrustArchive({ home, file: a.archive, root: a.root });
   assert.equal(r.entry.name, 'example.com:5000/org/app');
 });
+
+test('airgap hostile: target paths that are a file and a directory at once: one refusal with a code', async (t) => {
+  const a = await exported(t);
+  const home = path.join(a.dir, 'home-b');
+  await mkdir(home);
+  const x = Buffer.from('x');
+  for (const order of [
+    ['a', 'a/b'],
+    ['a/b', 'a'],
+  ]) {
+    const extra = order.map((target, i) => ({ name: `targets/${900 + i}`, target, data: x }));
+    const [m, ...rest] = a.entries;
+    const manifest = JSON.parse(m.data.toString('utf8'));
+    manifest.files.push(
+      ...extra.map((e) => ({ name: e.name, length: 1, sha256: sha256(x), target: e.target })),
+    );
+    const file = path.join(a.dir, `${order.join('_').replace(/\W/g, '_')}.tgz`);
+    await writeFile(
+      file,
+      rawArchive([{ name: m.name, data: Buffer.from(JSON.stringify(manifest)) }, ...rest, ...extra]),
+    );
+    await assert.rejects(importTrustArchive({ home, file, root: a.root }), (e) => {
+      assert.equal(typeof e.code, 'string', `${order}: ${e.stack}`);
+      assert.ok(e.hint, order.join(' '));
+      return true;
+    });
+    assert.deepEqual(await listTrust(home), [], order.join(' '));
+  }
+});

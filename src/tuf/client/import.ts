@@ -61,6 +61,10 @@ export interface ImportResult {
   bundle?: string;
 }
 
+const STAGING_PREFIX = '.import-';
+/** A bundle directory moved aside in the staging: this prefix, then its url-encoded tag. */
+const OLD_BUNDLE = 'old-bundle-';
+
 function archiveError(message: string, hint: string, details: Record<string, unknown> = {}): TufError {
   return new TufError('TUF_METADATA_INVALID', message, { details, hint });
 }
@@ -184,7 +188,8 @@ async function commit(
       bundle = path.join(bundleDir, BUNDLE_FILE[input.bundle.kind]);
       await moveFile(input.bundle.file, path.join(staged, BUNDLE_FILE[input.bundle.kind]));
       await fsp.mkdir(path.join(dir, BUNDLES_DIR), { recursive: true, mode: 0o700 });
-      if (await exists(bundleDir)) await move(bundleDir, path.join(staging, 'old-bundle'));
+      if (await exists(bundleDir))
+        await move(bundleDir, path.join(staging, `${OLD_BUNDLE}${encodeURIComponent(tag)}`));
       await move(staged, bundleDir);
     }
     await writeFileAtomic(path.join(dir, 'trust.json'), JSON.stringify(entry, null, 2) + '\n');
@@ -194,6 +199,28 @@ async function commit(
     throw trustStoreIo('write', dir, e);
   }
   return bundle;
+}
+
+/**
+ * Undo what an import killed between its renames left (we hold the entry's lock, so every
+ * `.import-*` here is a dead import's staging): a directory moved aside and not replaced is
+ * put back (the pinned metadata above all: without it the entry is unusable and unprotected
+ * against rollback), then the staging is removed.
+ */
+async function recoverStaging(dir: string): Promise<void> {
+  for (const name of await fsp.readdir(dir)) {
+    if (!name.startsWith(STAGING_PREFIX)) continue;
+    const staging = path.join(dir, name);
+    for (const d of [OFFLINE_DIR, 'metadata']) {
+      const old = path.join(staging, `old-${d}`);
+      if (!(await exists(path.join(dir, d))) && (await exists(old))) await fsp.rename(old, path.join(dir, d));
+    }
+    for (const f of await fsp.readdir(staging)) {
+      const to = path.join(dir, BUNDLES_DIR, f.slice(OLD_BUNDLE.length));
+      if (f.startsWith(OLD_BUNDLE) && !(await exists(to))) await fsp.rename(path.join(staging, f), to);
+    }
+    await fsp.rm(staging, { recursive: true, force: true });
+  }
 }
 
 /** The `added` time of the current entry (kept by the import), if readable. */
@@ -259,7 +286,10 @@ async function locked(home: string, input: ImportInput): Promise<ImportResult> {
         );
       }
       if (!trusted && input.root === undefined) throw untrusted(input.repository);
-      const staging = await fsp.mkdtemp(path.join(dir, '.import-'));
+      await recoverStaging(dir).catch((e: unknown) => {
+        throw trustStoreIo('write', dir, e);
+      });
+      const staging = await fsp.mkdtemp(path.join(dir, STAGING_PREFIX));
       try {
         await writeMirror(path.join(staging, OFFLINE_DIR), input).catch((e: unknown) => {
           if (errnoOf(e) === 'EEXIST')
