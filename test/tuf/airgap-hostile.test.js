@@ -4,14 +4,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { canonicalize } from '@tufjs/canonical-json';
 import { Sim, NAME } from '../helpers/sim.js';
 import { writeMetadata } from '../helpers/client-repo.js';
-import { snapshotTree } from '../helpers/cli.js';
+import { spawnSync } from 'node:child_process';
+import { childEnv, CLI, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { addTarget } from '../../dist/tuf/index.js';
 import { addTrust, listTrust } from '../../dist/tuf/client/index.js';
@@ -148,4 +149,43 @@ test('airgap hostile: target paths that are a file and a directory at once: one 
     });
     assert.deepEqual(await listTrust(home), [], order.join(' '));
   }
+});
+
+test('airgap hostile: the thick bundle cannot be written to the temporary directory: one error line, no crash', async (t) => {
+  const a = await exported(t);
+  const home = path.join(a.dir, 'home-b');
+  await importTrustArchive({ home, file: a.archive, root: a.root });
+  const before = await snapshotTree(home);
+  const big = Buffer.alloc(1 << 20, 0x61);
+  const [m, ...rest] = a.entries.filter((e) => !e.name.startsWith('bundle/'));
+  const manifest = JSON.parse(m.data.toString('utf8'));
+  manifest.files = manifest.files.filter((f) => !f.name.startsWith('bundle/'));
+  manifest.files.push({ name: 'bundle/bundle.tgz', length: big.length, sha256: sha256(big) });
+  const file = path.join(a.dir, 'thick.tgz');
+  await writeFile(
+    file,
+    rawArchive([
+      { name: m.name, data: Buffer.from(JSON.stringify(manifest)) },
+      ...rest,
+      { name: 'bundle/bundle.tgz', data: big },
+    ]),
+  );
+  const tmp = path.join(a.dir, 'tmp');
+  await mkdir(tmp);
+  // a file size limit of 64 blocks: writing the 1 MiB bundle fails with EFBIG (node ignores SIGXFSZ)
+  const r = spawnSync(
+    'sh',
+    ['-c', 'ulimit -f 64; exec "$0" "$@"', process.execPath, CLI, 'trust', 'import', file],
+    {
+      env: childEnv({ CNABSEC_HOME: home, TMPDIR: tmp }),
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^cnabsec: error \[[A-Z_]+\]: .*thick\.tgz/);
+  assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+  assert.match(r.stderr, /ARCHIVE_WRITE_FAILED/);
+  assert.deepEqual(await readdir(tmp), [], 'the temporary directory is removed');
+  assert.deepEqual(await snapshotTree(home), before);
 });
