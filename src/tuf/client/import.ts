@@ -55,6 +55,8 @@ export interface ImportResult {
   info: TargetFile;
   /** Whether this import pinned `--root` (the repository was not trusted before). */
   pinned: boolean;
+  /** The metadata URL of the entry when it was trusted online before this import (now offline). */
+  wasOnline?: string;
   versions: { role: string; version: number }[];
   graceAccepted: GraceAccepted[];
   /** Where the imported bundle is stored. */
@@ -223,14 +225,13 @@ async function recoverStaging(dir: string): Promise<void> {
   }
 }
 
-/** The `added` time of the current entry (kept by the import), if readable. */
-function addedOf(dir: string): string | undefined {
+/** The current entry (its `added` time is kept by the import), if readable. */
+function currentOf(dir: string): Partial<TrustEntry> {
   try {
-    const added = (JSON.parse(readFileSync(path.join(dir, 'trust.json'), 'utf8')) as Partial<TrustEntry>)
-      .added;
-    return typeof added === 'string' ? added : undefined;
+    const entry = JSON.parse(readFileSync(path.join(dir, 'trust.json'), 'utf8')) as unknown;
+    return typeof entry === 'object' && entry !== null ? entry : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
@@ -303,15 +304,27 @@ async function locked(home: string, input: ImportInput): Promise<ImportResult> {
         const verified = await verifyStaged(staging, input);
         await fsp.rm(path.join(staging, 'metadata', 'targets'), { recursive: true, force: true });
         const now = new Date().toISOString();
+        const previous = trusted ? currentOf(dir) : {};
         const entry: TrustEntry = {
           name: input.repository,
           url: pathToFileURL(path.join(dir, OFFLINE_DIR)).href,
-          added: (trusted ? addedOf(dir) : undefined) ?? now,
+          added: (typeof previous.added === 'string' ? previous.added : undefined) ?? now,
           imported: now,
           ...(input.exportedFrom === undefined ? {} : { exportedFrom: input.exportedFrom }),
         };
         const bundle = await commit(dir, staging, entry, input);
-        return { entry, pinned: !trusted, ...verified, ...(bundle === undefined ? {} : { bundle }) };
+        // trusted online until now: from here on, no update from that URL (said by the CLI)
+        const online =
+          trusted && previous.imported === undefined && typeof previous.url === 'string'
+            ? { wasOnline: previous.url }
+            : {};
+        return {
+          entry,
+          pinned: !trusted,
+          ...online,
+          ...verified,
+          ...(bundle === undefined ? {} : { bundle }),
+        };
       } finally {
         await fsp.rm(staging, { recursive: true, force: true });
       }
