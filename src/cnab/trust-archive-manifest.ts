@@ -94,6 +94,8 @@ export function checkManifest(value: unknown, file: string, limits: TrustArchive
   let small = 0;
   let bundles = 0;
   for (const f of m.files as Partial<ManifestFile>[]) {
+    if (typeof f !== 'object' || f === null || Array.isArray(f))
+      throw fail('files must be {name, length, sha256} objects');
     const name = typeof f.name === 'string' ? f.name : '';
     const bound = boundOf(name, limits);
     if (bound === undefined) throw fail(`entry name ${quote(name, 120)} is not one of the archive's`);

@@ -189,3 +189,18 @@ test('airgap hostile: the thick bundle cannot be written to the temporary direct
   assert.deepEqual(await readdir(tmp), [], 'the temporary directory is removed');
   assert.deepEqual(await snapshotTree(home), before);
 });
+
+test('airgap hostile: manifest files that are not objects: TRUST_ARCHIVE_INVALID naming the manifest', async (t) => {
+  const a = await exported(t);
+  const home = path.join(a.dir, 'home-b');
+  await mkdir(home);
+  for (const bad of [null, 1, 'metadata/timestamp.json', []]) {
+    const file = await withManifest(a, 'files.tgz', (m) => ({ ...m, files: [bad, ...m.files] }));
+    await assert.rejects(importTrustArchive({ home, file, root: a.root }), (e) => {
+      assert.equal(e.code, 'TRUST_ARCHIVE_INVALID', e.message);
+      assert.match(e.message, /manifest cnabsec-trust\.json: /, e.message);
+      assert.doesNotMatch(e.message, /Cannot read|undefined|null/, e.message);
+      return true;
+    });
+  }
+});
