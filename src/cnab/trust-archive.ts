@@ -16,6 +16,7 @@ import { MAX_BUNDLE_JSON_BYTES } from './bundle.js';
 import { provenanceNames } from './provenance-verify.js';
 import { verifyBundle, type VerifiedBundle } from './verify.js';
 import { writeTarGz, type TarSource } from './tar-write.js';
+import { checkManifest, TRUST_ARCHIVE_LIMITS } from './trust-archive-manifest.js';
 import { clientFor, trustFor } from '../tuf/client/trust.js';
 import { collectTrust, type ExportedTrust } from '../tuf/client/export.js';
 import type { GraceAccepted } from '../tuf/client/grace.js';
@@ -158,6 +159,23 @@ function entries(collected: ExportedTrust): { sources: TarSource[]; files: Manif
   return { sources, files };
 }
 
+/**
+ * The checks `trust import` applies to the manifest (names, bounds, the repository being the
+ * target's own), before anything is written: an export never writes an archive no site can import.
+ */
+function importable(manifest: TrustManifest, output: string): void {
+  try {
+    checkManifest(manifest, output, TRUST_ARCHIVE_LIMITS);
+  } catch (e) {
+    if (!(e instanceof CnabError)) throw e;
+    throw new CnabError(e.code, `${e.message} (nothing was written)`, {
+      cause: e,
+      details: e.details,
+      hint: `trust import would refuse this archive: a repository trusted under its own name (\`cnabsec trust add ${checkBundleReference(manifest.target).repository} ...\`) and in-toto files within the archive's bounds can be exported`,
+    });
+  }
+}
+
 /** `cnabsec trust export`: see the file comment. */
 export async function exportTrustArchive(options: ExportOptions): Promise<ExportResult> {
   checkBundleReference(options.target);
@@ -185,6 +203,7 @@ export async function exportTrustArchive(options: ExportOptions): Promise<Export
     exportedFrom: entry.url,
     files,
   };
+  importable(manifest, options.output);
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
   const written = await writeTarGz(
     options.output,

@@ -204,3 +204,30 @@ test('airgap hostile: manifest files that are not objects: TRUST_ARCHIVE_INVALID
     });
   }
 });
+
+test('airgap hostile: export refuses an archive import would refuse (an entry trusted under a shorter name)', async (t) => {
+  const sim = await Sim.create(t);
+  addTarget(sim.repo, 'example.com/org/app:v1', {
+    length: BUNDLE.length,
+    hashes: { sha256: sha256(BUNDLE) },
+  });
+  await sim.publish();
+  const dir = await tempDir(t, 'cnabsec-airgap-hostile-');
+  const metadata = await writeMetadata(sim, dir);
+  const home = path.join(dir, 'home-a');
+  // verify finds example.com/org/app:v1 under the entry example.com/org (trustFor: <name>/...)
+  await addTrust(
+    home,
+    'example.com/org',
+    await readFile(path.join(metadata, '1.root.json')),
+    pathToFileURL(metadata).href,
+  );
+  const output = path.join(dir, 'trust.tgz');
+  await assert.rejects(exportTrustArchive({ home, target: 'example.com/org/app:v1', output }), (e) => {
+    assert.equal(e.code, 'TRUST_ARCHIVE_INVALID', e.message);
+    assert.match(e.message, /nothing was written/);
+    assert.match(e.hint, /trust import would refuse/);
+    return true;
+  });
+  await assert.rejects(readFile(output), { code: 'ENOENT' });
+});
