@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { canonicalize } from '@tufjs/canonical-json';
 import { Sim, NAME } from '../helpers/sim.js';
 import { writeMetadata } from '../helpers/client-repo.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { addTrust, trustDir } from '../../dist/tuf/client/index.js';
 import { exportTrustArchive, importTrustArchive, verifyBundle } from '../../dist/cnab/index.js';
@@ -51,6 +51,29 @@ test(
     assert.equal(ok.status, 0, ok.stderr);
     const renames = (await readFile(log, 'utf8')).trim().split('\n').length;
     assert.ok(renames >= 3, `${renames} renames`);
+    // a preload failing the Nth rename with EIO (a disk error) instead of killing
+    const fail = path.join(dir, 'fail-at-rename.mjs');
+    await writeFile(
+      fail,
+      `import fs from 'node:fs';
+const at = Number(process.env.FAIL_AT_RENAME); let n = 0;
+const r = fs.promises.rename; const rs = fs.renameSync;
+const eio = () => Object.assign(new Error('injected EIO'), { code: 'EIO' });
+fs.promises.rename = (a, b) => (++n === at ? Promise.reject(eio()) : r(a, b));
+fs.renameSync = (a, b) => { if (++n === at) throw eio(); return rs(a, b); };`,
+    );
+    const before = await snapshotTree(template);
+    for (let k = 1; k <= renames; k++) {
+      const home = path.join(dir, `fail-${k}`);
+      await cp(template, home, { recursive: true });
+      const r = runCli(['trust', 'import', second], {
+        env: { CNABSEC_HOME: home, NODE_OPTIONS: `--import ${fail}`, FAIL_AT_RENAME: String(k) },
+      });
+      assert.equal(r.status, 1, `rename ${k}: ${r.stderr}`);
+      assert.match(r.stderr, /^cnabsec: error \[[A-Z_]+\]: .*EIO/, `rename ${k}`);
+      assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, `rename ${k}`);
+      assert.deepEqual(await snapshotTree(home), before, `rename ${k}: the trust store as it was`);
+    }
     for (let k = 1; k <= renames; k++) {
       const home = path.join(dir, `kill-${k}`);
       await cp(template, home, { recursive: true });
