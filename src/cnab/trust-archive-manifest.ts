@@ -28,7 +28,7 @@ export const TRUST_ARCHIVE_LIMITS = {
 export type TrustArchiveLimits = typeof TRUST_ARCHIVE_LIMITS;
 
 /** The longest `exportedFrom` (a metadata URL) a manifest may give. */
-export const MAX_EXPORTED_FROM = 2048;
+export const MAX_EXPORTED_FROM = 8192;
 
 const HINT =
   'the archive is damaged, was altered or was not written by `cnabsec trust export`: get it again from the connected site';
