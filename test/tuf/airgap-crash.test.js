@@ -9,7 +9,7 @@ import { pathToFileURL } from 'node:url';
 import { canonicalize } from '@tufjs/canonical-json';
 import { Sim, NAME } from '../helpers/sim.js';
 import { writeMetadata } from '../helpers/client-repo.js';
-import { runCli, snapshotTree } from '../helpers/cli.js';
+import { runCli, runCliAsync, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { addTrust, trustDir } from '../../dist/tuf/client/index.js';
 import { exportTrustArchive, importTrustArchive, verifyBundle } from '../../dist/cnab/index.js';
@@ -74,6 +74,20 @@ fs.renameSync = (a, b) => { if (++n === at) throw eio(); return rs(a, b); };`,
       assert.doesNotMatch(r.stderr, /internal error|\n\s+at /, `rename ${k}`);
       assert.deepEqual(await snapshotTree(home), before, `rename ${k}: the trust store as it was`);
     }
+    // three imports at once into one home: serialized by the entry's lock, all pass
+    const together = path.join(dir, 'together');
+    await cp(template, together, { recursive: true });
+    const runs = await Promise.all(
+      [second, first, second].map((f) =>
+        runCliAsync(['trust', 'import', f], { env: { CNABSEC_HOME: together } }),
+      ),
+    );
+    for (const r of runs) assert.ok(r.status === 0 || /\[TUF_ROLLBACK\]/.test(r.stderr), r.stderr);
+    assert.equal((await verifyBundle({ target: `${NAME}:v1`, home: together, thin })).length, BUNDLE.length);
+    assert.deepEqual(
+      (await readdir(trustDir(together, NAME))).filter((f) => f.startsWith('.import-')),
+      [],
+    );
     for (let k = 1; k <= renames; k++) {
       const home = path.join(dir, `kill-${k}`);
       await cp(template, home, { recursive: true });
