@@ -130,6 +130,7 @@ test('airgap hostile: target paths that are a file and a directory at once: one 
   for (const order of [
     ['a', 'a/b'],
     ['a/b', 'a'],
+    ['a', 'a'],
   ]) {
     const extra = order.map((target, i) => ({ name: `targets/${900 + i}`, target, data: x }));
     const [m, ...rest] = a.entries;
@@ -145,6 +146,7 @@ test('airgap hostile: target paths that are a file and a directory at once: one 
     await assert.rejects(importTrustArchive({ home, file, root: a.root }), (e) => {
       assert.equal(typeof e.code, 'string', `${order}: ${e.stack}`);
       assert.ok(e.hint, order.join(' '));
+      if (order[0] === order[1]) assert.match(e.message, /targets\/a/, e.message);
       return true;
     });
     assert.deepEqual(await listTrust(home), [], order.join(' '));

@@ -270,6 +270,25 @@ function untrusted(repository: string): TufError {
   );
 }
 
+/** The archive as a metadata repository, and the starting cache, in `staging`. */
+async function stage(dir: string, staging: string, trusted: boolean, input: ImportInput): Promise<void> {
+  const mirror = path.join(staging, OFFLINE_DIR);
+  await writeMirror(mirror, input).catch((e: unknown) => {
+    if (errnoOf(e) === 'EEXIST') {
+      const at = path.relative(mirror, (e as NodeJS.ErrnoException).path ?? mirror);
+      throw archiveError(
+        `trust archive: two files for one metadata or target name (${quote(at.split(path.sep).join('/'), 300)})`,
+        'the archive was altered: export it again',
+        { path: at },
+      );
+    }
+    throw errnoOf(e) === undefined ? e : trustStoreIo('write', mirror, e);
+  });
+  await seedCache(dir, path.join(staging, 'metadata'), trusted, input.root).catch((e: unknown) => {
+    throw errnoOf(e) === undefined ? e : trustStoreIo('read', path.join(dir, 'metadata'), e);
+  });
+}
+
 async function locked(home: string, input: ImportInput): Promise<ImportResult> {
   return withTrustLock(
     home,
@@ -292,15 +311,7 @@ async function locked(home: string, input: ImportInput): Promise<ImportResult> {
       });
       const staging = await fsp.mkdtemp(path.join(dir, STAGING_PREFIX));
       try {
-        await writeMirror(path.join(staging, OFFLINE_DIR), input).catch((e: unknown) => {
-          if (errnoOf(e) === 'EEXIST')
-            throw archiveError(
-              'trust archive: two files for one metadata or target name',
-              'the archive was altered: export it again',
-            );
-          throw e;
-        });
-        await seedCache(dir, path.join(staging, 'metadata'), trusted, input.root);
+        await stage(dir, staging, trusted, input);
         const verified = await verifyStaged(staging, input);
         await fsp.rm(path.join(staging, 'metadata', 'targets'), { recursive: true, force: true });
         const now = new Date().toISOString();
