@@ -176,10 +176,30 @@ function importable(manifest: TrustManifest, output: string): void {
   }
 }
 
+/** `-o` must not be the bundle carried: the archive would replace it (renamed over it). */
+async function notTheBundle(options: ExportOptions): Promise<void> {
+  const file = options.thin ?? options.thick;
+  if (file === undefined) return;
+  const [a, b] = await Promise.all([
+    stat(file).catch(() => undefined),
+    stat(options.output).catch(() => undefined),
+  ]);
+  if (a === undefined || b === undefined || a.dev !== b.dev || a.ino !== b.ino) return;
+  throw new CnabError(
+    'ARCHIVE_WRITE_FAILED',
+    `cannot write ${options.output}: it is the bundle ${file} itself`,
+    {
+      details: { path: options.output },
+      hint: 'give the archive another name, e.g. -o trust.tgz',
+    },
+  );
+}
+
 /** `cnabsec trust export`: see the file comment. */
 export async function exportTrustArchive(options: ExportOptions): Promise<ExportResult> {
   checkBundleReference(options.target);
   const entry = await trustFor(options.home, options.target);
+  await notTheBundle(options);
   const { bundle, source, kind } = await verifiedBundle(options); // doc 303 first, when carried
   const client = clientFor(
     options.home,

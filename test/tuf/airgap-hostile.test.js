@@ -233,3 +233,15 @@ test('airgap hostile: export refuses an archive import would refuse (an entry tr
   });
   await assert.rejects(readFile(output), { code: 'ENOENT' });
 });
+
+test('airgap hostile: export -o onto the bundle it carries is refused, the bundle left as it was', async (t) => {
+  const a = await exported(t);
+  const home = path.join(a.dir, 'home-a');
+  const thin = path.join(a.dir, 'bundle.json');
+  await assert.rejects(exportTrustArchive({ home, target: `${NAME}:v1`, output: thin, thin }), (e) => {
+    assert.equal(e.code, 'ARCHIVE_WRITE_FAILED', e.message);
+    assert.ok(e.message.includes(thin), e.message);
+    return true;
+  });
+  assert.deepEqual(await readFile(thin), BUNDLE);
+});
