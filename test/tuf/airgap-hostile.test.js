@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { canonicalize } from '@tufjs/canonical-json';
 import { Sim, NAME } from '../helpers/sim.js';
@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { childEnv, CLI, snapshotTree } from '../helpers/cli.js';
 import { tempDir } from '../helpers/tmp.js';
 import { addTarget } from '../../dist/tuf/index.js';
-import { addTrust, listTrust } from '../../dist/tuf/client/index.js';
+import { addTrust, listTrust, removeTrust } from '../../dist/tuf/client/index.js';
 import { exportTrustArchive, importTrustArchive, ustarHeader } from '../../dist/cnab/index.js';
 
 const BUNDLE = Buffer.from(
@@ -244,4 +244,15 @@ test('airgap hostile: export -o onto the bundle it carries is refused, the bundl
     return true;
   });
   assert.deepEqual(await readFile(thin), BUNDLE);
+});
+
+test('airgap hostile: trust remove also removes the staging of an import killed half-way', async (t) => {
+  const a = await exported(t);
+  const home = path.join(a.dir, 'home-b');
+  const r = await importTrustArchive({ home, file: a.archive, root: a.root });
+  const staging = path.join(path.dirname(fileURLToPath(r.entry.url)), '.import-dead', 'old-metadata');
+  await mkdir(staging, { recursive: true });
+  await writeFile(path.join(staging, 'root.json'), a.root);
+  await removeTrust(home, NAME);
+  assert.deepEqual(await snapshotTree(path.join(home, 'trust')), {});
 });
