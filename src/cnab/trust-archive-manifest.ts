@@ -27,6 +27,9 @@ export const TRUST_ARCHIVE_LIMITS = {
 };
 export type TrustArchiveLimits = typeof TRUST_ARCHIVE_LIMITS;
 
+/** The longest `exportedFrom` (a metadata URL) a manifest may give. */
+export const MAX_EXPORTED_FROM = 8192;
+
 const HINT =
   'the archive is damaged, was altered or was not written by `cnabsec trust export`: get it again from the connected site';
 
@@ -70,19 +73,29 @@ export function checkManifest(value: unknown, file: string, limits: TrustArchive
     !m.target.startsWith(`${m.repository}:`)
   )
     throw fail('repository and target must be a repository name and one of its <name>:<tag>');
+  let repository: string;
   try {
-    checkBundleReference(m.target);
+    repository = checkBundleReference(m.target).repository;
   } catch (e) {
     throw fail(messageOf(e));
   }
-  if (typeof m.created !== 'string' || Number.isNaN(Date.parse(m.created)))
+  // exactly the target's repository: a shorter name (`example.com` for
+  // `example.com:5000/org/app:v1`) would be pinned for every name under it
+  if (repository !== m.repository)
+    throw fail(`repository ${quote(m.repository, 120)} is not the repository of ${quote(m.target, 300)}`);
+  if (typeof m.created !== 'string' || m.created.length > 64 || Number.isNaN(Date.parse(m.created)))
     throw fail('created is not a time');
+  // kept in trust.json (read back with a 64 KiB bound): a string of URL size only
+  if (typeof m.exportedFrom !== 'string' || m.exportedFrom.length > MAX_EXPORTED_FROM)
+    throw fail(`exportedFrom is not a URL of at most ${MAX_EXPORTED_FROM} characters`);
   if (!Array.isArray(m.files) || m.files.length > limits.entries)
     throw fail(`files is not a list of at most ${limits.entries}`);
   const names = new Set<string>();
   let small = 0;
   let bundles = 0;
   for (const f of m.files as Partial<ManifestFile>[]) {
+    if (typeof f !== 'object' || f === null || Array.isArray(f))
+      throw fail('files must be {name, length, sha256} objects');
     const name = typeof f.name === 'string' ? f.name : '';
     const bound = boundOf(name, limits);
     if (bound === undefined) throw fail(`entry name ${quote(name, 120)} is not one of the archive's`);

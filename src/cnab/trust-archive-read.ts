@@ -22,6 +22,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { createGunzip } from 'node:zlib';
 import { BLOCK, checksumOk, cstring, numberField } from './tar-fields.js';
+import { CnabError } from './errors.js';
 import { MANIFEST_NAME, type ManifestFile, type TrustManifest } from './trust-archive.js';
 import {
   bad,
@@ -35,7 +36,7 @@ import type { BundleKind } from '../tuf/client/offline.js';
 import { isCnabsecError, messageOf } from '../errors.js';
 import { parseJsonBounded, quote } from '../util/json.js';
 export { TRUST_ARCHIVE_LIMITS, type TrustArchiveLimits } from './trust-archive-manifest.js';
-import { describeErrno } from '../util/errno.js';
+import { describeErrno, errnoOf } from '../util/errno.js';
 
 export interface TrustArchive {
   manifest: TrustManifest;
@@ -137,9 +138,15 @@ class Reader {
         );
     }
     const cur: Current = { name, size, left: size, hash: createHash('sha256') };
-    if (BUNDLE_NAME.test(name) && name.endsWith('.tgz'))
-      cur.out = createWriteStream(path.join(this.tmp, 'bundle'), { flags: 'wx', mode: 0o600 });
-    else cur.chunks = [];
+    if (BUNDLE_NAME.test(name) && name.endsWith('.tgz')) {
+      const out = createWriteStream(path.join(this.tmp, 'bundle'), { flags: 'wx', mode: 0o600 });
+      // a write error (disk full, EFBIG) is kept and thrown by push(), never left unhandled
+      out.on('error', (e) => {
+        this.writeError ??= e;
+      });
+      this.abort = () => out.destroy();
+      cur.out = out;
+    } else cur.chunks = [];
     this.cur = cur;
     this.pad = (BLOCK - (size % BLOCK)) % BLOCK;
     if (size === 0) this.finish();
@@ -181,18 +188,22 @@ class Reader {
       this.bundle = { kind, file, length: cur.size, sha256: digest };
       const out = cur.out;
       if (out !== undefined)
-        this.closing = new Promise((r, j) =>
-          out
-            .once('close', () => {
-              r(undefined);
-            })
-            .once('error', j)
-            .end(),
-        );
+        this.closing = new Promise<void>((r) => {
+          if (out.destroyed) r();
+          else out.once('close', r).end();
+        }).then(() => {
+          this.checkWrite();
+        });
       else this.data.set(cur.name, Buffer.concat(cur.chunks ?? []));
       return;
     }
     this.data.set(cur.name, Buffer.concat(cur.chunks ?? []));
+  }
+
+  /** The thick bundle's temporary file could not be written: ARCHIVE_WRITE_FAILED. */
+  checkWrite(): void {
+    if (this.writeError !== undefined)
+      throw tempWriteError(this.file, path.join(this.tmp, 'bundle'), this.writeError);
   }
 
   /** Feed decompressed bytes; returns a promise when a file write must drain first. */
@@ -212,12 +223,9 @@ class Reader {
         const part = chunk.subarray(i, i + n);
         cur.hash.update(part);
         if (cur.out !== undefined) {
-          if (!cur.out.write(part))
-            await new Promise((r) =>
-              cur.out?.once('drain', () => {
-                r(undefined);
-              }),
-            );
+          this.checkWrite();
+          if (!cur.out.write(part)) await drained(cur.out);
+          this.checkWrite();
         } else cur.chunks?.push(Buffer.from(part));
         cur.left -= n;
         i += n;
@@ -246,8 +254,39 @@ class Reader {
     }
   }
 
+  private writeError: Error | undefined;
   private readonly head = Buffer.alloc(BLOCK);
   private headLen = 0;
+}
+
+/** The bundle of archive `file` could not be written to `where` (the temporary directory). */
+function tempWriteError(file: string, where: string, e: unknown): CnabError {
+  return new CnabError(
+    'ARCHIVE_WRITE_FAILED',
+    `trust archive ${file}: cannot write its bundle to ${where}: ${describeErrno(e)}`,
+    {
+      cause: e,
+      details: { path: file, errno: errnoOf(e) ?? null },
+      hint: 'the bundle is unpacked to the temporary directory first: make room there, or point TMPDIR at a larger file system',
+    },
+  );
+}
+
+/** Until `out` drains, or closes (after an error, kept by its error listener). */
+function drained(out: WriteStream): Promise<void> {
+  return new Promise((resolve) => {
+    if (out.destroyed) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      out.off('drain', done);
+      out.off('close', done);
+      resolve();
+    };
+    out.on('drain', done);
+    out.on('close', done);
+  });
 }
 
 function split(reader: Reader, manifest: TrustManifest): Pick<TrustArchive, 'metadata' | 'targets'> {
@@ -268,7 +307,9 @@ export async function readTrustArchive(
   file: string,
   limits: TrustArchiveLimits = TRUST_ARCHIVE_LIMITS,
 ): Promise<TrustArchive> {
-  const tmp = await mkdtemp(path.join(tmpdir(), 'cnabsec-import-'));
+  const tmp = await mkdtemp(path.join(tmpdir(), 'cnabsec-import-')).catch((e: unknown) => {
+    throw tempWriteError(file, tmpdir(), e);
+  });
   const dispose = (): Promise<void> => rm(tmp, { recursive: true, force: true });
   const reader = new Reader(file, tmp, limits);
   try {
@@ -313,6 +354,7 @@ export async function readTrustArchive(
     reader.abort();
     await reader.closing?.catch(() => undefined);
     await dispose();
+    if (!isCnabsecError(e) && errnoOf(e) !== undefined) throw tempWriteError(file, tmp, e);
     throw e;
   }
 }

@@ -16,6 +16,7 @@ import { MAX_BUNDLE_JSON_BYTES } from './bundle.js';
 import { provenanceNames } from './provenance-verify.js';
 import { verifyBundle, type VerifiedBundle } from './verify.js';
 import { writeTarGz, type TarSource } from './tar-write.js';
+import { checkManifest, TRUST_ARCHIVE_LIMITS } from './trust-archive-manifest.js';
 import { clientFor, trustFor } from '../tuf/client/trust.js';
 import { collectTrust, type ExportedTrust } from '../tuf/client/export.js';
 import type { GraceAccepted } from '../tuf/client/grace.js';
@@ -158,10 +159,47 @@ function entries(collected: ExportedTrust): { sources: TarSource[]; files: Manif
   return { sources, files };
 }
 
+/**
+ * The checks `trust import` applies to the manifest (names, bounds, the repository being the
+ * target's own), before anything is written: an export never writes an archive no site can import.
+ */
+function importable(manifest: TrustManifest, output: string): void {
+  try {
+    checkManifest(manifest, output, TRUST_ARCHIVE_LIMITS);
+  } catch (e) {
+    if (!(e instanceof CnabError)) throw e;
+    throw new CnabError(e.code, `${e.message} (nothing was written)`, {
+      cause: e,
+      details: e.details,
+      hint: `trust import would refuse this archive: a repository trusted under its own name (\`cnabsec trust add ${checkBundleReference(manifest.target).repository} ...\`) and in-toto files within the archive's bounds can be exported`,
+    });
+  }
+}
+
+/** `-o` must not be the bundle carried: the archive would replace it (renamed over it). */
+async function notTheBundle(options: ExportOptions): Promise<void> {
+  const file = options.thin ?? options.thick;
+  if (file === undefined) return;
+  const [a, b] = await Promise.all([
+    stat(file).catch(() => undefined),
+    stat(options.output).catch(() => undefined),
+  ]);
+  if (a === undefined || b === undefined || a.dev !== b.dev || a.ino !== b.ino) return;
+  throw new CnabError(
+    'ARCHIVE_WRITE_FAILED',
+    `cannot write ${options.output}: it is the bundle ${file} itself`,
+    {
+      details: { path: options.output },
+      hint: 'give the archive another name, e.g. -o trust.tgz',
+    },
+  );
+}
+
 /** `cnabsec trust export`: see the file comment. */
 export async function exportTrustArchive(options: ExportOptions): Promise<ExportResult> {
   checkBundleReference(options.target);
   const entry = await trustFor(options.home, options.target);
+  await notTheBundle(options);
   const { bundle, source, kind } = await verifiedBundle(options); // doc 303 first, when carried
   const client = clientFor(
     options.home,
@@ -185,6 +223,7 @@ export async function exportTrustArchive(options: ExportOptions): Promise<Export
     exportedFrom: entry.url,
     files,
   };
+  importable(manifest, options.output);
   const manifestBytes = Buffer.from(JSON.stringify(manifest, null, 2) + '\n');
   const written = await writeTarGz(
     options.output,

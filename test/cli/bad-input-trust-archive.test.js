@@ -237,3 +237,12 @@ test('verify: --grace over 366 days; no bundle given and none imported (the hint
     watch,
   });
 });
+
+test("verify: --grace with --map is refused (the map's repositories would be updated without it)", async () => {
+  await expectUsageError({
+    args: ['verify', `${NAME}:v1`, '--thin', ctx.bundle, '--map', ctx.bundle, '--grace', '1d'],
+    env: ctx.env,
+    names: ['--grace', '--map'],
+    watch: [ctx.home],
+  });
+});

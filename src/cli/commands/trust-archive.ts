@@ -123,6 +123,10 @@ async function importAction(
     waitMs: lockWaitMs(),
   });
   warnGrace(r.entry.name, r.graceAccepted);
+  if (r.wasOnline !== undefined)
+    warn(
+      `${r.entry.name} was trusted online at ${r.wasOnline}: it now uses the imported metadata only, with no update from there, until \`cnabsec trust reset ${r.entry.name} --root root.json --url ${r.wasOnline}\``,
+    );
   if (opts.json) {
     printJson({
       name: r.manifest.target,

@@ -112,6 +112,13 @@ function fromRegistry(
 
 async function verify(target: string, opts: VerifyCliOptions, cmd: Command): Promise<void> {
   checkBundleReference(target); // <repository>:<tag>, before anything is read
+  if (opts.grace !== undefined && opts.map !== undefined)
+    throw new UsageError(
+      '--grace is not applied to the repositories of a --map file: give one or the other',
+      {
+        path: () => cmd.path(),
+      },
+    );
   const registry = fromRegistry(opts, cmd);
   const map = opts.map === undefined ? undefined : parseMapFile(await readJson(opts.map));
   const home = opts.home ?? defaultHome();

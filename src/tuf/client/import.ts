@@ -20,6 +20,7 @@ import { writeFileAtomic } from '../../util/fs.js';
 import { errnoOf } from '../../util/errno.js';
 import { quote } from '../../util/json.js';
 import { checkMetadataBytes, roleOfFileName } from './guard.js';
+import { checkBundleReference } from '../names.js';
 import type { GraceAccepted } from './grace.js';
 import { BUNDLE_FILE, BUNDLES_DIR, checkTargetPath, OFFLINE_DIR, type BundleKind } from './offline.js';
 import {
@@ -54,11 +55,17 @@ export interface ImportResult {
   info: TargetFile;
   /** Whether this import pinned `--root` (the repository was not trusted before). */
   pinned: boolean;
+  /** The metadata URL of the entry when it was trusted online before this import (now offline). */
+  wasOnline?: string;
   versions: { role: string; version: number }[];
   graceAccepted: GraceAccepted[];
   /** Where the imported bundle is stored. */
   bundle?: string;
 }
+
+const STAGING_PREFIX = '.import-';
+/** A bundle directory moved aside in the staging: this prefix, then its url-encoded tag. */
+const OLD_BUNDLE = 'old-bundle-';
 
 function archiveError(message: string, hint: string, details: Record<string, unknown> = {}): TufError {
   return new TufError('TUF_METADATA_INVALID', message, { details, hint });
@@ -183,7 +190,8 @@ async function commit(
       bundle = path.join(bundleDir, BUNDLE_FILE[input.bundle.kind]);
       await moveFile(input.bundle.file, path.join(staged, BUNDLE_FILE[input.bundle.kind]));
       await fsp.mkdir(path.join(dir, BUNDLES_DIR), { recursive: true, mode: 0o700 });
-      if (await exists(bundleDir)) await move(bundleDir, path.join(staging, 'old-bundle'));
+      if (await exists(bundleDir))
+        await move(bundleDir, path.join(staging, `${OLD_BUNDLE}${encodeURIComponent(tag)}`));
       await move(staged, bundleDir);
     }
     await writeFileAtomic(path.join(dir, 'trust.json'), JSON.stringify(entry, null, 2) + '\n');
@@ -195,21 +203,42 @@ async function commit(
   return bundle;
 }
 
-/** The `added` time of the current entry (kept by the import), if readable. */
-function addedOf(dir: string): string | undefined {
+/**
+ * Undo what an import killed between its renames left (we hold the entry's lock, so every
+ * `.import-*` here is a dead import's staging): a directory moved aside and not replaced is
+ * put back (the pinned metadata above all: without it the entry is unusable and unprotected
+ * against rollback), then the staging is removed.
+ */
+async function recoverStaging(dir: string): Promise<void> {
+  for (const name of await fsp.readdir(dir)) {
+    if (!name.startsWith(STAGING_PREFIX)) continue;
+    const staging = path.join(dir, name);
+    for (const d of [OFFLINE_DIR, 'metadata']) {
+      const old = path.join(staging, `old-${d}`);
+      if (!(await exists(path.join(dir, d))) && (await exists(old))) await fsp.rename(old, path.join(dir, d));
+    }
+    for (const f of await fsp.readdir(staging)) {
+      const to = path.join(dir, BUNDLES_DIR, f.slice(OLD_BUNDLE.length));
+      if (f.startsWith(OLD_BUNDLE) && !(await exists(to))) await fsp.rename(path.join(staging, f), to);
+    }
+    await fsp.rm(staging, { recursive: true, force: true });
+  }
+}
+
+/** The current entry (its `added` time is kept by the import), if readable. */
+function currentOf(dir: string): Partial<TrustEntry> {
   try {
-    const added = (JSON.parse(readFileSync(path.join(dir, 'trust.json'), 'utf8')) as Partial<TrustEntry>)
-      .added;
-    return typeof added === 'string' ? added : undefined;
+    const entry = JSON.parse(readFileSync(path.join(dir, 'trust.json'), 'utf8')) as unknown;
+    return typeof entry === 'object' && entry !== null ? entry : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
 /** Import the metadata of a trust archive for `input.repository` (see the file comment). */
 export async function importTrust(home: string, input: ImportInput): Promise<ImportResult> {
   trustDir(home, input.repository); // INVALID_NAME first
-  if (!input.target.startsWith(`${input.repository}:`)) {
+  if (checkBundleReference(input.target).repository !== input.repository) {
     throw archiveError(
       `trust archive: target ${quote(input.target)} is not in ${quote(input.repository)}`,
       'the archive was not written by `cnabsec trust export`, or was altered',
@@ -241,6 +270,25 @@ function untrusted(repository: string): TufError {
   );
 }
 
+/** The archive as a metadata repository, and the starting cache, in `staging`. */
+async function stage(dir: string, staging: string, trusted: boolean, input: ImportInput): Promise<void> {
+  const mirror = path.join(staging, OFFLINE_DIR);
+  await writeMirror(mirror, input).catch((e: unknown) => {
+    if (errnoOf(e) === 'EEXIST') {
+      const at = path.relative(mirror, (e as NodeJS.ErrnoException).path ?? mirror);
+      throw archiveError(
+        `trust archive: two files for one metadata or target name (${quote(at.split(path.sep).join('/'), 300)})`,
+        'the archive was altered: export it again',
+        { path: at },
+      );
+    }
+    throw errnoOf(e) === undefined ? e : trustStoreIo('write', mirror, e);
+  });
+  await seedCache(dir, path.join(staging, 'metadata'), trusted, input.root).catch((e: unknown) => {
+    throw errnoOf(e) === undefined ? e : trustStoreIo('read', path.join(dir, 'metadata'), e);
+  });
+}
+
 async function locked(home: string, input: ImportInput): Promise<ImportResult> {
   return withTrustLock(
     home,
@@ -258,29 +306,36 @@ async function locked(home: string, input: ImportInput): Promise<ImportResult> {
         );
       }
       if (!trusted && input.root === undefined) throw untrusted(input.repository);
-      const staging = await fsp.mkdtemp(path.join(dir, '.import-'));
+      await recoverStaging(dir).catch((e: unknown) => {
+        throw trustStoreIo('write', dir, e);
+      });
+      const staging = await fsp.mkdtemp(path.join(dir, STAGING_PREFIX));
       try {
-        await writeMirror(path.join(staging, OFFLINE_DIR), input).catch((e: unknown) => {
-          if (errnoOf(e) === 'EEXIST')
-            throw archiveError(
-              'trust archive: two files for one metadata or target name',
-              'the archive was altered: export it again',
-            );
-          throw e;
-        });
-        await seedCache(dir, path.join(staging, 'metadata'), trusted, input.root);
+        await stage(dir, staging, trusted, input);
         const verified = await verifyStaged(staging, input);
         await fsp.rm(path.join(staging, 'metadata', 'targets'), { recursive: true, force: true });
         const now = new Date().toISOString();
+        const previous = trusted ? currentOf(dir) : {};
         const entry: TrustEntry = {
           name: input.repository,
           url: pathToFileURL(path.join(dir, OFFLINE_DIR)).href,
-          added: (trusted ? addedOf(dir) : undefined) ?? now,
+          added: (typeof previous.added === 'string' ? previous.added : undefined) ?? now,
           imported: now,
           ...(input.exportedFrom === undefined ? {} : { exportedFrom: input.exportedFrom }),
         };
         const bundle = await commit(dir, staging, entry, input);
-        return { entry, pinned: !trusted, ...verified, ...(bundle === undefined ? {} : { bundle }) };
+        // trusted online until now: from here on, no update from that URL (said by the CLI)
+        const online =
+          trusted && previous.imported === undefined && typeof previous.url === 'string'
+            ? { wasOnline: previous.url }
+            : {};
+        return {
+          entry,
+          pinned: !trusted,
+          ...online,
+          ...verified,
+          ...(bundle === undefined ? {} : { bundle }),
+        };
       } finally {
         await fsp.rm(staging, { recursive: true, force: true });
       }

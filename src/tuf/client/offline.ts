@@ -11,6 +11,7 @@ import { TufError } from '../errors.js';
 import { quote } from '../../util/json.js';
 import { isNotFound } from '../../util/errno.js';
 import { listTrust, trustDir, type TrustEntry } from './trust.js';
+import { checkBundleReference } from '../names.js';
 
 export const OFFLINE_DIR = 'offline';
 export const BUNDLES_DIR = 'bundles';
@@ -37,8 +38,10 @@ export async function importedBundle(
   entry: TrustEntry,
   target: string,
 ): Promise<{ kind: BundleKind; file: string } | undefined> {
-  if (entry.imported === undefined || !target.startsWith(`${entry.name}:`)) return undefined;
-  const tag = target.slice(entry.name.length + 1);
+  if (entry.imported === undefined) return undefined;
+  // only the entry's own `<name>:<tag>` (not `example.com:5000/...` for an entry `example.com`)
+  const { repository, tag } = checkBundleReference(target);
+  if (repository !== entry.name) return undefined;
   const dir = path.join(trustDir(home, entry.name), BUNDLES_DIR, encodeURIComponent(tag));
   for (const kind of ['thin', 'thick'] as const) {
     const file = path.join(dir, BUNDLE_FILE[kind]);

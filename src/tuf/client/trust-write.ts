@@ -172,7 +172,9 @@ export async function removeTrust(
         await fsp.rm(file, { force: true }); // first: from now on the repository is not trusted
         await fsp.rm(path.join(dir, 'metadata'), { recursive: true, force: true });
         // what `trust import` added (ADR 0030): the offline mirror and the imported bundles
-        for (const d of ['offline', 'bundles'])
+        // and the staging an import killed half-way left (its copies of metadata and bundle)
+        const staged = (await fsp.readdir(dir)).filter((d) => d.startsWith('.import-'));
+        for (const d of ['offline', 'bundles', ...staged])
           await fsp.rm(path.join(dir, d), { recursive: true, force: true });
       } catch (e) {
         if (errnoOf(e) === undefined) throw e;
