@@ -122,9 +122,8 @@ export async function writeTarGz(
       await pipeline(
         Readable.from(tarStream(entries, mtime, onData)),
         createGzip(),
-        handle.createWriteStream(),
+        handle.createWriteStream({ flush: true }), // fsync before its close: durable before the rename
       );
-      await handle.sync().catch(() => undefined);
     } finally {
       await handle.close().catch(() => undefined);
     }

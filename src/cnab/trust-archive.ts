@@ -9,12 +9,12 @@
  * length and sha256 of every other entry); ./trust-archive-read.ts reads it back strictly.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import type { TargetFile } from '@tufjs/models';
 import { CnabError } from './errors.js';
 import { MAX_BUNDLE_JSON_BYTES } from './bundle.js';
 import { provenanceNames } from './provenance-verify.js';
-import { verifyBundle, type VerifiedBundle } from './verify.js';
+import { verifyBundle, type ObtainThin, type VerifiedBundle } from './verify.js';
 import { writeTarGz, type TarSource } from './tar-write.js';
 import { checkManifest, TRUST_ARCHIVE_LIMITS } from './trust-archive-manifest.js';
 import { clientFor, trustFor } from '../tuf/client/trust.js';
@@ -22,9 +22,6 @@ import { collectTrust, type ExportedTrust } from '../tuf/client/export.js';
 import type { GraceAccepted } from '../tuf/client/grace.js';
 import { BUNDLE_FILE, type BundleKind } from '../tuf/client/offline.js';
 import { checkBundleReference } from '../tuf/names.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 
 export const TRUST_ARCHIVE_FORMAT = 'cnabsec-trust-archive/1';
 export const MANIFEST_NAME = 'cnabsec-trust.json';
@@ -56,8 +53,11 @@ export interface ExportOptions {
   /** `--with-bundle`: the bundle to carry, verified first. */
   thin?: string;
   thick?: string;
-  /** A thin bundle obtained elsewhere (pulled from a registry): its bytes, and where from. */
-  thinBytes?: { bytes: Uint8Array; source: string };
+  /**
+   * A thin bundle obtained elsewhere (pulled from a registry), after the TUF update and
+   * bounded by the signed length (doc 303 steps 1-2, as verify --registry).
+   */
+  obtainThin?: ObtainThin;
   graceMs?: number;
   warn?: (message: string) => void;
   now?: Date;
@@ -87,34 +87,37 @@ async function provenanceTargets(
   return [layout, ...keyNames, ...links];
 }
 
-/** Bytes of a thin bundle (pulled from a registry) verified as a file in a temporary directory. */
-async function verifiedBytes(
+/** A thin bundle obtained after the TUF update (a registry pull), verified; the bytes verified are the ones archived. */
+async function verifiedObtained(
   options: ExportOptions,
-  thin: { bytes: Uint8Array; source: string },
+  obtain: ObtainThin,
 ): Promise<{ bundle?: VerifiedBundle; source?: TarSource; kind?: BundleKind }> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'cnabsec-export-'));
+  let bytes: Uint8Array | undefined;
   try {
-    const file = path.join(dir, 'bundle.json');
-    await writeFile(file, thin.bytes);
-    const r = await verifiedBundle({ ...options, thin: file, thinBytes: undefined });
-    return r;
+    const bundle = await verifyBundle({
+      target: options.target,
+      home: options.home,
+      obtainThin: { source: obtain.source, fetch: async (max) => (bytes = await obtain.fetch(max)) },
+      ...(options.graceMs === undefined ? {} : { graceMs: options.graceMs }),
+      ...(options.warn === undefined ? {} : { warn: options.warn }),
+    });
+    if (bytes === undefined || sha256(bytes) !== bundle.sha256) throw changed(obtain.source); // unreachable
+    return { bundle, kind: 'thin', source: { name: `bundle/${BUNDLE_FILE.thin}`, data: Buffer.from(bytes) } };
   } catch (e) {
     if (e instanceof CnabError && e.code === 'BUNDLE_HASH_MISMATCH')
-      throw new CnabError(e.code, `${thin.source}: ${e.message}`, {
+      throw new CnabError(e.code, `${obtain.source}: ${e.message}`, {
         cause: e,
         details: e.details,
         hint: 'the registry serves another bundle than the one signed for this tag: do not use it',
       });
     throw e;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
   }
 }
 
 async function verifiedBundle(
   options: ExportOptions,
 ): Promise<{ bundle?: VerifiedBundle; source?: TarSource; kind?: BundleKind }> {
-  if (options.thinBytes !== undefined) return verifiedBytes(options, options.thinBytes);
+  if (options.obtainThin !== undefined) return verifiedObtained(options, options.obtainThin);
   const file = options.thin ?? options.thick;
   if (file === undefined) return {};
   const kind: BundleKind = options.thin !== undefined ? 'thin' : 'thick';

@@ -12,7 +12,7 @@
  * not the signed bundle is BUNDLE_HASH_MISMATCH.
  */
 import { CnabError } from '../cnab/errors.js';
-import { verifyBundle, type VerifiedBundle, type VerifyOptions } from '../cnab/verify.js';
+import { verifyBundle, type ObtainThin, type VerifiedBundle, type VerifyOptions } from '../cnab/verify.js';
 import type { RegistryOpener } from './opener.js';
 import { formatReference, type Reference } from './reference.js';
 import { pullBundle, type BundleRegistry } from './thin.js';
@@ -71,23 +71,47 @@ function boundedBlobs(
   };
 }
 
-/** Doc 303 for the thin bundle at `ref`, trusted as `target` (`<repository>:<tag>`). */
-export async function verifyFromRegistry(options: RegistryVerifyOptions): Promise<RegistryVerified> {
-  const { ref, opener, ...rest } = options;
+/**
+ * Step 2 from a registry, for verifyBundle's `obtainThin` (also `trust export --registry`):
+ * the pull at `ref`, its config blob read up to the signed length it is called with, and the
+ * pulled bundle kept for the caller (`pulled()`, once fetched).
+ */
+export function registryThinSource(
+  opener: RegistryOpener,
+  ref: Reference,
+  target: string,
+): { obtain: ObtainThin; pulled: () => PulledBundle | undefined } {
   const reference = formatReference(ref);
   let pulled: PulledBundle | undefined;
-  const verified = await verifyBundle({
-    ...rest,
-    bundleFileName: rest.bundleFileName ?? 'bundle.json',
-    obtainThin: {
+  return {
+    obtain: {
       source: reference,
       fetch: async (maxBytes) => {
-        const client = boundedBlobs(opener(ref.registry), rest.target, maxBytes, reference);
+        const client = boundedBlobs(opener(ref.registry), target, maxBytes, reference);
         pulled = await pullBundle(client, ref);
         return pulled.bundle;
       },
     },
+    pulled: () => pulled,
+  };
+}
+
+/** Doc 303 for the thin bundle at `ref`, trusted as `target` (`<repository>:<tag>`). */
+export async function verifyFromRegistry(options: RegistryVerifyOptions): Promise<RegistryVerified> {
+  const { ref, opener, ...rest } = options;
+  const source = registryThinSource(opener, ref, rest.target);
+  const verified = await verifyBundle({
+    ...rest,
+    bundleFileName: rest.bundleFileName ?? 'bundle.json',
+    obtainThin: source.obtain,
   });
+  const pulled = source.pulled();
   if (pulled === undefined) throw new Error('verifyFromRegistry: the bundle was not pulled'); // unreachable
-  return { ...verified, bytes: pulled.bundle, digest: pulled.digest, reference, pulled };
+  return {
+    ...verified,
+    bytes: pulled.bundle,
+    digest: pulled.digest,
+    reference: source.obtain.source,
+    pulled,
+  };
 }

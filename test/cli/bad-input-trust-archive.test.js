@@ -66,7 +66,7 @@ test('trust export: usage errors', async () => {
   const o = path.join(ctx.out, 'a.tgz');
   await expectUsageError({ args: exp(`${NAME}:v1`), env: ctx.env, names: ['--output'], watch });
   await expectUsageError({
-    args: exp(`${NAME}:v1`, '-o', o, '--with-bundle'),
+    args: exp(`${NAME}:v1`, '-o', o, '--with-bundle', '--thin', ctx.bundle, '--registry', `${NAME}:v1`),
     env: ctx.env,
     names: ['--with-bundle'],
     watch,

@@ -79,3 +79,54 @@ test('trust export --registry: pulled, verified, archived; verified offline with
   const out = JSON.parse(cliOk(['verify', `${NAME}:v1`, '--json'], { env: b }));
   assert.equal(out.bundle.version, '1.0.0');
 });
+
+test('trust export --with-bundle alone pulls from the registry the target names (doc 301), after the TUF update', async (t) => {
+  const reg = await startRegistry(t);
+  const c = openRegistry({ registry: reg.host, insecure: true, credentials: () => undefined });
+  const inv = await pushImage(c, 'org/app');
+  const name = `${reg.host}/org/app`;
+  const bundle = {
+    schemaVersion: 'v1.0.0',
+    name: 'app',
+    version: '2.0.0',
+    invocationImages: [{ imageType: 'oci', image: `${name}@${inv.digest}`, size: inv.size }],
+  };
+  await pushBundle(
+    c,
+    { registry: reg.host, repository: 'org/app', tag: 'v2' },
+    Buffer.from(JSON.stringify(bundle)),
+  );
+  const dir = await tempDir(t);
+  const env = { CNABSEC_HOME: path.join(dir, 'home'), CNABSEC_PASSPHRASE: 'pw', CI: 'true' };
+  const repo = path.join(dir, 'repo');
+  await writeFile(path.join(dir, 'bundle.json'), canonicalize(bundle));
+  cliOk(['init', repo, '--name', name], { env });
+  cliOk(['bundle', 'add', repo, 'v2', '--thin', path.join(dir, 'bundle.json')], { env });
+  cliOk(['publish', repo], { env });
+  const root = path.join(repo, 'metadata', '1.root.json');
+  const url = pathToFileURL(path.join(repo, 'metadata')).href;
+  cliOk(['trust', 'add', name, '--root', root, '--url', url], { env });
+  const archive = path.join(dir, 'trust.tgz');
+  const args = [
+    'trust',
+    'export',
+    `${name}:v2`,
+    '-o',
+    archive,
+    '--with-bundle',
+    '--insecure-registry',
+    reg.host,
+  ];
+  // untrusted at another home: refused before any registry request (TUF first)
+  const before = reg.requests?.length;
+  const other = runCli([...args], { env: { ...env, CNABSEC_HOME: path.join(dir, 'nobody') } });
+  assert.equal(other.status, 1, other.stderr);
+  assert.match(other.stderr, /\[TRUST_NOT_FOUND\]/);
+  if (before !== undefined) assert.equal(reg.requests.length, before);
+  const doc = JSON.parse(cliOk([...args, '--json'], { env }));
+  assert.equal(doc.bundle.kind, 'thin');
+  await reg.close();
+  const b = { CNABSEC_HOME: path.join(dir, 'home-b'), CI: 'true' };
+  cliOk(['trust', 'import', archive, '--root', root], { env: b });
+  assert.equal(JSON.parse(cliOk(['verify', `${name}:v2`, '--json'], { env: b })).bundle.version, '2.0.0');
+});

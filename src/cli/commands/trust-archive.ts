@@ -19,8 +19,8 @@ import { referenceHint } from '../habits.js';
 import { lockWaitMs } from '../repo-common.js';
 import { referenceTag } from '../json-shapes.js';
 import { openerOf, withRegistryOptions, type RegistryCliOptions } from '../registry-common.js';
-import { formatReference, parseReference } from '../../registry/reference.js';
-import { pullBundle } from '../../registry/thin.js';
+import { parseReference, registryThinSource } from '../../registry/index.js';
+import type { ObtainThin } from '../../cnab/verify.js';
 
 /** `--grace <duration>` in ms (the parser checked the syntax). */
 export function graceMsOf(grace: string | undefined): number | undefined {
@@ -52,24 +52,26 @@ interface ExportCliOptions extends KeyOptions, RegistryCliOptions {
   grace?: string;
 }
 
-/** `--registry <ref>`: the thin bundle pulled from the registry (verified by the export). */
-async function pulled(opts: ExportCliOptions): Promise<{ bytes: Uint8Array; source: string } | undefined> {
-  if (opts.registry === undefined) return undefined;
-  const ref = parseReference(opts.registry);
-  const r = await pullBundle(openerOf(opts)(ref.registry), ref);
-  return { bytes: r.bundle, source: formatReference(ref) };
+/**
+ * `--registry <ref>`, or `--with-bundle` alone (the target names its registry, doc 301): the
+ * thin bundle pulled after the export's TUF update, bounded by the signed length.
+ */
+function fromRegistry(target: string, opts: ExportCliOptions): ObtainThin | undefined {
+  if (opts.withBundle !== true || opts.thin !== undefined || opts.thick !== undefined) return undefined;
+  const ref = parseReference(opts.registry ?? target);
+  return registryThinSource(openerOf(opts), ref, target).obtain;
 }
 
 async function exportAction(target: string, opts: ExportCliOptions): Promise<void> {
   checkBundleReference(target);
   const grace = graceMsOf(opts.grace);
   await trustFor(opts.home ?? defaultHome(), target); // TRUST_NOT_FOUND before any registry request
-  const thinBytes = await pulled(opts);
+  const obtainThin = fromRegistry(target, opts);
   const r = await exportTrustArchive({
     home: opts.home ?? defaultHome(),
     target,
     output: opts.output,
-    ...(thinBytes === undefined ? {} : { thinBytes }),
+    ...(obtainThin === undefined ? {} : { obtainThin }),
     ...(opts.thin === undefined ? {} : { thin: opts.thin }),
     ...(opts.thick === undefined ? {} : { thick: opts.thick }),
     ...(grace === undefined ? {} : { graceMs: grace }),
@@ -156,7 +158,10 @@ export function registerTrustArchive(trust: Command, readRoot: (file: string) =>
       'write a trust archive for an offline site: the TUF metadata of <name>:<tag> (updated first), its in-toto files, optionally the bundle',
     )
     .requiredOption('-o, --output <trust.tgz>', 'the archive to write')
-    .option('--with-bundle', 'carry the bundle too, verified first (doc 303): give --thin or --thick')
+    .option(
+      '--with-bundle',
+      'carry the bundle too, verified first (doc 303): from --thin, --thick or --registry (default: pulled from the registry <name>:<tag> names)',
+    )
     .option('--thin <bundle.json>', 'with --with-bundle: the thin bundle')
     .option('--thick <bundle.tgz>', 'with --with-bundle: the thick bundle archive')
     .option(
@@ -166,14 +171,15 @@ export function registerTrustArchive(trust: Command, readRoot: (file: string) =>
     .option('--grace <duration>', GRACE_HELP, duration)
     .check((_args, opts) => {
       const given = [opts.thin, opts.thick, opts.registry].filter((x) => x !== undefined).length;
-      if (opts.withBundle === true && given !== 1)
-        return '--with-bundle needs the bundle: --thin <bundle.json>, --thick <bundle.tgz> or --registry <ref> (one of them)';
+      if (opts.withBundle === true && given > 1)
+        return '--with-bundle takes one bundle: --thin <bundle.json>, --thick <bundle.tgz> or --registry <ref> (default: the registry the target names)';
       if (opts.withBundle !== true && given > 0)
         return '--thin, --thick and --registry are for --with-bundle';
       return undefined;
     })
     .onExtraArguments(referenceHint)
     .example('cnabsec trust export example.com/org/app:v1 -o trust.tgz')
+    .example('cnabsec trust export example.com/org/app:v1 -o trust.tgz --with-bundle')
     .example('cnabsec trust export example.com/org/app:v1 -o trust.tgz --with-bundle --thin bundle.json')
     .example('cnabsec trust export example.com/org/app:v1 -o trust.tgz --with-bundle --thick app.tgz')
     .example(
