@@ -10,6 +10,9 @@ import type { UploadLimits } from './upload-parse.js';
 export interface Caller {
   /** The bearer token sent, if any (never logged). */
   token?: string;
+  /** The id and scope of the token that was accepted (tokenAuthenticator, ADR 0032). */
+  tokenId?: string;
+  scope?: 'read' | 'write' | 'admin';
 }
 
 /**
@@ -21,7 +24,8 @@ export interface Authenticator {
   authenticate(input: {
     method: string;
     repo: string | undefined;
-    action: 'read' | 'write' | 'delete';
+    /** `delete`: a repository; `rotate`: a server-held key (both need admin with tokens). */
+    action: 'read' | 'write' | 'delete' | 'rotate';
     authorization: string | undefined;
   }): Promise<Caller>;
 }
@@ -73,6 +77,10 @@ export interface ServerConfig {
   refreshIntervalSeconds: number;
   /** Seconds to finish in-flight requests on SIGTERM before giving up. */
   shutdownGraceSeconds: number;
+  /** `none`: every caller is accepted (issue 13); `tokens`: bearer tokens and scopes (ADR 0032). */
+  auth: 'none' | 'tokens';
+  /** With `auth: tokens`: repository patterns anyone may read without a token (default none). */
+  anonymousRead: string[];
   /** pino level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

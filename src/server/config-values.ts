@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { DURATION_SYNTAX, durationSeconds } from '../util/duration.js';
 import { quote } from '../util/json.js';
 import { ServerError } from './errors.js';
+import { checkPatterns } from './tokens.js';
 
 /** A raw setting: text from a flag or variable, any JSON value from the file. */
 export type RawValue = unknown;
@@ -108,4 +109,41 @@ export function parsePath(where: string, value: RawValue): string {
   const t = text(where, value, 'a file path');
   if (t.includes('\0')) throw badValue(where, value, 'a file path');
   return t;
+}
+
+export const AUTH_MODES = ['none', 'tokens'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** `none` (accept every caller) or `tokens` (ADR 0032). */
+export function parseAuthMode(where: string, value: RawValue): AuthMode {
+  const expected = 'none or tokens';
+  const t = text(where, value, expected);
+  const found = AUTH_MODES.find((m) => m === t);
+  if (found === undefined) throw badValue(where, value, expected);
+  return found;
+}
+
+/**
+ * Repository patterns (./tokens.ts): a JSON array of strings in the file, a comma-separated
+ * list in a variable; an empty list (`[]`, `""`) is none.
+ */
+export function parsePatternList(where: string, value: RawValue): string[] {
+  const expected =
+    'a list of repository patterns such as example.com/acme/* (a JSON array, or comma-separated)';
+  let list: unknown[];
+  if (Array.isArray(value)) list = value;
+  else if (typeof value === 'string')
+    list = value
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+  else throw badValue(where, value, expected);
+  if (!list.every((p): p is string => typeof p === 'string')) throw badValue(where, value, expected);
+  if (list.length === 0) return [];
+  try {
+    return checkPatterns(list);
+  } catch (e) {
+    if (!(e instanceof ServerError)) throw e;
+    throw badValue(where, value, `${expected}: ${e.message}`);
+  }
 }

@@ -21,12 +21,14 @@ import { ServerError } from './errors.js';
 import { MASTER_KEY_ENV } from './master-key.js';
 import { DEFAULT_UPLOAD_LIMITS } from './upload-parse.js';
 import {
+  parseAuthMode,
   parseBoolean,
   parseDurationValue,
   parseFraction,
   parseListen,
   parseLogLevel,
   parsePath,
+  parsePatternList,
   parseSize,
   type RawValue,
 } from './config-values.js';
@@ -43,6 +45,8 @@ export interface ServerFlags {
   refreshInterval?: string;
   /** false: `--no-online-keys`. */
   onlineKeys?: boolean;
+  /** `none` or `tokens` (ADR 0032). */
+  auth?: string;
 }
 
 export interface LoadServerConfigInput {
@@ -125,6 +129,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'limits.targetFile', env: 'MAX_TARGET_FILE_SIZE', parse: parseSize },
   { key: 'limits.body', env: 'MAX_BODY_SIZE', parse: parseSize },
   { key: 'shutdownGrace', env: 'SHUTDOWN_GRACE', parse: duration },
+  { key: 'auth', env: 'AUTH', flag: { name: 'auth', text: '--auth' }, parse: parseAuthMode },
+  { key: 'anonymousRead', env: 'ANONYMOUS_READ', parse: parsePatternList },
 ];
 
 /** Variables under the prefix that are not settings of the table. */
@@ -141,6 +147,8 @@ export const SERVER_DEFAULTS = {
   refreshFraction: 0.5,
   refreshIntervalSeconds: 60,
   shutdownGraceSeconds: 30,
+  /** Issue 13's accept-all, for compatibility (ADR 0032); `tokens` is one setting away. */
+  auth: 'none',
 } as const;
 
 /**
@@ -296,5 +304,7 @@ export async function loadServerConfig(input: LoadServerConfigInput = {}): Promi
     refreshIntervalSeconds: get('refreshInterval', SERVER_DEFAULTS.refreshIntervalSeconds),
     shutdownGraceSeconds: get('shutdownGrace', SERVER_DEFAULTS.shutdownGraceSeconds),
     logLevel: get('logLevel', SERVER_DEFAULTS.logLevel),
+    auth: get('auth', SERVER_DEFAULTS.auth),
+    anonymousRead: get<string[]>('anonymousRead', []),
   };
 }

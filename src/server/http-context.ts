@@ -7,7 +7,7 @@ import type { FastifyRequest } from 'fastify';
 import type { Authenticator, Caller } from './app-types.js';
 import type { MetadataService } from './service-types.js';
 
-export type Action = 'read' | 'write' | 'delete';
+export type Action = 'read' | 'write' | 'delete' | 'rotate';
 
 export interface RouteContext {
   service: MetadataService;

@@ -36,3 +36,9 @@ export { loadServerConfig, SERVER_DEFAULTS, type LoadServerConfigInput, type Ser
 export { startServer, type RunningServer, type StartServerOptions } from './run.js';
 export { backupDatabase, type BackupResult } from './backup.js';
 export { serveDirectory, type StaticServer, type StaticServerOptions } from './static.js';
+export { tokenAuthenticator, type TokenAuthenticatorOptions } from './auth.js';
+export * from './tokens.js';
+export { MemoryTokenStore, type TokenStore } from './token-store.js';
+export { SqliteTokenStore, type SqliteTokenStoreOptions } from './sqlite-token-store.js';
+export * from './tokens-admin.js';
+export { migrateStore } from './migrate.js';

@@ -15,7 +15,7 @@ import { describeErrno } from '../util/errno.js';
 import { readUserFile } from '../util/fs.js';
 import type { Authenticator, ServerConfig } from './app-types.js';
 import { buildApp } from './app.js';
-import { acceptAllAuthenticator } from './auth.js';
+import { acceptAllAuthenticator, tokenAuthenticator } from './auth.js';
 import { isLoopback } from './config-values.js';
 import { ServerError } from './errors.js';
 import { clientErrorHandler } from './http-errors.js';
@@ -26,6 +26,7 @@ import { RefreshScheduler } from './refresh.js';
 import { TrustService } from './service.js';
 import { SqliteOnlineKeys } from './sqlite-online-keys.js';
 import { openSqliteStore } from './sqlite-store.js';
+import { SqliteTokenStore } from './sqlite-token-store.js';
 
 export interface StartServerOptions {
   /** Default: pino at config.logLevel, JSON lines on stdout. */
@@ -224,6 +225,17 @@ function scheduler(
   });
 }
 
+/**
+ * `auth: tokens`: the token table of the server's own database (its own connection, closed
+ * with the rest), so `cnabsec server-token` beside the running server takes effect at once.
+ */
+function authenticatorFor(config: ServerConfig, opened: Parts['opened'], now: () => Date): Authenticator {
+  if (config.auth === 'none') return acceptAllAuthenticator;
+  const tokens = SqliteTokenStore.open({ path: config.db });
+  opened.push(() => tokens.close());
+  return tokenAuthenticator(tokens, { anonymousRead: config.anonymousRead, now });
+}
+
 /** Start `cnabsec server`: see the module comment. Rejects with a ServerError, leaving nothing open. */
 export async function startServer(
   config: ServerConfig,
@@ -243,14 +255,14 @@ export async function startServer(
       metrics,
       logger,
       bodyLimit: config.limits.body,
-      authenticator: options.authenticator ?? acceptAllAuthenticator,
+      authenticator: options.authenticator ?? authenticatorFor(config, opened, now),
     });
     opened.push(() => app.close());
     await app.ready();
-    if (!isLoopback(config.listen.host))
+    if (!isLoopback(config.listen.host) && config.auth === 'none' && options.authenticator === undefined)
       logger.warn(
         { listen: config.listen },
-        'listening on a non-loopback address: anyone who can reach it can read and publish (tokens are the next issue); put TLS and a firewall in front',
+        'listening on a non-loopback address: anyone who can reach it can read and publish (auth is none: set auth to tokens, docs/server.md); put TLS and a firewall in front',
       );
     const listener = await listenWith(
       config,
