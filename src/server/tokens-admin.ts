@@ -4,6 +4,7 @@
  * token), revoke one by id. `openTokenStore(db)` opens the server's SQLite database beside a
  * running server (WAL, busy timeout).
  */
+import { pathExists } from '../util/fs.js';
 import { quote } from '../util/json.js';
 import { ServerError } from './errors.js';
 import { SqliteTokenStore } from './sqlite-token-store.js';
@@ -89,7 +90,15 @@ export async function revokeToken(store: TokenStore, id: string, now = new Date(
   return infoOf(r);
 }
 
-/** The token table of the server's SQLite database `db` (created and migrated if needed). */
-export function openTokenStore(db: string): TokenStore {
+/**
+ * The token table of the server's existing SQLite database `db` (migrated if needed). A
+ * missing file is refused: a mistyped --db must not create an empty database of its own.
+ */
+export async function openTokenStore(db: string): Promise<TokenStore> {
+  if (!(await pathExists(db)))
+    throw new ServerError('STORE_IO', `${db}: no such database`, {
+      details: { db },
+      hint: 'give the --db the server runs with (default $CNABSEC_HOME/server/cnabsec.db), or create it: cnabsec server-migrate --db <file>',
+    });
   return SqliteTokenStore.open({ path: db });
 }
