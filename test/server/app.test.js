@@ -305,7 +305,7 @@ test('Authorization: Bearer tokens accepted and passed to the authenticator; mal
     authorization: 'Bearer abc.def',
   });
   await custom.inject({ method: 'POST', url: `${TRUST(REPO)}timestamp.key` });
-  assert.deepEqual(seen.at(-1), { method: 'POST', repo: REPO, action: 'write', authorization: undefined });
+  assert.deepEqual(seen.at(-1), { method: 'POST', repo: REPO, action: 'rotate', authorization: undefined });
   await custom.inject({ method: 'DELETE', url: TRUST(REPO) });
   assert.equal(seen.at(-1).action, 'delete');
   const refused = await custom.inject({ url: '/v2/', headers: { authorization: 'Bearer refused' } });

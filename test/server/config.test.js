@@ -42,6 +42,8 @@ test('config: the defaults (loopback 4443, db under $CNABSEC_HOME, the upload li
     refreshIntervalSeconds: 60,
     shutdownGraceSeconds: 30,
     logLevel: 'info',
+    auth: 'none',
+    anonymousRead: [],
   });
   const rel = await loadServerConfig({ env: { CNABSEC_HOME: 'home' }, cwd: '/work' });
   assert.equal(rel.db, '/work/home/server/cnabsec.db');
@@ -129,6 +131,8 @@ test('config: every bad variable value is SERVER_CONFIG naming the variable and 
     MAX_BODY_SIZE: '99999999999GiB',
     SHUTDOWN_GRACE: '0',
     ONLINE_KEYS: 'maybe',
+    AUTH: 'basic',
+    ANONYMOUS_READ: 'example.com/acme-*',
   };
   // every variable of the table with a syntax is covered here (paths take any text)
   const typed = SETTINGS.filter((s) => !s.isPath).map((s) => s.env);
