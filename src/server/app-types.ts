@@ -6,7 +6,7 @@
 import type { MetadataService, ServiceEvents } from './service-types.js';
 import type { UploadLimits } from './upload-parse.js';
 
-/** Who is asking, as far as the server knows (the token scheme is the next issue). */
+/** Who is asking, as far as the server knows (tokens: ADR 0032). */
 export interface Caller {
   /** The bearer token sent, if any (never logged). */
   token?: string;
