@@ -152,6 +152,11 @@ export class PgTrustStore implements TrustStore {
     return new PgTrustStore(pool, options);
   }
 
+  /** The pool, to share with ./pg-online-keys.ts (ended by this store's `close()`). */
+  get pgPool(): pg.Pool {
+    return this.pool;
+  }
+
   /** One query on the pool, its driver errors mapped; refused after `close()`. */
   private async query<R extends pg.QueryResultRow>(what: string, sql: string, args: unknown[]): Promise<R[]> {
     if (this.ended) throw storeIo(`${what}: the store is closed`, undefined);
