@@ -11,7 +11,7 @@ import Database from 'better-sqlite3';
 import { describeErrno } from '../util/errno.js';
 import { pathExists, tempPathFor } from '../util/fs.js';
 import { ServerError } from './errors.js';
-import { isPostgresUrl, redactUrl } from './pg-store.js';
+import { isPostgresUrl, redactUrl } from './pg-errors.js';
 
 export interface BackupResult {
   db: string;

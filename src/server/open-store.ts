@@ -12,13 +12,14 @@ import Database from 'better-sqlite3';
 import { ServerError } from './errors.js';
 import type { OnlineKeysOptions, SealedOnlineKeys } from './online-keys.js';
 import { PgOnlineKeys } from './pg-online-keys.js';
-import { isPostgresUrl, openPgStore, PgTrustStore, redactUrl } from './pg-store.js';
+import { isPostgresUrl, redactUrl } from './pg-errors.js';
+import { openPgStore, PgTrustStore } from './pg-store.js';
 import { SCHEMA_VERSION } from './sqlite-schema.js';
 import { SqliteOnlineKeys } from './sqlite-online-keys.js';
 import { openSqliteStore } from './sqlite-store.js';
 import type { TrustStore } from './store.js';
 
-export { isPostgresUrl } from './pg-store.js';
+export { isPostgresUrl } from './pg-errors.js';
 
 export interface OpenStoreOptions {
   /** Largest metadata file stored, bytes. */

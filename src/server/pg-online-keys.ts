@@ -20,7 +20,7 @@ import {
   type SealedRowRef,
 } from './online-keys.js';
 import { LOCK_SPACE, migratePgSchema } from './pg-schema.js';
-import { mapPgError } from './pg-store.js';
+import { mapPgError } from './pg-errors.js';
 import type { SealedKey } from './seal.js';
 
 interface Row {

@@ -52,4 +52,6 @@ export const SQL = {
   /** The repository's write lock, held to the end of the transaction (ADR 0031). */
   lock: 'SELECT pg_advisory_xact_lock($1, hashtext($2))',
   tryLock: 'SELECT pg_try_advisory_xact_lock($1, hashtext($2)) AS locked',
+  /** Tell every process's cache (./pg-cache.ts); delivered at COMMIT only. */
+  notify: 'SELECT pg_notify($1, $2)',
 } as const;

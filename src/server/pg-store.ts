@@ -13,6 +13,8 @@
  */
 import pg from 'pg';
 import { ServerError } from './errors.js';
+import { mapPgError, redactUrl, storeIo } from './pg-errors.js';
+import { NOTIFY_CHANNEL, notifyPayload, PgCurrentCache, type PgCacheStats } from './pg-cache.js';
 import { LOCK_SPACE, migratePgSchema, type PgMigrateResult } from './pg-schema.js';
 import { SQL, type PgExpiringRow, type PgMetaRow, type PgTargetRow } from './pg-statements.js';
 import { WriteGate } from './repo-lock.js';
@@ -27,8 +29,10 @@ import {
   type TrustStore,
   type TrustTx,
 } from './store.js';
-import { checkObserved, QueuedTx } from './store-tx.js';
+import { checkObserved, QueuedTx, type TxReader } from './store-tx.js';
 import { sha256Hex, type RepositoryState } from './upload-parse.js';
+
+export { isPostgresUrl, mapPgError, redactUrl } from './pg-errors.js';
 
 export interface PgStoreOptions {
   /** `postgres://user[:password]@host[:port]/database` (the password may come from PGPASSWORD). */
@@ -45,54 +49,14 @@ export interface PgStoreOptions {
   maxTargetFileBytes?: number;
   /** The clock for `createdAt`. */
   now?: () => Date;
+  /**
+   * The per-process cache of current metadata, invalidated by LISTEN/NOTIFY (./pg-cache.ts):
+   * false turns it off. Default on, 10000 repositories of at most 8 MiB each.
+   */
+  cache?: false | { maxEntries?: number; maxEntryBytes?: number };
 }
 
 const MiB = 1024 * 1024;
-
-/** The URL with its password replaced, for logs and error messages. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password !== '') u.password = '***';
-    return u.toString();
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1:***@');
-  }
-}
-
-/** Whether `db` names a PostgreSQL database (else it is a SQLite file path). */
-export function isPostgresUrl(db: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(db);
-}
-
-function storeIo(message: string, cause: unknown): ServerError {
-  return new ServerError('STORE_IO', message, {
-    cause,
-    hint: 'check the PostgreSQL URL, that the database server runs and accepts this user',
-  });
-}
-
-/** A driver error as the port's codes; ServerErrors and programming errors pass through. */
-export function mapPgError(e: unknown, what: string): unknown {
-  if (e instanceof ServerError) return e;
-  if (e instanceof pg.DatabaseError) {
-    const code = e.code ?? '';
-    if (code === '23505')
-      return new ServerError('VERSION_CONFLICT', `${what}: that version is already stored`, {
-        cause: e,
-        hint: 'someone published first: pull the current state and retry',
-      });
-    if (code === '55P03' || code === '40001' || code === '40P01' || code === '57014')
-      return new ServerError('STORE_BUSY', `${what}: the repository is locked by another writer`, {
-        cause: e,
-        hint: 'retry in a moment',
-      });
-    return storeIo(`${what}: ${e.message} (${code})`, e);
-  }
-  if (e instanceof Error && ('code' in e || /connect|terminat|timeout/i.test(e.message)))
-    return storeIo(`${what}: ${e.message}`, e);
-  return e;
-}
 
 function toBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -125,6 +89,12 @@ export class PgTrustStore implements TrustStore {
   private closed: Promise<void> | undefined;
   /** The URL without its password. */
   readonly where: string;
+  private readonly cache: PgCurrentCache | undefined;
+  /** What a write's `work` reads through: never the cache (its reads are re-checked anyway). */
+  private readonly uncached: TxReader = {
+    getCurrent: (repo, role) => this.loadCurrent(repo, role),
+    currentRows: (repo) => this.loadRows(repo),
+  };
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -137,6 +107,23 @@ export class PgTrustStore implements TrustStore {
     this.limits = { meta: options.maxMetaBytes ?? 64 * MiB, target: options.maxTargetFileBytes ?? 16 * MiB };
     this.now = options.now ?? (() => new Date());
     this.where = redactUrl(options.url);
+    this.cache =
+      options.cache === false ? undefined : new PgCurrentCache({ url: options.url, ...options.cache });
+  }
+
+  /** Start listening for other processes' commits; until then (or without it) nothing is cached. */
+  async startCache(): Promise<void> {
+    await this.cache?.start();
+  }
+
+  /** Hits, misses and invalidations of the cache (undefined when it is off). */
+  cacheStats(): PgCacheStats | undefined {
+    return this.cache?.snapshot();
+  }
+
+  /** Resolves with the repository of the next invalidation this process sees (tests). */
+  nextInvalidation(): Promise<string> {
+    return this.cache?.nextInvalidation() ?? Promise.reject(new Error('the cache is off'));
   }
 
   /** A pool on `options.url` (no connection yet); call `migrate()` before use. */
@@ -204,6 +191,11 @@ export class PgTrustStore implements TrustStore {
   }
 
   async getCurrent(repo: string, role: string): Promise<StoredMeta | undefined> {
+    if (this.cache !== undefined) return (await this.currentRows(repo)).get(role);
+    return this.loadCurrent(repo, role);
+  }
+
+  private async loadCurrent(repo: string, role: string): Promise<StoredMeta | undefined> {
     const rows = await this.query<PgMetaRow>(repo, SQL.current, [repo, role]);
     return rows[0] === undefined ? undefined : metaOf(rows[0]);
   }
@@ -219,8 +211,14 @@ export class PgTrustStore implements TrustStore {
     return rows[0] === undefined ? undefined : metaOf(rows[0]);
   }
 
-  /** Every role's current row, in one statement (one consistent read). */
+  /** Every role's current row, in one statement (one consistent read); cached when the cache is on. */
   async currentRows(repo: string): Promise<Map<string, StoredMeta>> {
+    if (this.ended) throw storeIo(`${repo}: the store is closed`, undefined);
+    if (this.cache === undefined) return this.loadRows(repo);
+    return this.cache.rows(repo, () => this.loadRows(repo));
+  }
+
+  private async loadRows(repo: string): Promise<Map<string, StoredMeta>> {
     const rows = await this.query<PgMetaRow>(repo, SQL.currentAll, [repo]);
     return new Map(rows.map((r) => [r.role, metaOf(r)]));
   }
@@ -247,7 +245,7 @@ export class PgTrustStore implements TrustStore {
   ): Promise<TransactResult<T>> {
     const wait = options.wait ?? true;
     return this.writes.run(repo, wait, async () => {
-      const tx = new QueuedTx(repo, this, this.limits);
+      const tx = new QueuedTx(repo, this.uncached, this.limits);
       try {
         const value = await work(tx);
         tx.closed = true;
@@ -263,7 +261,7 @@ export class PgTrustStore implements TrustStore {
     if (tx.metas.length === 0 && tx.targets.length === 0) return [];
     const repo = tx.repo;
     const createdAt = this.now();
-    return this.inTransaction(repo, async (c) => {
+    const stored = await this.inTransaction(repo, async (c) => {
       await this.lockRepo(c, repo, wait);
       const found = await c.query<{ role: string; v: number }>(SQL.versions, [repo]);
       const versions = new Map(found.rows.map((r) => [r.role, r.v]));
@@ -305,19 +303,25 @@ export class PgTrustStore implements TrustStore {
         await c.query(SQL.deleteTarget, [repo, f.path, sha]);
         await c.query(SQL.insertTarget, [repo, f.path, sha, toBuffer(f.bytes), createdAt]);
       }
+      await c.query(SQL.notify, [NOTIFY_CHANNEL, notifyPayload(repo)]);
       return out;
     });
+    this.cache?.invalidate(repo);
+    return stored;
   }
 
   async deleteRepo(repo: string): Promise<boolean> {
-    return this.writes.run(repo, true, () =>
-      this.inTransaction(repo, async (c) => {
+    return this.writes.run(repo, true, async () => {
+      const deleted = await this.inTransaction(repo, async (c) => {
         await this.lockRepo(c, repo, true);
         const metas = await c.query(SQL.deleteMetas, [repo]);
         const targets = await c.query(SQL.deleteTargets, [repo]);
+        await c.query(SQL.notify, [NOTIFY_CHANNEL, notifyPayload(repo)]);
         return (metas.rowCount ?? 0) + (targets.rowCount ?? 0) > 0;
-      }),
-    );
+      });
+      this.cache?.invalidate(repo);
+      return deleted;
+    });
   }
 
   async listExpiring(before: Date, limit: number): Promise<ExpiringRole[]> {
@@ -360,6 +364,7 @@ export class PgTrustStore implements TrustStore {
   private async drainAndClose(): Promise<void> {
     await this.writes.close();
     this.ended = true;
+    await this.cache?.close();
     await this.pool.end();
   }
 }
@@ -369,6 +374,7 @@ export async function openPgStore(options: PgStoreOptions): Promise<PgTrustStore
   const store = PgTrustStore.open(options);
   try {
     await store.migrate();
+    await store.startCache();
   } catch (e) {
     await store.close();
     throw e;
