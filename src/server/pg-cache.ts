@@ -11,7 +11,8 @@
  * - a load that raced an invalidation (the epoch moved while it read) is not stored;
  * - a write transaction's own reads never use it (./pg-store.ts passes an uncached reader);
  * - bounded: at most `maxEntries` repositories (least recently used dropped), and a repository
- *   whose current files exceed `maxEntryBytes` is not cached; bytes are copied out on each hit.
+ *   whose current files exceed `maxEntryBytes` is not cached, and all entries together stay under
+ *   `maxTotalBytes` (least recently used dropped); bytes are copied out on each hit.
  */
 import pg from 'pg';
 import type { StoredMeta } from './store.js';
@@ -28,6 +29,8 @@ export interface PgCacheOptions {
   maxEntries?: number;
   /** Largest repository (sum of its current files) kept, bytes. Default 8 MiB. */
   maxEntryBytes?: number;
+  /** All entries together, bytes. Default 256 MiB. */
+  maxTotalBytes?: number;
 }
 
 export interface PgCacheStats {
@@ -36,9 +39,16 @@ export interface PgCacheStats {
   invalidations: number;
   listening: boolean;
   entries: number;
+  bytes: number;
 }
 
 type Rows = Map<string, StoredMeta>;
+
+function sizeOf(rows: Rows): number {
+  let bytes = 0;
+  for (const m of rows.values()) bytes += m.bytes.byteLength;
+  return bytes;
+}
 
 function copyRows(rows: Rows): Rows {
   return new Map([...rows].map(([role, m]) => [role, { ...m, bytes: Buffer.from(m.bytes) }]));
@@ -46,6 +56,7 @@ function copyRows(rows: Rows): Rows {
 
 export class PgCurrentCache {
   private readonly entries = new Map<string, Rows>();
+  private totalBytes = 0;
   private epoch = 0;
   private listening = false;
   private client: pg.Client | undefined;
@@ -55,10 +66,12 @@ export class PgCurrentCache {
   private readonly stats = { hits: 0, misses: 0, invalidations: 0 };
   private readonly maxEntries: number;
   private readonly maxEntryBytes: number;
+  private readonly maxTotalBytes: number;
 
   constructor(private readonly options: PgCacheOptions) {
     this.maxEntries = Math.max(0, Math.floor(options.maxEntries ?? 10_000));
     this.maxEntryBytes = options.maxEntryBytes ?? 8 * 1024 * 1024;
+    this.maxTotalBytes = options.maxTotalBytes ?? 256 * 1024 * 1024;
   }
 
   /** Connect and LISTEN; failures leave the cache off (reads go to the database) and retry. */
@@ -91,14 +104,17 @@ export class PgCurrentCache {
   private off(): void {
     this.listening = false;
     this.entries.clear();
+    this.totalBytes = 0;
     this.epoch++;
   }
 
   invalidate(repo: string): void {
     this.epoch++;
     this.stats.invalidations++;
-    if (repo === ALL) this.entries.clear();
-    else this.entries.delete(repo);
+    if (repo === ALL) {
+      this.entries.clear();
+      this.totalBytes = 0;
+    } else this.drop(repo);
     for (const w of this.waiters.splice(0)) w(repo);
   }
 
@@ -123,20 +139,28 @@ export class PgCurrentCache {
     return rows;
   }
 
+  private drop(repo: string): void {
+    const old = this.entries.get(repo);
+    if (old === undefined) return;
+    this.totalBytes -= sizeOf(old);
+    this.entries.delete(repo);
+  }
+
   private keep(repo: string, rows: Rows): void {
-    let bytes = 0;
-    for (const m of rows.values()) bytes += m.bytes.byteLength;
-    if (bytes > this.maxEntryBytes) return;
+    const bytes = sizeOf(rows);
+    if (bytes > this.maxEntryBytes || bytes > this.maxTotalBytes) return;
+    this.drop(repo);
     this.entries.set(repo, copyRows(rows));
-    while (this.entries.size > this.maxEntries) {
+    this.totalBytes += bytes;
+    while (this.entries.size > this.maxEntries || this.totalBytes > this.maxTotalBytes) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;
-      this.entries.delete(oldest.value);
+      this.drop(oldest.value);
     }
   }
 
   snapshot(): PgCacheStats {
-    return { ...this.stats, listening: this.listening, entries: this.entries.size };
+    return { ...this.stats, listening: this.listening, entries: this.entries.size, bytes: this.totalBytes };
   }
 
   async close(): Promise<void> {

@@ -53,7 +53,7 @@ export interface PgStoreOptions {
    * The per-process cache of current metadata, invalidated by LISTEN/NOTIFY (./pg-cache.ts):
    * false turns it off. Default on, 10000 repositories of at most 8 MiB each.
    */
-  cache?: false | { maxEntries?: number; maxEntryBytes?: number };
+  cache?: false | { maxEntries?: number; maxEntryBytes?: number; maxTotalBytes?: number };
 }
 
 const MiB = 1024 * 1024;

@@ -113,4 +113,13 @@ test('postgres cache: off with cache:false; bounded entries', async (t) => {
   const small = await opened(t, db.url, { cache: { maxEntries: 2 } });
   for (const repo of ['a', 'b', 'c', 'r']) await small.currentState(repo);
   assert.equal(small.cacheStats().entries, 2);
+  // a byte budget: entries above it are dropped oldest first, one larger than it never kept
+  // (written before `tight` listens: no late NOTIFY can drop its entries)
+  for (const repo of ['x', 'y', 'z']) await append(off, repo, [meta('root', 1)]);
+  const tight = await opened(t, db.url, { cache: { maxTotalBytes: 200 } });
+  const one = (await off.getCurrent('x', 'root')).bytes.length;
+  for (const repo of ['x', 'y', 'z']) await tight.currentState(repo);
+  const stats = tight.cacheStats();
+  assert.equal(stats.entries, Math.floor(200 / one), JSON.stringify(stats));
+  assert.ok(stats.bytes <= 200);
 });
