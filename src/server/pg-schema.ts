@@ -93,6 +93,8 @@ export async function migratePgSchema(
   const known = Math.max(...migrations.map((m) => m.version));
   await client.query('BEGIN');
   try {
+    // a migration of a large table may take longer than the pool's statement_timeout
+    await client.query('SET LOCAL statement_timeout = 0');
     await client.query('SELECT pg_advisory_xact_lock($1, 0)', [MIGRATE_KEY_SPACE]);
     await client.query(
       'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL)',

@@ -41,6 +41,8 @@ export interface PgStoreOptions {
   poolMax?: number;
   /** How long a new connection may take, ms. Default 10000. */
   connectTimeoutMs?: number;
+  /** Longest statement, ms (PostgreSQL statement_timeout; a hung database is STORE_BUSY, not a hang). Default 60000. */
+  statementTimeoutMs?: number;
   /** How long a write waits for the repository (this process's mutex, then the advisory lock), ms. Default 30000. */
   lockTimeoutMs?: number;
   /** Largest metadata file stored, bytes. Default 64 MiB. */
@@ -132,6 +134,7 @@ export class PgTrustStore implements TrustStore {
       connectionString: options.url,
       max: Math.max(1, Math.floor(options.poolMax ?? 10)),
       connectionTimeoutMillis: options.connectTimeoutMs ?? 10_000,
+      statement_timeout: options.statementTimeoutMs ?? 60_000,
       application_name: 'cnabsec-server',
     });
     // An idle connection the server dropped: the pool discards it; the next query reconnects.

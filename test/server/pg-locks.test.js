@@ -109,3 +109,15 @@ test('postgres: two stores race read-then-append on one repository: one winner p
   assert.equal(cur.version, version);
   for (let v = 1; v <= version; v++) assert.ok(await stores[0].getVersion('r', 'timestamp', v), `v${v}`);
 });
+
+test('postgres: a database that does not answer in statementTimeoutMs is STORE_BUSY, not a hang', async (t) => {
+  const db = await startPostgres(t);
+  if (db === undefined) return;
+  const store = await opened(t, db.url, { statementTimeoutMs: 100 });
+  const holder = await client(t, db.url);
+  await holder.query('BEGIN');
+  await holder.query('LOCK TABLE tuf_files IN ACCESS EXCLUSIVE MODE');
+  await rejectsCode(store.getVersion('r', 'root', 1), 'STORE_BUSY');
+  await holder.query('ROLLBACK');
+  assert.equal(await store.getVersion('r', 'root', 1), undefined);
+});
