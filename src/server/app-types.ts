@@ -56,8 +56,10 @@ export interface AppOptions {
 export interface ServerConfig {
   /** host:port; the default 127.0.0.1:4443. */
   listen: { host: string; port: number };
-  /** The SQLite file (default $CNABSEC_HOME/server/cnabsec.db). */
+  /** The SQLite file (default $CNABSEC_HOME/server/cnabsec.db), or a postgres:// URL (ADR 0031). */
   db: string;
+  /** PostgreSQL: most connections this process opens (default 10). */
+  dbPoolSize?: number;
   tls?: { cert: string; key: string };
   /** Where the master key comes from: a 0600 file, or CNABSEC_SERVER_MASTER_KEY when unset. */
   masterKeyFile?: string;

@@ -104,6 +104,31 @@ export function parseBoolean(where: string, value: RawValue): boolean {
   throw badValue(where, value, 'true or false');
 }
 
+/** The database: a SQLite file path, or a postgres:// / postgresql:// URL (issue 15, ADR 0031). */
+export function parseDb(where: string, value: RawValue): string {
+  const t = text(where, value, 'a file path or a postgres:// URL');
+  if (t.includes('\0')) throw badValue(where, value, 'a file path or a postgres:// URL');
+  if (!/^postgres(ql)?:\/\//i.test(t)) return t;
+  let url: URL;
+  try {
+    url = new URL(t);
+  } catch {
+    // never echo a URL that may hold a password
+    throw badValue(where, 'postgres://…', 'a postgres://user@host:port/database URL');
+  }
+  if (url.hostname === '' && !url.searchParams.has('host'))
+    throw badValue(where, 'postgres://…', 'a postgres://user@host:port/database URL (no host)');
+  return t;
+}
+
+/** A whole number from 1 to `max`. */
+export function parseCount(where: string, value: RawValue, max: number): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max)
+    throw badValue(where, value, `a whole number from 1 to ${max}`);
+  return n;
+}
+
 /** A non-empty path (resolved by the caller). */
 export function parsePath(where: string, value: RawValue): string {
   const t = text(where, value, 'a file path');

@@ -7,6 +7,7 @@
 import { pathExists } from '../util/fs.js';
 import { quote } from '../util/json.js';
 import { ServerError } from './errors.js';
+import { isPostgresUrl, redactUrl } from './pg-errors.js';
 import { SqliteTokenStore } from './sqlite-token-store.js';
 import type { TokenStore } from './token-store.js';
 import {
@@ -95,6 +96,15 @@ export async function revokeToken(store: TokenStore, id: string, now = new Date(
  * missing file is refused: a mistyped --db must not create an empty database of its own.
  */
 export async function openTokenStore(db: string): Promise<TokenStore> {
+  if (isPostgresUrl(db))
+    throw new ServerError(
+      'SERVER_CONFIG',
+      `${redactUrl(db)}: tokens are kept in SQLite only in this version`,
+      {
+        details: { source: 'db' },
+        hint: 'run with auth: none behind an authenticating proxy, or on a SQLite database, until the PostgreSQL token store lands',
+      },
+    );
   if (!(await pathExists(db)))
     throw new ServerError('STORE_IO', `${db}: no such database`, {
       details: { db },

@@ -10,7 +10,7 @@ import { MemoryTokenStore } from '../../dist/server/token-store.js';
 import { SqliteTokenStore } from '../../dist/server/sqlite-token-store.js';
 import { createToken, listTokens, revokeToken } from '../../dist/server/tokens-admin.js';
 import { hashToken } from '../../dist/server/tokens.js';
-import { migrateStore } from '../../dist/server/migrate.js';
+import { migrateStore } from '../../dist/server/open-store.js';
 import { openSqliteStore } from '../../dist/server/sqlite-store.js';
 import { MIGRATIONS, migrateSchema } from '../../dist/server/sqlite-schema.js';
 import { tempDir } from '../helpers/tmp.js';
@@ -116,4 +116,17 @@ test('migrateStore: a new file 0 → 3, again 3 → 3, a store file of issue 13 
   const store = await openSqliteStore({ path: path.join(dir, 'v2.db') });
   await store.migrate();
   await store.close();
+});
+
+test('openTokenStore: a missing file is refused (never created), a PostgreSQL URL is SERVER_CONFIG without its password', async (t) => {
+  const { openTokenStore } = await import('../../dist/server/tokens-admin.js');
+  const dir = await tempDir(t, 'cnabsec-tokens-open-');
+  await assert.rejects(openTokenStore(path.join(dir, 'none.db')), { code: 'STORE_IO' });
+  await assert.rejects(openTokenStore('postgres://u:s3cret@127.0.0.1:1/x'), (e) => {
+    assert.equal(e.code, 'SERVER_CONFIG');
+    assert.ok(!e.message.includes('s3cret'), e.message);
+    return true;
+  });
+  const { readdir } = await import('node:fs/promises');
+  assert.deepEqual(await readdir(dir), []);
 });

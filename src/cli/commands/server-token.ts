@@ -183,9 +183,10 @@ function registerMigrate(program: Command): void {
     .example('cnabsec server-migrate --db ./server.db --json')
     .action(
       runAction(async (opts: DbOptions) => {
-        const { migrateStore } = await import('../../server/migrate.js');
-        const db = await dbOf(opts);
-        const r = await migrateStore(db);
+        const { describeDb, migrateStore } = await import('../../server/open-store.js');
+        const given = await dbOf(opts);
+        const r = await migrateStore(given);
+        const db = describeDb(given); // a PostgreSQL URL without its password
         if (opts.json) printJson({ db, from: r.from, to: r.to });
         else if (r.from === r.to) printLine(`${db}: schema version ${r.to}, nothing to do`);
         else printLine(`${db}: migrated schema version ${r.from} to ${r.to}`);
