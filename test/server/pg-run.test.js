@@ -26,16 +26,16 @@ const SAME = 'example.com/org/same';
 const stale = (r) => r.status === 409 && r.json.errors[0].code === 'VERSION_CONFLICT';
 
 /** A login role with a password on the cluster: its URL without the password (PGPASSWORD has it). */
-async function withPassword(db) {
+async function withPassword(db, role = 'cnabsec') {
   const admin = new pg.Client({ connectionString: db.url });
   await admin.connect();
   try {
-    await admin.query("CREATE ROLE cnabsec LOGIN PASSWORD 'sekrit-pw' SUPERUSER");
+    await admin.query(`CREATE ROLE ${role} LOGIN PASSWORD 'sekrit-pw' SUPERUSER`);
   } finally {
     await admin.end();
   }
   const u = new URL(db.url);
-  u.username = 'cnabsec';
+  u.username = role;
   return u.toString();
 }
 
@@ -146,4 +146,19 @@ test('server-backup on a PostgreSQL URL: refused with a pg_dump hint, the passwo
   assert.match(r.stderr, /^cnabsec: error \[SERVER_CONFIG\]: .*not PostgreSQL/m);
   assert.ok(!r.stderr.includes('pw-secret'), r.stderr);
   assert.ok(cliOk);
+});
+
+test('run: a password written inside the --db URL is shown nowhere (ready line, --json, logs)', async (t) => {
+  const db = await startPostgres(t);
+  if (db === undefined) return;
+  const u = new URL(await withPassword(db, 'inurl')); // roles are per cluster, one per test
+  u.password = 'sekrit-pw';
+  const env = { CNABSEC_SERVER_MASTER_KEY: masterKeyHex(), CNABSEC_SERVER_LOG_LEVEL: 'info' };
+  const s = await startServerProcess(t, ['--db', u.toString(), '--json'], { env });
+  const res = await fetch(`${s.url}/v2/example.com/org/app/_trust/tuf/timestamp.key`);
+  assert.equal(res.status, 200);
+  s.child.kill('SIGTERM');
+  await s.exited;
+  for (const text of [s.db, s.stderr(), s.stdout()]) assert.ok(!text.includes('sekrit'), text);
+  assert.match(s.stdout(), /"db": ?"postgres:\/\/inurl(:\*+)?@/);
 });

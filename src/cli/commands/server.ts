@@ -7,6 +7,7 @@ import type { Command } from '../args.js';
 import { durationOrOff, listenAddress, oneOf } from '../options.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { loadServerConfig, type ServerFlags } from '../../server/config.js';
+import { describeDb } from '../../server/open-store.js';
 import { AUTH_MODES, LOG_LEVELS } from '../../server/config-values.js';
 import { registerTokenCommands } from './server-token.js';
 
@@ -46,13 +47,13 @@ async function runServer(opts: ServerOptions): Promise<void> {
   try {
     // with --json, stdout is the ready document's: the logs go to stderr
     const server = await startServer(config, { logger: serverLogger(config.logLevel, opts.json ? 2 : 1) });
-    process.stderr.write(`cnabsec server: listening on ${server.url} (db ${config.db})\n`);
+    process.stderr.write(`cnabsec server: listening on ${server.url} (db ${describeDb(config.db)})\n`);
     if (opts.json)
       printLine(
         JSON.stringify({
           url: server.url,
           listen: server.address,
-          db: config.db,
+          db: describeDb(config.db),
           tls: config.tls !== undefined,
           onlineKeys: config.onlineKeys,
         }),
