@@ -61,6 +61,22 @@ CREATE UNIQUE INDEX online_keys_one_pending ON online_keys (repo, role) WHERE st
 CREATE INDEX online_keys_kek ON online_keys (kek_id);
 `,
   },
+  {
+    // bearer tokens (ADR 0032): only the SHA-256 of each token, never the token (as SQLite's version 3)
+    version: 2,
+    sql: `
+CREATE TABLE tokens (
+  id text COLLATE "C" PRIMARY KEY,
+  hash text COLLATE "C" NOT NULL UNIQUE CHECK (length(hash) = 64),
+  scope text NOT NULL CHECK (scope IN ('read', 'write', 'admin')),
+  patterns text NOT NULL,
+  description text,
+  created_at timestamptz NOT NULL,
+  expires_at timestamptz,
+  revoked_at timestamptz
+);
+`,
+  },
 ];
 
 export const PG_SCHEMA_VERSION = Math.max(...PG_MIGRATIONS.map((m) => m.version));

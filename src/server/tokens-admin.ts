@@ -7,7 +7,8 @@
 import { pathExists } from '../util/fs.js';
 import { quote } from '../util/json.js';
 import { ServerError } from './errors.js';
-import { isPostgresUrl, redactUrl } from './pg-errors.js';
+import { isPostgresUrl } from './pg-errors.js';
+import { PgTokenStore } from './pg-token-store.js';
 import { SqliteTokenStore } from './sqlite-token-store.js';
 import type { TokenStore } from './token-store.js';
 import {
@@ -92,19 +93,11 @@ export async function revokeToken(store: TokenStore, id: string, now = new Date(
 }
 
 /**
- * The token table of the server's existing SQLite database `db` (migrated if needed). A
+ * The token table of the server's database `db`: PostgreSQL for a URL, else the existing SQLite file (migrated if needed). A
  * missing file is refused: a mistyped --db must not create an empty database of its own.
  */
 export async function openTokenStore(db: string): Promise<TokenStore> {
-  if (isPostgresUrl(db))
-    throw new ServerError(
-      'SERVER_CONFIG',
-      `${redactUrl(db)}: tokens are kept in SQLite only in this version`,
-      {
-        details: { source: 'db' },
-        hint: 'run with auth: none behind an authenticating proxy, or on a SQLite database, until the PostgreSQL token store lands',
-      },
-    );
+  if (isPostgresUrl(db)) return PgTokenStore.open({ url: db }); // an unreachable database is STORE_IO
   if (!(await pathExists(db)))
     throw new ServerError('STORE_IO', `${db}: no such database`, {
       details: { db },

@@ -162,3 +162,35 @@ test('run: a password written inside the --db URL is shown nowhere (ready line, 
   for (const text of [s.db, s.stderr(), s.stdout()]) assert.ok(!text.includes('sekrit'), text);
   assert.match(s.stdout(), /"db": ?"postgres:\/\/inurl(:\*+)?@/);
 });
+
+test('run: tokens on PostgreSQL: server-token beside two server processes; 401 without, 403 outside scope, revoke seen by both at once', async (t) => {
+  const db = await startPostgres(t);
+  if (db === undefined) return;
+  const admin = { CNABSEC_HOME: (await tempDir(t)).toString() };
+  cliOk(['server-migrate', '--db', db.url], { env: admin });
+  const token = (scope, repo) =>
+    JSON.parse(
+      cliOk(['server-token', 'create', '--scope', scope, '--repo', repo, '--db', db.url, '--json'], {
+        env: admin,
+      }),
+    );
+  const write = token('write', 'example.com/acme/*');
+  const read = token('read', 'example.com/acme/*');
+  const env = { CNABSEC_SERVER_MASTER_KEY: masterKeyHex() };
+  const servers = await Promise.all(
+    [0, 1].map(() => startServerProcess(t, ['--db', db.url, '--auth', 'tokens'], { env })),
+  );
+  const key = (s, repo, tok) =>
+    fetch(
+      `${s.url}/v2/${repo}/_trust/tuf/timestamp.key`,
+      tok === undefined ? {} : { headers: { authorization: `Bearer ${tok}` } },
+    );
+  for (const s of servers) {
+    assert.equal((await key(s, 'example.com/acme/app', undefined)).status, 401);
+    assert.equal((await key(s, 'example.com/acme/app', read.token)).status, 403); // GET .key creates: write
+    assert.equal((await key(s, 'example.com/acme-evil/x', write.token)).status, 403);
+    assert.equal((await key(s, 'example.com/acme/app', write.token)).status, 200);
+  }
+  cliOk(['server-token', 'revoke', write.id, '--db', db.url], { env: admin });
+  for (const s of servers) assert.equal((await key(s, 'example.com/acme/app', write.token)).status, 401);
+});
