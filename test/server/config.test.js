@@ -41,6 +41,7 @@ test('config: the defaults (loopback 4443, db under $CNABSEC_HOME, the upload li
     refreshFraction: 0.5,
     refreshIntervalSeconds: 60,
     shutdownGraceSeconds: 30,
+    timeouts: { headersSeconds: 10, requestSeconds: 120, keepAliveSeconds: 5 },
     logLevel: 'info',
   });
   const rel = await loadServerConfig({ env: { CNABSEC_HOME: 'home' }, cwd: '/work' });
@@ -129,6 +130,9 @@ test('config: every bad variable value is SERVER_CONFIG naming the variable and 
     MAX_BODY_SIZE: '99999999999GiB',
     SHUTDOWN_GRACE: '0',
     ONLINE_KEYS: 'maybe',
+    HEADERS_TIMEOUT: '10',
+    REQUEST_TIMEOUT: '0',
+    KEEP_ALIVE_TIMEOUT: '-5s',
   };
   // every variable of the table with a syntax is covered here (paths take any text)
   const typed = SETTINGS.filter((s) => !s.isPath).map((s) => s.env);
