@@ -96,10 +96,17 @@ function checkUploadRoleName(role: string): void {
   if (why !== undefined) throw refuse('MALFORMED', role, undefined, 'unknown-role', `role name ${why}`);
 }
 
-/** A target path that will become a stored file name: clean and relative (as ../tuf/files.ts). */
+/** The longest target path a part may name (as the GET route, ./http-paths.ts). */
+const TARGET_PATH_MAX = 4096;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A target path that will become a stored file name: clean and relative (as ../tuf/files.ts), no control character. */
 function checkTargetPath(path: string): void {
   const segments = path.split('/');
   if (
+    path.length > TARGET_PATH_MAX ||
+    CONTROL.test(path) ||
     path.startsWith('/') ||
     path.includes('\\') ||
     segments.some((s) => s === '' || s === '.' || s === '..')
