@@ -15,6 +15,7 @@ import { parseMetadata } from '../tuf/repository-io.js';
 import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 import { messageOf } from '../errors.js';
 import type { UploadRefusal, UploadRefusalCode } from './errors.js';
+import { duplicateKey } from './validate-json.js';
 
 /** The repository's current trusted metadata as stored: bytes per role (empty for a new repository). */
 export type RepositoryState = Readonly<Record<string, Uint8Array>>;
@@ -164,6 +165,17 @@ export function parseUploadedRole(role: string, bytes: Uint8Array, limits: Uploa
     const why = e instanceof JsonInputError ? e.message.replace(`${role}.json: `, '') : messageOf(e);
     throw refuse('MALFORMED', role, undefined, nonInteger ? 'integers-only' : 'json', why);
   }
+  const duplicate = duplicateKey(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+  );
+  if (duplicate !== undefined)
+    throw refuse(
+      'MALFORMED',
+      role,
+      undefined,
+      'duplicate-key',
+      `key ${quote(duplicate, 60)} appears twice in one object (signatures would cover ambiguous JSON)`,
+    );
   const signed = (json as { signed?: { _type?: unknown; version?: unknown } } | null)?.signed;
   const version = typeof signed?.version === 'number' ? signed.version : undefined;
   if (typeof signed !== 'object' || signed === null)
