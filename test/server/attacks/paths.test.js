@@ -106,6 +106,12 @@ test('paths: traversal in GET target paths is 400 BAD_REQUEST (part path), never
       const e = assertEnvelope(res, 400, 'BAD_REQUEST', p.slice(0, 60));
       assert.equal(e.detail.part, 'path', p.slice(0, 60));
     }
+    // decoded once only: a double-encoded `/` or `..` is a literal `%2F` / `%2e` name, not found
+    for (const p of [
+      `${NAME}%252Fin-toto-metadata%252Froot.layout`,
+      `%252e%252e/${NAME}/in-toto-metadata/root.layout`,
+    ])
+      assertEnvelope(await rawRequest(srv, { path: `${TRUST}targets/${p}` }), 404, 'NOT_FOUND', p);
     // overlong UTF-8 cannot be decoded: 400 before any route
     for (const p of ['%c0%ae%c0%ae/x', '%e0%80%ae%e0%80%ae/x']) {
       assertEnvelope(await rawRequest(srv, { path: `${TRUST}targets/${p}` }), 400, 'BAD_REQUEST', p);
