@@ -50,6 +50,11 @@ export interface AppOptions {
   currentMaxAgeSeconds?: number;
   /** Largest upload body in bytes (ServerConfig.limits.body). Default: 128 MiB, or the largest of service.limits if that is more. */
   bodyLimit?: number;
+  /**
+   * Time bounds in ms when fastify itself listens (`app.listen`, the tests); `cnabsec server`
+   * listens with listener.ts, which applies them itself. Default listener.ts DEFAULT_TIME_BOUNDS.
+   */
+  timeouts?: { headersMs: number; requestMs: number; keepAliveMs: number };
 }
 
 /** Everything `cnabsec server` needs, after flags, environment and file are merged. */
@@ -83,6 +88,8 @@ export interface ServerConfig {
   auth: 'none' | 'tokens';
   /** With `auth: tokens`: repository patterns anyone may read without a token (default none). */
   anonymousRead: string[];
+  /** Slow-loris bounds in seconds (listener.ts TimeBounds; default 10 s, 120 s, 5 s). */
+  timeouts?: { headersSeconds: number; requestSeconds: number; keepAliveSeconds: number };
   /** pino level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

@@ -6,6 +6,7 @@
  * (exposeHeadRoutes). Requests are logged once each, without body, token or query string.
  */
 import { randomUUID } from 'node:crypto';
+import type { ServerOptions } from 'node:http';
 import fastifyMultipart from '@fastify/multipart';
 import Fastify, {
   LogController,
@@ -21,6 +22,7 @@ import { ServerError } from './errors.js';
 import { NO_STORE, routeContext, type RouteContext } from './http-context.js';
 import { clientErrorHandler, envelope, sendError, toHttpError } from './http-errors.js';
 import { ROUTE_PATTERNS, notFound, parseTrustUrl, type TrustPath } from './http-paths.js';
+import { DEFAULT_TIME_BOUNDS, timeoutOptions } from './listener.js';
 import { getKey, rotateKey } from './routes-keys.js';
 import { getMetadata, getTarget } from './routes-metadata.js';
 import { defaultBodyLimit, deleteRepo, multipartOptions, upload } from './routes-upload.js';
@@ -43,7 +45,8 @@ export function requestId(header: string | string[] | undefined): string {
   return typeof header === 'string' && SANE_REQUEST_ID.test(header) ? header : randomUUID();
 }
 
-function serverOptions(options: AppOptions): FastifyServerOptions {
+function serverOptions(options: AppOptions): FastifyServerOptions & { http: ServerOptions } {
+  const bounds = timeoutOptions(options.timeouts ?? DEFAULT_TIME_BOUNDS);
   return {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -64,6 +67,13 @@ function serverOptions(options: AppOptions): FastifyServerOptions {
       sendError(error, request, reply);
     },
     clientErrorHandler,
+    // the bounds when fastify listens itself (listener.ts applies them for `cnabsec server`)
+    requestTimeout: bounds.requestTimeout,
+    keepAliveTimeout: bounds.keepAliveTimeout,
+    http: {
+      headersTimeout: bounds.headersTimeout,
+      connectionsCheckingInterval: bounds.connectionsCheckingInterval,
+    },
   };
 }
 

@@ -134,6 +134,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'shutdownGrace', env: 'SHUTDOWN_GRACE', parse: duration },
   { key: 'auth', env: 'AUTH', flag: { name: 'auth', text: '--auth' }, parse: parseAuthMode },
   { key: 'anonymousRead', env: 'ANONYMOUS_READ', parse: parsePatternList },
+  { key: 'timeouts.headers', env: 'HEADERS_TIMEOUT', parse: duration },
+  { key: 'timeouts.request', env: 'REQUEST_TIMEOUT', parse: duration },
+  { key: 'timeouts.keepAlive', env: 'KEEP_ALIVE_TIMEOUT', parse: duration },
 ];
 
 /** Variables under the prefix that are not settings of the table. */
@@ -154,6 +157,8 @@ export const SERVER_DEFAULTS = {
   shutdownGraceSeconds: 30,
   /** Issue 13's accept-all, for compatibility (ADR 0032); `tokens` is one setting away. */
   auth: 'none',
+  /** Slow-loris bounds (./listener.ts TimeBounds): 10 s for headers, 120 s for a whole request. */
+  timeouts: { headersSeconds: 10, requestSeconds: 120, keepAliveSeconds: 5 },
 } as const;
 
 /**
@@ -263,6 +268,26 @@ function choose(
   return out;
 }
 
+/** The time bounds; the headers bound may not exceed the request bound. */
+function timeoutsOf(get: <T>(key: string, fallback: T) => T): NonNullable<ServerConfig['timeouts']> {
+  const d = SERVER_DEFAULTS.timeouts;
+  const t = {
+    headersSeconds: get('timeouts.headers', d.headersSeconds),
+    requestSeconds: get('timeouts.request', d.requestSeconds),
+    keepAliveSeconds: get('timeouts.keepAlive', d.keepAliveSeconds),
+  };
+  if (t.headersSeconds > t.requestSeconds)
+    throw new ServerError(
+      'SERVER_CONFIG',
+      `timeouts.headers (${t.headersSeconds}s) is above timeouts.request (${t.requestSeconds}s)`,
+      {
+        details: { source: 'timeouts.headers' },
+        hint: 'the headers are part of the request: give a headers timeout at most the request timeout',
+      },
+    );
+  return t;
+}
+
 /** Merge flags, CNABSEC_SERVER_* variables, the config file and the defaults (see the module comment). */
 export async function loadServerConfig(input: LoadServerConfigInput = {}): Promise<ServerConfig> {
   const flags = input.flags ?? {};
@@ -316,6 +341,7 @@ export async function loadServerConfig(input: LoadServerConfigInput = {}): Promi
     refreshFraction: get('refreshFraction', SERVER_DEFAULTS.refreshFraction),
     refreshIntervalSeconds: get('refreshInterval', SERVER_DEFAULTS.refreshIntervalSeconds),
     shutdownGraceSeconds: get('shutdownGrace', SERVER_DEFAULTS.shutdownGraceSeconds),
+    timeouts: timeoutsOf(get),
     logLevel: get('logLevel', SERVER_DEFAULTS.logLevel),
     auth: get('auth', SERVER_DEFAULTS.auth),
     anonymousRead: get<string[]>('anonymousRead', []),

@@ -55,7 +55,9 @@ export type ServerErrorCode =
   /** A token repository pattern (or an `anonymousRead` pattern) is not a pattern (./tokens.ts). */
   | 'TOKEN_PATTERN'
   /** No token with that id in the server's database (`server-token revoke`). */
-  | 'TOKEN_UNKNOWN';
+  | 'TOKEN_UNKNOWN'
+  /** A request not received within the server's time bounds (408; timeouts.headers, timeouts.request). */
+  | 'REQUEST_TIMEOUT';
 
 /** Errors of the server layer. */
 export class ServerError extends CnabsecError<ServerErrorCode> {}

@@ -9,6 +9,7 @@
 import type { Socket } from 'node:net';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { isCnabsecError } from '../errors.js';
+import type { ServerErrorCode } from './errors.js';
 
 export interface ErrorBody {
   errors: { code: string; message: string; detail: Record<string, unknown> }[];
@@ -123,19 +124,45 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
     .send(JSON.stringify(envelope(e)));
 }
 
-/** A request node could not even parse (bad HTTP): answered on the socket, in the envelope. */
+/** What a client error is answered with: headers too large, too slow (listener.ts TimeBounds), or bad HTTP. */
+function clientErrorAnswer(code: string | undefined): {
+  status: string;
+  code: ServerErrorCode;
+  message: string;
+} {
+  if (code === 'HPE_HEADER_OVERFLOW')
+    return {
+      status: '431 Request Header Fields Too Large',
+      code: 'TOO_LARGE',
+      message: 'request headers too large',
+    };
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT' || code === 'ERR_HTTP_HEADERS_TIMEOUT')
+    return {
+      status: '408 Request Timeout',
+      code: 'REQUEST_TIMEOUT',
+      message:
+        'the request was not received within the server time bound (timeouts.headers, timeouts.request)',
+    };
+  return { status: '400 Bad Request', code: 'BAD_REQUEST', message: 'malformed HTTP request' };
+}
+
+/**
+ * A request node could not even parse (bad HTTP), or that was too slow: answered on the
+ * socket, in the envelope, then closed. A reset connection, or one whose response has begun,
+ * is only destroyed (as node's default handler does).
+ */
 export function clientErrorHandler(err: Error & { code?: string }, socket: Socket): void {
-  if (!socket.writable) return;
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const response = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+  if (!socket.writable || err.code === 'ECONNRESET' || response?.headersSent === true) {
+    socket.destroy();
+    return;
+  }
+  const a = clientErrorAnswer(err.code);
   const body = JSON.stringify(
-    envelope({
-      code: tooLarge ? 'TOO_LARGE' : 'BAD_REQUEST',
-      message: tooLarge ? 'request headers too large' : 'malformed HTTP request',
-      detail: { reason: err.code ?? 'client error' },
-    }),
+    envelope({ code: a.code, message: a.message, detail: { reason: err.code ?? 'client error' } }),
   );
   socket.end(
-    `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+    `HTTP/1.1 ${a.status}\r\n` +
       'Content-Type: application/json; charset=utf-8\r\nCache-Control: no-store\r\nConnection: close\r\n' +
       `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );

@@ -172,7 +172,16 @@ export function parseTrustUrl(url: string): TrustPath {
   } else {
     throw notFound(`no route for ${quote(pathname, 120)}: paths are /v2/<repo>/_trust/tuf/<file>`);
   }
-  const repo = checkRepo(decode(repoRaw, 'repo'));
+  // a repository name needs no encoding (the OCI grammar has no character that does): an
+  // encoded one (`org%2Fapp`, `%2e%2e`) would name one repository to the server and another to
+  // a proxy or a rule in front that reads the raw path, so it is refused, never decoded
+  if (repoRaw.includes('%'))
+    throw badRequest(
+      'repo',
+      `repository name ${quote(repoRaw, 120)} is percent-encoded: send repository names as they are`,
+      { repo: repoRaw.slice(0, 256) },
+    );
+  const repo = checkRepo(repoRaw);
   if (fileRaw === '') return { repo, kind: 'repository' };
   if (fileRaw.startsWith('targets/')) return parseTarget(repo, fileRaw);
   const name = decode(fileRaw, 'role');

@@ -22,6 +22,45 @@ export interface ListenOptions {
   tls?: { cert: Buffer; key: Buffer };
   /** A request that is not HTTP (malformed, headers too large): answer on the socket (http-errors.ts). */
   onClientError?: (err: Error, socket: import('node:net').Socket) => void;
+  /** How long a client may take (default DEFAULT_TIME_BOUNDS). */
+  timeouts?: TimeBounds;
+}
+
+/**
+ * The time bounds of every connection (issue 15 item 5, slow-loris), explicit rather than
+ * Node's defaults (60 s headers, 300 s request, 5 s keep-alive, checked only every 30 s).
+ * `headersMs`: from the connection's first byte (or its opening) to the end of the request
+ * headers; `requestMs`: to the end of the whole request, body included; `keepAliveMs`: an idle
+ * keep-alive connection between requests. A request over its bound is answered 408 and closed
+ * (./http-errors.ts clientErrorHandler).
+ */
+export interface TimeBounds {
+  headersMs: number;
+  requestMs: number;
+  keepAliveMs: number;
+}
+
+export const DEFAULT_TIME_BOUNDS: TimeBounds = {
+  headersMs: 10_000,
+  requestMs: 120_000,
+  keepAliveMs: 5_000,
+};
+
+/** node:http server options for `bounds`; expired requests are looked for every bound/4 (250 ms..30 s). */
+export function timeoutOptions(bounds: TimeBounds): {
+  headersTimeout: number;
+  requestTimeout: number;
+  keepAliveTimeout: number;
+  connectionsCheckingInterval: number;
+} {
+  const shortest = Math.min(bounds.headersMs, bounds.requestMs);
+  return {
+    // node refuses a headers bound above the request bound
+    headersTimeout: Math.min(bounds.headersMs, bounds.requestMs),
+    requestTimeout: bounds.requestMs,
+    keepAliveTimeout: bounds.keepAliveMs,
+    connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(shortest / 4))),
+  };
 }
 
 export interface Listener {
@@ -63,10 +102,13 @@ export async function listen(handler: RequestHandler, options: ListenOptions): P
     if (closing) res.setHeader('Connection', 'close');
     handler(req, res);
   };
+  const bounds = timeoutOptions(options.timeouts ?? DEFAULT_TIME_BOUNDS);
   const server: http.Server =
     options.tls === undefined
-      ? http.createServer(onRequest)
-      : https.createServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
+      ? http.createServer(bounds, onRequest)
+      : https.createServer({ ...bounds, cert: options.tls.cert, key: options.tls.key }, onRequest);
+  // createServer takes keepAliveTimeout only as a property
+  server.keepAliveTimeout = bounds.keepAliveTimeout;
   if (options.onClientError !== undefined) server.on('clientError', options.onClientError);
   const hostText = options.host.includes(':') ? `[${options.host}]` : options.host;
   const where = `${hostText}:${options.port}`;

@@ -17,6 +17,7 @@ import { quote } from '../util/json.js';
 import { ServerError } from './errors.js';
 import { NO_STORE, type RouteContext } from './http-context.js';
 import { oneLine } from './http-errors.js';
+import { MultipartFraming, boundaryOf } from './http-multipart.js';
 import { badRequest, notFound } from './http-paths.js';
 import type { UploadFile, UploadLimits } from './upload-parse.js';
 
@@ -104,6 +105,7 @@ async function readParts(request: FastifyRequest, ctx: RouteContext): Promise<Up
   const limits = ctx.service.limits;
   const files: UploadFile[] = [];
   let total = 0;
+  const framing = watchFraming(request);
   try {
     for await (const part of request.parts()) {
       const plan = describePart(part, limits);
@@ -124,7 +126,31 @@ async function readParts(request: FastifyRequest, ctx: RouteContext): Promise<Up
       throw e;
     throw badRequest('body', `malformed multipart upload: ${oneLine(messageOf(e), 160)}`);
   }
+  await ended(request);
+  if (framing?.problem !== undefined)
+    throw badRequest('body', `malformed multipart upload: ${framing.problem}`);
   return files;
+}
+
+/** Watch the body's framing beside busboy (./http-multipart.ts). */
+function watchFraming(request: FastifyRequest): MultipartFraming | undefined {
+  const boundary = boundaryOf(request.headers['content-type']);
+  if (boundary === undefined) return undefined;
+  const framing = new MultipartFraming(boundary);
+  request.raw.on('data', (chunk: Buffer) => {
+    framing.feed(chunk);
+  });
+  return framing;
+}
+
+/** Once the whole body has arrived (busboy may finish at the close delimiter, before the epilogue). */
+async function ended(request: FastifyRequest): Promise<void> {
+  const raw = request.raw;
+  if (raw.readableEnded || raw.destroyed) return;
+  await new Promise<void>((resolve) => {
+    raw.once('end', resolve);
+    raw.once('close', resolve);
+  });
 }
 
 /** Multipart, and not announced above the body limit. */

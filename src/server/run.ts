@@ -17,7 +17,7 @@ import { acceptAllAuthenticator, tokenAuthenticator } from './auth.js';
 import { isLoopback } from './config-values.js';
 import { ServerError } from './errors.js';
 import { clientErrorHandler } from './http-errors.js';
-import { listen, type Listener } from './listener.js';
+import { DEFAULT_TIME_BOUNDS, listen, type Listener, type TimeBounds } from './listener.js';
 import { loadMasterKey, MASTER_KEY_ENV, type MasterKey } from './master-key.js';
 import { createMetrics } from './metrics.js';
 import { RefreshScheduler } from './refresh.js';
@@ -105,6 +105,17 @@ async function readPem(file: string, what: string): Promise<Buffer> {
   }
 }
 
+/** The config's slow-loris bounds in ms (defaults: listener.ts DEFAULT_TIME_BOUNDS). */
+function timeBounds(config: ServerConfig): TimeBounds {
+  const t = config.timeouts;
+  if (t === undefined) return DEFAULT_TIME_BOUNDS;
+  return {
+    headersMs: t.headersSeconds * 1000,
+    requestMs: t.requestSeconds * 1000,
+    keepAliveMs: t.keepAliveSeconds * 1000,
+  };
+}
+
 async function listenWith(
   config: ServerConfig,
   handler: Parameters<typeof listen>[0],
@@ -115,6 +126,7 @@ async function listenWith(
       ...config.listen,
       ...(tls === undefined ? {} : { tls }),
       onClientError: clientErrorHandler,
+      timeouts: timeBounds(config),
     });
   } catch (e) {
     if (e instanceof ServerError || config.tls === undefined) throw e;

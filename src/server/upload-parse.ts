@@ -15,6 +15,7 @@ import { parseMetadata } from '../tuf/repository-io.js';
 import { JsonInputError, parseJsonBounded, quote } from '../util/json.js';
 import { messageOf } from '../errors.js';
 import type { UploadRefusal, UploadRefusalCode } from './errors.js';
+import { duplicateKey } from './validate-json.js';
 
 /** The repository's current trusted metadata as stored: bytes per role (empty for a new repository). */
 export type RepositoryState = Readonly<Record<string, Uint8Array>>;
@@ -96,10 +97,17 @@ function checkUploadRoleName(role: string): void {
   if (why !== undefined) throw refuse('MALFORMED', role, undefined, 'unknown-role', `role name ${why}`);
 }
 
-/** A target path that will become a stored file name: clean and relative (as ../tuf/files.ts). */
+/** The longest target path a part may name (as the GET route, ./http-paths.ts). */
+const TARGET_PATH_MAX = 4096;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** A target path that will become a stored file name: clean and relative (as ../tuf/files.ts), no control character. */
 function checkTargetPath(path: string): void {
   const segments = path.split('/');
   if (
+    path.length > TARGET_PATH_MAX ||
+    CONTROL.test(path) ||
     path.startsWith('/') ||
     path.includes('\\') ||
     segments.some((s) => s === '' || s === '.' || s === '..')
@@ -157,6 +165,17 @@ export function parseUploadedRole(role: string, bytes: Uint8Array, limits: Uploa
     const why = e instanceof JsonInputError ? e.message.replace(`${role}.json: `, '') : messageOf(e);
     throw refuse('MALFORMED', role, undefined, nonInteger ? 'integers-only' : 'json', why);
   }
+  const duplicate = duplicateKey(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+  );
+  if (duplicate !== undefined)
+    throw refuse(
+      'MALFORMED',
+      role,
+      undefined,
+      'duplicate-key',
+      `key ${quote(duplicate, 60)} appears twice in one object (signatures would cover ambiguous JSON)`,
+    );
   const signed = (json as { signed?: { _type?: unknown; version?: unknown } } | null)?.signed;
   const version = typeof signed?.version === 'number' ? signed.version : undefined;
   if (typeof signed !== 'object' || signed === null)

@@ -66,8 +66,13 @@ test('delegated role names: URL-encoded (as tuf-js asks) and decoded', async (t)
     assertBytes(await app.inject(`${TRUST(REPO)}${name}`), REL1, IMMUTABLE);
   for (const name of ['targets%2Freleases.json', 'targets/releases.json'])
     assertBytes(await app.inject(`${TRUST(REPO)}${name}`), REL1, 'public, max-age=300');
-  // the repository name may be URL-encoded too
-  assertBytes(await app.inject(`/v2/example.com%2Forg%2Fbundle/_trust/tuf/1.root.json`), ROOT1, IMMUTABLE);
+  // the repository name is never percent-encoded (one name to the server, another to a proxy)
+  const e = assertEnvelope(
+    await app.inject(`/v2/example.com%2Forg%2Fbundle/_trust/tuf/1.root.json`),
+    400,
+    'BAD_REQUEST',
+  );
+  assert.equal(e.detail.part, 'repo');
 });
 
 test('target files: by path and by hash (immutable); unknown ones 404', async (t) => {

@@ -42,6 +42,7 @@ test('config: the defaults (loopback 4443, db under $CNABSEC_HOME, the upload li
     refreshFraction: 0.5,
     refreshIntervalSeconds: 60,
     shutdownGraceSeconds: 30,
+    timeouts: { headersSeconds: 10, requestSeconds: 120, keepAliveSeconds: 5 },
     logLevel: 'info',
     auth: 'none',
     anonymousRead: [],
@@ -135,6 +136,9 @@ test('config: every bad variable value is SERVER_CONFIG naming the variable and 
     DB_POOL_SIZE: '0',
     AUTH: 'basic',
     ANONYMOUS_READ: 'example.com/acme-*',
+    HEADERS_TIMEOUT: '10',
+    REQUEST_TIMEOUT: '0',
+    KEEP_ALIVE_TIMEOUT: '-5s',
   };
   // every variable of the table with a syntax is covered here (paths take any text)
   const typed = SETTINGS.filter((s) => !s.isPath).map((s) => s.env);
