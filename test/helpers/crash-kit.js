@@ -153,7 +153,9 @@ export async function postUpload(url, repo, files, { pauseMs = 0, onMidBody, onS
     req.on('response', (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
-      res.on('error', (error) => resolve({ status: 0, error }));
+      // a status line read is an answer (the server sends 200 only after its commit), even
+      // when the kill cut the body after it
+      res.on('close', () => resolve({ status: res.statusCode, json: undefined }));
       res.on('end', () => {
         let json;
         try {
@@ -250,7 +252,7 @@ export class Ledger {
       const code = res.json?.errors?.[0]?.detail?.code ?? res.json?.errors?.[0]?.code ?? res.status;
       this.refusedCodes.set(code, (this.refusedCodes.get(code) ?? 0) + 1);
       // a stale upload: lost the commit race (409), or validated after the winner's commit
-      if (STALE.has(code)) this.counts.conflict++;
+      if (STALE.has(code) || res.status === 409) this.counts.conflict++;
       else this.counts.refused++;
       r.refused.push(up);
     }
