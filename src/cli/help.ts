@@ -68,7 +68,7 @@ export const COMMAND_HEADINGS: readonly (readonly [string, readonly string[]])[]
   ['Registry commands (thin bundles in OCI registries)', ['push', 'pull', 'copy']],
   ['Key commands', ['key']],
   ['in-toto commands', ['intoto']],
-  ['Server commands', ['serve', 'server', 'server-backup']],
+  ['Server commands', ['serve', 'server', 'server-backup', 'server-token', 'server-migrate']],
   ['Other commands', ['version', 'completion', 'help']],
 ];
 

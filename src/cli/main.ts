@@ -62,6 +62,8 @@ const GROUPS: Record<string, GroupModule[] | 'all'> = {
   serve: ['serve'],
   server: ['server'],
   'server-backup': ['server'],
+  'server-token': ['server'],
+  'server-migrate': ['server'],
   verify: ['verify'],
   intoto: ['intoto'],
   version: ['meta'],

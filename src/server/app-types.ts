@@ -6,10 +6,13 @@
 import type { MetadataService, ServiceEvents } from './service-types.js';
 import type { UploadLimits } from './upload-parse.js';
 
-/** Who is asking, as far as the server knows (the token scheme is the next issue). */
+/** Who is asking, as far as the server knows (tokens: ADR 0032). */
 export interface Caller {
   /** The bearer token sent, if any (never logged). */
   token?: string;
+  /** The id and scope of the token that was accepted (tokenAuthenticator, ADR 0032). */
+  tokenId?: string;
+  scope?: 'read' | 'write' | 'admin';
 }
 
 /**
@@ -21,7 +24,8 @@ export interface Authenticator {
   authenticate(input: {
     method: string;
     repo: string | undefined;
-    action: 'read' | 'write' | 'delete';
+    /** `delete`: a repository; `rotate`: a server-held key (both need admin with tokens). */
+    action: 'read' | 'write' | 'delete' | 'rotate';
     authorization: string | undefined;
   }): Promise<Caller>;
 }
@@ -52,8 +56,10 @@ export interface AppOptions {
 export interface ServerConfig {
   /** host:port; the default 127.0.0.1:4443. */
   listen: { host: string; port: number };
-  /** The SQLite file (default $CNABSEC_HOME/server/cnabsec.db). */
+  /** The SQLite file (default $CNABSEC_HOME/server/cnabsec.db), or a postgres:// URL (ADR 0031). */
   db: string;
+  /** PostgreSQL: most connections this process opens (default 10). */
+  dbPoolSize?: number;
   tls?: { cert: string; key: string };
   /** Where the master key comes from: a 0600 file, or CNABSEC_SERVER_MASTER_KEY when unset. */
   masterKeyFile?: string;
@@ -73,6 +79,10 @@ export interface ServerConfig {
   refreshIntervalSeconds: number;
   /** Seconds to finish in-flight requests on SIGTERM before giving up. */
   shutdownGraceSeconds: number;
+  /** `none`: every caller is accepted (issue 13); `tokens`: bearer tokens and scopes (ADR 0032). */
+  auth: 'none' | 'tokens';
+  /** With `auth: tokens`: repository patterns anyone may read without a token (default none). */
+  anonymousRead: string[];
   /** pino level. */
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 }

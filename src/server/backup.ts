@@ -11,6 +11,7 @@ import Database from 'better-sqlite3';
 import { describeErrno } from '../util/errno.js';
 import { pathExists, tempPathFor } from '../util/fs.js';
 import { ServerError } from './errors.js';
+import { isPostgresUrl, redactUrl } from './pg-errors.js';
 
 export interface BackupResult {
   db: string;
@@ -29,6 +30,15 @@ function backupError(message: string, details: Record<string, unknown>, cause?: 
 
 /** Copy the database `db` to the new file `out` (refused when `out` exists). */
 export async function backupDatabase(db: string, out: string): Promise<BackupResult> {
+  if (isPostgresUrl(db))
+    throw new ServerError(
+      'SERVER_CONFIG',
+      `${redactUrl(db)}: server-backup copies a SQLite file, not PostgreSQL`,
+      {
+        details: { db: redactUrl(db), out },
+        hint: 'back up PostgreSQL with its own tools: pg_dump --format=custom (docs/server.md)',
+      },
+    );
   if (await pathExists(out))
     throw new ServerError('STORE_IO', `${out}: already exists; a backup never overwrites`, {
       details: { db, out },

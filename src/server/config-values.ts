@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { DURATION_SYNTAX, durationSeconds } from '../util/duration.js';
 import { quote } from '../util/json.js';
 import { ServerError } from './errors.js';
+import { checkPatterns } from './tokens.js';
 
 /** A raw setting: text from a flag or variable, any JSON value from the file. */
 export type RawValue = unknown;
@@ -103,9 +104,71 @@ export function parseBoolean(where: string, value: RawValue): boolean {
   throw badValue(where, value, 'true or false');
 }
 
+/** The database: a SQLite file path, or a postgres:// / postgresql:// URL (issue 15, ADR 0031). */
+export function parseDb(where: string, value: RawValue): string {
+  const t = text(where, value, 'a file path or a postgres:// URL');
+  if (t.includes('\0')) throw badValue(where, value, 'a file path or a postgres:// URL');
+  if (!/^postgres(ql)?:\/\//i.test(t)) return t;
+  let url: URL;
+  try {
+    url = new URL(t);
+  } catch {
+    // never echo a URL that may hold a password
+    throw badValue(where, 'postgres://…', 'a postgres://user@host:port/database URL');
+  }
+  if (url.hostname === '' && !url.searchParams.has('host'))
+    throw badValue(where, 'postgres://…', 'a postgres://user@host:port/database URL (no host)');
+  return t;
+}
+
+/** A whole number from 1 to `max`. */
+export function parseCount(where: string, value: RawValue, max: number): number {
+  const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value.trim()) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max)
+    throw badValue(where, value, `a whole number from 1 to ${max}`);
+  return n;
+}
+
 /** A non-empty path (resolved by the caller). */
 export function parsePath(where: string, value: RawValue): string {
   const t = text(where, value, 'a file path');
   if (t.includes('\0')) throw badValue(where, value, 'a file path');
   return t;
+}
+
+export const AUTH_MODES = ['none', 'tokens'] as const;
+export type AuthMode = (typeof AUTH_MODES)[number];
+
+/** `none` (accept every caller) or `tokens` (ADR 0032). */
+export function parseAuthMode(where: string, value: RawValue): AuthMode {
+  const expected = 'none or tokens';
+  const t = text(where, value, expected);
+  const found = AUTH_MODES.find((m) => m === t);
+  if (found === undefined) throw badValue(where, value, expected);
+  return found;
+}
+
+/**
+ * Repository patterns (./tokens.ts): a JSON array of strings in the file, a comma-separated
+ * list in a variable; an empty list (`[]`, `""`) is none.
+ */
+export function parsePatternList(where: string, value: RawValue): string[] {
+  const expected =
+    'a list of repository patterns such as example.com/acme/* (a JSON array, or comma-separated)';
+  let list: unknown[];
+  if (Array.isArray(value)) list = value;
+  else if (typeof value === 'string')
+    list = value
+      .split(',')
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
+  else throw badValue(where, value, expected);
+  if (!list.every((p): p is string => typeof p === 'string')) throw badValue(where, value, expected);
+  if (list.length === 0) return [];
+  try {
+    return checkPatterns(list);
+  } catch (e) {
+    if (!(e instanceof ServerError)) throw e;
+    throw badValue(where, value, `${expected}: ${e.message}`);
+  }
 }

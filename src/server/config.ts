@@ -21,12 +21,16 @@ import { ServerError } from './errors.js';
 import { MASTER_KEY_ENV } from './master-key.js';
 import { DEFAULT_UPLOAD_LIMITS } from './upload-parse.js';
 import {
+  parseAuthMode,
   parseBoolean,
   parseDurationValue,
   parseFraction,
   parseListen,
   parseLogLevel,
+  parseCount,
+  parseDb,
   parsePath,
+  parsePatternList,
   parseSize,
   type RawValue,
 } from './config-values.js';
@@ -43,6 +47,8 @@ export interface ServerFlags {
   refreshInterval?: string;
   /** false: `--no-online-keys`. */
   onlineKeys?: boolean;
+  /** `none` or `tokens` (ADR 0032). */
+  auth?: string;
 }
 
 export interface LoadServerConfigInput {
@@ -77,7 +83,8 @@ const duration: Parse = (w, v) => parseDurationValue(w, v);
 
 export const SETTINGS: readonly Setting[] = [
   { key: 'listen', env: 'LISTEN', flag: { name: 'listen', text: '--listen' }, parse: parseListen },
-  { key: 'db', env: 'DB', flag: { name: 'db', text: '--db' }, parse: parsePath, isPath: true },
+  { key: 'db', env: 'DB', flag: { name: 'db', text: '--db' }, parse: parseDb, isPath: true },
+  { key: 'dbPoolSize', env: 'DB_POOL_SIZE', parse: (w, v) => parseCount(w, v, 1000) },
   {
     key: 'tls.cert',
     env: 'TLS_CERT',
@@ -125,6 +132,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'limits.targetFile', env: 'MAX_TARGET_FILE_SIZE', parse: parseSize },
   { key: 'limits.body', env: 'MAX_BODY_SIZE', parse: parseSize },
   { key: 'shutdownGrace', env: 'SHUTDOWN_GRACE', parse: duration },
+  { key: 'auth', env: 'AUTH', flag: { name: 'auth', text: '--auth' }, parse: parseAuthMode },
+  { key: 'anonymousRead', env: 'ANONYMOUS_READ', parse: parsePatternList },
 ];
 
 /** Variables under the prefix that are not settings of the table. */
@@ -133,6 +142,8 @@ const OTHER_ENV = new Set([MASTER_KEY_ENV, CONFIG_ENV]);
 /** Defaults (docs/server.md); the body default is computed from the limits (bodyDefault). */
 export const SERVER_DEFAULTS = {
   listen: { host: '127.0.0.1', port: 4443 },
+  /** PostgreSQL connections per server process (ADR 0031). */
+  dbPoolSize: 10,
   logLevel: 'info',
   onlineKeys: true,
   /** Doc 301 (MVP): snapshot and timestamp daily, as src/tuf/policy.ts. */
@@ -141,6 +152,8 @@ export const SERVER_DEFAULTS = {
   refreshFraction: 0.5,
   refreshIntervalSeconds: 60,
   shutdownGraceSeconds: 30,
+  /** Issue 13's accept-all, for compatibility (ADR 0032); `tokens` is one setting away. */
+  auth: 'none',
 } as const;
 
 /**
@@ -220,6 +233,13 @@ interface Chosen {
   base: string;
 }
 
+/** The `db` setting: a postgres:// URL as given, a path resolved against its base. */
+function dbOf(c: Chosen | undefined): string | undefined {
+  if (c === undefined) return undefined;
+  const v = c.value as string;
+  return /^postgres(ql)?:\/\//i.test(v) ? v : path.resolve(c.base, v);
+}
+
 /** Each setting from its flag, variable or file key, parsed; absent settings not in the map. */
 function choose(
   flags: ServerFlags,
@@ -283,7 +303,8 @@ export async function loadServerConfig(input: LoadServerConfigInput = {}): Promi
   const masterKeyFile = pathOf('masterKeyFile');
   return {
     listen: get('listen', { ...SERVER_DEFAULTS.listen }),
-    db: pathOf('db') ?? path.join(path.resolve(cwd, defaultHome(env)), 'server', 'cnabsec.db'),
+    db: dbOf(chosen.get('db')) ?? path.join(path.resolve(cwd, defaultHome(env)), 'server', 'cnabsec.db'),
+    dbPoolSize: get('dbPoolSize', SERVER_DEFAULTS.dbPoolSize),
     ...(cert === undefined || key === undefined ? {} : { tls: { cert, key } }),
     ...(masterKeyFile === undefined ? {} : { masterKeyFile }),
     onlineKeys: get('onlineKeys', SERVER_DEFAULTS.onlineKeys),
@@ -296,5 +317,7 @@ export async function loadServerConfig(input: LoadServerConfigInput = {}): Promi
     refreshIntervalSeconds: get('refreshInterval', SERVER_DEFAULTS.refreshIntervalSeconds),
     shutdownGraceSeconds: get('shutdownGrace', SERVER_DEFAULTS.shutdownGraceSeconds),
     logLevel: get('logLevel', SERVER_DEFAULTS.logLevel),
+    auth: get('auth', SERVER_DEFAULTS.auth),
+    anonymousRead: get<string[]>('anonymousRead', []),
   };
 }

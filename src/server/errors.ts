@@ -49,7 +49,13 @@ export type ServerErrorCode =
   /** A request body, upload part or the whole upload is above its size limit (413). */
   | 'TOO_LARGE'
   /** A request body of a content type the route does not take, e.g. an upload that is not multipart/form-data (415). */
-  | 'UNSUPPORTED_MEDIA_TYPE';
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  /** A valid token whose scope or repository patterns do not cover the request (403; never says whether the repository exists). */
+  | 'FORBIDDEN'
+  /** A token repository pattern (or an `anonymousRead` pattern) is not a pattern (./tokens.ts). */
+  | 'TOKEN_PATTERN'
+  /** No token with that id in the server's database (`server-token revoke`). */
+  | 'TOKEN_UNKNOWN';
 
 /** Errors of the server layer. */
 export class ServerError extends CnabsecError<ServerErrorCode> {}

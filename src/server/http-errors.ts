@@ -33,6 +33,7 @@ const STATUS_OF_CODE: Readonly<Record<string, number>> = {
   BAD_REQUEST: 400,
   UPLOAD_REFUSED: 400,
   UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
   NOT_FOUND: 404,
   // the server was started without online keys: the key routes do not exist there
   ONLINE_KEYS_DISABLED: 404,
@@ -77,7 +78,7 @@ function fromCnabsec(code: string, message: string, details: Record<string, unkn
   const e: HttpError = { status, code, message: oneLine(message), detail: details };
   // a refusal for size is "too large" as much as "refused" (detail still the refusal)
   if (code === 'UPLOAD_REFUSED' && details.code === 'TOO_LARGE') e.status = 413;
-  if (code === 'UNAUTHORIZED') e.headers = { 'www-authenticate': 'Bearer' };
+  if (code === 'UNAUTHORIZED') e.headers = { 'www-authenticate': 'Bearer realm="cnabsec"' };
   if (code === 'STORE_BUSY') e.headers = { 'retry-after': String(RETRY_AFTER_SECONDS) };
   if (code === 'STORE_IO') {
     // the cause may name files of the host: logged, not sent

@@ -14,6 +14,17 @@ export { MemoryTrustStore, openMemoryStore, type MemoryStoreOptions } from './me
 export * from './master-key.js';
 export * from './online-keys.js';
 export { SqliteOnlineKeys, type SqliteOnlineKeysOptions } from './sqlite-online-keys.js';
+export { openPgStore, PgTrustStore, redactUrl, type PgStoreOptions } from './pg-store.js';
+export { openPgOnlineKeys, PgOnlineKeys, type PgOnlineKeysOptions } from './pg-online-keys.js';
+export { PG_SCHEMA_VERSION } from './pg-schema.js';
+export {
+  describeDb,
+  isPostgresUrl,
+  migrateStore,
+  openOnlineKeys,
+  openStore,
+  type OpenStoreOptions,
+} from './open-store.js';
 export {
   validateUpload,
   type ValidateOptions,
@@ -36,3 +47,8 @@ export { loadServerConfig, SERVER_DEFAULTS, type LoadServerConfigInput, type Ser
 export { startServer, type RunningServer, type StartServerOptions } from './run.js';
 export { backupDatabase, type BackupResult } from './backup.js';
 export { serveDirectory, type StaticServer, type StaticServerOptions } from './static.js';
+export { tokenAuthenticator, type TokenAuthenticatorOptions } from './auth.js';
+export * from './tokens.js';
+export { MemoryTokenStore, type TokenStore } from './token-store.js';
+export { SqliteTokenStore, type SqliteTokenStoreOptions } from './sqlite-token-store.js';
+export * from './tokens-admin.js';

@@ -12,6 +12,7 @@
  *
  * `SealedOnlineKeys` is the logic over an `OnlineKeyRows` storage; `memoryOnlineKeys` keeps the
  * rows in a Map (tests), `./sqlite-online-keys.ts` in the TrustStore's database.
+ * `./pg-online-keys.ts` on PostgreSQL (the port answers synchronously or with promises).
  */
 import { createPrivateKey } from 'node:crypto';
 import {
@@ -55,19 +56,26 @@ export interface OnlineKeyRow extends OnlineKeyInfo {
 }
 
 /** What a backend stores; each method is atomic (one transaction). */
+/** A storage answer: synchronous (SQLite, memory) or asynchronous (PostgreSQL, ./pg-online-keys.ts). */
+export type Awaitable<T> = T | Promise<T>;
+
 export interface OnlineKeyRows {
-  all(repo: string, role: string): OnlineKeyRow[];
-  get(repo: string, role: string, keyid: string): OnlineKeyRow | undefined;
+  all(repo: string, role: string): Awaitable<OnlineKeyRow[]>;
+  get(repo: string, role: string, keyid: string): Awaitable<OnlineKeyRow | undefined>;
   /** Insert `row` (state pending) unless the role already has a pending key; returns the pending row. */
-  insertPending(repo: string, role: string, row: OnlineKeyRow): OnlineKeyRow;
+  insertPending(repo: string, role: string, row: OnlineKeyRow): Awaitable<OnlineKeyRow>;
   /** Apply `decide` to the role's rows and store the states it returns, in one transaction. */
-  transition(repo: string, role: string, decide: (rows: OnlineKeyRow[]) => Map<string, OnlineKeyState>): void;
+  transition(
+    repo: string,
+    role: string,
+    decide: (rows: OnlineKeyRow[]) => Map<string, OnlineKeyState>,
+  ): Awaitable<void>;
   /** Up to `limit` rows sealed under another kek id than `kekId` (for reseal). */
-  sealedElsewhere(kekId: string, limit: number): SealedRowRef[];
+  sealedElsewhere(kekId: string, limit: number): Awaitable<SealedRowRef[]>;
   /** Replace a row's sealed key if it is still sealed as `ref.sealed` says; false when it changed. */
-  replaceSealed(ref: SealedRowRef, sealed: SealedKey): boolean;
+  replaceSealed(ref: SealedRowRef, sealed: SealedKey): Awaitable<boolean>;
   /** Delete every row of `repo`; returns how many. */
-  deleteRepo(repo: string): number;
+  deleteRepo(repo: string): Awaitable<number>;
 }
 
 /** A stored key's place and sealed private part. */
@@ -120,17 +128,13 @@ export class SealedOnlineKeys implements OnlineKeys {
     this.now = options.now ?? (() => new Date());
   }
 
-  list(repo: string, role: string): Promise<OnlineKeyInfo[]> {
-    return new Promise((resolve) => {
-      resolve(this.rows.all(repo, role).map(info));
-    });
+  async list(repo: string, role: string): Promise<OnlineKeyInfo[]> {
+    return (await this.rows.all(repo, role)).map(info);
   }
 
-  getOrCreatePending(repo: string, role: string, type: KeyType = 'ed25519'): Promise<OnlineKeyInfo> {
-    return new Promise((resolve) => {
-      const existing = this.rows.all(repo, role).find((r) => r.state === 'pending');
-      resolve(info(existing ?? this.rows.insertPending(repo, role, this.newRow(repo, role, type))));
-    });
+  async getOrCreatePending(repo: string, role: string, type: KeyType = 'ed25519'): Promise<OnlineKeyInfo> {
+    const existing = (await this.rows.all(repo, role)).find((r) => r.state === 'pending');
+    return info(existing ?? (await this.rows.insertPending(repo, role, this.newRow(repo, role, type))));
   }
 
   /** Generate and seal a key (outside any transaction: RSA takes a while). */
@@ -147,26 +151,22 @@ export class SealedOnlineKeys implements OnlineKeys {
     }
   }
 
-  activate(repo: string, role: string, keyidsInRoot: readonly string[]): Promise<OnlineKeyInfo[]> {
-    return new Promise((resolve) => {
-      this.rows.transition(repo, role, (rows) => activationStates(rows, keyidsInRoot));
-      const after = this.rows.all(repo, role);
-      for (const r of after) if (r.state === 'retired') this.cache.delete(cacheKey(repo, role, r.keyid));
-      resolve(after.map(info));
-    });
+  async activate(repo: string, role: string, keyidsInRoot: readonly string[]): Promise<OnlineKeyInfo[]> {
+    await this.rows.transition(repo, role, (rows) => activationStates(rows, keyidsInRoot));
+    const after = await this.rows.all(repo, role);
+    for (const r of after) if (r.state === 'retired') this.cache.delete(cacheKey(repo, role, r.keyid));
+    return after.map(info);
   }
 
-  signer(repo: string, role: string, keyid: string): Promise<Signer> {
-    return new Promise((resolve) => {
-      const row = this.rows.get(repo, role, keyid);
-      if (row === undefined) throw unknownKey(repo, role, keyid);
-      const key = cacheKey(repo, role, keyid);
-      if (row.state === 'retired') {
-        this.cache.delete(key);
-        throw retiredKey(repo, role, keyid);
-      }
-      resolve(this.cached(key) ?? this.remember(key, this.open(repo, role, row)));
-    });
+  async signer(repo: string, role: string, keyid: string): Promise<Signer> {
+    const row = await this.rows.get(repo, role, keyid);
+    if (row === undefined) throw unknownKey(repo, role, keyid);
+    const key = cacheKey(repo, role, keyid);
+    if (row.state === 'retired') {
+      this.cache.delete(key);
+      throw retiredKey(repo, role, keyid);
+    }
+    return this.cached(key) ?? this.remember(key, this.open(repo, role, row));
   }
 
   private open(repo: string, role: string, row: OnlineKeyRow): Signer {
@@ -214,34 +214,30 @@ export class SealedOnlineKeys implements OnlineKeys {
    * ring under the current one (ADR 0021). Returns how many were resealed; KEK_UNKNOWN when a
    * row's master key is not loaded (the rows before it are resealed, none is lost).
    */
-  reseal(batch = 100): Promise<number> {
-    return new Promise((resolve) => {
-      const current = this.options.master.current;
-      let count = 0;
-      for (;;) {
-        const refs = this.rows.sealedElsewhere(current.kekId, batch);
-        const before = count;
-        for (const ref of refs) {
-          const der = unsealPrivateKey(this.options.master, ref.sealed, ref);
-          try {
-            if (this.rows.replaceSealed(ref, sealPrivateKey(current, der, ref))) count++;
-          } finally {
-            der.fill(0);
-          }
+  async reseal(batch = 100): Promise<number> {
+    const current = this.options.master.current;
+    let count = 0;
+    for (;;) {
+      const refs = await this.rows.sealedElsewhere(current.kekId, batch);
+      const before = count;
+      for (const ref of refs) {
+        const der = unsealPrivateKey(this.options.master, ref.sealed, ref);
+        try {
+          if (await this.rows.replaceSealed(ref, sealPrivateKey(current, der, ref))) count++;
+        } finally {
+          der.fill(0);
         }
-        // nothing left, or only rows another writer changed meanwhile: stop
-        if (count === before) break;
       }
-      resolve(count);
-    });
+      // nothing left, or only rows another writer changed meanwhile: stop
+      if (count === before) break;
+    }
+    return count;
   }
 
-  deleteRepo(repo: string): Promise<number> {
-    return new Promise((resolve) => {
-      const n = this.rows.deleteRepo(repo);
-      for (const k of [...this.cache.keys()]) if (k.startsWith(`${repo}|`)) this.cache.delete(k);
-      resolve(n);
-    });
+  async deleteRepo(repo: string): Promise<number> {
+    const n = await this.rows.deleteRepo(repo);
+    for (const k of [...this.cache.keys()]) if (k.startsWith(`${repo}|`)) this.cache.delete(k);
+    return n;
   }
 
   /** How many decrypted keys this process holds (for tests and metrics). */

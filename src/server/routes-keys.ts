@@ -29,13 +29,13 @@ export async function getKey(
   return sendKey(reply, await ctx.service.publicKey(path.repo, path.role));
 }
 
-/** POST …/<timestamp|snapshot>.key: rotation (a new pending key). */
+/** POST …/<timestamp|snapshot>.key: rotation (a new pending key); admin with tokens (ADR 0032). */
 export async function rotateKey(
   ctx: RouteContext,
   path: TrustPath & { kind: 'key' },
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  await ctx.authenticate(request, path.repo, 'write');
+  await ctx.authenticate(request, path.repo, 'rotate');
   return sendKey(reply, await ctx.service.rotateKey(path.repo, path.role));
 }

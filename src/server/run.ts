@@ -8,14 +8,12 @@
  * requests finish (at most `shutdownGraceSeconds`), stop the scheduler (its tick in flight
  * finishes), close the app, then the database connections: nothing is cut mid-transaction.
  */
-import { mkdir } from 'node:fs/promises';
-import * as path from 'node:path';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { describeErrno } from '../util/errno.js';
 import { readUserFile } from '../util/fs.js';
 import type { Authenticator, ServerConfig } from './app-types.js';
 import { buildApp } from './app.js';
-import { acceptAllAuthenticator } from './auth.js';
+import { acceptAllAuthenticator, tokenAuthenticator } from './auth.js';
 import { isLoopback } from './config-values.js';
 import { ServerError } from './errors.js';
 import { clientErrorHandler } from './http-errors.js';
@@ -24,8 +22,9 @@ import { loadMasterKey, MASTER_KEY_ENV, type MasterKey } from './master-key.js';
 import { createMetrics } from './metrics.js';
 import { RefreshScheduler } from './refresh.js';
 import { TrustService } from './service.js';
-import { SqliteOnlineKeys } from './sqlite-online-keys.js';
-import { openSqliteStore } from './sqlite-store.js';
+import type { SealedOnlineKeys } from './online-keys.js';
+import { describeDb, openOnlineKeys, openStore } from './open-store.js';
+import { openTokenStore } from './tokens-admin.js';
 
 export interface StartServerOptions {
   /** Default: pino at config.logLevel, JSON lines on stdout. */
@@ -149,7 +148,7 @@ async function closeParts(opened: (() => Promise<void> | void)[]): Promise<void>
  * that fails at its first signature: refuse it now. `reseal` with only the current key loaded
  * changes nothing and throws KEK_UNKNOWN for the first row sealed under another key (ADR 0021).
  */
-async function checkMasterKey(db: string, keys: SqliteOnlineKeys, master: MasterKey): Promise<void> {
+async function checkMasterKey(db: string, keys: SealedOnlineKeys, master: MasterKey): Promise<void> {
   try {
     await keys.reseal();
   } catch (e) {
@@ -173,11 +172,10 @@ async function openService(
   master: MasterKey | undefined,
   now: () => Date,
 ): Promise<Parts> {
-  await mkdir(path.dirname(config.db), { recursive: true, mode: 0o700 });
-  const store = await openSqliteStore({
-    path: config.db,
+  const store = await openStore(config.db, {
     maxMetaBytes: Math.max(config.limits.role, config.limits.targets),
     maxTargetFileBytes: config.limits.targetFile,
+    ...(config.dbPoolSize === undefined ? {} : { poolMax: config.dbPoolSize }),
     now,
   });
   const opened: Parts['opened'] = [() => store.close()];
@@ -185,12 +183,9 @@ async function openService(
     const keys =
       master === undefined
         ? undefined
-        : SqliteOnlineKeys.open({ path: config.db, master: { current: master }, now });
-    if (keys !== undefined)
-      opened.push(() => {
-        keys.close();
-      });
-    if (keys !== undefined && master !== undefined) await checkMasterKey(config.db, keys, master);
+        : openOnlineKeys(config.db, store, { master: { current: master }, now });
+    if (keys !== undefined) opened.push(() => keys.close());
+    if (keys !== undefined && master !== undefined) await checkMasterKey(describeDb(config.db), keys, master);
     const metrics = createMetrics();
     const { role, targets, targetFile } = config.limits;
     const service = new TrustService({
@@ -224,6 +219,21 @@ function scheduler(
   });
 }
 
+/**
+ * `auth: tokens`: the token table of the server's own database (its own connection, closed
+ * with the rest), so `cnabsec server-token` beside the running server takes effect at once.
+ */
+async function authenticatorFor(
+  config: ServerConfig,
+  opened: Parts['opened'],
+  now: () => Date,
+): Promise<Authenticator> {
+  if (config.auth === 'none') return acceptAllAuthenticator;
+  const tokens = await openTokenStore(config.db);
+  opened.push(() => tokens.close());
+  return tokenAuthenticator(tokens, { anonymousRead: config.anonymousRead, now });
+}
+
 /** Start `cnabsec server`: see the module comment. Rejects with a ServerError, leaving nothing open. */
 export async function startServer(
   config: ServerConfig,
@@ -243,14 +253,14 @@ export async function startServer(
       metrics,
       logger,
       bodyLimit: config.limits.body,
-      authenticator: options.authenticator ?? acceptAllAuthenticator,
+      authenticator: options.authenticator ?? (await authenticatorFor(config, opened, now)),
     });
     opened.push(() => app.close());
     await app.ready();
-    if (!isLoopback(config.listen.host))
+    if (!isLoopback(config.listen.host) && config.auth === 'none' && options.authenticator === undefined)
       logger.warn(
         { listen: config.listen },
-        'listening on a non-loopback address: anyone who can reach it can read and publish (tokens are the next issue); put TLS and a firewall in front',
+        'listening on a non-loopback address: anyone who can reach it can read and publish (auth is none: set auth to tokens, docs/server.md); put TLS and a firewall in front',
       );
     const listener = await listenWith(
       config,
@@ -261,7 +271,7 @@ export async function startServer(
     );
     const refresh = scheduler(config, service, logger);
     refresh?.start();
-    logger.info({ url: listener.url, db: config.db, onlineKeys: config.onlineKeys }, 'listening');
+    logger.info({ url: listener.url, db: describeDb(config.db), onlineKeys: config.onlineKeys }, 'listening');
     let closing: Promise<void> | undefined;
     const close = (): Promise<void> =>
       (closing ??= (async () => {

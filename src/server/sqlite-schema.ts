@@ -64,6 +64,22 @@ CREATE UNIQUE INDEX online_keys_one_pending ON online_keys (repo, role) WHERE st
 CREATE INDEX online_keys_kek ON online_keys (kek_id);
 `,
   },
+  {
+    // bearer tokens (ADR 0032): only the SHA-256 of each token, never the token; additive
+    version: 3,
+    sql: `
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY CHECK (length(id) = 12),
+  hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
+  scope TEXT NOT NULL CHECK (scope IN ('read', 'write', 'admin')),
+  patterns TEXT NOT NULL,
+  description TEXT,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  revoked_at INTEGER
+) WITHOUT ROWID;
+`,
+  },
 ];
 
 export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));

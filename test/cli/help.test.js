@@ -34,7 +34,7 @@ test('help: the top-level help groups commands under headings, help last', () =>
   assert.ok(section('Registry').includes('copy'));
   assert.deepEqual(section('Key'), ['key']);
   assert.deepEqual(section('in-toto'), ['intoto']);
-  assert.deepEqual(section('Server'), ['serve', 'server', 'server-backup']);
+  assert.deepEqual(section('Server'), ['serve', 'server', 'server-backup', 'server-token', 'server-migrate']);
   assert.ok(section('Other').includes('version') && section('Other').includes('completion'));
   assert.match(top, /\n {2}help \[command\] +display help for command\n?$/);
 });

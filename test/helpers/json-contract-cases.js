@@ -320,6 +320,38 @@ export function contractCases(ctx) {
       err: () => ['server-backup', w('server-backup-2.db'), '--db', w('server', 'none.db')],
     },
     {
+      command: 'server-migrate',
+      ok: () => ['server-migrate', '--db', w('server', 'cnabsec.db')],
+      err: () => ['server-migrate', '--db', w('repo')],
+    },
+    {
+      command: 'server-token create',
+      ok: () => [
+        'server-token',
+        'create',
+        '--scope',
+        'write',
+        '--repo',
+        'example.com/org/*',
+        '--expires',
+        '90d',
+        '--db',
+        w('server', 'cnabsec.db'),
+      ],
+      then: (d) => (ctx.tokenId = d.id),
+      err: () => ['server-token', 'create', '--scope', 'read', '--repo', '*', '--db', w('server', 'none.db')],
+    },
+    {
+      command: 'server-token list',
+      ok: () => ['server-token', 'list', '--db', w('server', 'cnabsec.db')],
+      err: () => ['server-token', 'list', '--db', w('server', 'none.db')],
+    },
+    {
+      command: 'server-token revoke',
+      ok: () => ['server-token', 'revoke', ctx.tokenId, '--db', w('server', 'cnabsec.db')],
+      err: () => ['server-token', 'revoke', '000000000000', '--db', w('server', 'cnabsec.db')],
+    },
+    {
       command: 'recover',
       ok: () => ['recover', w('repo'), '--new-root-key', 'new', '--out', w('recovery')],
       err: () => ['recover', none(), '--new-root-key', 'new'],

@@ -74,7 +74,7 @@ test('a listening server: upload with fetch, read back, HEAD, 304, errors, ids, 
   assert.equal((await missing.json()).errors[0].code, 'NOT_FOUND');
   const badAuth = await fetch(url, { headers: { authorization: 'Basic abc' } });
   assert.equal(badAuth.status, 401);
-  assert.equal(badAuth.headers.get('www-authenticate'), 'Bearer');
+  assert.equal(badAuth.headers.get('www-authenticate'), 'Bearer realm="cnabsec"');
   assert.equal((await badAuth.json()).errors[0].code, 'UNAUTHORIZED');
 
   // `..` as sent on the wire, in the repository and in a target path

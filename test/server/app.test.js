@@ -305,12 +305,12 @@ test('Authorization: Bearer tokens accepted and passed to the authenticator; mal
     authorization: 'Bearer abc.def',
   });
   await custom.inject({ method: 'POST', url: `${TRUST(REPO)}timestamp.key` });
-  assert.deepEqual(seen.at(-1), { method: 'POST', repo: REPO, action: 'write', authorization: undefined });
+  assert.deepEqual(seen.at(-1), { method: 'POST', repo: REPO, action: 'rotate', authorization: undefined });
   await custom.inject({ method: 'DELETE', url: TRUST(REPO) });
   assert.equal(seen.at(-1).action, 'delete');
   const refused = await custom.inject({ url: '/v2/', headers: { authorization: 'Bearer refused' } });
   assertEnvelope(refused, 401, 'UNAUTHORIZED');
-  assert.equal(refused.headers['www-authenticate'], 'Bearer');
+  assert.equal(refused.headers['www-authenticate'], 'Bearer realm="cnabsec"');
 
   // the default authenticator: any bearer token, or none; a malformed header is refused
   const { app, lines } = await seeded(t);
@@ -321,7 +321,7 @@ test('Authorization: Bearer tokens accepted and passed to the authenticator; mal
   for (const h of ['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer two words', 'Bearer a=b', 'tok-123']) {
     const r = await app.inject({ url: `${TRUST(REPO)}root.json`, headers: { authorization: h } });
     assertEnvelope(r, 401, 'UNAUTHORIZED');
-    assert.equal(r.headers['www-authenticate'], 'Bearer');
+    assert.equal(r.headers['www-authenticate'], 'Bearer realm="cnabsec"');
     assert.doesNotMatch(r.body, /dXNlcjpwYXNz|two words/);
   }
   assert.doesNotMatch(lines.join('\n'), /tok-123|dXNlcjpwYXNz/);

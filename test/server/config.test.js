@@ -35,6 +35,7 @@ test('config: the defaults (loopback 4443, db under $CNABSEC_HOME, the upload li
   assert.deepEqual(c, {
     listen: { host: '127.0.0.1', port: 4443 },
     db: '/srv/home/server/cnabsec.db',
+    dbPoolSize: 10,
     onlineKeys: true,
     limits: { role: MiB, targets: 64 * MiB, targetFile: 16 * MiB, body: 128 * MiB },
     expiry: { timestamp: 86_400, snapshot: 86_400 },
@@ -42,6 +43,8 @@ test('config: the defaults (loopback 4443, db under $CNABSEC_HOME, the upload li
     refreshIntervalSeconds: 60,
     shutdownGraceSeconds: 30,
     logLevel: 'info',
+    auth: 'none',
+    anonymousRead: [],
   });
   const rel = await loadServerConfig({ env: { CNABSEC_HOME: 'home' }, cwd: '/work' });
   assert.equal(rel.db, '/work/home/server/cnabsec.db');
@@ -129,6 +132,9 @@ test('config: every bad variable value is SERVER_CONFIG naming the variable and 
     MAX_BODY_SIZE: '99999999999GiB',
     SHUTDOWN_GRACE: '0',
     ONLINE_KEYS: 'maybe',
+    DB_POOL_SIZE: '0',
+    AUTH: 'basic',
+    ANONYMOUS_READ: 'example.com/acme-*',
   };
   // every variable of the table with a syntax is covered here (paths take any text)
   const typed = SETTINGS.filter((s) => !s.isPath).map((s) => s.env);
@@ -184,4 +190,24 @@ test('config values: listen addresses, sizes, loopback', () => {
     assert.ok(isLoopback(h), h);
   for (const h of ['0.0.0.0', '::', '10.0.0.1', 'example.com', '::ffff:10.0.0.1', '127.example.com'])
     assert.ok(!isLoopback(h), h);
+});
+
+test('config: db is a path resolved against its base, or a postgres:// URL kept as given', async () => {
+  const url = 'postgres://cnabsec:secret@db.example.com:5432/cnabsec';
+  const c = await loadServerConfig({
+    flags: { db: url },
+    env: { CNABSEC_SERVER_DB_POOL_SIZE: '25' },
+    cwd: '/work',
+  });
+  assert.equal(c.db, url);
+  assert.equal(c.dbPoolSize, 25);
+  const q = await loadServerConfig({ env: { CNABSEC_SERVER_DB: 'postgresql://u@h/d' }, cwd: '/work' });
+  assert.equal(q.db, 'postgresql://u@h/d');
+  assert.equal(
+    (await loadServerConfig({ flags: { db: 'x/server.db' }, env: {}, cwd: '/work' })).db,
+    '/work/x/server.db',
+  );
+  // A bad URL is refused without echoing it (it may hold a password).
+  const e = await refused({ flags: { db: 'postgres://u:secret@[bad/db' } }, '--db');
+  assert.ok(!e.message.includes('secret'), e.message);
 });

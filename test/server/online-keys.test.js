@@ -363,6 +363,7 @@ test('the v2 migration upgrades a database created at schema version 1, keeping 
   assert.deepEqual(db.prepare('SELECT version FROM schema_version ORDER BY version').all(), [
     { version: 1 },
     { version: 2 },
+    { version: 3 },
   ]);
   db.close();
 });

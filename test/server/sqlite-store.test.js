@@ -29,7 +29,11 @@ test('migrate is idempotent; a newer schema_version is refused', async (t) => {
   await store.ping();
   assert.equal((await store.getCurrent('r', 'root')).version, 1);
   const db = new Database(file);
-  assert.deepEqual(db.prepare('SELECT version FROM schema_version').all(), [{ version: 1 }, { version: 2 }]);
+  assert.deepEqual(db.prepare('SELECT version FROM schema_version').all(), [
+    { version: 1 },
+    { version: 2 },
+    { version: 3 },
+  ]);
   db.prepare('INSERT INTO schema_version (version, applied_at) VALUES (99, 0)').run();
   db.close();
   await rejectsCode(openSqliteStore({ path: file }), 'STORE_SCHEMA');

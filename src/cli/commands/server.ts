@@ -1,12 +1,14 @@
 /**
  * `cnabsec server`: the CNAB-Sec metadata repository server (issue 13; docs/server.md), and
- * `cnabsec server-backup <out>`, an online copy of its SQLite file.
+ * `cnabsec server-backup <out>`, an online copy of its SQLite file; `server-token` and
+ * `server-migrate` are in ./server-token.ts.
  */
 import type { Command } from '../args.js';
 import { durationOrOff, listenAddress, oneOf } from '../options.js';
 import { printJson, printLine, runAction } from '../output.js';
 import { loadServerConfig, type ServerFlags } from '../../server/config.js';
-import { LOG_LEVELS } from '../../server/config-values.js';
+import { AUTH_MODES, LOG_LEVELS } from '../../server/config-values.js';
+import { registerTokenCommands } from './server-token.js';
 
 /** The parsed options: the server's flags, plus --json. */
 interface ServerOptions extends ServerFlags {
@@ -24,6 +26,7 @@ function flagsOf(opts: ServerOptions): ServerFlags {
     'masterKeyFile',
     'logLevel',
     'refreshInterval',
+    'auth',
   ] as const) {
     const v = opts[k];
     if (v !== undefined) flags[k] = v;
@@ -95,6 +98,11 @@ export function register(program: Command): void {
       'time between refresh checks (default 1m; 0: never)',
       durationOrOff,
     )
+    .option(
+      '--auth <mode>',
+      'none (default: accept every caller) or tokens (server-token create)',
+      oneOf(AUTH_MODES),
+    )
     .option('--json', 'once listening, print {"url","listen","db","tls","onlineKeys"} as one JSON line')
     .example('CNABSEC_SERVER_MASTER_KEY=$(openssl rand -hex 32) cnabsec server --listen 127.0.0.1:4443')
     .example('cnabsec server --config /etc/cnabsec/server.json --master-key-file /etc/cnabsec/master.key')
@@ -123,4 +131,6 @@ export function register(program: Command): void {
         else printLine(`backed up ${r.db} to ${r.out} (${r.bytes} bytes)`);
       }),
     );
+
+  registerTokenCommands(program);
 }

@@ -1,0 +1,146 @@
+/**
+ * `TokenStore` (./token-store.ts) in the server's SQLite database: table `tokens` of schema
+ * version 3 (./sqlite-schema.ts). Its own connection (WAL, busy_timeout as ./sqlite-store.ts),
+ * so `cnabsec server-token create|list|revoke` can run beside a live server on the same file:
+ * each statement is one short transaction, and a server sees a new or revoked token at its
+ * next lookup (no cache).
+ */
+import Database from 'better-sqlite3';
+import { ServerError } from './errors.js';
+import { migrateSchema } from './sqlite-schema.js';
+import type { TokenStore } from './token-store.js';
+import { TOKEN_SCOPES, type TokenRecord, type TokenScope } from './tokens.js';
+
+interface Row {
+  id: string;
+  hash: string;
+  scope: string;
+  patterns: string;
+  description: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+const COLUMNS = 'id, hash, scope, patterns, description, created_at, expires_at, revoked_at';
+
+function mapError(e: unknown, what: string): unknown {
+  if (!(e instanceof Database.SqliteError)) return e;
+  if (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'))
+    return new ServerError('STORE_BUSY', `${what}: the database is locked by another writer`, {
+      cause: e,
+      hint: 'retry in a moment',
+    });
+  return new ServerError('STORE_IO', `${what}: ${e.message} (${e.code})`, {
+    cause: e,
+    hint: 'check the database file, its directory, permissions and free space',
+  });
+}
+
+function recordOf(r: Row): TokenRecord {
+  const scope = TOKEN_SCOPES.find((s) => s === r.scope);
+  const patterns: unknown = JSON.parse(r.patterns);
+  if (scope === undefined || !Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string'))
+    throw new ServerError('STORE_IO', `token ${r.id}: the stored row is not a token`, {
+      hint: 'revoke it and create a new token; check the database for tampering',
+    });
+  return {
+    id: r.id,
+    hash: r.hash,
+    scope: scope satisfies TokenScope,
+    patterns,
+    createdAt: new Date(r.created_at),
+    ...(r.expires_at === null ? {} : { expiresAt: new Date(r.expires_at) }),
+    ...(r.revoked_at === null ? {} : { revokedAt: new Date(r.revoked_at) }),
+    ...(r.description === null ? {} : { description: r.description }),
+  };
+}
+
+export interface SqliteTokenStoreOptions {
+  path: string;
+  /** How long a statement waits for another writer (default 5000 ms). */
+  busyTimeoutMs?: number;
+}
+
+export class SqliteTokenStore implements TokenStore {
+  private readonly findStmt;
+  private readonly listStmt;
+  private readonly insertStmt;
+  private readonly revokeStmt;
+  private readonly getStmt;
+
+  private constructor(private readonly db: Database.Database) {
+    this.findStmt = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM tokens WHERE hash = ?`);
+    this.getStmt = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`);
+    this.listStmt = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM tokens ORDER BY created_at, id`);
+    this.insertStmt = db.prepare<[string, string, string, string, string | null, number, number | null]>(
+      `INSERT INTO tokens (id, hash, scope, patterns, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.revokeStmt = db.prepare<[number, string]>(
+      'UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL',
+    );
+  }
+
+  /** Open the database file, set WAL and busy_timeout, apply pending migrations. */
+  static open(options: SqliteTokenStoreOptions): SqliteTokenStore {
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(options.path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+      migrateSchema(db);
+      return new SqliteTokenStore(db);
+    } catch (e) {
+      db?.close();
+      throw mapError(e, `${options.path}: open the token table`);
+    }
+  }
+
+  private run<T>(what: string, fn: () => T): Promise<T> {
+    return new Promise((resolve) => {
+      try {
+        resolve(fn());
+      } catch (e) {
+        throw mapError(e, what); // rejects the promise
+      }
+    });
+  }
+
+  create(r: TokenRecord): Promise<void> {
+    return this.run(`token ${r.id}: create`, () => {
+      this.insertStmt.run(
+        r.id,
+        r.hash,
+        r.scope,
+        JSON.stringify(r.patterns),
+        r.description ?? null,
+        r.createdAt.getTime(),
+        r.expiresAt?.getTime() ?? null,
+      );
+    });
+  }
+
+  findByHash(hash: string): Promise<TokenRecord | undefined> {
+    return this.run('token lookup', () => {
+      const row = this.findStmt.get(hash);
+      return row === undefined ? undefined : recordOf(row);
+    });
+  }
+
+  list(): Promise<TokenRecord[]> {
+    return this.run('token list', () => this.listStmt.all().map(recordOf));
+  }
+
+  revoke(id: string, at: Date): Promise<TokenRecord | undefined> {
+    return this.run(`token ${id}: revoke`, () => {
+      this.revokeStmt.run(at.getTime(), id);
+      const row = this.getStmt.get(id);
+      return row === undefined ? undefined : recordOf(row);
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.db.open) this.db.close();
+    return Promise.resolve();
+  }
+}
