@@ -19,13 +19,16 @@ async function postgresHelper() {
   }
 }
 
+// imported at load, not inside a test: its after() (stopping the cluster) must be the file's
+const helper = await postgresHelper();
+
 /** A fresh database per suite, or the reason PostgreSQL could not start. */
 async function postgresDb(t) {
-  const helper = await postgresHelper();
   if (helper.skip !== undefined) return helper;
   try {
-    const { url } = await helper.startPostgres(t);
-    return { db: async () => url };
+    const pg = await helper.startPostgres(t); // undefined when unavailable (it skips t itself)
+    if (pg === undefined) return { skip: 'PostgreSQL is not available here (see test/helpers/postgres.js)' };
+    return { db: async () => pg.url };
   } catch (e) {
     return { skip: `PostgreSQL could not start: ${e?.message ?? e}` };
   }
