@@ -9,45 +9,10 @@ import pg from 'pg';
 import { ServerError } from './errors.js';
 import { mapPgError, redactUrl } from './pg-errors.js';
 import { migratePgSchema } from './pg-schema.js';
-import type { TokenStore } from './token-store.js';
-import { TOKEN_SCOPES, type TokenRecord } from './tokens.js';
-
-interface Row {
-  id: string;
-  hash: string;
-  scope: string;
-  patterns: string;
-  description: string | null;
-  created_at: Date;
-  expires_at: Date | null;
-  revoked_at: Date | null;
-}
+import { tokenRecordOf, type TokenRow, type TokenStore } from './token-store.js';
+import type { TokenRecord } from './tokens.js';
 
 const COLUMNS = 'id, hash, scope, patterns, description, created_at, expires_at, revoked_at';
-
-function recordOf(r: Row): TokenRecord {
-  const scope = TOKEN_SCOPES.find((s) => s === r.scope);
-  let patterns: unknown;
-  try {
-    patterns = JSON.parse(r.patterns);
-  } catch {
-    patterns = undefined;
-  }
-  if (scope === undefined || !Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string'))
-    throw new ServerError('STORE_IO', `token ${r.id}: the stored row is not a token`, {
-      hint: 'revoke it and create a new token; check the database for tampering',
-    });
-  return {
-    id: r.id,
-    hash: r.hash,
-    scope,
-    patterns,
-    createdAt: new Date(r.created_at),
-    ...(r.expires_at === null ? {} : { expiresAt: new Date(r.expires_at) }),
-    ...(r.revoked_at === null ? {} : { revokedAt: new Date(r.revoked_at) }),
-    ...(r.description === null ? {} : { description: r.description }),
-  };
-}
 
 export interface PgTokenStoreOptions {
   url: string;
@@ -76,9 +41,9 @@ export class PgTokenStore implements TokenStore {
     }
   }
 
-  private async rows(what: string, sql: string, values: unknown[] = []): Promise<Row[]> {
+  private async rows(what: string, sql: string, values: unknown[] = []): Promise<TokenRow[]> {
     try {
-      return (await this.pool.query<Row>(sql, values)).rows;
+      return (await this.pool.query<TokenRow>(sql, values)).rows;
     } catch (e) {
       throw mapPgError(e, what);
     }
@@ -110,12 +75,12 @@ export class PgTokenStore implements TokenStore {
 
   async findByHash(hash: string): Promise<TokenRecord | undefined> {
     const [row] = await this.rows('token lookup', `SELECT ${COLUMNS} FROM tokens WHERE hash = $1`, [hash]);
-    return row === undefined ? undefined : recordOf(row);
+    return row === undefined ? undefined : tokenRecordOf(row);
   }
 
   async list(): Promise<TokenRecord[]> {
     return (await this.rows('token list', `SELECT ${COLUMNS} FROM tokens ORDER BY created_at, id`)).map(
-      recordOf,
+      tokenRecordOf,
     );
   }
 
@@ -126,7 +91,7 @@ export class PgTokenStore implements TokenStore {
       `UPDATE tokens SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2 RETURNING ${COLUMNS}`,
       [at, id],
     );
-    return row === undefined ? undefined : recordOf(row);
+    return row === undefined ? undefined : tokenRecordOf(row);
   }
 
   async close(): Promise<void> {

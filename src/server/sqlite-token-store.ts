@@ -8,19 +8,8 @@
 import Database from 'better-sqlite3';
 import { ServerError } from './errors.js';
 import { migrateSchema } from './sqlite-schema.js';
-import type { TokenStore } from './token-store.js';
-import { TOKEN_SCOPES, type TokenRecord, type TokenScope } from './tokens.js';
-
-interface Row {
-  id: string;
-  hash: string;
-  scope: string;
-  patterns: string;
-  description: string | null;
-  created_at: number;
-  expires_at: number | null;
-  revoked_at: number | null;
-}
+import { tokenRecordOf, type TokenRow, type TokenStore } from './token-store.js';
+import type { TokenRecord } from './tokens.js';
 
 const COLUMNS = 'id, hash, scope, patterns, description, created_at, expires_at, revoked_at';
 
@@ -37,25 +26,6 @@ function mapError(e: unknown, what: string): unknown {
   });
 }
 
-function recordOf(r: Row): TokenRecord {
-  const scope = TOKEN_SCOPES.find((s) => s === r.scope);
-  const patterns: unknown = JSON.parse(r.patterns);
-  if (scope === undefined || !Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string'))
-    throw new ServerError('STORE_IO', `token ${r.id}: the stored row is not a token`, {
-      hint: 'revoke it and create a new token; check the database for tampering',
-    });
-  return {
-    id: r.id,
-    hash: r.hash,
-    scope: scope satisfies TokenScope,
-    patterns,
-    createdAt: new Date(r.created_at),
-    ...(r.expires_at === null ? {} : { expiresAt: new Date(r.expires_at) }),
-    ...(r.revoked_at === null ? {} : { revokedAt: new Date(r.revoked_at) }),
-    ...(r.description === null ? {} : { description: r.description }),
-  };
-}
-
 export interface SqliteTokenStoreOptions {
   path: string;
   /** How long a statement waits for another writer (default 5000 ms). */
@@ -70,9 +40,9 @@ export class SqliteTokenStore implements TokenStore {
   private readonly getStmt;
 
   private constructor(private readonly db: Database.Database) {
-    this.findStmt = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM tokens WHERE hash = ?`);
-    this.getStmt = db.prepare<[string], Row>(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`);
-    this.listStmt = db.prepare<[], Row>(`SELECT ${COLUMNS} FROM tokens ORDER BY created_at, id`);
+    this.findStmt = db.prepare<[string], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE hash = ?`);
+    this.getStmt = db.prepare<[string], TokenRow>(`SELECT ${COLUMNS} FROM tokens WHERE id = ?`);
+    this.listStmt = db.prepare<[], TokenRow>(`SELECT ${COLUMNS} FROM tokens ORDER BY created_at, id`);
     this.insertStmt = db.prepare<[string, string, string, string, string | null, number, number | null]>(
       `INSERT INTO tokens (id, hash, scope, patterns, description, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
@@ -123,19 +93,19 @@ export class SqliteTokenStore implements TokenStore {
   findByHash(hash: string): Promise<TokenRecord | undefined> {
     return this.run('token lookup', () => {
       const row = this.findStmt.get(hash);
-      return row === undefined ? undefined : recordOf(row);
+      return row === undefined ? undefined : tokenRecordOf(row);
     });
   }
 
   list(): Promise<TokenRecord[]> {
-    return this.run('token list', () => this.listStmt.all().map(recordOf));
+    return this.run('token list', () => this.listStmt.all().map(tokenRecordOf));
   }
 
   revoke(id: string, at: Date): Promise<TokenRecord | undefined> {
     return this.run(`token ${id}: revoke`, () => {
       this.revokeStmt.run(at.getTime(), id);
       const row = this.getStmt.get(id);
-      return row === undefined ? undefined : recordOf(row);
+      return row === undefined ? undefined : tokenRecordOf(row);
     });
   }
 

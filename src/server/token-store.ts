@@ -12,7 +12,7 @@
  * (./sqlite-token-store.ts, table `tokens` of schema version 3, the server's own database).
  */
 import { ServerError } from './errors.js';
-import type { TokenRecord } from './tokens.js';
+import { TOKEN_SCOPES, type TokenRecord } from './tokens.js';
 
 export interface TokenStore {
   create(record: TokenRecord): Promise<void>;
@@ -69,4 +69,41 @@ export class MemoryTokenStore implements TokenStore {
   close(): Promise<void> {
     return Promise.resolve();
   }
+}
+
+/** A `tokens` row as both SQL adapters read it (times as epoch ms in SQLite, Dates in PostgreSQL). */
+export interface TokenRow {
+  id: string;
+  hash: string;
+  scope: string;
+  patterns: string;
+  description: string | null;
+  created_at: number | Date;
+  expires_at: number | Date | null;
+  revoked_at: number | Date | null;
+}
+
+/** The record of a stored row; a row that is not a token (tampered, another version) is STORE_IO. */
+export function tokenRecordOf(r: TokenRow): TokenRecord {
+  const scope = TOKEN_SCOPES.find((s) => s === r.scope);
+  let patterns: unknown;
+  try {
+    patterns = JSON.parse(r.patterns);
+  } catch {
+    patterns = undefined;
+  }
+  if (scope === undefined || !Array.isArray(patterns) || !patterns.every((p) => typeof p === 'string'))
+    throw new ServerError('STORE_IO', `token ${r.id}: the stored row is not a token`, {
+      hint: 'revoke it and create a new token; check the database for tampering',
+    });
+  return {
+    id: r.id,
+    hash: r.hash,
+    scope,
+    patterns,
+    createdAt: new Date(r.created_at),
+    ...(r.expires_at === null ? {} : { expiresAt: new Date(r.expires_at) }),
+    ...(r.revoked_at === null ? {} : { revokedAt: new Date(r.revoked_at) }),
+    ...(r.description === null ? {} : { description: r.description }),
+  };
 }
