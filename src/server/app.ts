@@ -31,6 +31,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The route pattern metrics and logs see (ROUTE_PATTERNS), never the raw URL. */
     routeLabel: string;
+    /** Answered to a bearer token: `Cache-Control: private`, never `public` (http-context.ts). */
+    privateAnswer: boolean;
   }
 }
 
@@ -191,6 +193,7 @@ export async function buildApp(options: AppOptions): Promise<FastifyInstance> {
   });
   const app = Fastify(serverOptions(options)) as unknown as FastifyInstance;
   app.decorateRequest('routeLabel', '');
+  app.decorateRequest('privateAnswer', false);
   addHooks(app, options);
   app.setErrorHandler((error, request, reply) => sendError(error, request, reply));
   app.setNotFoundHandler((request, reply) => {

@@ -32,12 +32,15 @@ export function routeContext(
     ...settings,
     async authenticate(request, repo, action) {
       try {
-        return await authenticator.authenticate({
+        const caller = await authenticator.authenticate({
           method: request.method,
           repo,
           action,
           authorization: request.headers.authorization,
         });
+        // RFC 9111 §3.5: `public` would let a shared cache serve a token's answer to anyone
+        if (caller.tokenId !== undefined) request.privateAnswer = true;
+        return caller;
       } catch (e) {
         // a refused upload of a few kB is read to its end first: a client still sending it
         // would see the connection closed instead of the 401/403 (the route then closes it)

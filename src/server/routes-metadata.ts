@@ -29,7 +29,8 @@ export function sendStored(
   cacheControl: string,
   contentType: string,
 ): FastifyReply {
-  reply.headers({ etag: `"${stored.sha256}"`, 'cache-control': cacheControl });
+  const cache = request.privateAnswer ? cacheControl.replace(/^public\b/, 'private') : cacheControl;
+  reply.headers({ etag: `"${stored.sha256}"`, 'cache-control': cache });
   if (noneMatch(request.headers['if-none-match'], stored.sha256)) return reply.code(304).send();
   const body = Buffer.from(stored.bytes.buffer, stored.bytes.byteOffset, stored.bytes.byteLength);
   return reply.code(200).type(contentType).send(body);
