@@ -77,7 +77,14 @@ export class PgCurrentCache {
   /** Connect and LISTEN; failures leave the cache off (reads go to the database) and retry. */
   async start(): Promise<void> {
     if (this.closed || this.client !== undefined) return;
-    const client = new pg.Client({ connectionString: this.options.url, application_name: 'cnabsec-listen' });
+    // TCP keep-alive: a half-open connection (a partition without a reset) ends in an error, so
+    // the cache turns off instead of serving stale metadata while missing other processes' NOTIFYs
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      application_name: 'cnabsec-listen',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    });
     this.client = client;
     const lost = (): void => {
       if (this.client !== client) return;
