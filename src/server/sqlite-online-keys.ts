@@ -9,6 +9,7 @@
  * first's row; the partial unique index `online_keys_one_pending` backs that up.
  */
 import Database from 'better-sqlite3';
+import { mapSqliteError } from './sqlite-errors.js';
 import type { PublicKeyJson } from '../crypto/index.js';
 import { ServerError } from './errors.js';
 import {
@@ -45,19 +46,6 @@ function rowOf(r: Row): OnlineKeyRow {
   };
 }
 
-function mapError(e: unknown, what: string): unknown {
-  if (!(e instanceof Database.SqliteError)) return e;
-  if (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'))
-    return new ServerError('STORE_BUSY', `${what}: the database is locked by another writer`, {
-      cause: e,
-      hint: 'retry in a moment',
-    });
-  return new ServerError('STORE_IO', `${what}: ${e.message} (${e.code})`, {
-    cause: e,
-    hint: 'check the database file, its directory, permissions and free space',
-  });
-}
-
 class SqliteRows implements OnlineKeyRows {
   private readonly allStmt;
   private readonly getStmt;
@@ -92,7 +80,7 @@ class SqliteRows implements OnlineKeyRows {
     try {
       return fn();
     } catch (e) {
-      throw mapError(e, what);
+      throw mapSqliteError(e, what);
     }
   }
 
@@ -201,7 +189,7 @@ export class SqliteOnlineKeys extends SealedOnlineKeys {
       return new SqliteOnlineKeys(db, options);
     } catch (e) {
       db?.close();
-      const mapped = mapError(e, options.path);
+      const mapped = mapSqliteError(e, options.path);
       if (mapped instanceof ServerError) throw mapped;
       const why = e instanceof Error ? e.message : String(e);
       throw new ServerError('STORE_IO', `${options.path}: cannot open the database: ${why}`, { cause: e });

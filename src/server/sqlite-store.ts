@@ -11,6 +11,7 @@
  * nor duplicate a version, and no SQLite transaction is ever open across an await.
  */
 import Database from 'better-sqlite3';
+import { mapSqliteError, sqliteStoreIo } from './sqlite-errors.js';
 import { ServerError } from './errors.js';
 import { WriteGate } from './repo-lock.js';
 import { migrateSchema } from './sqlite-schema.js';
@@ -48,13 +49,6 @@ export interface SqliteStoreOptions {
 
 const MiB = 1024 * 1024;
 
-function storeIo(message: string, cause: unknown): ServerError {
-  return new ServerError('STORE_IO', message, {
-    cause,
-    hint: 'check the database file, its directory, permissions and free space',
-  });
-}
-
 /** A driver error as the port's codes; ServerErrors and programming errors pass through. */
 function mapError(e: unknown, what: string): unknown {
   if (!(e instanceof Database.SqliteError)) return e;
@@ -64,12 +58,7 @@ function mapError(e: unknown, what: string): unknown {
       cause: e,
       hint: 'someone published first: pull the current state and retry',
     });
-  if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'))
-    return new ServerError('STORE_BUSY', `${what}: the database is locked by another writer`, {
-      cause: e,
-      hint: 'retry in a moment',
-    });
-  return storeIo(`${what}: ${e.message} (${code})`, e);
+  return mapSqliteError(e, what);
 }
 
 /** A synchronous read as a promise (its errors rejections), a found row mapped by `map`. */
@@ -107,7 +96,7 @@ export class SqliteTrustStore implements TrustStore {
     options: SqliteStoreOptions,
   ) {
     this.writes = new WriteGate(options.lockTimeoutMs ?? 30_000, (repo) =>
-      storeIo(`${repo}: the store is closing`, undefined),
+      sqliteStoreIo(`${repo}: the store is closing`, undefined),
     );
     this.limits = { meta: options.maxMetaBytes ?? 64 * MiB, target: options.maxTargetFileBytes ?? 16 * MiB };
     this.now = options.now ?? (() => new Date());
@@ -127,7 +116,7 @@ export class SqliteTrustStore implements TrustStore {
       db?.close();
       const mapped = mapError(e, options.path);
       if (mapped instanceof ServerError) throw mapped;
-      throw storeIo(
+      throw sqliteStoreIo(
         `${options.path}: cannot open the database: ${e instanceof Error ? e.message : String(e)}`,
         e,
       );
@@ -136,7 +125,7 @@ export class SqliteTrustStore implements TrustStore {
 
   /** Run `fn` on the database, mapping driver errors; refuses after `close()`. */
   private use<T>(what: string, fn: (s: SqliteStatements) => T): T {
-    if (!this.db.open) throw storeIo(`${what}: the store is closed`, undefined);
+    if (!this.db.open) throw sqliteStoreIo(`${what}: the store is closed`, undefined);
     try {
       this.statements ??= new SqliteStatements(this.db);
       return fn(this.statements);
@@ -266,7 +255,7 @@ export class SqliteTrustStore implements TrustStore {
   /** Create or upgrade the schema (./sqlite-schema.ts); the statements are prepared after it. */
   migrate(): Promise<void> {
     return new Promise((resolve) => {
-      if (!this.db.open) throw storeIo('migrate: the store is closed', undefined);
+      if (!this.db.open) throw sqliteStoreIo('migrate: the store is closed', undefined);
       try {
         migrateSchema(this.db);
       } catch (e) {

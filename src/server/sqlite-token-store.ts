@@ -6,25 +6,12 @@
  * next lookup (no cache).
  */
 import Database from 'better-sqlite3';
-import { ServerError } from './errors.js';
+import { mapSqliteError } from './sqlite-errors.js';
 import { migrateSchema } from './sqlite-schema.js';
 import { tokenRecordOf, type TokenRow, type TokenStore } from './token-store.js';
 import type { TokenRecord } from './tokens.js';
 
 const COLUMNS = 'id, hash, scope, patterns, description, created_at, expires_at, revoked_at';
-
-function mapError(e: unknown, what: string): unknown {
-  if (!(e instanceof Database.SqliteError)) return e;
-  if (e.code.startsWith('SQLITE_BUSY') || e.code.startsWith('SQLITE_LOCKED'))
-    return new ServerError('STORE_BUSY', `${what}: the database is locked by another writer`, {
-      cause: e,
-      hint: 'retry in a moment',
-    });
-  return new ServerError('STORE_IO', `${what}: ${e.message} (${e.code})`, {
-    cause: e,
-    hint: 'check the database file, its directory, permissions and free space',
-  });
-}
 
 export interface SqliteTokenStoreOptions {
   path: string;
@@ -62,7 +49,7 @@ export class SqliteTokenStore implements TokenStore {
       return new SqliteTokenStore(db);
     } catch (e) {
       db?.close();
-      throw mapError(e, `${options.path}: open the token table`);
+      throw mapSqliteError(e, `${options.path}: open the token table`);
     }
   }
 
@@ -71,7 +58,7 @@ export class SqliteTokenStore implements TokenStore {
       try {
         resolve(fn());
       } catch (e) {
-        throw mapError(e, what); // rejects the promise
+        throw mapSqliteError(e, what); // rejects the promise
       }
     });
   }
