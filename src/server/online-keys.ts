@@ -59,6 +59,31 @@ export interface OnlineKeyRow extends OnlineKeyInfo {
 /** A storage answer: synchronous (SQLite, memory) or asynchronous (PostgreSQL, ./pg-online-keys.ts). */
 export type Awaitable<T> = T | Promise<T>;
 
+/** An `online_keys` row as both SQL adapters read it (created_at epoch ms in SQLite, a Date in PostgreSQL). */
+export interface OnlineKeyDbRow {
+  keyid: string;
+  public: string;
+  state: OnlineKeyState;
+  kek_id: string;
+  nonce: Buffer;
+  ciphertext: Buffer;
+  tag: Buffer;
+  created_at: number | Date;
+}
+
+/** The columns of an OnlineKeyDbRow, in that order. */
+export const ONLINE_KEY_COLUMNS = 'keyid, public, state, kek_id, nonce, ciphertext, tag, created_at';
+
+export function onlineKeyRowOf(r: OnlineKeyDbRow): OnlineKeyRow {
+  return {
+    keyid: r.keyid,
+    public: JSON.parse(r.public) as PublicKeyJson,
+    state: r.state,
+    createdAt: new Date(r.created_at),
+    sealed: { kekId: r.kek_id, nonce: r.nonce, ciphertext: r.ciphertext, tag: r.tag },
+  };
+}
+
 export interface OnlineKeyRows {
   all(repo: string, role: string): Awaitable<OnlineKeyRow[]>;
   get(repo: string, role: string, keyid: string): Awaitable<OnlineKeyRow | undefined>;

@@ -10,9 +10,11 @@
  * migrates) first, or call `openPgOnlineKeys`, which migrates too.
  */
 import pg from 'pg';
-import type { PublicKeyJson } from '../crypto/index.js';
 import {
+  ONLINE_KEY_COLUMNS,
+  onlineKeyRowOf,
   SealedOnlineKeys,
+  type OnlineKeyDbRow,
   type OnlineKeyRow,
   type OnlineKeyRows,
   type OnlineKeysOptions,
@@ -23,31 +25,10 @@ import { LOCK_SPACE, migratePgSchema } from './pg-schema.js';
 import { mapPgError } from './pg-errors.js';
 import type { SealedKey } from './seal.js';
 
-interface Row {
-  keyid: string;
-  public: string;
-  state: OnlineKeyState;
-  kek_id: string;
-  nonce: Buffer;
-  ciphertext: Buffer;
-  tag: Buffer;
-  created_at: Date;
-}
-
-const COLUMNS = 'keyid, public, state, kek_id, nonce, ciphertext, tag, created_at';
+const COLUMNS = ONLINE_KEY_COLUMNS;
 const WHERE = 'FROM online_keys WHERE repo = $1 AND role = $2';
 const ROLE_LOCK = 'SELECT pg_advisory_xact_lock($1, hashtext($2))';
 const KEYS_SPACE = LOCK_SPACE + 2;
-
-function rowOf(r: Row): OnlineKeyRow {
-  return {
-    keyid: r.keyid,
-    public: JSON.parse(r.public) as PublicKeyJson,
-    state: r.state,
-    createdAt: r.created_at,
-    sealed: { kekId: r.kek_id, nonce: r.nonce, ciphertext: r.ciphertext, tag: r.tag },
-  };
-}
 
 class PgRows implements OnlineKeyRows {
   constructor(private readonly pool: pg.Pool) {}
@@ -90,19 +71,29 @@ class PgRows implements OnlineKeyRows {
   }
 
   async all(repo: string, role: string): Promise<OnlineKeyRow[]> {
-    const r = await this.q<Row>(repo, `SELECT ${COLUMNS} ${WHERE} ORDER BY created_at, keyid`, [repo, role]);
-    return r.rows.map(rowOf);
+    const r = await this.q<OnlineKeyDbRow>(repo, `SELECT ${COLUMNS} ${WHERE} ORDER BY created_at, keyid`, [
+      repo,
+      role,
+    ]);
+    return r.rows.map(onlineKeyRowOf);
   }
 
   async get(repo: string, role: string, keyid: string): Promise<OnlineKeyRow | undefined> {
-    const r = await this.q<Row>(repo, `SELECT ${COLUMNS} ${WHERE} AND keyid = $3`, [repo, role, keyid]);
-    return r.rows[0] === undefined ? undefined : rowOf(r.rows[0]);
+    const r = await this.q<OnlineKeyDbRow>(repo, `SELECT ${COLUMNS} ${WHERE} AND keyid = $3`, [
+      repo,
+      role,
+      keyid,
+    ]);
+    return r.rows[0] === undefined ? undefined : onlineKeyRowOf(r.rows[0]);
   }
 
   insertPending(repo: string, role: string, row: OnlineKeyRow): Promise<OnlineKeyRow> {
     return this.locked(repo, role, async (c) => {
-      const pending = await c.query<Row>(`SELECT ${COLUMNS} ${WHERE} AND state = 'pending'`, [repo, role]);
-      if (pending.rows[0] !== undefined) return rowOf(pending.rows[0]);
+      const pending = await c.query<OnlineKeyDbRow>(`SELECT ${COLUMNS} ${WHERE} AND state = 'pending'`, [
+        repo,
+        role,
+      ]);
+      if (pending.rows[0] !== undefined) return onlineKeyRowOf(pending.rows[0]);
       const s = row.sealed;
       await c.query(
         `INSERT INTO online_keys (repo, role, ${COLUMNS}) VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, $8, $9)`,
@@ -128,8 +119,11 @@ class PgRows implements OnlineKeyRows {
     decide: (rows: OnlineKeyRow[]) => Map<string, OnlineKeyState>,
   ): Promise<void> {
     await this.locked(repo, role, async (c) => {
-      const rows = await c.query<Row>(`SELECT ${COLUMNS} ${WHERE} ORDER BY created_at, keyid`, [repo, role]);
-      for (const [keyid, state] of decide(rows.rows.map(rowOf)))
+      const rows = await c.query<OnlineKeyDbRow>(`SELECT ${COLUMNS} ${WHERE} ORDER BY created_at, keyid`, [
+        repo,
+        role,
+      ]);
+      for (const [keyid, state] of decide(rows.rows.map(onlineKeyRowOf)))
         await c.query('UPDATE online_keys SET state = $1 WHERE repo = $2 AND role = $3 AND keyid = $4', [
           state,
           repo,
@@ -140,7 +134,7 @@ class PgRows implements OnlineKeyRows {
   }
 
   async sealedElsewhere(kekId: string, limit: number): Promise<SealedRowRef[]> {
-    const r = await this.q<Row & { repo: string; role: string }>(
+    const r = await this.q<OnlineKeyDbRow & { repo: string; role: string }>(
       'reseal',
       `SELECT repo, role, ${COLUMNS} FROM online_keys WHERE kek_id <> $1 ORDER BY repo, role, keyid LIMIT $2`,
       [kekId, Math.max(0, Math.floor(limit))],

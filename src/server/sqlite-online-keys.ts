@@ -10,10 +10,12 @@
  */
 import Database from 'better-sqlite3';
 import { mapSqliteError } from './sqlite-errors.js';
-import type { PublicKeyJson } from '../crypto/index.js';
 import { ServerError } from './errors.js';
 import {
+  ONLINE_KEY_COLUMNS,
+  onlineKeyRowOf,
   SealedOnlineKeys,
+  type OnlineKeyDbRow,
   type OnlineKeyRow,
   type OnlineKeyRows,
   type OnlineKeysOptions,
@@ -23,28 +25,7 @@ import {
 import type { SealedKey } from './seal.js';
 import { migrateSchema } from './sqlite-schema.js';
 
-interface Row {
-  keyid: string;
-  public: string;
-  state: OnlineKeyState;
-  kek_id: string;
-  nonce: Buffer;
-  ciphertext: Buffer;
-  tag: Buffer;
-  created_at: number;
-}
-
-const COLUMNS = 'keyid, public, state, kek_id, nonce, ciphertext, tag, created_at';
-
-function rowOf(r: Row): OnlineKeyRow {
-  return {
-    keyid: r.keyid,
-    public: JSON.parse(r.public) as PublicKeyJson,
-    state: r.state,
-    createdAt: new Date(r.created_at),
-    sealed: { kekId: r.kek_id, nonce: r.nonce, ciphertext: r.ciphertext, tag: r.tag },
-  };
-}
+const COLUMNS = ONLINE_KEY_COLUMNS;
 
 class SqliteRows implements OnlineKeyRows {
   private readonly allStmt;
@@ -58,13 +39,19 @@ class SqliteRows implements OnlineKeyRows {
 
   constructor(private readonly db: Database.Database) {
     const where = 'FROM online_keys WHERE repo = ? AND role = ?';
-    this.allStmt = db.prepare<[string, string], Row>(`SELECT ${COLUMNS} ${where} ORDER BY created_at, keyid`);
-    this.getStmt = db.prepare<[string, string, string], Row>(`SELECT ${COLUMNS} ${where} AND keyid = ?`);
-    this.pendingStmt = db.prepare<[string, string], Row>(`SELECT ${COLUMNS} ${where} AND state = 'pending'`);
+    this.allStmt = db.prepare<[string, string], OnlineKeyDbRow>(
+      `SELECT ${COLUMNS} ${where} ORDER BY created_at, keyid`,
+    );
+    this.getStmt = db.prepare<[string, string, string], OnlineKeyDbRow>(
+      `SELECT ${COLUMNS} ${where} AND keyid = ?`,
+    );
+    this.pendingStmt = db.prepare<[string, string], OnlineKeyDbRow>(
+      `SELECT ${COLUMNS} ${where} AND state = 'pending'`,
+    );
     this.insertStmt = db.prepare<[string, string, string, string, string, Buffer, Buffer, Buffer, number]>(
       `INSERT INTO online_keys (repo, role, ${COLUMNS}) VALUES (?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?)`,
     );
-    this.staleStmt = db.prepare<[string, number], Row & { repo: string; role: string }>(
+    this.staleStmt = db.prepare<[string, number], OnlineKeyDbRow & { repo: string; role: string }>(
       `SELECT repo, role, ${COLUMNS} FROM online_keys WHERE kek_id <> ? LIMIT ?`,
     );
     this.resealStmt = db.prepare<[string, Buffer, Buffer, Buffer, string, string, string, Buffer]>(
@@ -85,20 +72,20 @@ class SqliteRows implements OnlineKeyRows {
   }
 
   all(repo: string, role: string): OnlineKeyRow[] {
-    return this.run(repo, () => this.allStmt.all(repo, role).map(rowOf));
+    return this.run(repo, () => this.allStmt.all(repo, role).map(onlineKeyRowOf));
   }
 
   get(repo: string, role: string, keyid: string): OnlineKeyRow | undefined {
     return this.run(repo, () => {
       const r = this.getStmt.get(repo, role, keyid);
-      return r === undefined ? undefined : rowOf(r);
+      return r === undefined ? undefined : onlineKeyRowOf(r);
     });
   }
 
   insertPending(repo: string, role: string, row: OnlineKeyRow): OnlineKeyRow {
     const tx = this.db.transaction((): OnlineKeyRow => {
       const pending = this.pendingStmt.get(repo, role);
-      if (pending !== undefined) return rowOf(pending);
+      if (pending !== undefined) return onlineKeyRowOf(pending);
       const s = row.sealed;
       const pub = JSON.stringify(row.public);
       this.insertStmt.run(
@@ -123,7 +110,7 @@ class SqliteRows implements OnlineKeyRows {
     decide: (rows: OnlineKeyRow[]) => Map<string, OnlineKeyState>,
   ): void {
     const tx = this.db.transaction(() => {
-      const changes = decide(this.allStmt.all(repo, role).map(rowOf));
+      const changes = decide(this.allStmt.all(repo, role).map(onlineKeyRowOf));
       for (const [keyid, state] of changes) this.stateStmt.run(state, repo, role, keyid);
     });
     this.run(repo, () => {
