@@ -137,3 +137,50 @@ export async function pushRegistryBundle(reg, repository, tag, description = 'a 
   const pushed = await pushBundleWithImages(opener, ref, bundle, { relocationMap });
   return { ref, pushed, inv, web, bundle };
 }
+
+/**
+ * A hostile source registry on 127.0.0.1: one image (a config and a 3000-byte layer) in
+ * `org/src`, its layer descriptor saying `layerSize` (default the true size), the layer GET
+ * answered by `serveLayer(res, layer)` (default: the bytes as they are). Stopped by t.after.
+ */
+export async function fakeImageSource(t, { layerSize, serveLayer } = {}) {
+  const { createServer } = await import('node:http');
+  const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
+  const layer = randomBytes(3000);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_MANIFEST,
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: digestOf(config),
+        size: config.length,
+      },
+      layers: [
+        {
+          mediaType: 'application/vnd.oci.image.layer.v1.tar',
+          digest: digestOf(layer),
+          size: layerSize ?? layer.length,
+        },
+      ],
+    }),
+  );
+  const s = createServer((req, res) => {
+    if (req.url === `/v2/org/src/manifests/${digestOf(manifest)}`) {
+      res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': manifest.length }).end(manifest);
+    } else if (req.url === `/v2/org/src/blobs/${digestOf(config)}`) {
+      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(config);
+    } else if (req.url === `/v2/org/src/blobs/${digestOf(layer)}`) {
+      if (serveLayer === undefined) res.writeHead(200).end(layer);
+      else serveLayer(res, layer);
+    } else res.writeHead(404).end();
+  });
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => s.close(resolve)));
+  const client = openRegistry({
+    registry: `127.0.0.1:${s.address().port}`,
+    insecure: true,
+    credentials: () => undefined,
+  });
+  return { client, manifest: digestOf(manifest), layer: digestOf(layer) };
+}

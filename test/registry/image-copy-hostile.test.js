@@ -5,48 +5,9 @@
 // nor stores the manifest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer } from 'node:http';
-import { randomBytes } from 'node:crypto';
-import { copyImage, openRegistry } from '../../dist/registry/index.js';
+import { copyImage } from '../../dist/registry/index.js';
 import { startRegistry } from '../helpers/registry.js';
-import { clientFor, digestOf, OCI_MANIFEST } from '../helpers/registry-images.js';
-
-/** A fake registry serving one manifest and its blobs; `serveLayer(res, bytes)` answers the layer GET. */
-async function fakeSource(t, serveLayer) {
-  const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
-  const layer = randomBytes(3000);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: digestOf(config),
-        size: config.length,
-      },
-      layers: [
-        { mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digestOf(layer), size: layer.length },
-      ],
-    }),
-  );
-  const s = createServer((req, res) => {
-    if (req.url === `/v2/org/src/manifests/${digestOf(manifest)}`) {
-      res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': manifest.length }).end(manifest);
-    } else if (req.url === `/v2/org/src/blobs/${digestOf(config)}`) {
-      res.writeHead(200, { 'content-type': 'application/octet-stream' }).end(config);
-    } else if (req.url === `/v2/org/src/blobs/${digestOf(layer)}`) {
-      serveLayer(res, layer);
-    } else res.writeHead(404).end();
-  });
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => s.close(resolve)));
-  const client = openRegistry({
-    registry: `127.0.0.1:${s.address().port}`,
-    insecure: true,
-    credentials: () => undefined,
-  });
-  return { client, manifest: digestOf(manifest), layer: digestOf(layer) };
-}
+import { clientFor, fakeImageSource } from '../helpers/registry-images.js';
 
 const CASES = {
   'a Content-Length larger than the descriptor size': [
@@ -86,7 +47,7 @@ const CASES = {
 for (const [title, [serve, words]] of Object.entries(CASES)) {
   for (const chunkBytes of [undefined, 1000]) {
     test(`image copy from a hostile source: ${title} (chunkBytes ${chunkBytes ?? 'default'}) is refused, nothing committed`, async (t) => {
-      const src = await fakeSource(t, serve);
+      const src = await fakeImageSource(t, { serveLayer: serve });
       const reg = await startRegistry(t);
       const dst = clientFor(reg, chunkBytes === undefined ? {} : { chunkBytes });
       await assert.rejects(

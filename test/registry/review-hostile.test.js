@@ -6,7 +6,7 @@ import { createServer } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { copyImage, openRegistry } from '../../dist/registry/index.js';
 import { startRegistry } from '../helpers/registry.js';
-import { clientFor, digestOf, OCI_MANIFEST } from '../helpers/registry-images.js';
+import { clientFor, digestOf, fakeImageSource, OCI_MANIFEST } from '../helpers/registry-images.js';
 
 async function listen(t, handler) {
   const s = createServer(handler);
@@ -15,36 +15,9 @@ async function listen(t, handler) {
   return `127.0.0.1:${s.address().port}`;
 }
 
-/** A source serving one image whose layer descriptor says `size` (the layer has 3000 bytes). */
-async function hugeLayerSource(t, size) {
-  const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
-  const layer = randomBytes(3000);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: digestOf(config),
-        size: config.length,
-      },
-      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: digestOf(layer), size }],
-    }),
-  );
-  const host = await listen(t, (req, res) => {
-    if (req.url === `/v2/org/src/manifests/${digestOf(manifest)}`)
-      res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': manifest.length }).end(manifest);
-    else if (req.url === `/v2/org/src/blobs/${digestOf(config)}`) res.writeHead(200).end(config);
-    else if (req.url === `/v2/org/src/blobs/${digestOf(layer)}`) res.writeHead(200).end(layer);
-    else res.writeHead(404).end();
-  });
-  const client = openRegistry({ registry: host, insecure: true, credentials: () => undefined });
-  return { client, manifest: digestOf(manifest), layer: digestOf(layer) };
-}
-
 for (const size of [2 ** 38, 2 ** 52]) {
   test(`image copy: a layer descriptor of ${size} bytes is a size refusal, not a timer overflow (RangeError or an instant timeout)`, async (t) => {
-    const src = await hugeLayerSource(t, size);
+    const src = await fakeImageSource(t, { layerSize: size });
     const reg = await startRegistry(t);
     const dst = clientFor(reg);
     await assert.rejects(
