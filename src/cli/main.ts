@@ -77,7 +77,22 @@ export interface CommandGroup {
   register(program: Command): void;
 }
 
-async function main(argv: string[]): Promise<void> {
+/**
+ * `cnabsec server token|migrate|backup …` (issue 15's words) is `cnabsec server-token|…`: the
+ * parser cannot make `server` both a command and a group (ADR 0032), so the two words are read
+ * as the hyphenated command before parsing. Only directly after `server`: anything else stays
+ * `server`'s own arguments.
+ */
+const SERVER_WORDS = new Set(['token', 'migrate', 'backup']);
+export function spellServerCommand(argv: readonly string[]): string[] {
+  const i = argv.findIndex((a) => !a.startsWith('-'));
+  const next = argv[i + 1];
+  if (i < 0 || argv[i] !== 'server' || next === undefined || !SERVER_WORDS.has(next)) return [...argv];
+  return [...argv.slice(0, i), `server-${next}`, ...argv.slice(i + 2)];
+}
+
+async function main(args: string[]): Promise<void> {
+  const argv = spellServerCommand(args);
   const program = new Command('cnabsec')
     .description(
       'CNAB Security: sign, publish and verify Cloud Native Application Bundles with TUF and in-toto',

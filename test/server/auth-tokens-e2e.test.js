@@ -1,5 +1,5 @@
 // Tokens end to end (issue 15 item 3): a real `cnabsec server --auth tokens` process, tokens
-// made by `cnabsec server-token create` beside it on its database, and the client's
+// made by `cnabsec server token create` (= `server-token create`) beside it on its database, and the client's
 // CNABSEC_TOKEN: init and publish with a write token pass; a read token's publish is 403, one
 // line with a hint, nothing stored; a token created or revoked while the server runs holds at
 // the next request; a user reads anonymously only where anonymousRead allows.
@@ -28,10 +28,12 @@ test('server --auth tokens: write token publishes, read token 403 in one line, r
   const dir = await tempDir(t, 'cnabsec-auth-e2e-');
   const db = path.join(dir, 'server.db');
   const admin = { CNABSEC_HOME: path.join(dir, 'ops') };
-  const mint = (scope, repo) =>
-    cliOk(['server-token', 'create', '--scope', scope, '--repo', repo, '--db', db], { env: admin }).trim();
-  assert.match(cliOk(['server-migrate', '--db', db], { env: admin }), /migrated schema version 0 to 3/);
-  const read = mint('read', 'example.com/acme/*');
+  // issue 15's words (`server token`, `server migrate`) and the hyphenated commands are one
+  const mint = (scope, repo, words = ['server', 'token']) =>
+    cliOk([...words, 'create', '--scope', scope, '--repo', repo, '--db', db], { env: admin }).trim();
+  assert.match(cliOk(['server', 'migrate', '--db', db], { env: admin }), /migrated schema version 0 to 3/);
+  assert.match(cliOk(['server-migrate', '--db', db], { env: admin }), /schema version 3/);
+  const read = mint('read', 'example.com/acme/*', ['server-token']);
   const srv = await startServerProcess(t, ['--auth', 'tokens', '--db', db], {
     env: { CNABSEC_SERVER_MASTER_KEY: masterKeyHex(), CNABSEC_SERVER_ANONYMOUS_READ: 'example.com/open/*' },
   });

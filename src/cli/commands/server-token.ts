@@ -177,7 +177,9 @@ function registerRevoke(group: Command): void {
 
 function registerMigrate(program: Command): void {
   withDb(program.command('server-migrate'))
-    .description("create or upgrade the server's database schema (servers also do it when they start)")
+    .description(
+      "create or upgrade the server's database schema (servers also do it when they start); also spelled `cnabsec server migrate`",
+    )
     .option('--json', 'print {"db","from","to"}')
     .example('cnabsec server-migrate')
     .example('cnabsec server-migrate --db ./server.db --json')
@@ -197,7 +199,9 @@ function registerMigrate(program: Command): void {
 export function registerTokenCommands(program: Command): void {
   const group = program
     .command('server-token')
-    .description("bearer tokens of `cnabsec server` (auth: tokens), in the server's database");
+    .description(
+      "bearer tokens of `cnabsec server` (auth: tokens), in the server's database; also spelled `cnabsec server token`",
+    );
   registerCreate(group);
   registerList(group);
   registerRevoke(group);
