@@ -8,6 +8,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import Database from 'better-sqlite3';
+import { createPrivateFile } from './sqlite-errors.js';
 import { describeErrno } from '../util/errno.js';
 import { pathExists, tempPathFor } from '../util/fs.js';
 import { ServerError } from './errors.js';
@@ -58,6 +59,7 @@ export async function backupDatabase(db: string, out: string): Promise<BackupRes
   const tmp = tempPathFor(out);
   try {
     source.pragma('busy_timeout = 5000');
+    createPrivateFile(tmp); // the copy holds sealed keys and token hashes too
     await source.backup(tmp);
     const copy = new Database(tmp, { fileMustExist: true });
     try {

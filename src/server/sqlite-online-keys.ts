@@ -9,7 +9,7 @@
  * first's row; the partial unique index `online_keys_one_pending` backs that up.
  */
 import Database from 'better-sqlite3';
-import { mapSqliteError } from './sqlite-errors.js';
+import { mapSqliteError, openPrivateDatabase } from './sqlite-errors.js';
 import { ServerError } from './errors.js';
 import {
   ONLINE_KEY_COLUMNS,
@@ -169,7 +169,7 @@ export class SqliteOnlineKeys extends SealedOnlineKeys {
   static open(options: SqliteOnlineKeysOptions): SqliteOnlineKeys {
     let db: Database.Database | undefined;
     try {
-      db = new Database(options.path);
+      db = openPrivateDatabase(options.path);
       db.pragma('journal_mode = WAL');
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
       migrateSchema(db);

@@ -11,7 +11,7 @@
  * nor duplicate a version, and no SQLite transaction is ever open across an await.
  */
 import Database from 'better-sqlite3';
-import { mapSqliteError, sqliteStoreIo } from './sqlite-errors.js';
+import { mapSqliteError, sqliteStoreIo, openPrivateDatabase } from './sqlite-errors.js';
 import { ServerError } from './errors.js';
 import { WriteGate } from './repo-lock.js';
 import { migrateSchema } from './sqlite-schema.js';
@@ -106,7 +106,7 @@ export class SqliteTrustStore implements TrustStore {
   static open(options: SqliteStoreOptions): SqliteTrustStore {
     let db: Database.Database | undefined;
     try {
-      db = new Database(options.path);
+      db = openPrivateDatabase(options.path);
       const mode = db.pragma('journal_mode = WAL', { simple: true });
       if (mode !== 'wal' && !db.memory) throw new Error(`journal_mode is ${String(mode)}, not wal`);
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);

@@ -6,7 +6,7 @@
  * next lookup (no cache).
  */
 import Database from 'better-sqlite3';
-import { mapSqliteError } from './sqlite-errors.js';
+import { mapSqliteError, openPrivateDatabase } from './sqlite-errors.js';
 import { migrateSchema } from './sqlite-schema.js';
 import { tokenRecordOf, type TokenRow, type TokenStore } from './token-store.js';
 import type { TokenRecord } from './tokens.js';
@@ -42,7 +42,7 @@ export class SqliteTokenStore implements TokenStore {
   static open(options: SqliteTokenStoreOptions): SqliteTokenStore {
     let db: Database.Database | undefined;
     try {
-      db = new Database(options.path);
+      db = openPrivateDatabase(options.path);
       db.pragma('journal_mode = WAL');
       db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
       migrateSchema(db);

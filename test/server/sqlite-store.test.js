@@ -56,6 +56,21 @@ test('an unopenable file is STORE_IO; what was committed before close() is there
   assert.equal(Buffer.from((await reopened.getTargetFile('r', 'f')).bytes).toString(), 'f');
 });
 
+test('the database file and its WAL are created 0600 whatever the umask; an existing file keeps its mode', async (t) => {
+  const { stat, writeFile } = await import('node:fs/promises');
+  const old = process.umask(0o022);
+  t.after(() => process.umask(old));
+  const { store, dir, file } = await open(t);
+  await append(store, 'r', [meta('targets', 1)]);
+  assert.equal((await stat(file)).mode & 0o777, 0o600);
+  assert.equal((await stat(`${file}-wal`)).mode & 0o777, 0o600);
+  const mine = path.join(dir, 'operator.db');
+  await writeFile(mine, '', { mode: 0o640 });
+  const other = await openSqliteStore({ path: mine });
+  t.after(() => other.close());
+  assert.equal((await stat(mine)).mode & 0o777, 0o640);
+});
+
 function run(args) {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [RACER, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
