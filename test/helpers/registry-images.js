@@ -1,6 +1,7 @@
 // Images for the registry copy tests (image-copy, fixup, copy): small OCI images with layers, pushed
 // through the RegistryClient, and OCI indexes of them (platform manifests).
 import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
 import { openRegistry } from '../../dist/registry/index.js';
 
 export const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -29,13 +30,9 @@ export function openerFor(regs, options = {}) {
   };
 }
 
-/** Push an image: a config blob, `layers` (byte arrays, default two random ones), an OCI manifest by digest. */
-export async function pushImage(c, repository, { label = 'img', layers, platform } = {}) {
-  const blobs = layers ?? [randomBytes(1000), randomBytes(3000)];
-  const config = enc(JSON.stringify({ architecture: platform?.architecture ?? 'amd64', os: 'linux', label }));
-  await c.pushBlob(repository, config);
-  for (const l of blobs) await c.pushBlob(repository, l);
-  const manifest = enc(
+/** The bytes of an OCI image manifest for `config` (bytes) and layer descriptors. */
+export function imageManifest(config, layers) {
+  return enc(
     JSON.stringify({
       schemaVersion: 2,
       mediaType: OCI_MANIFEST,
@@ -44,8 +41,32 @@ export async function pushImage(c, repository, { label = 'img', layers, platform
         digest: digestOf(config),
         size: config.length,
       },
-      layers: blobs.map((l) => ({ mediaType: LAYER, digest: digestOf(l), size: l.length })),
+      layers,
     }),
+  );
+}
+
+/**
+ * A hand-written registry on 127.0.0.1 answering every request with `handler(req, res)`, and an
+ * anonymous plain-http client for it. Stopped by t.after.
+ */
+export async function fakeRegistry(t, handler) {
+  const s = createServer(handler);
+  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
+  t.after(() => new Promise((resolve) => s.close(resolve)));
+  const host = `127.0.0.1:${s.address().port}`;
+  return { host, client: clientFor({ host }) };
+}
+
+/** Push an image: a config blob, `layers` (byte arrays, default two random ones), an OCI manifest by digest. */
+export async function pushImage(c, repository, { label = 'img', layers, platform } = {}) {
+  const blobs = layers ?? [randomBytes(1000), randomBytes(3000)];
+  const config = enc(JSON.stringify({ architecture: platform?.architecture ?? 'amd64', os: 'linux', label }));
+  await c.pushBlob(repository, config);
+  for (const l of blobs) await c.pushBlob(repository, l);
+  const manifest = imageManifest(
+    config,
+    blobs.map((l) => ({ mediaType: LAYER, digest: digestOf(l), size: l.length })),
   );
   const digest = await c.putManifest(repository, digestOf(manifest), OCI_MANIFEST, manifest);
   return {
@@ -144,28 +165,18 @@ export async function pushRegistryBundle(reg, repository, tag, description = 'a 
  * answered by `serveLayer(res, layer)` (default: the bytes as they are). Stopped by t.after.
  */
 export async function fakeImageSource(t, { layerSize, serveLayer } = {}) {
-  const { createServer } = await import('node:http');
   const config = Buffer.from('{"architecture":"amd64","os":"linux"}');
   const layer = randomBytes(3000);
   const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: OCI_MANIFEST,
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: digestOf(config),
-        size: config.length,
+    imageManifest(config, [
+      {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+        digest: digestOf(layer),
+        size: layerSize ?? layer.length,
       },
-      layers: [
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar',
-          digest: digestOf(layer),
-          size: layerSize ?? layer.length,
-        },
-      ],
-    }),
+    ]),
   );
-  const s = createServer((req, res) => {
+  const { client } = await fakeRegistry(t, (req, res) => {
     if (req.url === `/v2/org/src/manifests/${digestOf(manifest)}`) {
       res.writeHead(200, { 'content-type': OCI_MANIFEST, 'content-length': manifest.length }).end(manifest);
     } else if (req.url === `/v2/org/src/blobs/${digestOf(config)}`) {
@@ -174,13 +185,6 @@ export async function fakeImageSource(t, { layerSize, serveLayer } = {}) {
       if (serveLayer === undefined) res.writeHead(200).end(layer);
       else serveLayer(res, layer);
     } else res.writeHead(404).end();
-  });
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => s.close(resolve)));
-  const client = openRegistry({
-    registry: `127.0.0.1:${s.address().port}`,
-    insecure: true,
-    credentials: () => undefined,
   });
   return { client, manifest: digestOf(manifest), layer: digestOf(layer) };
 }

@@ -23,6 +23,7 @@ import {
   registryOpener,
 } from '../../dist/registry/index.js';
 import { REGISTRY_BIN } from '../helpers/registry.js';
+import { fakeRegistry } from '../helpers/registry-images.js';
 import { tempDir } from '../helpers/tmp.js';
 
 const SHA512 = `sha512:${'ab'.repeat(64)}`;
@@ -129,7 +130,7 @@ test('sha512 digests are refused as an unsupported algorithm, not as a malformed
     (e) => e.code === 'REGISTRY_IMAGE_INVALID' && /unsupported digest algorithm "sha512"/.test(e.message),
   );
   // a HEAD whose Docker-Content-Digest is sha512: said so (a GET hashes the bytes itself)
-  const s = createServer((req, res) => {
+  const { client: h } = await fakeRegistry(t, (req, res) => {
     res
       .writeHead(200, {
         'content-type': 'application/vnd.oci.image.manifest.v1+json',
@@ -137,13 +138,6 @@ test('sha512 digests are refused as an unsupported algorithm, not as a malformed
         'content-length': '2',
       })
       .end(req.method === 'HEAD' ? undefined : '{}');
-  });
-  await new Promise((resolve) => s.listen(0, '127.0.0.1', resolve));
-  t.after(() => new Promise((resolve) => s.close(resolve)));
-  const h = openRegistry({
-    registry: `127.0.0.1:${s.address().port}`,
-    insecure: true,
-    credentials: () => undefined,
   });
   await assert.rejects(
     h.headManifest('org/b', 'v1'),
