@@ -59,7 +59,9 @@ export async function backupDatabase(db: string, out: string): Promise<BackupRes
   const tmp = tempPathFor(out);
   try {
     source.pragma('busy_timeout = 5000');
-    createPrivateFile(tmp); // the copy holds sealed keys and token hashes too
+    // created 0600 before a byte is copied (it holds sealed keys, token hashes and unpublished
+    // state); the backup writes into it and keeps its mode
+    createPrivateFile(tmp);
     await source.backup(tmp);
     const copy = new Database(tmp, { fileMustExist: true });
     try {
@@ -70,7 +72,6 @@ export async function backupDatabase(db: string, out: string): Promise<BackupRes
     } finally {
       copy.close();
     }
-    await fsp.chmod(tmp, 0o600); // sealed keys and unpublished state: the owner's only
     await fsp.link(tmp, out).catch((e: unknown) => {
       throw backupError(`${out}: cannot create the backup: ${describeErrno(e)}`, { db, out }, e);
     });
